@@ -1,0 +1,8 @@
+"""Cabin's engine: models, generation, export and the command line. It never imports Qt."""
+
+from importlib.metadata import PackageNotFoundError, version
+
+try:
+    __version__ = version("cabin-ai")
+except PackageNotFoundError:
+    __version__ = "0.0.0+unknown"

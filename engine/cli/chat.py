@@ -1,0 +1,99 @@
+"""`cabin chat`: one streamed answer with --prompt, else an interactive multi-turn chat in the terminal."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from engine.cli.common import loaded_engine, positive_int, stats_line
+from engine.errors import CabinError
+from engine.generation import Engine, Finished, SamplingSettings, Token
+
+HELP = "Commands: /reset starts over, /quit leaves (or Ctrl-D). Ctrl-C stops an answer."
+
+
+def register(commands: Any) -> None:
+    parser = commands.add_parser("chat", help="chat with a model in the terminal")
+    parser.add_argument("--model", required=True, help="a model folder, or a repo id in the Hugging Face cache")
+    parser.add_argument("--prompt", help="answer this one prompt and exit")
+    parser.add_argument("--system", help="system prompt")
+    parser.add_argument("--max-tokens", type=positive_int, default=512)
+    parser.add_argument("--temp", type=float, default=0.7, help="temperature (0 = greedy)")
+    parser.add_argument("--top-p", type=float, default=1.0)
+    parser.add_argument("--min-p", type=float, default=0.0)
+    parser.add_argument("--repetition-penalty", type=float, default=1.0)
+    parser.add_argument("--seed", type=int)
+    parser.set_defaults(run=run)
+
+
+def settings_from(args: argparse.Namespace) -> SamplingSettings:
+    try:
+        return SamplingSettings(
+            temperature=args.temp,
+            top_p=args.top_p,
+            min_p=args.min_p,
+            repetition_penalty=args.repetition_penalty,
+            max_tokens=args.max_tokens,
+            seed=args.seed,
+        )
+    except ValueError as e:
+        raise CabinError(str(e)) from None
+
+
+def stream_answer(engine: Engine, messages: list[dict[str, str]], settings: SamplingSettings) -> Finished:
+    """Print the answer as it streams; Ctrl-C stops it and keeps what was said."""
+    generation = engine.chat(messages, settings)
+    try:
+        for event in generation:
+            if isinstance(event, Token):
+                sys.stdout.write(event.text)
+                sys.stdout.flush()
+    except KeyboardInterrupt:
+        generation.stop()
+    finished = generation.result()
+    print()
+    if finished.error:
+        print(f"cabin: error: {finished.error}", file=sys.stderr)
+    print(stats_line(finished.stats, finished.finish_reason), file=sys.stderr)
+    return finished
+
+
+def system_messages(system: str | None) -> list[dict[str, str]]:
+    return [{"role": "system", "content": system}] if system else []
+
+
+def interactive(engine: Engine, args: argparse.Namespace, settings: SamplingSettings) -> int:
+    print(f"Chatting with {engine.model_info.name}. {HELP}", file=sys.stderr)
+    messages = system_messages(args.system)
+    while True:
+        try:
+            line = input(">>> ").strip()
+        except KeyboardInterrupt:
+            print()
+            continue
+        except EOFError:
+            print()
+            return 0
+        if line == "/quit":
+            return 0
+        if line == "/reset":
+            messages = system_messages(args.system)
+            engine.forget("default")
+            print("(conversation cleared)", file=sys.stderr)
+            continue
+        if not line:
+            continue
+        messages.append({"role": "user", "content": line})
+        finished = stream_answer(engine, messages, settings)
+        messages.append({"role": "assistant", "content": finished.text})
+
+
+def run(args: argparse.Namespace) -> int:
+    settings = settings_from(args)
+    with loaded_engine(args.model) as engine:
+        if args.prompt is None:
+            return interactive(engine, args, settings)
+        messages = system_messages(args.system) + [{"role": "user", "content": args.prompt}]
+        finished = stream_answer(engine, messages, settings)
+        return 1 if finished.finish_reason == "error" else 0

@@ -1,0 +1,226 @@
+"""The engine: one long-lived worker thread that makes every MLX call (load, generate, unload).
+
+MLX streams and lazy arrays belong to the thread that made them, so the model, the prompt caches and
+the random seed all live on this one thread; callers get plain Python values back through futures
+and through a `Generation`'s event queue.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import queue
+import threading
+from collections import OrderedDict
+from collections.abc import AsyncIterator, Callable, Iterator
+from concurrent.futures import Future
+from pathlib import Path
+from typing import Any, TypeVar
+
+from engine.generation.events import Event, Finished, Stats
+from engine.generation.settings import SamplingSettings
+from engine.memory import MemoryReading, system_memory
+from engine.models.folder import ModelInfo
+
+T = TypeVar("T")
+Message = dict[str, str]
+_SHUTDOWN = object()
+
+
+class Generation:
+    """A handle on one answer being generated: iterate its events, or stop it.
+
+    Created with an asyncio loop, events are delivered on that loop (`async for`); otherwise
+    through a thread-safe queue (`for`, or `drain()` from a UI timer).
+    """
+
+    def __init__(self, loop: asyncio.AbstractEventLoop | None = None) -> None:
+        self._stop = threading.Event()
+        self._loop = loop
+        self._queue: queue.Queue[Event] = queue.Queue()
+        self._async_queue: asyncio.Queue[Event] | None = asyncio.Queue() if loop else None
+        self.finished: Future[Finished] = Future()
+
+    def stop(self) -> None:
+        """Ask the worker to end this answer; it does within one token (or one prefill chunk)."""
+        self._stop.set()
+
+    @property
+    def stop_requested(self) -> threading.Event:
+        return self._stop
+
+    def emit(self, event: Event) -> None:
+        """Called on the worker thread."""
+        if self._loop is not None:
+            self._loop.call_soon_threadsafe(self._async_queue.put_nowait, event)
+        else:
+            self._queue.put(event)
+        if isinstance(event, Finished):
+            self.finished.set_result(event)
+
+    def drain(self) -> list[Event]:
+        """Every event that has arrived so far, without waiting."""
+        events = []
+        while True:
+            try:
+                events.append(self._queue.get_nowait())
+            except queue.Empty:
+                return events
+
+    def __iter__(self) -> Iterator[Event]:
+        while True:
+            event = self._queue.get()
+            yield event
+            if isinstance(event, Finished):
+                return
+
+    async def __aiter__(self) -> AsyncIterator[Event]:
+        while True:
+            event = await self._async_queue.get()
+            yield event
+            if isinstance(event, Finished):
+                return
+
+    def result(self, timeout: float | None = None) -> Finished:
+        return self.finished.result(timeout)
+
+
+class Engine:
+    """Owns the model and the MLX worker thread. Every public method is safe to call from any thread."""
+
+    def __init__(self, max_conversations: int = 4) -> None:
+        self._requests: queue.Queue[Any] = queue.Queue()
+        self._max_conversations = max_conversations
+        self._model: Any = None
+        self._tokenizer: Any = None
+        self._caches: OrderedDict[str, Any] = OrderedDict()
+        self._mlx_counters = (0, 0, 0)
+        self.model_info: ModelInfo | None = None
+        self._pending: set[Generation] = set()
+        self._thread = threading.Thread(target=self._run, name="cabin-mlx", daemon=True)
+        self._thread.start()
+
+    # -- the worker thread -------------------------------------------------------------------
+    def _run(self) -> None:
+        while (request := self._requests.get()) is not _SHUTDOWN:
+            fn, future = request
+            if not future.set_running_or_notify_cancel():
+                continue
+            try:
+                future.set_result(fn())
+            except BaseException as e:  # noqa: BLE001 — handed to the caller through the future
+                future.set_exception(e)
+            self._read_mlx_counters()
+        self._release_model()
+
+    def _read_mlx_counters(self) -> None:
+        import mlx.core as mx
+
+        self._mlx_counters = (mx.get_active_memory(), mx.get_peak_memory(), mx.get_cache_memory())
+
+    def _release_model(self) -> None:
+        import mlx.core as mx
+
+        self._model = self._tokenizer = self.model_info = None
+        self._caches.clear()
+        gc.collect()
+        mx.clear_cache()
+
+    def _load(self, spec: str | Path) -> ModelInfo:
+        from engine.models.loading import load_model
+
+        self._release_model()
+        self._model, self._tokenizer, self.model_info = load_model(spec)
+        return self.model_info
+
+    def _cache_for(self, conversation_id: str) -> Any:
+        from engine.generation.prompt_cache import ConversationCache
+
+        cache = self._caches.pop(conversation_id, None) or ConversationCache(self._model)
+        self._caches[conversation_id] = cache
+        while len(self._caches) > self._max_conversations:
+            self._caches.popitem(last=False)
+        return cache
+
+    def _generate(self, generation: Generation, messages: list[Message], settings: SamplingSettings, conversation_id: str) -> Finished:
+        from engine.generation.turn import run_turn
+
+        if self._model is None:
+            return self._finish_early(generation, "error", "no model is loaded")
+        if generation.stop_requested.is_set():
+            return self._finish_early(generation, "cancelled", None)
+
+        def emit(event: Event) -> None:
+            self._read_mlx_counters()
+            generation.emit(event)
+
+        cache = self._cache_for(conversation_id)
+        try:
+            return run_turn(self._model, self._tokenizer, cache, messages, settings, generation.stop_requested, emit)
+        except Exception as e:  # noqa: BLE001 — e.g. a template that cannot render these messages
+            cache.reset()
+            return self._finish_early(generation, "error", f"could not prepare the prompt: {e}")
+
+    def _forget(self, conversation_id: str) -> None:
+        self._caches.pop(conversation_id, None)
+
+    @staticmethod
+    def _finish_early(generation: Generation, reason: str, error: str | None) -> Finished:
+        finished = Finished("", reason, Stats(0, 0, 0.0, 0, 0.0, 0.0, 0), (), error)
+        generation.emit(finished)
+        return finished
+
+    # -- the public API --------------------------------------------------------------------
+    def submit(self, fn: Callable[[], T]) -> Future[T]:
+        """Run `fn` on the worker thread, after everything already queued."""
+        future: Future[T] = Future()
+        self._requests.put((fn, future))
+        return future
+
+    def load(self, spec: str | Path) -> Future[ModelInfo]:
+        """Load a model (a folder, or a repo id in the HF cache), freeing the one loaded before."""
+        return self.submit(lambda: self._load(spec))
+
+    def run_with_model(self, fn: Callable[[Any, Any], T]) -> Future[T]:
+        """Run `fn(model, tokenizer)` on the worker thread (benchmarks, export)."""
+        return self.submit(lambda: fn(self._model, self._tokenizer))
+
+    def unload(self) -> Future[None]:
+        return self.submit(self._release_model)
+
+    def chat(
+        self,
+        messages: list[Message],
+        settings: SamplingSettings = SamplingSettings(),
+        conversation_id: str = "default",
+        loop: asyncio.AbstractEventLoop | None = None,
+    ) -> Generation:
+        """Queue an answer to `messages`; the conversation's prompt cache is reused across calls."""
+        generation = Generation(loop)
+        self._pending.add(generation)
+        generation.finished.add_done_callback(lambda _: self._pending.discard(generation))
+        self.submit(lambda: self._generate(generation, messages, settings, conversation_id))
+        return generation
+
+    def forget(self, conversation_id: str) -> Future[None]:
+        """Drop a conversation's prompt cache (it was deleted, or will be rebuilt)."""
+        return self.submit(lambda: self._forget(conversation_id))
+
+    def memory(self) -> MemoryReading:
+        """MLX's counters as of the worker's last step, and the system's memory now. Never calls MLX here."""
+        active, peak, cache = self._mlx_counters
+        return MemoryReading(active, peak, cache, system_memory())
+
+    def reset_peak_memory(self) -> Future[None]:
+        import mlx.core as mx
+
+        return self.submit(mx.reset_peak_memory)
+
+    def shutdown(self) -> None:
+        """Stop the worker and free the model (an MLX thread left running can abort the process at exit)."""
+        for generation in list(self._pending):
+            generation.stop()
+        if self._thread.is_alive():
+            self._requests.put(_SHUTDOWN)
+            self._thread.join()
+        gc.collect()

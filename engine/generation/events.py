@@ -1,0 +1,47 @@
+"""What a generation streams back: small frozen dataclasses holding only plain Python values."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+FinishReason = Literal["stop", "length", "cancelled", "error"]
+
+
+@dataclass(frozen=True)
+class Stats:
+    prompt_tokens: int
+    """Tokens in the whole prompt (the conversation so far)."""
+    prefilled_tokens: int
+    """Of those, the tokens computed for this answer; the rest came from the prompt cache."""
+    prompt_tps: float
+    generated_tokens: int
+    generation_tps: float
+    ttft: float
+    """Seconds from the request reaching the worker to the first token."""
+    peak_memory: int
+    """Bytes, MLX's peak since the last reset."""
+
+    @property
+    def cached_tokens(self) -> int:
+        return self.prompt_tokens - self.prefilled_tokens
+
+
+@dataclass(frozen=True)
+class Token:
+    text: str
+    token_id: int
+    stats: Stats
+
+
+@dataclass(frozen=True)
+class Finished:
+    text: str
+    """The whole answer, kept even when it was stopped or failed midway."""
+    finish_reason: FinishReason
+    stats: Stats
+    token_ids: tuple[int, ...] = ()
+    error: str | None = None
+
+
+Event = Token | Finished

@@ -1,0 +1,41 @@
+"""Sampling settings for one answer. Plain data: the MLX sampler is built on the worker thread."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class SamplingSettings:
+    temperature: float = 0.7
+    top_p: float = 1.0
+    min_p: float = 0.0
+    top_k: int = 0
+    repetition_penalty: float = 1.0
+    max_tokens: int = 512
+    seed: int | None = None
+
+    def __post_init__(self) -> None:
+        checks = {
+            "temperature must be between 0 and 5": 0 <= self.temperature <= 5,
+            "top_p must be in (0, 1]": 0 < self.top_p <= 1,
+            "min_p must be in [0, 1)": 0 <= self.min_p < 1,
+            "top_k must be 0 (off) or more": self.top_k >= 0,
+            "repetition_penalty must be between 0.5 and 2": 0.5 <= self.repetition_penalty <= 2,
+            "max_tokens must be at least 1": self.max_tokens >= 1,
+        }
+        problems = [message for message, ok in checks.items() if not ok]
+        if problems:
+            raise ValueError("; ".join(problems))
+
+    def sampler(self) -> Any:
+        from mlx_lm.sample_utils import make_sampler
+
+        return make_sampler(temp=self.temperature, top_p=self.top_p, min_p=self.min_p, top_k=self.top_k)
+
+    def logits_processors(self) -> list[Any]:
+        from mlx_lm.sample_utils import make_logits_processors
+
+        penalty = None if self.repetition_penalty == 1.0 else self.repetition_penalty
+        return make_logits_processors(repetition_penalty=penalty)

@@ -1,0 +1,1 @@
+"""The model store: finding, validating and loading models."""

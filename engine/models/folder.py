@@ -1,0 +1,108 @@
+"""Check that a folder holds a model mlx_lm can load, and describe it, before any weights are read."""
+
+from __future__ import annotations
+
+import json
+import struct
+from dataclasses import dataclass
+from pathlib import Path
+
+from engine.errors import ModelError
+
+TOKENIZER_FILES = ("tokenizer.json", "tokenizer.model", "tiktoken.model")
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    name: str
+    path: Path
+    model_type: str
+    bits: int | None
+    weight_bytes: int
+    context_length: int | None
+
+
+def display_name(path: Path) -> str:
+    """`org/name` for a Hugging Face cache snapshot, else the folder's name."""
+    parts = path.resolve().parts
+    for part in reversed(parts):
+        if part.startswith("models--"):
+            return part[len("models--") :].replace("--", "/", 1)
+    return path.name
+
+
+def read_config(path: Path) -> dict:
+    config_file = path / "config.json"
+    if not config_file.is_file():
+        raise ModelError(f"{path} is not a model folder: it has no config.json")
+    try:
+        config = json.loads(config_file.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise ModelError(f"{config_file} is not valid JSON ({e})") from None
+    if not isinstance(config, dict) or "model_type" not in config:
+        raise ModelError(f"{config_file} names no model_type")
+    return config
+
+
+def check_architecture(config: dict) -> None:
+    from mlx_lm.utils import _get_classes
+
+    try:
+        _get_classes(config)
+    except ValueError:
+        raise ModelError(f"architecture '{config['model_type']}' is not supported by mlx-lm") from None
+
+
+def safetensors_problem(file: Path) -> str | None:
+    """Why a .safetensors file cannot be loaded (truncated, bad header), or None when it looks whole."""
+    size = file.stat().st_size
+    try:
+        with file.open("rb") as f:
+            (header_len,) = struct.unpack("<Q", f.read(8))
+            if header_len > size:
+                return "its header is corrupt"
+            header = json.loads(f.read(header_len))
+    except (struct.error, json.JSONDecodeError, UnicodeDecodeError):
+        return "its header is corrupt"
+    data_end = max((t["data_offsets"][1] for k, t in header.items() if k != "__metadata__"), default=0)
+    expected = 8 + header_len + data_end
+    if size != expected:
+        return f"it is truncated or corrupt ({size} bytes, expected {expected})"
+    return None
+
+
+def weight_files(path: Path) -> list[Path]:
+    index = path / "model.safetensors.index.json"
+    if index.is_file():
+        shards = set(json.loads(index.read_text()).get("weight_map", {}).values())
+        missing = sorted(s for s in shards if not (path / s).is_file())
+        if missing:
+            raise ModelError(f"{path} is missing weight files: {', '.join(missing)}")
+    files = sorted(path.glob("model*.safetensors"))
+    if not files:
+        raise ModelError(f"{path} has no model*.safetensors weights")
+    for file in files:
+        problem = safetensors_problem(file)
+        if problem:
+            raise ModelError(f"cannot load {file.name} in {path}: {problem}")
+    return files
+
+
+def inspect_model_folder(path: Path) -> ModelInfo:
+    """Validate a model folder without loading weights; raise ModelError naming the first problem."""
+    if not path.is_dir():
+        raise ModelError(f"{path} is not a folder")
+    config = read_config(path)
+    check_architecture(config)
+    files = weight_files(path)
+    if not any((path / name).is_file() for name in TOKENIZER_FILES):
+        raise ModelError(f"{path} has no tokenizer (tokenizer.json or tokenizer.model)")
+    quantization = config.get("quantization") or {}
+    return ModelInfo(
+        name=display_name(path),
+        path=path,
+        model_type=config["model_type"],
+        bits=quantization.get("bits"),
+        weight_bytes=sum(f.stat().st_size for f in files),
+        context_length=config.get("max_position_embeddings"),
+    )

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Create .venv and install Cabin with its test tools. Re-running is cheap: it reinstalls only when
+# pyproject.toml changed. Used by ./run.sh and ./test.sh; safe to call by hand.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+find_python() {
+    for candidate in python3.13 python3.12 python3.11 python3; do
+        if command -v "$candidate" >/dev/null 2>&1 &&
+            "$candidate" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then
+            echo "$candidate"
+            return
+        fi
+    done
+    echo "Cabin needs Python 3.11 or newer (macOS: 'brew install python@3.12'; Debian/Ubuntu: 'apt install python3')." >&2
+    exit 1
+}
+
+if [ "$(uname -s)" = "Darwin" ] && [ "$(uname -m)" != "arm64" ]; then
+    echo "Cabin needs an Apple Silicon Mac (MLX has no Intel macOS build)." >&2
+    exit 1
+fi
+
+if [ ! -x .venv/bin/python ]; then
+    "$(find_python)" -m venv .venv
+fi
+stamp=.venv/.cabin-installed
+wanted=$(cat pyproject.toml | cksum)
+if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$wanted" ]; then
+    .venv/bin/python -m pip install --quiet --upgrade pip
+    .venv/bin/python -m pip install --quiet -e ".[test]"
+    echo "$wanted" >"$stamp"
+fi
