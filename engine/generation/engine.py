@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 from engine.generation.events import Event, Finished, Stats
 from engine.generation.settings import SamplingSettings
 from engine.memory import MemoryReading, system_memory
+from engine.models.fit import DEFAULT_CONTEXT
 from engine.models.folder import ModelInfo
 
 T = TypeVar("T")
@@ -126,11 +127,11 @@ class Engine:
         gc.collect()
         mx.clear_cache()
 
-    def _load(self, spec: str | Path) -> ModelInfo:
+    def _load(self, spec: str | Path, context: int, allow_oversize: bool) -> ModelInfo:
         from engine.models.loading import load_model
 
         self._release_model()
-        self._model, self._tokenizer, self.model_info = load_model(spec)
+        self._model, self._tokenizer, self.model_info = load_model(spec, context, allow_oversize)
         return self.model_info
 
     def _cache_for(self, conversation_id: str) -> Any:
@@ -177,9 +178,15 @@ class Engine:
         self._requests.put((fn, future))
         return future
 
-    def load(self, spec: str | Path) -> Future[ModelInfo]:
-        """Load a model (a folder, or a repo id in the HF cache), freeing the one loaded before."""
-        return self.submit(lambda: self._load(spec))
+    def load(
+        self, spec: str | Path, context: int = DEFAULT_CONTEXT, allow_oversize: bool = False
+    ) -> Future[ModelInfo]:
+        """Load a model (a folder, or a repo id in the HF cache), freeing the one loaded before.
+
+        A model whose weights and KV cache at `context` tokens won't fit in memory is refused with a
+        ModelError unless `allow_oversize`.
+        """
+        return self.submit(lambda: self._load(spec, context, allow_oversize))
 
     def run_with_model(self, fn: Callable[[Any, Any], T]) -> Future[T]:
         """Run `fn(model, tokenizer)` on the worker thread (benchmarks, export)."""
