@@ -118,3 +118,28 @@ def empty_hf_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     path.mkdir()
     monkeypatch.setattr(constants, "HF_HUB_CACHE", str(path))
     return path
+
+
+@pytest.fixture
+def online(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Let huggingface_hub make requests (the suite runs with HF_HUB_OFFLINE=1)."""
+    from huggingface_hub import constants
+
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
+
+
+@pytest.fixture
+def fake_hub(
+    online: None, empty_hf_cache: Path, cabin_data: Path, llama_4bit_model: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator["FakeHub"]:
+    """A local Hub on 127.0.0.1 serving the tiny 4-bit llama as mlx-community/tiny-llama-4bit; downloads go to a
+    private cache."""
+    from tests.fake_hub import FakeHub, serve
+
+    hub = FakeHub()
+    hub.add_repo("mlx-community/tiny-llama-4bit", llama_4bit_model)
+    server = serve(hub)
+    monkeypatch.setenv("HF_ENDPOINT", hub.url)
+    yield hub
+    server.shutdown()
+    server.server_close()
