@@ -118,11 +118,12 @@ def hub_status(repo_id: str, repo_path: Path, snapshot: Path) -> tuple[ModelInfo
     if any(repo_path.glob("blobs/*.incomplete")):
         return None, "partial download"
     try:
-        return usable_or_problem(cached_snapshot(repo_id))
+        info, problem = usable_or_problem(cached_snapshot(repo_id))
     except ModelError as e:
         if "partly downloaded" in str(e):
             return None, "partial download"
-        return (None, str(e)) if (snapshot / "config.json").exists() else None
+        info, problem = None, str(e)
+    return (info, problem) if info or (snapshot / "config.json").exists() else None
 
 
 def folder_models(last_used: dict[str, float]) -> list[StoredModel]:
