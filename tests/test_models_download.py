@@ -125,7 +125,7 @@ def test_a_repo_without_safetensors_is_refused_before_downloading(fake_hub: Fake
 
 def test_no_network_is_one_clear_message(online: None, empty_hf_cache: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("HF_ENDPOINT", "http://127.0.0.1:9")  # the discard port: connection refused
-    with pytest.raises(DownloadError, match="cannot reach the Hugging Face Hub"):
+    with pytest.raises(DownloadError, match="Hugging Face Hub at http://127.0.0.1:9 is unreachable"):
         pull(REPO)
 
 

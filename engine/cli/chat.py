@@ -24,6 +24,7 @@ def register(commands: Any) -> None:
     parser.add_argument("--min-p", type=float, default=0.0)
     parser.add_argument("--repetition-penalty", type=float, default=1.0)
     parser.add_argument("--seed", type=int)
+    parser.add_argument("--allow-oversize", action="store_true", help="load the model even if it won't fit in memory")
     parser.set_defaults(run=run)
 
 
@@ -91,7 +92,7 @@ def interactive(engine: Engine, args: argparse.Namespace, settings: SamplingSett
 
 def run(args: argparse.Namespace) -> int:
     settings = settings_from(args)
-    with loaded_engine(args.model) as engine:
+    with loaded_engine(args.model, args.allow_oversize) as engine:
         if args.prompt is None:
             return interactive(engine, args, settings)
         messages = system_messages(args.system) + [{"role": "user", "content": args.prompt}]

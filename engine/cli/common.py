@@ -18,11 +18,11 @@ def positive_int(text: str) -> int:
 
 
 @contextmanager
-def loaded_engine(model: str) -> Iterator[Engine]:
+def loaded_engine(model: str, allow_oversize: bool = False) -> Iterator[Engine]:
     """An engine with `model` loaded, shut down cleanly afterwards (an MLX thread left behind can abort exit)."""
     engine = Engine()
     try:
-        engine.load(model).result()
+        engine.load(model, allow_oversize=allow_oversize).result()
         yield engine
     finally:
         engine.shutdown()

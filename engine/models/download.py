@@ -186,14 +186,25 @@ def pull(
     check_disk_space(repo_id, total - bytes_on_disk(repo_id, files))
     transfer = Transfer(repo_id, cancel, max_workers)
     transfer.start()
+    try:
+        report_until_done(transfer, files, total, on_progress)
+    except KeyboardInterrupt:  # Ctrl-C in the terminal: stop the transfer before leaving
+        cancel.set()
+        transfer.join()
+        raise
+    return finish(repo_id, transfer, files, total, on_progress)
+
+
+def report_until_done(
+    transfer: Transfer, files: list[PlannedFile], total: int, on_progress: Callable[[DownloadProgress], None] | None
+) -> None:
     meter = SpeedMeter()
     while transfer.is_alive():
         transfer.join(POLL_SECONDS)
         if on_progress:
-            done = bytes_on_disk(repo_id, files)
+            done = bytes_on_disk(transfer.repo_id, files)
             speed = meter.add(time.monotonic(), done)
-            on_progress(DownloadProgress(repo_id, done, total, speed, meter.eta(speed, total - done)))
-    return finish(repo_id, transfer, files, total, on_progress)
+            on_progress(DownloadProgress(transfer.repo_id, done, total, speed, meter.eta(speed, total - done)))
 
 
 def finish(

@@ -5,15 +5,18 @@ from __future__ import annotations
 
 import errno
 import os
+import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 from engine.errors import CabinError, DownloadError, OfflineError
 
 COMMUNITY = "mlx-community"
+PROBE_SECONDS = 5.0
 
 
 def is_offline() -> bool:
@@ -23,9 +26,15 @@ def is_offline() -> bool:
 
 
 def ensure_online(action: str) -> None:
-    """Fail at once, before any socket is opened, when Cabin is offline."""
+    """Fail at once when Cabin is offline (before any socket is opened) or the Hub cannot be reached at all
+    (instead of huggingface_hub's ~25 s of retries)."""
     if is_offline():
         raise OfflineError(f"offline: cannot {action} (HF_HUB_OFFLINE is set); models already downloaded still work")
+    url = urlsplit(endpoint())
+    try:
+        socket.create_connection((url.hostname, url.port or (443 if url.scheme == "https" else 80)), PROBE_SECONDS).close()
+    except OSError:
+        raise DownloadError(f"cannot {action}: the Hugging Face Hub at {endpoint()} is unreachable (no network?)") from None
 
 
 def endpoint() -> str:
