@@ -97,6 +97,7 @@ class Engine:
         self._mlx_counters = (0, 0, 0)
         self.model_info: ModelInfo | None = None
         self._pending: set[Generation] = set()
+        self._pending_lock = threading.Lock()
         self._thread = threading.Thread(target=self._run, name="cabin-mlx", daemon=True)
         self._thread.start()
 
@@ -127,11 +128,14 @@ class Engine:
         mx.clear_cache()
 
     def _load(self, spec: str | Path) -> ModelInfo:
-        from engine.models.loading import load_model
+        """Check the new model before freeing the old one, so a broken folder costs the user nothing."""
+        from engine.models.loading import inspect_model, load_model
 
+        info = inspect_model(spec)
         self._release_model()
-        self._model, self._tokenizer, self.model_info = load_model(spec)
-        return self.model_info
+        self._model, self._tokenizer = load_model(info)
+        self.model_info = info
+        return info
 
     def _cache_for(self, conversation_id: str) -> Any:
         from engine.generation.prompt_cache import ConversationCache
@@ -197,10 +201,15 @@ class Engine:
     ) -> Generation:
         """Queue an answer to `messages`; the conversation's prompt cache is reused across calls."""
         generation = Generation(loop)
-        self._pending.add(generation)
-        generation.finished.add_done_callback(lambda _: self._pending.discard(generation))
+        with self._pending_lock:
+            self._pending.add(generation)
+        generation.finished.add_done_callback(lambda _: self._settled(generation))
         self.submit(lambda: self._generate(generation, messages, settings, conversation_id))
         return generation
+
+    def _settled(self, generation: Generation) -> None:
+        with self._pending_lock:
+            self._pending.discard(generation)
 
     def forget(self, conversation_id: str) -> Future[None]:
         """Drop a conversation's prompt cache (it was deleted, or will be rebuilt)."""
@@ -218,8 +227,9 @@ class Engine:
 
     def shutdown(self) -> None:
         """Stop the worker and free the model (an MLX thread left running can abort the process at exit)."""
-        for generation in list(self._pending):
-            generation.stop()
+        with self._pending_lock:
+            for generation in self._pending:
+                generation.stop()
         if self._thread.is_alive():
             self._requests.put(_SHUTDOWN)
             self._thread.join()
