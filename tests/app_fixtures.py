@@ -11,7 +11,6 @@ from pathlib import Path
 import pytest
 
 from app.context import AppContext
-from app.model_state import ModelStatus
 
 GREEDY = {"temperature": 0.0, "max_tokens": 24}
 
@@ -66,8 +65,8 @@ def close_window(window) -> None:
 
 
 def load_model(qtbot, window, model: Path) -> None:
-    window.context.models.load(model)
-    qtbot.waitUntil(lambda: window.context.models.status in (ModelStatus.READY, ModelStatus.FAILED), timeout=30_000)
+    task = window.context.models.load(model)
+    qtbot.waitUntil(task.done, timeout=30_000)
 
 
 @pytest.fixture

@@ -10,6 +10,7 @@ from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPlainTextEdit, QPushButton, QVBoxLayout, QWidget
 
 MAX_LINES = 10
+HINT_STYLE = "font-size: 11px; color: palette(placeholder-text)"
 
 
 class PromptEdit(QPlainTextEdit):
@@ -53,8 +54,9 @@ class Composer(QWidget):
         self.button.clicked.connect(self._clicked)
         self.edit.sig_submit.connect(self._submit)
         send_key = "⌘↩" if sys.platform == "darwin" else "Ctrl+Enter"
-        self.hint = QLabel(f"Enter to send · Shift+Enter for a new line · {send_key} also sends · Esc stops")
-        self.hint.setStyleSheet("font-size: 11px; color: palette(placeholder-text)")
+        self._hint_text = f"Enter to send · Shift+Enter for a new line · {send_key} also sends · Esc stops"
+        self.hint = QLabel(self._hint_text)
+        self.hint.setStyleSheet(HINT_STYLE)
         row = QHBoxLayout()
         row.addWidget(self.edit, 1)
         row.addWidget(self.button, 0, Qt.AlignmentFlag.AlignBottom)
@@ -83,3 +85,9 @@ class Composer(QWidget):
 
     def clear(self) -> None:
         self.edit.clear()
+        self.show_notice("")
+
+    def show_notice(self, text: str) -> None:
+        """A message under the text box (e.g. why nothing was sent); empty brings back the key hints."""
+        self.hint.setText(text or self._hint_text)
+        self.hint.setStyleSheet("font-size: 11px; color: #c62828" if text else HINT_STYLE)

@@ -51,14 +51,17 @@ def _code_html(code: str, language: str, index: int, colors: Colors) -> str:
         else html.escape(code)
     )
     label = html.escape(language) or "code"
+    header = (
+        f'<table width="100%" cellspacing="0" cellpadding="0" border="0"><tr>'
+        f'<td><span style="color:{colors.muted}">{label}</span></td>'
+        f'<td align="right"><a href="{COPY_SCHEME}:{index}" style="color:{colors.link}; text-decoration:none">'
+        f"Copy</a></td></tr></table>"
+    )
     return (
-        f'<table width="100%" cellspacing="0" cellpadding="6" style="margin-top:6px; margin-bottom:6px;'
-        f' border-color:{colors.border}; border-style:solid; border-collapse:collapse" border="1">'
-        f'<tr><td style="background-color:{colors.code_header}; border-color:{colors.border}">'
-        f'<span style="color:{colors.muted}">{label}</span></td>'
-        f'<td align="right" style="background-color:{colors.code_header}; border-color:{colors.border}">'
-        f'<a href="{COPY_SCHEME}:{index}" style="color:{colors.link}; text-decoration:none">Copy</a></td></tr>'
-        f'<tr><td colspan="2" style="background-color:{colors.code_background}; border-color:{colors.border}">'
+        f'<table width="100%" cellspacing="0" cellpadding="6" border="1" style="margin-top:6px; margin-bottom:6px;'
+        f' border-color:{colors.border}; border-style:solid; border-collapse:collapse">'
+        f'<tr><td style="background-color:{colors.code_header}; border-color:{colors.border}">{header}</td></tr>'
+        f'<tr><td style="background-color:{colors.code_background}; border-color:{colors.border}">'
         f'<pre style="margin:0">{body.rstrip()}</pre></td></tr></table>'
     )
 
@@ -81,6 +84,11 @@ def _parser(colors: Colors, code_blocks: list[str]) -> MarkdownIt:
     def code_inline(_renderer, tokens, idx, _options, _env) -> str:
         return f'<code style="background-color:{colors.code_background}">{html.escape(tokens[idx].content)}</code>'
 
+    def th_open(renderer, tokens, idx, options, env) -> str:
+        tokens[idx].attrSet("bgcolor", colors.code_header)
+        return renderer.renderToken(tokens, idx, options, env)
+
+    md.add_render_rule("th_open", th_open)
     md.add_render_rule("fence", fence)
     md.add_render_rule("code_block", fence)
     md.add_render_rule("table_open", table_open)

@@ -188,6 +188,7 @@ class MessageView(QFrame):
         send, cancel = QPushButton("Send"), QPushButton("Cancel")
         send.setDefault(True)
         send.clicked.connect(self._submit_edit)
+        self.edit_send_button = send
         cancel.clicked.connect(self.stop_editing)
         buttons = QHBoxLayout()
         buttons.addStretch()

@@ -178,6 +178,10 @@ class ChatPane(QWidget):
 
     # -- chatting ----------------------------------------------------------------------------
     def send(self, text: str) -> None:
+        """Send unless there is no model to answer; the text stays in the composer if it was not sent."""
+        if self.context.models.status in (ModelStatus.NONE, ModelStatus.FAILED):
+            self.composer.show_notice("No model is loaded: choose one with File ▸ Choose Model Folder… first.")
+            return
         if self.session.send(text):
             self.composer.clear()
             self.refresh_conversations()
