@@ -21,6 +21,8 @@ import pytest  # noqa: E402
 from engine.generation import Engine  # noqa: E402
 from tests.model_factory import ModelSpec, build_model  # noqa: E402
 
+pytest_plugins = ["tests.app_fixtures"]
+
 
 @pytest.fixture(scope="session")
 def models_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
