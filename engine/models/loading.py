@@ -12,7 +12,7 @@ from engine.models.folder import ModelInfo, inspect_model_folder
 from engine.models.store import model_key, resolve_model
 
 
-def refuse_if_too_big(info: ModelInfo, context: int) -> None:
+def refuse_if_too_big(info: ModelInfo, context: int = DEFAULT_CONTEXT) -> None:
     """Refuse a model that cannot fit rather than let it swap the machine to a halt or produce garbage."""
     fit = assess(info.weight_bytes, info.kv, context, memory_budget())
     if fit.verdict is Verdict.WONT_FIT:
@@ -22,19 +22,19 @@ def refuse_if_too_big(info: ModelInfo, context: int) -> None:
         )
 
 
-def load_model(
-    spec: str | Path, context: int = DEFAULT_CONTEXT, allow_oversize: bool = False
-) -> tuple[Any, Any, ModelInfo]:
-    """(model, tokenizer, info) for a folder or cached repo id. Call on the engine's worker thread."""
+def inspect_model(spec: str | Path) -> ModelInfo:
+    """Find and validate a model (a folder, or a repo id in the HF cache) without reading its weights."""
+    return inspect_model_folder(resolve_model(spec))
+
+
+def load_model(info: ModelInfo) -> tuple[Any, Any]:
+    """(model, tokenizer) for a validated model. Call on the engine's worker thread."""
     from mlx_lm import load
 
-    info = inspect_model_folder(resolve_model(spec))
-    if not allow_oversize:
-        refuse_if_too_big(info, context)
     try:
-        model, tokenizer = load(str(info.path))
+        loaded = load(str(info.path))
     except Exception as e:  # noqa: BLE001 — mlx_lm raises many kinds; the user needs one line
         reason = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         raise ModelError(f"could not load {info.name}: {reason}") from e
     local.mark_used(model_key(info.path))
-    return model, tokenizer, info
+    return loaded
