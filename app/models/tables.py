@@ -1,0 +1,113 @@
+"""The two tables of the Models pane: models on this machine, and the catalogue (or Hub search results)."""
+
+from __future__ import annotations
+
+import time
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QColor
+from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableWidget, QTableWidgetItem
+
+from engine.memory import format_bytes
+from engine.models.fit import Fit, Verdict
+from engine.models.hub import HubModel
+from engine.models.recommend import Suggestion, format_count
+from engine.models.store import StoredModel
+
+FIT_COLORS = {Verdict.FITS: "#2e9d4a", Verdict.TIGHT: "#c98a00", Verdict.WONT_FIT: "#d23c3c"}
+KEY_ROLE = Qt.ItemDataRole.UserRole
+
+
+def make_table(headers: list[str]) -> QTableWidget:
+    table = QTableWidget(0, len(headers))
+    table.setHorizontalHeaderLabels(headers)
+    table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+    table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+    table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+    table.setAlternatingRowColors(True)
+    table.setShowGrid(False)
+    table.verticalHeader().hide()
+    header = table.horizontalHeader()
+    header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+    header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+    return table
+
+
+def cell(text: str, key: str | None = None, tooltip: str = "", color: str | None = None) -> QTableWidgetItem:
+    item = QTableWidgetItem(text)
+    if key is not None:
+        item.setData(KEY_ROLE, key)
+    if tooltip:
+        item.setToolTip(tooltip)
+    if color:
+        item.setForeground(QColor(color))
+    return item
+
+
+def fit_cell(fit: Fit | None) -> QTableWidgetItem:
+    if fit is None:
+        return cell("…", tooltip="checking this machine's memory")
+    return cell(fit.verdict.value, tooltip=fit.describe(), color=FIT_COLORS[fit.verdict])
+
+
+def fill(table: QTableWidget, rows: list[list[QTableWidgetItem]]) -> None:
+    table.setRowCount(len(rows))
+    for r, row in enumerate(rows):
+        for c, item in enumerate(row):
+            table.setItem(r, c, item)
+
+
+def selected_key(table: QTableWidget) -> str | None:
+    rows = table.selectionModel().selectedRows()
+    return table.item(rows[0].row(), 0).data(KEY_ROLE) if rows else None
+
+
+def ago(timestamp: float | None) -> str:
+    if not timestamp:
+        return "never"
+    seconds = time.time() - timestamp
+    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
+        if seconds >= size:
+            n = int(seconds // size)
+            return f"{n} {unit}{'s' * (n != 1)} ago"
+    return "just now"
+
+
+INSTALLED_HEADERS = ["Model", "Architecture", "Parameters", "Bits", "Size", "Last used", "Fit"]
+
+
+def installed_row(model: StoredModel, fit: Fit | None) -> list[QTableWidgetItem]:
+    name = cell(model.key, model.key, tooltip=str(model.path))
+    size, used = cell(format_bytes(model.size_bytes)), cell(ago(model.last_used))
+    if model.info is None:
+        problem = cell(model.status, tooltip=model.status, color=FIT_COLORS[Verdict.WONT_FIT])
+        return [name, cell("—"), cell("—"), cell("—"), size, used, problem]
+    info = model.info
+    bits = f"{info.bits}-bit" if info.bits else "16/32-bit"
+    return [name, cell(info.model_type), cell(format_count(info.parameters)), cell(bits), size, used, fit_cell(fit)]
+
+
+CATALOGUE_HEADERS = ["Model", "Use", "Parameters", "Size", "Needs", "Fit", ""]
+
+
+def catalogue_row(suggestion: Suggestion | None, entry_state: str, key: str, fit_known: bool) -> list[QTableWidgetItem]:
+    if suggestion is None:
+        return [cell(key, key), cell("Hub search"), cell("—"), cell("—"), cell("—"), cell("—"), cell(entry_state)]
+    entry = suggestion.entry
+    use = entry.use + (" (mlx-vlm)" if entry.vision else "")
+    state = entry_state or ("recommended" if suggestion.recommended and fit_known else "")
+    return [
+        cell(entry.repo_id, entry.repo_id, tooltip=entry.note),
+        cell(use),
+        cell(format_count(entry.parameters)),
+        cell(f"~{format_bytes(entry.size_bytes)}"),
+        cell(f"~{format_bytes(suggestion.fit.needed)}"),
+        fit_cell(suggestion.fit if fit_known else None),
+        cell(state, color="#2f6fd6" if state == "recommended" else None),
+    ]
+
+
+def search_row(model: HubModel, entry_state: str) -> list[QTableWidgetItem]:
+    downloads = f"{model.downloads:,} downloads"
+    return [cell(model.repo_id, model.repo_id), cell("Hub search"), cell("—"), cell("—"), cell("—"), cell("—"),
+            cell(entry_state or downloads)]  # fmt: skip
