@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from app.models.pane import ModelsPane
+from app.models.tables import KEY_ROLE
 from engine.generation import Engine
 from tests.conftest import put_in_hf_cache
 from tests.fake_hub import FakeHub
@@ -19,9 +20,12 @@ def column(table, index: int) -> list[str]:
     return [table.item(row, index).text() for row in range(table.rowCount())]
 
 
+def keys(table) -> list[str]:
+    return [table.item(row, 0).data(KEY_ROLE) for row in range(table.rowCount())]
+
+
 def select(table, key: str) -> None:
-    row = column(table, 0).index(key)
-    table.selectRow(row)
+    table.selectRow(keys(table).index(key))
 
 
 @pytest.fixture
@@ -170,9 +174,27 @@ def test_convert_adds_a_smaller_model(qtbot, store: Path, llama_fp16_model: Path
     qtbot.waitUntil(lambda: pane.installed.rowCount() == 1, timeout=WAIT)
     assert pane.message.text().startswith("Converted: ") and "→" in pane.message.text()
     assert pane.installed.item(0, 3).text() == "4-bit"
+    assert pane.installed.item(0, 0).text() == "tiny-llama-4bit  ·  converted"
 
 
 def test_offline_the_hub_search_is_off(store: Path, make_pane) -> None:
     pane = make_pane()
     assert not pane.search_field.isEnabled()
     assert pane.search_field.placeholderText().startswith("Offline")
+
+
+def test_in_the_window_use_for_chat_loads_the_model_for_every_pane(
+    qtbot, make_window, empty_hf_cache: Path, llama_4bit_model: Path
+) -> None:
+    from app.model_state import ModelStatus
+
+    put_in_hf_cache(empty_hf_cache, REPO, llama_4bit_model)
+    window = make_window()
+    pane = window.pane(ModelsPane)
+    assert "Models" in [a.text() for a in window.switcher.actions()]
+    qtbot.waitUntil(lambda: not pane.watcher.busy, timeout=WAIT)
+    select(pane.installed, REPO)
+    pane.use_button.click()
+    qtbot.waitUntil(lambda: window.context.models.status is ModelStatus.READY, timeout=WAIT)
+    assert window.context.models.name == REPO
+    qtbot.waitUntil(lambda: pane.installed.item(0, 5).text() == "just now", timeout=WAIT)

@@ -27,6 +27,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.context import AppContext
+from app.model_state import ModelStatus
 from app.models.convert_dialog import ConvertDialog
 from app.models.jobs import Job, Watcher, run_in_thread
 from app.models.tables import (
@@ -124,6 +126,7 @@ class ModelsPane(QWidget):
     # -- layout ------------------------------------------------------------------------------
     def _build(self) -> None:
         self.memory_label = QLabel("Checking this machine's memory…")
+        self.memory_label.setWordWrap(True)
         self.context_box = QComboBox()
         for tokens in CONTEXTS:
             self.context_box.addItem(f"{tokens:,} tokens", tokens)
@@ -148,7 +151,7 @@ class ModelsPane(QWidget):
         self.search_field = QLineEdit()
         self.search_field.setPlaceholderText("Search mlx-community on the Hub…")
         self.search_field.setClearButtonEnabled(True)
-        self.search_field.setMinimumWidth(280)
+        self.search_field.setMinimumWidth(180)
         self.catalogue_button = QPushButton("Show Catalogue")
         self.download_button = QPushButton("Download")
         self.task = TaskBar()
@@ -196,6 +199,7 @@ class ModelsPane(QWidget):
         title_row.addWidget(section_title("Catalogue"))
         note = QLabel("mlx-community 4-bit models · sizes and needs are approximate")
         note.setStyleSheet("color: palette(placeholder-text)")
+        note.setWordWrap(True)
         title_row.addWidget(note, 1)
         title_row.addWidget(self.search_field)
         title_row.addWidget(self.catalogue_button)
@@ -429,3 +433,11 @@ class ModelsPane(QWidget):
         """Stop a running download or conversion (the window is closing)."""
         if self.job is not None:
             self.job.cancel.set()
+
+
+def models_pane(context: AppContext) -> ModelsPane:
+    """The pane as the main window makes it: "Use for Chat" loads through the app's shared model state."""
+    pane = ModelsPane(context.engine)
+    pane.sig_use_model.connect(lambda key, oversize: context.models.load(key, allow_oversize=oversize))
+    context.models.sig_changed.connect(lambda: pane.refresh() if context.models.status is ModelStatus.READY else None)
+    return pane

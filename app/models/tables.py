@@ -76,14 +76,19 @@ def ago(timestamp: float | None) -> str:
 INSTALLED_HEADERS = ["Model", "Architecture", "Parameters", "Bits", "Size", "Last used", "Fit"]
 
 
+def shown_name(model: StoredModel) -> str:
+    """Repo ids as they are; a converted or added folder by its name and where it came from."""
+    return model.key if model.source == "hub" else f"{model.path.name}  ·  {model.source}"
+
+
 def installed_row(model: StoredModel, fit: Fit | None) -> list[QTableWidgetItem]:
-    name = cell(model.key, model.key, tooltip=str(model.path))
+    name = cell(shown_name(model), model.key, tooltip=str(model.path))
     size, used = cell(format_bytes(model.size_bytes)), cell(ago(model.last_used))
     if model.info is None:
         problem = cell(model.status, tooltip=model.status, color=FIT_COLORS[Verdict.WONT_FIT])
         return [name, cell("—"), cell("—"), cell("—"), size, used, problem]
     info = model.info
-    bits = f"{info.bits}-bit" if info.bits else "16/32-bit"
+    bits = f"{info.bits}-bit" if info.bits else "unquantized"
     return [name, cell(info.model_type), cell(format_count(info.parameters)), cell(bits), size, used, fit_cell(fit)]
 
 
