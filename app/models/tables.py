@@ -108,7 +108,7 @@ def catalogue_row(suggestion: Suggestion | None, entry_state: str, key: str, fit
         cell(f"~{format_bytes(entry.size_bytes)}"),
         cell(f"~{format_bytes(suggestion.fit.needed)}"),
         fit_cell(suggestion.fit if fit_known else None),
-        cell(state, color="#2f6fd6" if state == "recommended" else None),
+        cell(state, color="#3d86f0" if state == "recommended" else None),
     ]
 
 

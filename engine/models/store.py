@@ -108,7 +108,7 @@ def hub_models(last_used: dict[str, float]) -> list[StoredModel]:
         snapshot = max(repo.revisions, key=lambda r: r.last_modified).snapshot_path
         status = hub_status(repo.repo_id, repo.repo_path, snapshot)
         if status is not None:
-            used = last_used.get(repo.repo_id, repo.last_accessed)
+            used = last_used.get(repo.repo_id, repo.last_accessed if status[0] else None)
             models.append(StoredModel(repo.repo_id, "hub", snapshot, repo.size_on_disk, used, *status))
     return models
 
