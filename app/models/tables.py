@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableWidget, QTableWidgetItem
@@ -11,8 +9,9 @@ from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableWidget, QTab
 from engine.memory import format_bytes
 from engine.models.fit import Fit, Verdict
 from engine.models.hub import HubModel
-from engine.models.recommend import Suggestion, format_count
+from engine.models.recommend import Suggestion
 from engine.models.store import StoredModel
+from engine.models.text import format_ago, format_count
 
 FIT_COLORS = {Verdict.FITS: "#2e9d4a", Verdict.TIGHT: "#c98a00", Verdict.WONT_FIT: "#d23c3c"}
 KEY_ROLE = Qt.ItemDataRole.UserRole
@@ -62,17 +61,6 @@ def selected_key(table: QTableWidget) -> str | None:
     return table.item(rows[0].row(), 0).data(KEY_ROLE) if rows else None
 
 
-def ago(timestamp: float | None) -> str:
-    if not timestamp:
-        return "never"
-    seconds = time.time() - timestamp
-    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
-        if seconds >= size:
-            n = int(seconds // size)
-            return f"{n} {unit}{'s' * (n != 1)} ago"
-    return "just now"
-
-
 INSTALLED_HEADERS = ["Model", "Architecture", "Parameters", "Bits", "Size", "Last used", "Fit"]
 
 
@@ -83,7 +71,7 @@ def shown_name(model: StoredModel) -> str:
 
 def installed_row(model: StoredModel, fit: Fit | None) -> list[QTableWidgetItem]:
     name = cell(shown_name(model), model.key, tooltip=str(model.path))
-    size, used = cell(format_bytes(model.size_bytes)), cell(ago(model.last_used))
+    size, used = cell(format_bytes(model.size_bytes)), cell(format_ago(model.last_used))
     if model.info is None:
         problem = cell(model.status, tooltip=model.status, color=FIT_COLORS[Verdict.WONT_FIT])
         return [name, cell("—"), cell("—"), cell("—"), size, used, problem]

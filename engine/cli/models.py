@@ -5,15 +5,15 @@ from __future__ import annotations
 import argparse
 import sys
 import threading
-import time
 from typing import Any
 
 from engine.cli.common import positive_int
 from engine.errors import CabinError
 from engine.memory import format_bytes, system_memory
 from engine.models.fit import DEFAULT_CONTEXT, Fit, assess, memory_budget
-from engine.models.recommend import format_count, suggest
+from engine.models.recommend import suggest
 from engine.models.store import StoredModel
+from engine.models.text import format_ago, format_count
 
 BAR_WIDTH = 24
 
@@ -58,23 +58,13 @@ def table(rows: list[list[str]]) -> str:
     return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows)
 
 
-def ago(timestamp: float | None) -> str:
-    if not timestamp:
-        return "never"
-    seconds = time.time() - timestamp
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        if seconds >= size:
-            return f"{int(seconds // size)}{unit} ago"
-    return "just now"
-
-
 def model_row(model: StoredModel, fit: Fit | None) -> list[str]:
     info = model.info
     if info is None:
-        return [model.key, "-", "-", "-", format_bytes(model.size_bytes), ago(model.last_used), model.status]
+        return [model.key, "-", "-", "-", format_bytes(model.size_bytes), format_ago(model.last_used), model.status]
     bits = f"{info.bits}-bit" if info.bits else "16/32-bit"
     return [model.key, info.model_type, format_count(info.parameters), bits, format_bytes(model.size_bytes),
-            ago(model.last_used), fit.verdict.value if fit else "ready"]  # fmt: skip
+            format_ago(model.last_used), fit.verdict.value if fit else "ready"]  # fmt: skip
 
 
 def run_list(args: argparse.Namespace) -> int:

@@ -1,21 +1,13 @@
 """Cabin's own records about models: the folders the user added, where converted models go, and when each
-model was last used. Kept as small JSON files in the user data folder (CABIN_DATA_DIR overrides it)."""
+model was last used. Kept as small JSON files in Cabin's data folder."""
 
 from __future__ import annotations
 
 import json
-import os
 import time
 from pathlib import Path
 
-
-def data_dir() -> Path:
-    override = os.environ.get("CABIN_DATA_DIR")
-    if override:
-        return Path(override)
-    from platformdirs import user_data_dir
-
-    return Path(user_data_dir("Cabin", appauthor=False))
+from engine.paths import data_dir
 
 
 def converted_dir() -> Path:

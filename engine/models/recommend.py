@@ -23,10 +23,3 @@ def suggest(budget: int, context: int) -> list[Suggestion]:
             best[entry.use] = entry
     return [Suggestion(e, f, best.get(e.use) is e) for e, f in fits]
 
-
-def format_count(n: int) -> str:
-    """139584 -> '140K', 7_620_000_000 -> '7.6B'."""
-    for unit, size in (("B", 1e9), ("M", 1e6), ("K", 1e3)):
-        if n >= size:
-            return f"{n / size:.1f}{unit}" if n < 100 * size else f"{n / size:.0f}{unit}"
-    return str(n)
