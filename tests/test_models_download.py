@@ -159,3 +159,10 @@ def test_progress_line_shows_bytes_speed_and_time_left() -> None:
     progress = DownloadProgress(REPO, 512 * 1024**2, 2 * 1024**3, 20 * 1024**2, 77)
     assert progress.describe() == "512.0 MB of 2.0 GB · 20.0 MB/s · 1m 17s left"
     assert format_duration(3725) == "1h 02m"
+
+
+def test_behind_a_proxy_the_hub_is_not_probed_directly(monkeypatch: pytest.MonkeyPatch) -> None:
+    from engine.models.hub import hub_reachable
+
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.example:3128")
+    assert hub_reachable("http://127.0.0.1:9")

@@ -197,4 +197,21 @@ def test_in_the_window_use_for_chat_loads_the_model_for_every_pane(
     pane.use_button.click()
     qtbot.waitUntil(lambda: window.context.models.status is ModelStatus.READY, timeout=WAIT)
     assert window.context.models.name == REPO
+    assert pane.message.text() == f"{REPO} is loaded: switch to Chat to talk to it."
     qtbot.waitUntil(lambda: pane.installed.item(0, 5).text() == "just now", timeout=WAIT)
+
+
+def test_in_the_window_a_refused_load_is_explained_in_the_pane(
+    qtbot, make_window, empty_hf_cache: Path, llama_4bit_model: Path, monkeypatch
+) -> None:
+    from app.model_state import ModelStatus
+
+    put_in_hf_cache(empty_hf_cache, REPO, llama_4bit_model)
+    window = make_window()
+    pane = window.pane(ModelsPane)
+    qtbot.waitUntil(lambda: not pane.watcher.busy, timeout=WAIT)
+    monkeypatch.setattr("engine.models.loading.memory_budget", lambda: 64 * 1024**2)  # the machine shrinks meanwhile
+    select(pane.installed, REPO)
+    pane.use_button.click()
+    qtbot.waitUntil(lambda: window.context.models.status is ModelStatus.FAILED, timeout=WAIT)
+    assert "won't fit in this machine's memory" in pane.message.text()

@@ -28,7 +28,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.context import AppContext
-from app.model_state import ModelStatus
+from app.model_state import ModelState, ModelStatus
 from app.models.convert_dialog import ConvertDialog
 from app.models.jobs import Job, Watcher, run_in_thread
 from app.models.tables import (
@@ -431,6 +431,14 @@ class ModelsPane(QWidget):
         box.exec()
         return box.clickedButton() is yes
 
+    def show_load_result(self, models: ModelState) -> None:
+        """After "Use for Chat": say whether the model loaded (and refresh its last-used time) or why not."""
+        if models.status is ModelStatus.READY:
+            self.say(f"{models.name} is loaded: switch to Chat to talk to it.")
+            self.refresh()
+        elif models.status is ModelStatus.FAILED:
+            self.say(models.error, error=True)
+
     def shutdown(self) -> None:
         """Stop a running download or conversion (the window is closing)."""
         if self.job is not None:
@@ -441,5 +449,5 @@ def models_pane(context: AppContext) -> ModelsPane:
     """The pane as the main window makes it: "Use for Chat" loads through the app's shared model state."""
     pane = ModelsPane(context.engine)
     pane.sig_use_model.connect(lambda key, oversize: context.models.load(key, allow_oversize=oversize))
-    context.models.sig_changed.connect(lambda: pane.refresh() if context.models.status is ModelStatus.READY else None)
+    context.models.sig_changed.connect(lambda: pane.show_load_result(context.models))
     return pane

@@ -6,6 +6,7 @@ from __future__ import annotations
 import errno
 import os
 import socket
+import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -30,11 +31,21 @@ def ensure_online(action: str) -> None:
     (instead of huggingface_hub's ~25 s of retries)."""
     if is_offline():
         raise OfflineError(f"offline: cannot {action} (HF_HUB_OFFLINE is set); models already downloaded still work")
-    url = urlsplit(endpoint())
+    if not hub_reachable(endpoint()):
+        raise DownloadError(f"cannot {action}: the Hugging Face Hub at {endpoint()} is unreachable (no network?)")
+
+
+def hub_reachable(url: str) -> bool:
+    """A quick TCP connect to the Hub. Behind a proxy the Hub may be reachable when a direct connect is not,
+    so then the answer is left to the real request."""
+    if urllib.request.getproxies():
+        return True
+    parts = urlsplit(url)
     try:
-        socket.create_connection((url.hostname, url.port or (443 if url.scheme == "https" else 80)), PROBE_SECONDS).close()
+        socket.create_connection((parts.hostname, parts.port or (443 if parts.scheme == "https" else 80)), PROBE_SECONDS).close()
     except OSError:
-        raise DownloadError(f"cannot {action}: the Hugging Face Hub at {endpoint()} is unreachable (no network?)") from None
+        return False
+    return True
 
 
 def endpoint() -> str:
