@@ -31,7 +31,7 @@ from huggingface_hub import snapshot_download  # noqa: E402
 from engine.memory import format_bytes  # noqa: E402
 from engine.models.convert import convert  # noqa: E402
 from engine.models.download import pull  # noqa: E402
-from engine.models.store import MLX_PATTERNS, list_models  # noqa: E402
+from engine.models.store import list_models, mlx_file_patterns  # noqa: E402
 from tests.conftest import put_in_hf_cache  # noqa: E402
 from tests.fake_hub import FakeHub, serve  # noqa: E402
 from tests.model_factory import ModelSpec, build_model  # noqa: E402
@@ -52,7 +52,7 @@ def bench_pull(repo: str, size: int, repeat: int, endpoint: str) -> None:
     raw, cabin = [], []
     for _ in range(repeat):
         fresh_cache()
-        raw.append(timed(lambda: snapshot_download(repo, allow_patterns=MLX_PATTERNS, endpoint=endpoint)))
+        raw.append(timed(lambda: snapshot_download(repo, allow_patterns=mlx_file_patterns(), endpoint=endpoint)))
         fresh_cache()
         cabin.append(timed(lambda: pull(repo, on_progress=lambda p: None)))
     r, c = statistics.median(raw), statistics.median(cabin)
@@ -65,9 +65,9 @@ def bench_convert(source: Path, repeat: int) -> None:
 
     raw, cabin = [], []
     for i in range(repeat):
-        out = ROOT / f"raw-{i}"
-        raw.append(timed(lambda: mlx_convert(str(source), mlx_path=str(out), quantize=True, q_bits=4, q_group_size=64)))
-        cabin.append(timed(lambda: convert(source, bits=4, name=f"cabin-{i}")))
+        out, name = ROOT / f"raw-{i}", f"cabin-{i}"
+        raw.append(timed(lambda o=out: mlx_convert(str(source), mlx_path=str(o), quantize=True, q_bits=4, q_group_size=64)))
+        cabin.append(timed(lambda n=name: convert(source, bits=4, name=n)))
     r, c = statistics.median(raw), statistics.median(cabin)
     print(f"convert to 4-bit: raw mlx_lm {r:.2f} s, cabin (child process) {c:.2f} s, ratio {r / c:.2f}")
 

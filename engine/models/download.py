@@ -21,8 +21,8 @@ from typing import Any
 from engine.errors import Cancelled, DownloadError
 from engine.memory import format_bytes
 from engine.models.folder import inspect_model_folder
-from engine.models.hub import ensure_online, endpoint, hub_api, hub_errors
-from engine.models.store import MLX_PATTERNS, StoredModel, find_model, hf_cache_dir
+from engine.models.hub import endpoint, ensure_online, hub_api, hub_errors
+from engine.models.store import StoredModel, find_model, hf_cache_dir, mlx_file_patterns
 
 POLL_SECONDS = 0.25
 SPEED_WINDOW_SECONDS = 5.0
@@ -89,7 +89,7 @@ def plan(repo_id: str) -> list[PlannedFile]:
     with hub_errors(repo_id):
         commit = api.repo_info(repo_id).sha
         tree = [f for f in api.list_repo_tree(repo_id, recursive=True, revision=commit) if isinstance(f, RepoFile)]
-    wanted = set(filter_repo_objects([f.path for f in tree], allow_patterns=MLX_PATTERNS))
+    wanted = set(filter_repo_objects([f.path for f in tree], allow_patterns=mlx_file_patterns()))
     files = [PlannedFile(f.path, f.size, f.lfs.sha256 if f.lfs else f.blob_id) for f in tree if f.path in wanted]
     if not any(f.path.endswith(".safetensors") for f in files):
         raise DownloadError(f"{repo_id} has no safetensors weights, so MLX cannot load it (look for an mlx-community version)")
@@ -158,7 +158,7 @@ class Transfer(threading.Thread):
             self.path = Path(
                 snapshot_download(
                     self.repo_id,
-                    allow_patterns=MLX_PATTERNS,
+                    allow_patterns=mlx_file_patterns(),
                     tqdm_class=cancellable_bar(self.cancel),
                     max_workers=self.max_workers,
                     endpoint=endpoint(),

@@ -9,11 +9,14 @@ from pathlib import Path
 
 from engine.errors import ModelError
 from engine.models import local
-from engine.models.folder import ModelInfo, inspect_model_folder
+from engine.models.folder import ModelInfo, display_name, inspect_model_folder
 
-# The files an MLX model needs: mlx_lm's own list, so its downloads and Cabin's look the same.
-MLX_PATTERNS = ["*.json", "model*.safetensors", "*.py", "tokenizer.model", "*.tiktoken", "tiktoken.model", "*.txt",
-                "*.jsonl", "*.jinja"]  # fmt: skip
+
+def mlx_file_patterns() -> list[str]:
+    """The files an MLX model needs: mlx_lm's own list, so its downloads and Cabin's look the same."""
+    from mlx_lm.utils import DEFAULT_ALLOW_PATTERNS
+
+    return list(DEFAULT_ALLOW_PATTERNS)
 
 
 @dataclass(frozen=True)
@@ -48,7 +51,7 @@ def cached_snapshot(repo_id: str) -> Path:
     from huggingface_hub.errors import IncompleteSnapshotError, LocalEntryNotFoundError
 
     try:
-        return Path(snapshot_download(repo_id, local_files_only=True, allow_patterns=MLX_PATTERNS))
+        return Path(snapshot_download(repo_id, local_files_only=True, allow_patterns=mlx_file_patterns()))
     except IncompleteSnapshotError:
         raise ModelError(f"{repo_id} is only partly downloaded; finish it with: cabin models pull {repo_id}") from None
     except LocalEntryNotFoundError:
@@ -69,8 +72,6 @@ def resolve_model(spec: str | Path) -> Path:
 
 def model_key(path: Path) -> str:
     """The key a loaded folder is known by: its repo id inside the HF cache, else its path."""
-    from engine.models.folder import display_name
-
     resolved = path.resolve()
     return display_name(resolved) if any(p.startswith("models--") for p in resolved.parts) else str(resolved)
 
