@@ -215,3 +215,16 @@ def test_in_the_window_a_refused_load_is_explained_in_the_pane(
     pane.use_button.click()
     qtbot.waitUntil(lambda: window.context.models.status is ModelStatus.FAILED, timeout=WAIT)
     assert "won't fit in this machine's memory" in pane.message.text()
+
+
+def test_the_convert_dialog_defaults_to_4_bit_groups_of_64_and_needs_a_source(qtbot) -> None:
+    from app.models.convert_dialog import ConvertDialog
+    from PySide6.QtWidgets import QDialogButtonBox
+
+    dialog = ConvertDialog()
+    qtbot.addWidget(dialog)
+    convert_button = dialog.buttons.button(QDialogButtonBox.StandardButton.Ok)
+    assert not convert_button.isEnabled()
+    dialog.source.setText("Qwen/Qwen2.5-0.5B-Instruct")
+    assert convert_button.isEnabled()
+    assert dialog.choice() == ("Qwen/Qwen2.5-0.5B-Instruct", 4, 64)

@@ -26,6 +26,7 @@ from engine.models.store import StoredModel, find_model, folder_size, looks_like
 BITS = (8, 6, 4, 3, 2)
 GROUP_SIZES = (32, 64, 128)
 POLL_SECONDS = 0.25
+STARTING = "Starting the converter"
 
 
 @dataclass(frozen=True)
@@ -121,12 +122,33 @@ def run_child(
     messages = context.Queue()
     child = context.Process(target=child_main, args=(str(folder), str(tmp), bits, group_size, messages), daemon=True)
     child.start()
-    phases, errors = ["Starting"], []
+    try:
+        errors = watch_child(child, messages, folder, tmp, expected, on_progress, cancel)
+    finally:  # cancelled, Ctrl-C or a failure here: never leave the converter running
+        if child.is_alive():
+            child.terminate()
+        child.join()
+        messages.close()
+        messages.join_thread()
+    if errors or child.exitcode != 0:
+        reason = errors[0] if errors else f"the converter exited ({child.exitcode})"
+        raise ModelError(f"could not convert {display_name(folder)}: {reason}")
+
+
+def watch_child(
+    child: multiprocessing.Process,
+    messages: multiprocessing.Queue,
+    folder: Path,
+    tmp: Path,
+    expected: int,
+    on_progress: Callable[[ConvertProgress], None] | None,
+    cancel: threading.Event | None,
+) -> list[str]:
+    """Report each phase the child announces and the bytes it has written; return its error lines."""
+    phases, errors = [STARTING], []
     while child.is_alive() or not messages.empty():
         child.join(POLL_SECONDS)
         if cancel is not None and cancel.is_set():
-            child.terminate()
-            child.join()
             raise Cancelled(f"conversion of {display_name(folder)} cancelled")
         new_phases = []
         for kind, text in drain(messages):
@@ -136,9 +158,7 @@ def run_child(
         for phase in new_phases or phases[-1:]:
             if on_progress:
                 on_progress(ConvertProgress(phase, written, expected))
-    error = errors[0] if errors else None
-    if error or child.exitcode != 0:
-        raise ModelError(f"could not convert {display_name(folder)}: {error or f'the converter exited ({child.exitcode})'}")
+    return errors
 
 
 def drain(messages: multiprocessing.Queue) -> list[tuple[str, str]]:
