@@ -19,7 +19,6 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QMessageBox,
-    QProgressBar,
     QPushButton,
     QSplitter,
     QStackedWidget,
@@ -42,6 +41,7 @@ from app.models.tables import (
     search_row,
     selected_key,
 )
+from app.models.task_bar import TaskBar
 from engine.errors import CabinError, Cancelled
 from engine.generation import Engine
 from engine.memory import format_bytes, system_memory
@@ -65,44 +65,15 @@ def section_title(text: str) -> QLabel:
     return label
 
 
-class TaskBar(QWidget):
-    """The running download or conversion: what, how far, how fast, and a Cancel button."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.title = QLabel()
-        self.bar = QProgressBar()
-        self.bar.setTextVisible(False)
-        self.bar.setFixedHeight(10)
-        self.detail = QLabel()
-        self.detail.setStyleSheet("color: palette(placeholder-text)")
-        self.cancel = QPushButton("Cancel")
-        top = QHBoxLayout()
-        top.addWidget(self.title, 1)
-        top.addWidget(self.detail)
-        column = QVBoxLayout()
-        column.addLayout(top)
-        column.addWidget(self.bar)
-        layout = QHBoxLayout(self)
-        layout.setContentsMargins(0, 4, 0, 4)
-        layout.addLayout(column, 1)
-        layout.addWidget(self.cancel)
-        self.hide()
-
-    def start(self, title: str) -> None:
-        self.title.setText(title)
-        self.detail.setText("starting…")
-        self.bar.setRange(0, 0)
-        self.cancel.setEnabled(True)
-        self.show()
-
-    def show_fraction(self, fraction: float | None, detail: str) -> None:
-        if fraction is None:
-            self.bar.setRange(0, 0)
-        else:
-            self.bar.setRange(0, 1000)
-            self.bar.setValue(int(fraction * 1000))
-        self.detail.setText(detail)
+def empty_hint() -> QLabel:
+    hint = QLabel(
+        "No models on this Mac yet. Download one from the catalogue below (the recommended ones fit this "
+        "machine), add a model folder you already have, or convert a Hugging Face model."
+    )
+    hint.setWordWrap(True)
+    hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
+    hint.setStyleSheet("color: palette(placeholder-text); padding: 24px")
+    return hint
 
 
 class ModelsPane(QWidget):
@@ -133,13 +104,7 @@ class ModelsPane(QWidget):
         self.context_box.setCurrentIndex(CONTEXTS.index(DEFAULT_CONTEXT))
         self.context_box.setToolTip("The conversation length the fit check plans for: longer needs more memory")
         self.installed = make_table(INSTALLED_HEADERS)
-        self.empty_hint = QLabel(
-            "No models on this Mac yet. Download one from the catalogue below (the recommended ones fit this "
-            "machine), add a model folder you already have, or convert a Hugging Face model."
-        )
-        self.empty_hint.setWordWrap(True)
-        self.empty_hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.empty_hint.setStyleSheet("color: palette(placeholder-text); padding: 24px")
+        self.empty_hint = empty_hint()
         self.installed_stack = QStackedWidget()
         self.installed_stack.addWidget(self.installed)
         self.installed_stack.addWidget(self.empty_hint)
@@ -158,6 +123,9 @@ class ModelsPane(QWidget):
         self.message = QLabel()
         self.message.setWordWrap(True)
         self.message.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self._lay_out()
+
+    def _lay_out(self) -> None:
         layout = QVBoxLayout(self)
         layout.setContentsMargins(16, 12, 16, 12)
         layout.addLayout(self._header())
