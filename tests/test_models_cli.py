@@ -90,3 +90,19 @@ def test_chat_refuses_a_model_that_wont_fit(llama_model: Path, capsys, monkeypat
 def test_chat_allow_oversize_loads_it_anyway(llama_model: Path, capsys, monkeypatch) -> None:
     monkeypatch.setattr("engine.models.loading.memory_budget", lambda: 64 * 1024**2)
     assert main(["chat", "--model", str(llama_model), "--prompt", "hi", "--max-tokens", "2", "--allow-oversize"]) == 0
+
+
+def test_ctrl_c_during_a_pull_stops_it_and_says_how_to_resume(fake_hub: FakeHub, capsys, monkeypatch) -> None:
+    from engine.models import download
+
+    fake_hub.seconds_per_chunk = 0.1
+
+    def interrupt_once_started(transfer, files, total, on_progress) -> None:
+        while download.bytes_on_disk(transfer.repo_id, files) == 0:
+            transfer.join(0.05)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(download, "report_until_done", interrupt_once_started)
+    code, _, err = run(capsys, "pull", REPO)
+    assert code == 130
+    assert "cancelled" in err and "pull it again to resume" in err

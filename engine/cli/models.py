@@ -8,7 +8,7 @@ import threading
 from typing import Any
 
 from engine.cli.common import positive_int
-from engine.errors import CabinError
+from engine.errors import CabinError, Cancelled
 from engine.memory import format_bytes, system_memory
 from engine.models.fit import DEFAULT_CONTEXT, Fit, assess, memory_budget
 from engine.models.recommend import suggest
@@ -122,7 +122,11 @@ def run_pull(args: argparse.Namespace) -> int:
         sys.stderr.flush()
 
     quiet_hub_logging()
-    model = pull(args.repo, on_progress=show, cancel=threading.Event())
+    try:
+        model = pull(args.repo, on_progress=show, cancel=threading.Event())
+    except Cancelled as e:
+        print(f"\n{e}", file=sys.stderr)
+        return 130
     print(file=sys.stderr)
     print(f"{model.key} is ready ({format_bytes(model.size_bytes)}): cabin chat --model {model.key}")
     return 0

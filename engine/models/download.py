@@ -188,10 +188,9 @@ def pull(
     transfer.start()
     try:
         report_until_done(transfer, files, total, on_progress)
-    except KeyboardInterrupt:  # Ctrl-C in the terminal: stop the transfer before leaving
+    except KeyboardInterrupt:  # Ctrl-C in the terminal: a cancel like any other
         cancel.set()
         transfer.join()
-        raise
     return finish(repo_id, transfer, files, total, on_progress)
 
 
