@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from app.models.pane import ModelsPane
-from app.models.tables import KEY_ROLE
+from app.models.tables import KEY_ROLE, select_key
 from engine.generation import Engine
 from tests.conftest import put_in_hf_cache
 from tests.fake_hub import FakeHub
@@ -25,7 +25,8 @@ def keys(table) -> list[str]:
 
 
 def select(table, key: str) -> None:
-    table.selectRow(keys(table).index(key))
+    assert key in keys(table)
+    select_key(table, key)
 
 
 @pytest.fixture
@@ -124,6 +125,20 @@ def test_declining_the_confirmation_deletes_nothing(store: Path, llama_4bit_mode
     assert not pane.watcher.busy and pane.installed.rowCount() == 1
 
 
+def test_a_downloaded_catalogue_model_offers_use_instead_of_download(
+    qtbot, store: Path, llama_4bit_model: Path, make_pane
+) -> None:
+    catalogue_repo = "mlx-community/Llama-3.2-1B-Instruct-4bit"
+    put_in_hf_cache(store, catalogue_repo, llama_4bit_model)
+    pane = make_pane()
+    select(pane.catalogue, catalogue_repo)
+    assert pane.catalogue.item(keys(pane.catalogue).index(catalogue_repo), 6).text() == "downloaded"
+    assert pane.download_button.text() == "Use for Chat"
+    with qtbot.waitSignal(pane.sig_use_model) as used:
+        pane.download_button.click()
+    assert used.args == [catalogue_repo, False]
+
+
 def search_and_select(qtbot, pane: ModelsPane, query: str, key: str) -> None:
     pane.search_field.setText(query)
     pane.search_hub()
@@ -218,8 +233,9 @@ def test_in_the_window_a_refused_load_is_explained_in_the_pane(
 
 
 def test_the_convert_dialog_defaults_to_4_bit_groups_of_64_and_needs_a_source(qtbot) -> None:
-    from app.models.convert_dialog import ConvertDialog
     from PySide6.QtWidgets import QDialogButtonBox
+
+    from app.models.convert_dialog import ConvertDialog
 
     dialog = ConvertDialog()
     qtbot.addWidget(dialog)

@@ -39,6 +39,7 @@ from app.models.tables import (
     installed_row,
     make_table,
     search_row,
+    select_key,
     selected_key,
 )
 from app.models.task_bar import TaskBar
@@ -242,7 +243,9 @@ class ModelsPane(QWidget):
         self.use_button.setEnabled(bool(model and model.usable))
         self.delete_button.setEnabled(model is not None)
         idle = self.job is None
-        self.download_button.setEnabled(idle and selected_key(self.catalogue) is not None)
+        chosen = self.downloaded(selected_key(self.catalogue))
+        self.download_button.setText("Use for Chat" if chosen else "Download")
+        self.download_button.setEnabled(bool(chosen and chosen.usable) or (idle and selected_key(self.catalogue) is not None))
         self.convert_button.setEnabled(idle)
         offline = is_offline()
         self.search_field.setEnabled(not offline)
@@ -309,9 +312,16 @@ class ModelsPane(QWidget):
         self.say(f"Added {model.key}.")
         self.refresh()
 
+    def downloaded(self, key: str | None) -> StoredModel | None:
+        return next((m for m in self.models if m.key == key and m.usable), None)
+
     def download_selected(self) -> None:
+        """Download the chosen catalogue model, or use it if it is already here."""
         key = selected_key(self.catalogue)
-        if key and self.job is None:
+        if self.downloaded(key):
+            select_key(self.installed, key)
+            self.use_selected()
+        elif key and self.job is None:
             self.start_job(f"Downloading {key}", lambda report, cancel: pull(key, report, cancel))
 
     def convert_model(self) -> None:

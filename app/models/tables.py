@@ -56,6 +56,12 @@ def fill(table: QTableWidget, rows: list[list[QTableWidgetItem]]) -> None:
             table.setItem(r, c, item)
 
 
+def select_key(table: QTableWidget, key: str) -> None:
+    rows = [r for r in range(table.rowCount()) if table.item(r, 0).data(KEY_ROLE) == key]
+    if rows:
+        table.selectRow(rows[0])
+
+
 def selected_key(table: QTableWidget) -> str | None:
     rows = table.selectionModel().selectedRows()
     return table.item(rows[0].row(), 0).data(KEY_ROLE) if rows else None
