@@ -136,7 +136,8 @@ class Engine:
 
     def _load(self, spec: str | Path, context: int, allow_oversize: bool) -> ModelInfo:
         """Check the new model (and that it fits) before freeing the old one, so a refusal costs the user nothing."""
-        from engine.compute_dtype import apply_compute_policy
+        from engine.compute_dtype import apply_compute_policy, float32_fit
+        from engine.models.fit import memory_budget
         from engine.models.loading import inspect_model, load_model, refuse_if_too_big
 
         info = inspect_model(spec)
@@ -144,7 +145,8 @@ class Engine:
             refuse_if_too_big(info, context)
         self._release_model()
         self._model, self._tokenizer = load_model(info)
-        self.compute_plan = apply_compute_policy(self._model, system_memory().available, self.upcast_on_cpu)
+        fit = float32_fit(info, context, memory_budget())
+        self.compute_plan = apply_compute_policy(self._model, fit, self.upcast_on_cpu)
         self.model_info = info
         return info
 
