@@ -88,9 +88,9 @@ class ChatView(QStackedWidget):
         self._follow()
 
     def _view_for(self, message: Message) -> MessageView:
-        versions = self._session.siblings(message)
+        versions = [m.id for m in self._session.siblings(message)]
         author = "You" if message.role == "user" else (message.model or self._assistant_name())
-        view = MessageView(message, author, (versions.index(message), len(versions)))
+        view = MessageView(message, author, (versions.index(message.id), len(versions)))
         view.setMaximumWidth(MAX_TEXT_WIDTH)
         view.sig_edit.connect(self.sig_edit)
         view.sig_regenerate.connect(self.sig_regenerate)
