@@ -9,6 +9,7 @@ from PySide6.QtWidgets import QLabel, QMainWindow, QMenu, QMessageBox, QStackedW
 from app.context import AppContext
 from app.model_state import ModelStatus
 from app.panes import PANES, PaneFactory
+from app.preferences import PreferencesDialog
 from engine import __version__
 from engine.memory import MemoryReading, format_bytes
 
@@ -73,10 +74,14 @@ class MainWindow(QMainWindow):
         quit_action.triggered.connect(self.close)
         self.preferences_action = QAction("Preferences…", self, menuRole=QAction.MenuRole.PreferencesRole)
         self.preferences_action.setShortcut(QKeySequence.StandardKey.Preferences)
+        self.preferences_action.triggered.connect(self.show_preferences)
         self.menus["Help"].addAction(about)
         self.menus["Edit"].addAction(self.preferences_action)
         self.menus["Edit"].addSeparator()
         self._quit_action = quit_action
+
+    def show_preferences(self) -> None:
+        PreferencesDialog(self.context.settings, self).open()
 
     def show_about(self) -> None:
         QMessageBox.about(
