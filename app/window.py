@@ -115,6 +115,7 @@ class MainWindow(QMainWindow):
                 ModelStatus.FAILED: f"Model failed to load: {models.error}",
             }[models.status]
         self.model_label.setText(text)
+        self.model_label.setToolTip(text)
         self.model_label.setStyleSheet("color: #c62828" if models.status is ModelStatus.FAILED else "")
         self._refresh_memory()
 

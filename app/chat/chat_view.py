@@ -31,9 +31,11 @@ class EmptyState(QWidget):
         self.hint.setStyleSheet("font-size: 14px")
         self.button = QPushButton("Choose Model Folder…")
         self.button.clicked.connect(self.sig_choose_model)
-        for widget in (self.title, self.hint, self.button):
-            layout.addWidget(widget, 0, Qt.AlignmentFlag.AlignHCenter)
         self.hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.hint.setContentsMargins(48, 0, 48, 0)
+        layout.addWidget(self.title, 0, Qt.AlignmentFlag.AlignHCenter)
+        layout.addWidget(self.hint)  # full width: a wrapped label given its own width would be clipped
+        layout.addWidget(self.button, 0, Qt.AlignmentFlag.AlignHCenter)
         layout.addStretch(3)
 
     def show_hint(self, text: str, offer_model_choice: bool) -> None:

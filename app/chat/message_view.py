@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QEvent, Qt, Signal
 from PySide6.QtGui import QGuiApplication, QPalette
 from PySide6.QtWidgets import (
     QFrame,
@@ -155,6 +155,11 @@ class MessageView(QFrame):
         muted = palette.color(QPalette.ColorRole.PlaceholderText).name()
         color = "#c62828" if self.message.error else muted
         self.footer.setStyleSheet(f"color: {color}; font-size: 11px")
+
+    def changeEvent(self, event: QEvent) -> None:  # noqa: N802 — Qt override
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.ApplicationPaletteChange:
+            self._style()
 
     # -- streaming ---------------------------------------------------------------------------
     def append(self, text: str, stats: Stats | None) -> None:
