@@ -169,3 +169,27 @@ def test_sending_without_a_model_keeps_the_text_and_says_why(make_window) -> Non
     assert pane.composer.edit.toPlainText() == "Hello"
     assert "No model is loaded" in pane.composer.hint.text()
     assert pane.session.conversation_id is None
+
+
+def test_the_window_opens_before_mlx_is_imported(tmp_path: Path) -> None:
+    """MLX and the model load after the window is on screen, so it appears at once."""
+    import os
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from app.main import build_window, create_application\n"
+        "from app.context import AppContext\n"
+        "app = create_application([])\n"
+        "context = AppContext.create()\n"
+        "window = build_window(context)\n"
+        "window.show()\n"
+        "app.processEvents()\n"
+        "print('mlx.core' in sys.modules)\n"
+        "window.close()\n"
+        "context.close()\n"
+    )
+    env = {**os.environ, "CABIN_DATA_DIR": str(tmp_path), "QT_QPA_PLATFORM": "offscreen"}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
+    assert out.stdout.strip().splitlines()[-1] == "False", out.stderr
