@@ -129,7 +129,8 @@ async def bench(args: argparse.Namespace, context: AppContext, window) -> None:
         print(f"round {round_number + 1}: mlx_lm {raw_tps:7.1f} tok/s ({raw_tokens} tokens) · "
               f"window {app_tps:7.1f} tok/s ({app_tokens} tokens)")
     raw, app = statistics.median(raw_runs), statistics.median(app_runs)
-    print(f"\nmodel {context.models.name}, prompt {PROMPT!r}, up to {args.tokens} tokens, {args.rounds} rounds")
+    print(f"\nmodel {context.models.name}, prompt {PROMPT!r}, up to {args.tokens} tokens, {args.rounds} rounds; "
+          f"load average now {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     print(lag_line("UI lag, idle:", idle))
     print(lag_line("UI lag, streaming:", streaming))
     print(f"decode: window {app:.1f} tok/s vs raw mlx_lm {raw:.1f} tok/s = {app / raw:.3f}x (median of rounds)")

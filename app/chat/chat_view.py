@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QLabel, QPushButton, QScrollArea, QStackedWidget, QVBoxLayout, QWidget
 
@@ -48,7 +50,7 @@ class ChatView(QStackedWidget):
     sig_regenerate = Signal(str)
     sig_switch = Signal(str, int)
 
-    def __init__(self, session: ChatSession, assistant_name: callable) -> None:
+    def __init__(self, session: ChatSession, assistant_name: Callable[[], str]) -> None:
         super().__init__()
         self._session = session
         self._assistant_name = assistant_name

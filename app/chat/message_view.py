@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from PySide6.QtCore import QEvent, Qt, Signal
 from PySide6.QtGui import QGuiApplication, QPalette
 from PySide6.QtWidgets import (
@@ -19,6 +21,10 @@ from app.chat.browser import MessageBrowser
 from app.conversation import INTERRUPTED, Message
 from engine.generation import Stats
 
+LIVE_RENDER_INTERVAL = 0.4
+"""Seconds between Markdown renders of an answer still streaming (plain text is appended between)."""
+LIVE_RENDER_BUDGET = 0.006
+"""A render slower than this would make the window stutter: that answer streams as plain text instead."""
 REASONS = {
     "cancelled": "stopped",
     "length": "reached the length limit",
@@ -109,6 +115,9 @@ class MessageView(QFrame):
         if message.role == "assistant":
             self._layout.addLayout(self._footer_row())
         self._style()
+        self._streamed = message.content
+        self._rendered_at = 0.0
+        self._live_markdown = True
         if message.is_streaming:
             self.body.set_plain(message.content)
             self.footer.setText(live_footer_text(None))
@@ -163,8 +172,17 @@ class MessageView(QFrame):
 
     # -- streaming ---------------------------------------------------------------------------
     def append(self, text: str, stats: Stats | None) -> None:
-        self.body.append_plain(text)
+        """Add streamed text: appended as plain text, re-rendered as Markdown a few times a second
+        while that stays cheap (an answer whose render takes too long stays plain until it ends)."""
+        self._streamed += text
         self.footer.setText(live_footer_text(stats))
+        now = time.perf_counter()
+        if self._live_markdown and now - self._rendered_at >= LIVE_RENDER_INTERVAL:
+            self.body.set_markdown(self._streamed, final=False)
+            self._rendered_at = time.perf_counter()
+            self._live_markdown = self._rendered_at - now < LIVE_RENDER_BUDGET
+        else:
+            self.body.append_plain(text)
 
     def finish(self, message: Message) -> None:
         self.message = message
