@@ -21,9 +21,11 @@ from app.chat.browser import MessageBrowser
 from app.conversation import INTERRUPTED, Message
 from engine.generation import Stats
 
-LIVE_RENDER_INTERVAL = 0.4
-"""Seconds between Markdown renders of an answer still streaming (plain text is appended between)."""
-LIVE_RENDER_BUDGET = 0.006
+LIVE_RENDER_INTERVAL = 0.3
+"""Least seconds between Markdown renders of an answer still streaming (plain text is appended between)."""
+LIVE_RENDER_SHARE = 0.05
+"""Live renders may take at most this share of the UI thread's time: slower renders come less often."""
+LIVE_RENDER_BUDGET = 0.012
 """A render slower than this would make the window stutter: that answer streams as plain text instead."""
 REASONS = {
     "cancelled": "stopped",
@@ -116,7 +118,7 @@ class MessageView(QFrame):
             self._layout.addLayout(self._footer_row())
         self._style()
         self._streamed = message.content
-        self._rendered_at = 0.0
+        self._next_render = 0.0
         self._live_markdown = True
         if message.is_streaming:
             self.body.set_plain(message.content)
@@ -177,10 +179,11 @@ class MessageView(QFrame):
         self._streamed += text
         self.footer.setText(live_footer_text(stats))
         now = time.perf_counter()
-        if self._live_markdown and now - self._rendered_at >= LIVE_RENDER_INTERVAL:
+        if self._live_markdown and now >= self._next_render:
             self.body.set_markdown(self._streamed, final=False)
-            self._rendered_at = time.perf_counter()
-            self._live_markdown = self._rendered_at - now < LIVE_RENDER_BUDGET
+            cost = time.perf_counter() - now
+            self._next_render = now + max(LIVE_RENDER_INTERVAL, cost / LIVE_RENDER_SHARE)
+            self._live_markdown = cost < LIVE_RENDER_BUDGET
         else:
             self.body.append_plain(text)
 
