@@ -144,8 +144,8 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 — Qt override
         """Save the answer being written and the window's place before closing."""
         for pane in self.panes:
-            if hasattr(pane, "session"):
-                pane.session.finish_now()
+            if hasattr(pane, "shutdown"):
+                pane.shutdown()
         self._memory_timer.stop()
         self.context.settings.set("window_geometry", self.saveGeometry().toHex().data().decode())
         super().closeEvent(event)

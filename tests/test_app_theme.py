@@ -21,3 +21,12 @@ def test_chat_colours_follow_the_palette(qapp) -> None:
     light = chat_colors(palette_for(Qt.ColorScheme.Light, qapp))
     assert dark.dark and not light.dark
     assert dark.code_background != light.code_background
+
+
+def test_on_macos_the_native_style_keeps_following_the_system(qapp, monkeypatch) -> None:
+    from app.theme import apply_system_scheme
+
+    monkeypatch.setattr("sys.platform", "darwin")
+    style = qapp.style().name()
+    apply_system_scheme(qapp)
+    assert qapp.style().name() == style

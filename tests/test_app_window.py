@@ -193,3 +193,10 @@ def test_the_window_opens_before_mlx_is_imported(tmp_path: Path) -> None:
     env = {**os.environ, "CABIN_DATA_DIR": str(tmp_path), "QT_QPA_PLATFORM": "offscreen"}
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
     assert out.stdout.strip().splitlines()[-1] == "False", out.stderr
+
+
+def test_the_divider_position_is_restored_at_the_next_start(make_window) -> None:
+    window = make_window()
+    chat_pane(window).splitter.setSizes([300, 500])
+    close_window(window)
+    assert chat_pane(make_window()).splitter.sizes()[0] == 300

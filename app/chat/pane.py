@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QByteArray, Qt
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QFileDialog,
@@ -81,7 +81,9 @@ class ChatPane(QWidget):
         self.splitter.addWidget(self.conversations)
         self.splitter.addWidget(right)
         self.splitter.setStretchFactor(1, 1)
-        self.splitter.setSizes([240, 760])
+        state = self.context.settings.get("splitter_state")
+        if not (state and self.splitter.restoreState(QByteArray.fromHex(state.encode()))):
+            self.splitter.setSizes([240, 760])
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.splitter)
@@ -139,6 +141,11 @@ class ChatPane(QWidget):
         menus["Conversation"].addActions([self.regenerate_action, self.stop_action])
         menus["Conversation"].addSeparator()
         menus["Conversation"].addActions([self.system_prompt_action, self.rename_action, self.delete_action])
+
+    def shutdown(self) -> None:
+        """The window is closing: save the answer being written and where the divider was."""
+        self.session.finish_now()
+        self.context.settings.set("splitter_state", self.splitter.saveState().toHex().data().decode())
 
     # -- conversations -----------------------------------------------------------------------
     def refresh_conversations(self) -> None:
