@@ -200,3 +200,33 @@ def test_the_divider_position_is_restored_at_the_next_start(make_window) -> None
     chat_pane(window).splitter.setSizes([300, 500])
     close_window(window)
     assert chat_pane(make_window()).splitter.sizes()[0] == 300
+
+
+def test_a_question_sent_while_the_model_loads_is_answered_once_it_has(qtbot, make_window, llama_model) -> None:
+    window = make_window()
+    task = window.context.models.load(llama_model)
+    pane = chat_pane(window)
+    pane.send("Hello")
+    assert pane.session.busy
+    qtbot.waitUntil(lambda: task.done() and not pane.session.busy, timeout=WAIT)
+    assert pane.session.thread[-1].finish_reason in ("stop", "length")
+
+
+def test_deleting_a_conversation_answering_in_the_background_stops_its_answer(qtbot, window) -> None:
+    pane = chat_pane(window)
+    window.context.settings.set("max_tokens", 100_000)
+    pane.send("Write a table")
+    conversation_id = pane.session.conversation_id
+    pane.new_chat()
+    pane.delete_conversation(conversation_id)
+    assert not pane.session.busy
+    assert window.context.store.conversations() == []
+
+
+def test_when_two_models_are_chosen_quickly_the_last_one_wins(qtbot, make_window, llama_model, qwen2_model) -> None:
+    window = make_window()
+    first = window.context.models.load(llama_model)
+    second = window.context.models.load(qwen2_model)
+    qtbot.waitUntil(lambda: first.done() and second.done(), timeout=WAIT)
+    assert window.context.models.info.path == qwen2_model
+    assert window.context.settings.get("last_model") == str(qwen2_model)

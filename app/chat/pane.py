@@ -168,7 +168,7 @@ class ChatPane(QWidget):
 
     def delete_conversation(self, conversation_id: str) -> None:
         """Hide it at once and offer Undo for a few seconds; only then is it erased."""
-        if self.session.busy and self.session.streaming_in_view and conversation_id == self.session.conversation_id:
+        if self.session.answering_in(conversation_id):
             self.session.finish_now()
         title = self.store.conversation(conversation_id).title
         self.store.delete(conversation_id)

@@ -72,7 +72,11 @@ class ChatSession(QObject):
 
     @property
     def streaming_in_view(self) -> bool:
-        return self._answer is not None and self._answer.conversation_id == self.conversation_id
+        return self.answering_in(self.conversation_id)
+
+    def answering_in(self, conversation_id: str | None) -> bool:
+        """Whether an answer is being written in that conversation (open or not)."""
+        return self._answer is not None and self._answer.conversation_id == conversation_id
 
     @property
     def system_prompt(self) -> str:
