@@ -157,3 +157,24 @@ def test_an_answer_keeps_streaming_while_another_conversation_is_open(qtbot, win
     answer = window.context.store.thread(first_id)[-1]
     assert answer.finish_reason in ("stop", "length")
     assert pane.chat.views[-1].message == answer
+
+
+def test_the_view_follows_a_growing_answer(qtbot, window) -> None:
+    pane = chat_pane(window)
+    window.context.settings.set("max_tokens", 2000)
+    send(qtbot, pane, "Write a table")
+    bar = pane.chat.scroll.verticalScrollBar()
+    qtbot.waitUntil(lambda: bar.maximum() > 0 and bar.value() == bar.maximum(), timeout=WAIT)
+
+
+def test_the_view_stays_put_when_the_user_scrolled_up(qtbot, window) -> None:
+    pane = chat_pane(window)
+    window.context.settings.set("max_tokens", 2000)
+    send(qtbot, pane, "Write a table")
+    bar = pane.chat.scroll.verticalScrollBar()
+    qtbot.waitUntil(lambda: bar.maximum() > 0, timeout=WAIT)
+    pane.send("Tell me more")
+    qtbot.waitUntil(lambda: len(pane.session.live_text) > 100, timeout=WAIT)
+    bar.setValue(0)
+    qtbot.waitUntil(lambda: not pane.session.busy, timeout=WAIT)
+    assert bar.value() == 0

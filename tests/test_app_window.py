@@ -230,3 +230,12 @@ def test_when_two_models_are_chosen_quickly_the_last_one_wins(qtbot, make_window
     qtbot.waitUntil(lambda: first.done() and second.done(), timeout=WAIT)
     assert window.context.models.info.path == qwen2_model
     assert window.context.settings.get("last_model") == str(qwen2_model)
+
+
+def test_the_delete_key_in_the_list_deletes_with_undo(qtbot, window) -> None:
+    pane = chat_pane(window)
+    send(qtbot, pane, "Hello")
+    pane.conversations.list.setCurrentRow(0)
+    qtbot.keyClick(pane.conversations.list, Qt.Key.Key_Delete)
+    assert pane.conversations.list.count() == 0
+    assert pane.conversations.undo_bar.isVisibleTo(pane)
