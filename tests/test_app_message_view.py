@@ -8,7 +8,8 @@ import pytest
 from PySide6.QtCore import QUrl
 from PySide6.QtGui import QGuiApplication
 
-from app.chat.message_view import MessageView, footer_text
+from app.chat.footer import footer_text
+from app.chat.message_view import MessageView
 from app.conversation import INTERRUPTED, STREAMING, Message
 
 

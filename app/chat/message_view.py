@@ -18,7 +18,8 @@ from PySide6.QtWidgets import (
 )
 
 from app.chat.browser import MessageBrowser
-from app.conversation import INTERRUPTED, Message
+from app.chat.footer import footer_text, live_footer_text
+from app.conversation import Message
 from engine.generation import Stats
 
 LIVE_RENDER_INTERVAL = 0.3
@@ -27,37 +28,6 @@ LIVE_RENDER_SHARE = 0.05
 """Live renders may take at most this share of the UI thread's time: slower renders come less often."""
 LIVE_RENDER_BUDGET = 0.012
 """A render slower than this would make the window stutter: that answer streams as plain text instead."""
-REASONS = {
-    "cancelled": "stopped",
-    "length": "reached the length limit",
-    INTERRUPTED: "interrupted (the app closed mid-answer)",
-}
-
-
-def stats_text(tokens: int, tps: float, ttft: float) -> str:
-    return f"{tokens} tokens · {tps:.1f} tok/s · TTFT {ttft * 1000:.0f} ms"
-
-
-def footer_text(message: Message) -> str:
-    """'128 tokens · 45.3 tok/s · TTFT 120 ms · stopped' for an answer; '' for a question."""
-    if message.role != "assistant":
-        return ""
-    parts = []
-    if message.generated_tokens:
-        parts.append(stats_text(message.generated_tokens, message.generation_tps, message.ttft))
-    if message.finish_reason in REASONS:
-        parts.append(REASONS[message.finish_reason])
-    if message.error:
-        parts.append(message.error)
-    return " · ".join(parts)
-
-
-def live_footer_text(stats: Stats | None) -> str:
-    if stats is None:
-        return "Thinking…"
-    return "Writing… " + stats_text(stats.generated_tokens, stats.generation_tps, stats.ttft)
-
-
 def _tool_button(text: str, tip: str) -> QToolButton:
     button = QToolButton()
     button.setText(text)
