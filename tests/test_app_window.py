@@ -239,3 +239,13 @@ def test_the_delete_key_in_the_list_deletes_with_undo(qtbot, window) -> None:
     qtbot.keyClick(pane.conversations.list, Qt.Key.Key_Delete)
     assert pane.conversations.list.count() == 0
     assert pane.conversations.undo_bar.isVisibleTo(pane)
+
+
+def test_closing_the_window_erases_a_deleted_conversation_at_once(qtbot, make_window, llama_model) -> None:
+    window = make_window(llama_model)
+    pane = chat_pane(window)
+    send(qtbot, pane, "Hello")
+    pane.delete_action.trigger()
+    close_window(window)
+    assert not pane.conversations.undo_bar.isVisibleTo(pane)
+    assert chat_pane(make_window()).store.conversations() == []

@@ -143,8 +143,9 @@ class ChatPane(QWidget):
         menus["Conversation"].addActions([self.system_prompt_action, self.rename_action, self.delete_action])
 
     def shutdown(self) -> None:
-        """The window is closing: save the answer being written and where the divider was."""
+        """The window is closing: save the answer being written, erase what was deleted, keep the divider."""
         self.session.finish_now()
+        self.conversations.undo_bar.expire()
         self.context.settings.set("splitter_state", self.splitter.saveState().toHex().data().decode())
 
     # -- conversations -----------------------------------------------------------------------
