@@ -16,14 +16,23 @@ GREEDY = {"temperature": 0.0, "max_tokens": 24}
 
 
 @pytest.fixture(scope="session")
-def qt_loop(qapp):
-    """One qasync loop, running whenever Qt processes events, never stopped (stopping it quits the app)."""
+def qasync_loop(qapp):
+    """One qasync loop for the session, never stopped (stopping it quits the QApplication)."""
     import qasync
 
     loop = qasync.QEventLoop(qapp, already_running=True)
-    asyncio.set_event_loop(loop)
-    yield loop
     asyncio.events._set_running_loop(None)
+    return loop
+
+
+@pytest.fixture
+def qt_loop(qasync_loop):
+    """The qasync loop, marked running only during this test: other tests may call asyncio.run()."""
+    asyncio.set_event_loop(qasync_loop)
+    asyncio.events._set_running_loop(qasync_loop)
+    yield qasync_loop
+    asyncio.events._set_running_loop(None)
+    asyncio.set_event_loop(None)
 
 
 @pytest.fixture
@@ -59,8 +68,8 @@ def make_window(qtbot, qt_loop, data_dir: Path) -> Iterator:
 
 
 def close_window(window) -> None:
-    if window.isVisible():
-        window.close()
+    """Close as the user would (saving state, stopping timers), then stop the engine and helpers."""
+    window.close()
     window.context.close()
 
 
