@@ -74,3 +74,23 @@ def test_the_view_is_as_tall_as_its_text(view_of) -> None:
     short = view_of(message(content="one line", finish_reason="stop"))
     tall = view_of(message(content="\n\n".join(f"paragraph {i}" for i in range(30)), finish_reason="stop"))
     assert tall.body.height() > 10 * short.body.height()
+
+
+def test_escape_abandons_an_edit(qtbot, view_of) -> None:
+    from PySide6.QtCore import Qt
+
+    view = view_of(message(role="user", content="hi"))
+    view.action_button.click()
+    qtbot.keyClick(view.editor, Qt.Key.Key_Escape)
+    assert view.editor is None and not view.body.isHidden()
+
+
+def test_enter_in_the_editor_sends_the_edited_question(qtbot, view_of) -> None:
+    from PySide6.QtCore import Qt
+
+    view = view_of(message(role="user", content="hi"))
+    view.action_button.click()
+    view.editor.setPlainText("hello")
+    with qtbot.waitSignal(view.sig_edit) as sent:
+        qtbot.keyClick(view.editor, Qt.Key.Key_Return)
+    assert sent.args == ["m1", "hello"]

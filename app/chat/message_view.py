@@ -10,14 +10,15 @@ from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
     QLabel,
-    QPlainTextEdit,
     QPushButton,
+    QSizePolicy,
     QToolButton,
     QVBoxLayout,
     QWidget,
 )
 
 from app.chat.browser import MessageBrowser
+from app.chat.composer import PromptEdit
 from app.chat.footer import footer_text, live_footer_text
 from app.conversation import Message
 from engine.generation import Stats
@@ -69,6 +70,7 @@ class MessageView(QFrame):
         super().__init__()
         self.message = message
         self.setObjectName("userMessage" if message.role == "user" else "assistantMessage")
+        self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Maximum)
         self.body = MessageBrowser()
         self.footer = QLabel(footer_text(message))
         self.footer.setWordWrap(True)
@@ -77,7 +79,7 @@ class MessageView(QFrame):
         self.copy_button = _tool_button("Copy", "Copy this message as Markdown")
         self.copy_button.clicked.connect(self._copy)
         self.action_button = self._action_button()
-        self.editor: QPlainTextEdit | None = None
+        self.editor: PromptEdit | None = None
         self.switcher: BranchSwitcher | None = None
         self._layout = QVBoxLayout(self)
         self._layout.setContentsMargins(14, 10, 14, 8)
@@ -179,8 +181,10 @@ class MessageView(QFrame):
         self.edit_panel = QWidget()
         panel = QVBoxLayout(self.edit_panel)
         panel.setContentsMargins(0, 0, 0, 0)
-        self.editor = QPlainTextEdit(self.message.content)
-        self.editor.setMinimumHeight(80)
+        self.editor = PromptEdit()
+        self.editor.setPlainText(self.message.content)
+        self.editor.sig_submit.connect(self._submit_edit)
+        self.editor.sig_cancel.connect(self.stop_editing)
         send, cancel = QPushButton("Send"), QPushButton("Cancel")
         send.setDefault(True)
         send.clicked.connect(self._submit_edit)
@@ -193,6 +197,7 @@ class MessageView(QFrame):
         panel.addWidget(self.editor)
         panel.addLayout(buttons)
         self.body.hide()
+        self.action_button.setEnabled(False)
         self._layout.insertWidget(2, self.edit_panel)
         self.editor.setFocus()
 
@@ -202,6 +207,7 @@ class MessageView(QFrame):
         self.edit_panel.deleteLater()
         self.editor = None
         self.body.show()
+        self.action_button.setEnabled(True)
 
     def _submit_edit(self) -> None:
         text = self.editor.toPlainText()
