@@ -15,6 +15,7 @@ from engine.memory import MemoryReading, format_bytes
 
 MENUS = ("File", "Edit", "Conversation", "View", "Help")
 MEMORY_REFRESH_MS = 2000
+NOTICE_MS = 60_000
 
 
 class MainWindow(QMainWindow):
@@ -103,6 +104,8 @@ class MainWindow(QMainWindow):
         self._memory_timer = QTimer(self, interval=MEMORY_REFRESH_MS)
         self._memory_timer.timeout.connect(self._refresh_memory)
         self._memory_timer.start()
+        if self.context.notices:
+            self.statusBar().showMessage(" ".join(self.context.notices), NOTICE_MS)
 
     def _show_model(self) -> None:
         models = self.context.models

@@ -249,3 +249,11 @@ def test_closing_the_window_erases_a_deleted_conversation_at_once(qtbot, make_wi
     close_window(window)
     assert not pane.conversations.undo_bar.isVisibleTo(pane)
     assert chat_pane(make_window()).store.conversations() == []
+
+
+def test_an_unreadable_history_is_moved_aside_and_the_app_starts(make_window, data_dir: Path) -> None:
+    (data_dir / "conversations.sqlite3").write_bytes(b"this is not a database" * 100)
+    window = make_window()
+    assert "moved to" in window.statusBar().currentMessage()
+    assert [p.name.startswith("conversations.sqlite3.unreadable-") for p in data_dir.iterdir()].count(True) == 1
+    assert window.context.store.conversations() == []
