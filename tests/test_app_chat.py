@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from app.chat.pane import ChatPane
-from app.conversation import STREAMING
 
 WAIT = 30_000
 
