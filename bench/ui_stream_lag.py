@@ -121,8 +121,12 @@ async def bench(args: argparse.Namespace, context: AppContext, window) -> None:
     await window_answer(pane, probe)  # warm-up
     raw_runs, app_runs, streaming = [], [], []
     for round_number in range(args.rounds):
-        raw_tps, raw_tokens = raw_mlx_lm_tps(context, args.tokens)
-        app_tps, app_tokens, lateness = await window_answer(pane, probe)
+        if round_number % 2:  # alternate which side goes first, so neither always follows the other
+            app_tps, app_tokens, lateness = await window_answer(pane, probe)
+            raw_tps, raw_tokens = raw_mlx_lm_tps(context, args.tokens)
+        else:
+            raw_tps, raw_tokens = raw_mlx_lm_tps(context, args.tokens)
+            app_tps, app_tokens, lateness = await window_answer(pane, probe)
         raw_runs.append(raw_tps)
         app_runs.append(app_tps)
         streaming += lateness

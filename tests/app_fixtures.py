@@ -10,9 +10,12 @@ from pathlib import Path
 
 import pytest
 
+from app.chat.pane import ChatPane
 from app.context import AppContext
 
 GREEDY = {"temperature": 0.0, "max_tokens": 24}
+WAIT = 30_000
+"""Milliseconds a test waits for an answer or a model load before failing (never hangs)."""
 
 
 @pytest.fixture(scope="session")
@@ -75,7 +78,18 @@ def close_window(window) -> None:
 
 def load_model(qtbot, window, model: Path) -> None:
     task = window.context.models.load(model)
-    qtbot.waitUntil(task.done, timeout=30_000)
+    qtbot.waitUntil(task.done, timeout=WAIT)
+
+
+def chat_pane(window) -> ChatPane:
+    return window.pane(ChatPane)
+
+
+def send(qtbot, pane: ChatPane, text: str) -> None:
+    """Type `text`, press Send and wait for the whole answer."""
+    pane.composer.edit.setPlainText(text)
+    pane.composer.button.click()
+    qtbot.waitUntil(lambda: not pane.session.busy, timeout=WAIT)
 
 
 @pytest.fixture

@@ -2,19 +2,7 @@
 
 from __future__ import annotations
 
-from app.chat.pane import ChatPane
-
-WAIT = 30_000
-
-
-def chat_pane(window) -> ChatPane:
-    return window.pane(ChatPane)
-
-
-def send(qtbot, pane: ChatPane, text: str) -> None:
-    pane.composer.edit.setPlainText(text)
-    pane.composer.button.click()
-    qtbot.waitUntil(lambda: not pane.session.busy, timeout=WAIT)
+from tests.app_fixtures import WAIT, chat_pane, send
 
 
 def test_a_prompt_streams_an_answer_into_the_window(qtbot, window) -> None:

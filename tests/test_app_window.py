@@ -12,8 +12,7 @@ from PySide6.QtWidgets import QLabel
 from app.chat.pane import ChatPane
 from app.model_state import ModelStatus
 from app.window import MainWindow
-from tests.test_app_chat import WAIT, chat_pane, send
-from tests.app_fixtures import close_window, load_model
+from tests.app_fixtures import WAIT, chat_pane, close_window, load_model, send
 
 
 def test_without_a_model_the_window_says_how_to_get_one(make_window) -> None:
