@@ -88,9 +88,11 @@ class Generation:
 class Engine:
     """Owns the model and the MLX worker thread. Every public method is safe to call from any thread."""
 
-    def __init__(self, max_conversations: int = 4) -> None:
+    def __init__(self, max_conversations: int = 4, shared_caches: int = 3) -> None:
         self._requests: queue.Queue[Any] = queue.Queue()
         self._max_conversations = max_conversations
+        self._shared_size = shared_caches
+        self._shared: Any = None
         self._model: Any = None
         self._tokenizer: Any = None
         self._caches: OrderedDict[str, Any] = OrderedDict()
@@ -122,7 +124,7 @@ class Engine:
     def _release_model(self) -> None:
         import mlx.core as mx
 
-        self._model = self._tokenizer = self.model_info = None
+        self._model = self._tokenizer = self.model_info = self._shared = None
         self._caches.clear()
         gc.collect()
         mx.clear_cache()
@@ -133,7 +135,10 @@ class Engine:
 
         info = inspect_model(spec)
         self._release_model()
+        from engine.generation.shared_caches import SharedCaches
+
         self._model, self._tokenizer = load_model(info)
+        self._shared = SharedCaches(self._model, self._shared_size)
         self.model_info = info
         return info
 
@@ -146,7 +151,9 @@ class Engine:
             self._caches.popitem(last=False)
         return cache
 
-    def _generate(self, generation: Generation, messages: list[Message], settings: SamplingSettings, conversation_id: str) -> Finished:
+    def _generate(
+        self, generation: Generation, render: Callable[[Any], str], settings: SamplingSettings, conversation_id: str | None
+    ) -> Finished:
         from engine.generation.turn import run_turn
 
         if self._model is None:
@@ -158,11 +165,17 @@ class Engine:
             self._read_mlx_counters()
             generation.emit(event)
 
-        cache = self._cache_for(conversation_id)
+        cache = None
         try:
-            return run_turn(self._model, self._tokenizer, cache, messages, settings, generation.stop_requested, emit)
+            rendered = render(self._tokenizer)
+            if conversation_id is None:
+                cache = self._shared.take(self._tokenizer, rendered)
+            else:
+                cache = self._cache_for(conversation_id)
+            return run_turn(self._model, self._tokenizer, cache, rendered, settings, generation.stop_requested, emit)
         except Exception as e:  # noqa: BLE001 — e.g. a template that cannot render these messages
-            cache.reset()
+            if cache is not None:
+                cache.reset()
             return self._finish_early(generation, "error", f"could not prepare the prompt: {e}")
 
     def _forget(self, conversation_id: str) -> None:
@@ -196,15 +209,42 @@ class Engine:
         self,
         messages: list[Message],
         settings: SamplingSettings = SamplingSettings(),
-        conversation_id: str = "default",
+        conversation_id: str | None = "default",
         loop: asyncio.AbstractEventLoop | None = None,
     ) -> Generation:
-        """Queue an answer to `messages`; the conversation's prompt cache is reused across calls."""
+        """Queue an answer to `messages`; the conversation's prompt cache is reused across calls.
+
+        With `conversation_id=None` the request belongs to no conversation (an API request): it reuses
+        whichever shared cache holds the longest prefix of its prompt.
+        """
+        from engine.generation.turn import render_prompt
+
+        return self._start(lambda tokenizer: render_prompt(tokenizer, messages), settings, conversation_id, loop)
+
+    def complete(
+        self,
+        prompt: str,
+        settings: SamplingSettings = SamplingSettings(),
+        conversation_id: str | None = None,
+        loop: asyncio.AbstractEventLoop | None = None,
+    ) -> Generation:
+        """Queue a continuation of raw text (no chat template), e.g. for /v1/completions."""
+        from engine.generation.turn import render_text
+
+        return self._start(lambda tokenizer: render_text(tokenizer, prompt), settings, conversation_id, loop)
+
+    def _start(
+        self,
+        render: Callable[[Any], str],
+        settings: SamplingSettings,
+        conversation_id: str | None,
+        loop: asyncio.AbstractEventLoop | None,
+    ) -> Generation:
         generation = Generation(loop)
         with self._pending_lock:
             self._pending.add(generation)
         generation.finished.add_done_callback(lambda _: self._settled(generation))
-        self.submit(lambda: self._generate(generation, messages, settings, conversation_id))
+        self.submit(lambda: self._generate(generation, render, settings, conversation_id))
         return generation
 
     def _settled(self, generation: Generation) -> None:
