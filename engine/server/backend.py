@@ -1,0 +1,101 @@
+"""What every endpoint shares: the engine, the model's names, the request queue bound and the activity log.
+
+Generations run on the engine's one worker thread, in the order they arrive, behind whatever the app
+has already queued; here they are only counted, tied to the HTTP request (a client that goes away
+stops its generation) and recorded when they finish.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import deque
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+
+from aiohttp import web
+
+from engine.generation import Engine, Finished, Generation
+from engine.models.folder import ModelInfo
+from engine.server.errors import ApiError
+
+Begin = Callable[[asyncio.AbstractEventLoop], Generation]
+"""Starts a generation whose events arrive on the given loop."""
+
+
+@dataclass(frozen=True)
+class Served:
+    """One finished API generation, as the log and the app show it."""
+
+    endpoint: str
+    model: str
+    finished: Finished
+    at: float = field(default_factory=time.time)
+
+
+class Backend:
+    def __init__(self, engine: Engine, max_queue: int, default_max_tokens: int) -> None:
+        self.engine = engine
+        self.max_queue = max_queue
+        self.default_max_tokens = default_max_tokens
+        self.activity: deque[Served] = deque(maxlen=200)
+        self.listeners: list[Callable[[Served], None]] = []
+        self._running: dict[Generation, asyncio.Future[Finished]] = {}
+
+    def loaded_model(self) -> ModelInfo:
+        info = self.engine.model_info
+        if info is None:
+            raise ApiError.no_model()
+        return info
+
+    def model_id(self, requested: str) -> str:
+        """The loaded model's id, when `requested` names it (its id, folder path or name; Ollama's ':latest' too)."""
+        info = self.loaded_model()
+        names = {info.name, str(info.path), info.path.name}
+        if requested.removesuffix(":latest") not in names:
+            raise ApiError.unknown_model(requested)
+        return info.name
+
+    @property
+    def queued(self) -> int:
+        return len(self._running)
+
+    @asynccontextmanager
+    async def generation(self, endpoint: str, model: str, begin: Begin) -> AsyncIterator[Generation]:
+        """Start a generation for one request; whatever happens to the request, it is stopped at the end."""
+        if len(self._running) >= self.max_queue:
+            raise ApiError(503, f"The server is busy: {len(self._running)} requests are already queued. Retry shortly.",
+                           "server_error", None, "server_busy")
+        generation = begin(asyncio.get_running_loop())
+        finished = asyncio.wrap_future(generation.finished)
+        self._running[generation] = finished
+        finished.add_done_callback(lambda done: self._record(endpoint, model, generation, done.result()))
+        try:
+            yield generation
+        finally:
+            generation.stop()
+
+    def _record(self, endpoint: str, model: str, generation: Generation, finished: Finished) -> None:
+        self._running.pop(generation, None)
+        served = Served(endpoint, model, finished)
+        self.activity.append(served)
+        for listener in self.listeners:
+            listener(served)
+
+    async def stop_all(self, timeout: float = 30) -> None:
+        """Stop every generation in flight and wait (up to `timeout` s) for the worker to let go of them."""
+        for generation in list(self._running):
+            generation.stop()
+        if self._running:
+            await asyncio.wait(list(self._running.values()), timeout=timeout)
+
+
+async def until_finished(generation: Generation) -> Finished:
+    """The end of a generation whose events arrive on this loop (the tokens are skipped)."""
+    async for event in generation:
+        pass
+    return event
+
+
+BACKEND = web.AppKey("backend", Backend)
