@@ -24,12 +24,12 @@ def mlx_lm_tokens(model_path: Path, messages: list[dict[str, str]], max_tokens: 
     return ids[:-1] if responses[-1].finish_reason == "stop" else ids
 
 
-@pytest.mark.parametrize("fixture", ["llama_model", "qwen2_model", "llama_4bit_model", "llama_fp16_model"])
-def test_greedy_output_is_token_for_token_mlx_lm(engine: Engine, fixture: str, request: pytest.FixtureRequest) -> None:
+@pytest.mark.parametrize("fixture", ["llama_model", "qwen2_model", "llama_4bit_model", "llama_fp16_model", "bf16_4bit_model"])
+def test_greedy_output_is_token_for_token_mlx_lm(engine_as_stored: Engine, fixture: str, request: pytest.FixtureRequest) -> None:
     path = request.getfixturevalue(fixture)
-    engine.load(path).result()
+    engine_as_stored.load(path).result()
     messages = [{"role": "system", "content": "Be brief."}, *HELLO]
-    finished = engine.chat(messages, GREEDY).result()
+    finished = engine_as_stored.chat(messages, GREEDY).result()
     assert list(finished.token_ids) == mlx_lm_tokens(path, messages, GREEDY.max_tokens)
 
 

@@ -15,12 +15,15 @@ from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable, Iterator
 from concurrent.futures import Future
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from engine.generation.events import Event, Finished, Stats
 from engine.generation.settings import SamplingSettings
 from engine.memory import MemoryReading, system_memory
 from engine.models.folder import ModelInfo
+
+if TYPE_CHECKING:
+    from engine.compute_dtype import ComputePlan
 
 T = TypeVar("T")
 Message = dict[str, str]
@@ -88,9 +91,11 @@ class Generation:
 class Engine:
     """Owns the model and the MLX worker thread. Every public method is safe to call from any thread."""
 
-    def __init__(self, max_conversations: int = 4, shared_caches: int = 3) -> None:
+    def __init__(self, max_conversations: int = 4, upcast_on_cpu: bool = True, shared_caches: int = 3) -> None:
         self._requests: queue.Queue[Any] = queue.Queue()
         self._max_conversations = max_conversations
+        self.upcast_on_cpu = upcast_on_cpu
+        """Run quantized/half models in float32 on the CPU backend when memory allows (engine/compute_dtype.py)."""
         self._shared_size = shared_caches
         self._shared: Any = None
         self._model: Any = None
@@ -98,6 +103,7 @@ class Engine:
         self._caches: OrderedDict[str, Any] = OrderedDict()
         self._mlx_counters = (0, 0, 0)
         self.model_info: ModelInfo | None = None
+        self.compute_plan: ComputePlan | None = None
         self._pending: set[Generation] = set()
         self._pending_lock = threading.Lock()
         self._thread = threading.Thread(target=self._run, name="cabin-mlx", daemon=True)
@@ -124,20 +130,21 @@ class Engine:
     def _release_model(self) -> None:
         import mlx.core as mx
 
-        self._model = self._tokenizer = self.model_info = self._shared = None
+        self._model = self._tokenizer = self.model_info = self.compute_plan = self._shared = None
         self._caches.clear()
         gc.collect()
         mx.clear_cache()
 
     def _load(self, spec: str | Path) -> ModelInfo:
         """Check the new model before freeing the old one, so a broken folder costs the user nothing."""
+        from engine.compute_dtype import apply_compute_policy
+        from engine.generation.shared_caches import SharedCaches
         from engine.models.loading import inspect_model, load_model
 
         info = inspect_model(spec)
         self._release_model()
-        from engine.generation.shared_caches import SharedCaches
-
         self._model, self._tokenizer = load_model(info)
+        self.compute_plan = apply_compute_policy(self._model, system_memory().available, self.upcast_on_cpu)
         self._shared = SharedCaches(self._model, self._shared_size)
         self.model_info = info
         return info
