@@ -9,7 +9,7 @@ import signal
 import sys
 from typing import Any
 
-from engine.cli.common import loaded_engine, positive_int, stats_line
+from engine.cli.common import add_model_arguments, loaded_engine, positive_int, stats_line
 from engine.generation import Engine
 from engine.server import DEFAULT_PORT, Served, ServerConfig, start_server
 from engine.server.guard import is_loopback
@@ -24,7 +24,7 @@ def port_number(text: str) -> int:
 
 def register(commands: Any) -> None:
     parser = commands.add_parser("serve", help="serve a model over OpenAI- and Ollama-compatible HTTP APIs")
-    parser.add_argument("--model", required=True, help="a model folder, or a repo id in the Hugging Face cache")
+    add_model_arguments(parser)
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default: this machine only)")
     parser.add_argument("--port", type=port_number, default=DEFAULT_PORT, help=f"default {DEFAULT_PORT}; 0 picks a free port")
     parser.add_argument("--api-key", default=os.environ.get("CABIN_API_KEY"),
@@ -75,6 +75,6 @@ def run(args: argparse.Namespace) -> int:
     if not is_loopback(config.host) and not config.api_key:
         print(f"cabin: warning: listening on {config.host} without --api-key: anyone who can reach this machine "
               "can use the model", file=sys.stderr)
-    with loaded_engine(args.model) as engine:
+    with loaded_engine(args) as engine:
         asyncio.run(serve_until_stopped(engine, config))
     return 0
