@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import aiohttp  # noqa: E402
 
 from engine.generation import Engine, SamplingSettings, Token  # noqa: E402
-from tests.model_factory import ModelSpec, build_model  # noqa: E402
+from tests.model_factory import build_model, llama_of_size  # noqa: E402
 
 SYSTEM = ("You are Cabin, a helpful local assistant. " * 30).strip()
 MODEL = "bench-llama"
@@ -137,9 +137,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
 
-    heads = args.hidden // 64
-    spec = ModelSpec(hidden_size=args.hidden, num_hidden_layers=args.layers, intermediate_size=args.hidden * 8 // 3,
-                     num_attention_heads=heads, num_key_value_heads=max(1, heads // 4))
+    spec = llama_of_size(args.hidden, args.layers)
     with tempfile.TemporaryDirectory() as tmp:
         model = build_model(Path(tmp) / MODEL, spec)
         direct, api = asyncio.run(measure(model, args))
