@@ -83,18 +83,33 @@ def test_an_ollama_client_that_disconnects_stops_its_generation_too(api_server: 
     assert api_server.handle.activity[-1].finished.finish_reason == "cancelled"
 
 
-def test_a_request_waiting_in_the_queue_is_dropped_when_its_client_leaves(api_server: LiveServer) -> None:
+def test_a_request_waiting_its_turn_never_reaches_the_engine_when_its_client_leaves(api_server: LiveServer) -> None:
     long = {"model": MODEL, "messages": question(1), "max_tokens": 100_000, "stream": True}
     first = open_stream(api_server, "/v1/chat/completions", long)
     read_until(first, b"data: ")
     waiting = open_stream(api_server, "/v1/chat/completions", {**long, "stream": False})
     wait_for(lambda: api_server.handle.queued == 2)
     waiting.close()
+    wait_for(lambda: api_server.handle.queued == 1)
     first.close()
-    wait_for(lambda: len(api_server.handle.activity) == 2)
-    reasons = [served.finished for served in api_server.handle.activity]
-    assert [f.finish_reason for f in reasons] == ["cancelled", "cancelled"]
-    assert reasons[1].stats.generated_tokens == 0
+    wait_for(lambda: api_server.handle.queued == 0)
+    assert [served.finished.finish_reason for served in api_server.handle.activity] == ["cancelled"]
+
+
+def test_the_apps_own_request_waits_for_one_api_answer_not_the_whole_queue(api_server: LiveServer) -> None:
+    long = {"model": MODEL, "messages": question(1), "max_tokens": 100_000, "stream": True}
+    running = open_stream(api_server, "/v1/chat/completions", long)
+    read_until(running, b"data: ")
+    queued = [open_stream(api_server, "/v1/chat/completions", {**long, "max_tokens": 4}) for _ in range(3)]
+    wait_for(lambda: api_server.handle.queued == 4)
+    app_request = api_server.engine.chat(question(9), SamplingSettings(temperature=0, max_tokens=4), "app")
+    running.close()
+    app_done = app_request.result(timeout=60)
+    api_done = [served for served in api_server.handle.activity if served.finished.finish_reason != "cancelled"]
+    for sock in queued:
+        sock.close()
+    assert app_done.finish_reason == "length"
+    assert api_done == []
 
 
 def test_requests_beyond_the_queue_bound_get_a_503_to_retry(serve: Callable[..., LiveServer]) -> None:

@@ -55,6 +55,7 @@ def test_an_unknown_model_is_a_404_the_openai_client_understands(api_server: Liv
         ({"temperature": "hot"}, "temperature"),
         ({"temperature": 3}, "temperature"),
         ({"max_tokens": 0}, "max_tokens"),
+        ({"seed": -1}, "seed"),
         ({"max_tokens": 2.5}, "max_tokens"),
         ({"stream": "yes"}, "stream"),
         ({"stop": ["a", "b", "c", "d", "e"]}, "stop"),

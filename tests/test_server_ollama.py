@@ -56,6 +56,11 @@ def test_ollamas_default_repeat_penalty_applies_when_options_leave_it_out(api_se
     assert answer["message"]["content"] == engine_answer(api_server, repetition_penalty=1.1)
 
 
+def test_a_negative_seed_means_a_random_one_as_in_ollama(api_server: LiveServer) -> None:
+    body = {"model": MODEL, "messages": HELLO, "options": {"seed": -1, "num_predict": 2}, "stream": False}
+    assert request(api_server, "POST", "/api/chat", body).status == 200
+
+
 def test_a_model_tag_of_latest_names_the_loaded_model(api_server: LiveServer) -> None:
     body = {"model": f"{MODEL}:latest", "messages": HELLO, "options": GREEDY, "stream": False}
     assert request(api_server, "POST", "/api/chat", body).status == 200

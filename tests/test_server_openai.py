@@ -99,6 +99,11 @@ def test_the_same_seed_samples_the_same_answer(client: openai.OpenAI) -> None:
     assert len({sample(seed) for seed in range(3)}) > 1
 
 
+def test_top_p_of_zero_is_greedy(client: openai.OpenAI, api_server: LiveServer) -> None:
+    completion = client.chat.completions.create(model=MODEL, messages=HELLO, max_tokens=12, temperature=1.5, top_p=0)
+    assert completion.choices[0].message.content == engine_answer(api_server)
+
+
 def test_stop_strings_end_the_answer_before_them(client: openai.OpenAI, api_server: LiveServer) -> None:
     full = engine_answer(api_server)
     completion = client.chat.completions.create(model=MODEL, messages=HELLO, max_tokens=12, temperature=0,

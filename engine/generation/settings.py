@@ -30,6 +30,7 @@ class SamplingSettings:
             "presence_penalty must be between -2 and 2": -2 <= self.presence_penalty <= 2,
             "frequency_penalty must be between -2 and 2": -2 <= self.frequency_penalty <= 2,
             "max_tokens must be at least 1": self.max_tokens >= 1,
+            "seed must be between 0 and 2**64 - 1": self.seed is None or 0 <= self.seed < 2**64,
         }
         problems = [message for message, ok in checks.items() if not ok]
         if problems:

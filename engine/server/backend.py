@@ -1,8 +1,9 @@
-"""What every endpoint shares: the engine, the model's names, the request queue bound and the activity log.
+"""What every endpoint shares: the engine, the model's names, the request queue and the activity log.
 
-Generations run on the engine's one worker thread, in the order they arrive, behind whatever the app
-has already queued; here they are only counted, tied to the HTTP request (a client that goes away
-stops its generation) and recorded when they finish.
+Generations run on the engine's one worker thread. API requests wait here, in arrival order, and go to
+the engine one at a time: so a message typed in the app while API clients have a queue of requests
+waits for one API answer at most, not for the whole queue. Each generation is tied to its HTTP request
+(a client that goes away stops it, or never starts it) and recorded when it finishes.
 """
 
 from __future__ import annotations
@@ -42,6 +43,10 @@ class Backend:
         self.activity: deque[Served] = deque(maxlen=200)
         self.listeners: list[Callable[[Served], None]] = []
         self._running: dict[Generation, asyncio.Future[Finished]] = {}
+        self._waiting = 0
+        self._turn = asyncio.Semaphore(1)
+        """Held from an API generation's start to its end."""
+        self._closing = False
 
     def loaded_model(self) -> ModelInfo:
         info = self.engine.model_info
@@ -59,14 +64,26 @@ class Backend:
 
     @property
     def queued(self) -> int:
-        return len(self._running)
+        """API requests generating or waiting for their turn."""
+        return len(self._running) + self._waiting
+
+    async def _wait_for_turn(self) -> None:
+        if self.queued >= self.max_queue:
+            raise ApiError(503, f"The server is busy: {self.queued} requests are already queued. Retry shortly.",
+                           "server_error", None, "server_busy")
+        self._waiting += 1
+        try:
+            await self._turn.acquire()
+        finally:
+            self._waiting -= 1
+        if self._closing:
+            self._turn.release()
+            raise ApiError(503, "The server is stopping.", "server_error", None, "server_stopping")
 
     @asynccontextmanager
     async def generation(self, endpoint: str, model: str, begin: Begin) -> AsyncIterator[Generation]:
-        """Start a generation for one request; whatever happens to the request, it is stopped at the end."""
-        if len(self._running) >= self.max_queue:
-            raise ApiError(503, f"The server is busy: {len(self._running)} requests are already queued. Retry shortly.",
-                           "server_error", None, "server_busy")
+        """Start a generation for one request when its turn comes; whatever happens to the request, it is stopped."""
+        await self._wait_for_turn()
         generation = begin(asyncio.get_running_loop())
         finished = asyncio.wrap_future(generation.finished)
         self._running[generation] = finished
@@ -78,6 +95,7 @@ class Backend:
 
     def _record(self, endpoint: str, model: str, generation: Generation, finished: Finished) -> None:
         self._running.pop(generation, None)
+        self._turn.release()
         served = Served(endpoint, model, finished)
         self.activity.append(served)
         for listener in self.listeners:
@@ -85,6 +103,7 @@ class Backend:
 
     async def stop_all(self, timeout: float = 30) -> None:
         """Stop every generation in flight and wait (up to `timeout` s) for the worker to let go of them."""
+        self._closing = True
         for generation in list(self._running):
             generation.stop()
         if self._running:

@@ -13,6 +13,7 @@ from typing import Any
 from engine.generation import SamplingSettings
 from engine.server.errors import ApiError
 from engine.server.fields import Fields
+from engine.server.openai_requests import MAX_SEED, greedy_when_top_p_is_zero
 
 Message = dict[str, str]
 ROLES = ("system", "user", "assistant")
@@ -40,17 +41,20 @@ class OllamaGenerate(OllamaRequest):
 
 def settings_from_options(options: Fields, default_max_tokens: int) -> SamplingSettings:
     predict = options.integer("num_predict", -1)
+    seed = options.integer("seed", None, None, MAX_SEED)
+    temperature, top_p = greedy_when_top_p_is_zero(options.number("temperature", 0.8, 0, 5),
+                                                   options.number("top_p", 0.9, 0, 1))
     try:
         return SamplingSettings(
-            temperature=options.number("temperature", 0.8, 0, 5),
-            top_p=options.number("top_p", 0.9, 0, 1) or 1.0,
+            temperature=temperature,
+            top_p=top_p,
             top_k=options.integer("top_k", 40, 0),
             min_p=options.number("min_p", 0.0, 0, 1),
             repetition_penalty=options.number("repeat_penalty", 1.1),
             presence_penalty=options.number("presence_penalty", 0.0),
             frequency_penalty=options.number("frequency_penalty", 0.0),
             max_tokens=predict if predict > 0 else default_max_tokens,
-            seed=options.integer("seed", None),
+            seed=seed if seed is None or seed >= 0 else None,  # Ollama: a negative seed means a random one
             stop=options.strings("stop"),
         )
     except ValueError as e:

@@ -17,6 +17,7 @@ from engine.server.fields import Fields
 
 Message = dict[str, str]
 
+MAX_SEED = 2**64 - 1
 SAMPLING_FIELDS = {
     "temperature", "top_p", "max_tokens", "seed", "stop", "presence_penalty", "frequency_penalty", "n",
     "logprobs", "top_logprobs", "logit_bias", "stream", "stream_options", "model",
@@ -70,11 +71,15 @@ def refuse_unsupported(fields: Fields) -> None:
         raise ApiError.unsupported("logit_bias", "logit_bias")
 
 
+def greedy_when_top_p_is_zero(temperature: float, top_p: float) -> tuple[float, float]:
+    """top_p = 0 keeps only the most likely token: that is greedy decoding (temperature 0)."""
+    return (0.0, 1.0) if top_p == 0 else (temperature, top_p)
+
+
 def sampling_settings(fields: Fields, default_max_tokens: int, max_tokens: int | None) -> SamplingSettings:
-    temperature = fields.number("temperature", 1.0, 0, 2)
-    top_p = fields.number("top_p", 1.0, 0, 1)
-    if top_p == 0:
-        temperature, top_p = 0.0, 1.0  # only the most likely token survives: that is greedy decoding
+    temperature, top_p = greedy_when_top_p_is_zero(
+        fields.number("temperature", 1.0, 0, 2), fields.number("top_p", 1.0, 0, 1)
+    )
     try:
         return SamplingSettings(
             temperature=temperature,
@@ -85,7 +90,7 @@ def sampling_settings(fields: Fields, default_max_tokens: int, max_tokens: int |
             presence_penalty=fields.number("presence_penalty", 0.0, -2, 2),
             frequency_penalty=fields.number("frequency_penalty", 0.0, -2, 2),
             max_tokens=max_tokens or default_max_tokens,
-            seed=fields.integer("seed", None),
+            seed=fields.integer("seed", None, 0, MAX_SEED),
             stop=fields.strings("stop", max_items=4),
         )
     except ValueError as e:
