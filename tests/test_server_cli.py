@@ -8,7 +8,7 @@ import signal
 import socket
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import openai
@@ -17,20 +17,28 @@ import pytest
 CABIN = [sys.executable, "-m", "engine.cli"]
 
 
-def start_serving(*args: str) -> subprocess.Popen:
-    return subprocess.Popen([*CABIN, "serve", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env=os.environ | {"PYTHONUNBUFFERED": "1"})
+@pytest.fixture
+def serve_cli(llama_model: Path) -> Iterator[Callable[..., tuple[subprocess.Popen, str]]]:
+    """Start `cabin serve --model <tiny llama> --port 0 ARGS...`: (process, base URL); killed at the end if still up."""
+    started: list[subprocess.Popen] = []
+
+    def start(*args: str) -> tuple[subprocess.Popen, str]:
+        process = subprocess.Popen([*CABIN, "serve", "--model", str(llama_model), "--port", "0", *args],
+                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                   env=os.environ | {"PYTHONUNBUFFERED": "1"})
+        started.append(process)
+        return process, re.search(r"at (http://\S+) —", process.stdout.readline()).group(1)
+
+    yield start
+    for process in started:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
 
 
 @pytest.fixture
-def served(llama_model: Path) -> Iterator[tuple[subprocess.Popen, str]]:
-    process = start_serving("--model", str(llama_model), "--port", "0")
-    banner = process.stdout.readline()
-    url = re.search(r"at (http://\S+) —", banner).group(1)
-    yield process, url
-    if process.poll() is None:
-        process.kill()
-        process.wait()
+def served(serve_cli: Callable[..., tuple[subprocess.Popen, str]]) -> tuple[subprocess.Popen, str]:
+    return serve_cli()
 
 
 def test_serve_answers_until_interrupted_and_logs_each_answer(served: tuple[subprocess.Popen, str]) -> None:
@@ -62,9 +70,8 @@ def test_a_port_in_use_is_one_line_and_exit_1(llama_model: Path) -> None:
     assert re.fullmatch(rf"cabin: error: cannot listen on 127\.0\.0\.1:{port}: .+\n", result.stderr)
 
 
-def test_listening_beyond_this_machine_without_a_key_warns(llama_model: Path) -> None:
-    process = start_serving("--model", str(llama_model), "--port", "0", "--host", "0.0.0.0")
-    process.stdout.readline()
+def test_listening_beyond_this_machine_without_a_key_warns(serve_cli: Callable[..., tuple[subprocess.Popen, str]]) -> None:
+    process, _ = serve_cli("--host", "0.0.0.0")
     process.send_signal(signal.SIGINT)
     _, stderr = process.communicate(timeout=60)
     assert "cabin: warning: listening on 0.0.0.0 without --api-key" in stderr

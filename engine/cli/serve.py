@@ -56,14 +56,14 @@ def served_line(served: Served) -> str:
 
 
 async def serve_until_stopped(engine: Engine, config: ServerConfig) -> None:
-    handle = await start_server(engine, config)
-    handle.on_served(lambda served: print(served_line(served), file=sys.stderr, flush=True))
-    print(f"Serving {engine.model_info.name} at {handle.url} — OpenAI API at {handle.url}/v1, Ollama API at "
-          f"{handle.url}/api. Ctrl-C stops.", flush=True)
     stopping = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stopping.set)
+    handle = await start_server(engine, config)
+    handle.on_served(lambda served: print(served_line(served), file=sys.stderr, flush=True))
+    print(f"Serving {engine.model_info.name} at {handle.url} — OpenAI API at {handle.url}/v1, Ollama API at "
+          f"{handle.url}/api. Ctrl-C stops.", flush=True)
     try:
         await stopping.wait()
     finally:

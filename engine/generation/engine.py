@@ -84,6 +84,20 @@ class Generation:
             if isinstance(event, Finished):
                 return
 
+    async def batches(self) -> AsyncIterator[list[Event]]:
+        """Like `async for`, but each step brings every event that has arrived (at least one).
+
+        A consumer that falls behind (a slow client, a busy loop) catches up in one step instead of
+        paying its per-event cost (a network write) for each token.
+        """
+        while True:
+            events = [await self._async_queue.get()]
+            while not self._async_queue.empty():
+                events.append(self._async_queue.get_nowait())
+            yield events
+            if isinstance(events[-1], Finished):
+                return
+
     def result(self, timeout: float | None = None) -> Finished:
         return self.finished.result(timeout)
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 from aiohttp import web
 
-from engine.generation import Engine, Finished, Generation
+from engine.generation import Engine, Event, Finished, Generation, Token
 from engine.models.folder import ModelInfo
 from engine.server.errors import ApiError
 
@@ -108,6 +108,11 @@ class Backend:
             generation.stop()
         if self._running:
             await asyncio.wait(list(self._running.values()), timeout=timeout)
+
+
+def text_of(events: list[Event]) -> str:
+    """The answer text a batch of events adds."""
+    return "".join(event.text for event in events if isinstance(event, Token))
 
 
 async def until_finished(generation: Generation) -> Finished:

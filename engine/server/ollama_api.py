@@ -14,9 +14,9 @@ from typing import Any
 from aiohttp import web
 
 from engine import __version__
-from engine.generation import Finished, Generation, Token
+from engine.generation import Finished, Generation
 from engine.models.folder import ModelInfo
-from engine.server.backend import BACKEND, Begin, until_finished
+from engine.server.backend import BACKEND, Begin, text_of, until_finished
 from engine.server.errors import ApiError
 from engine.server.fields import Fields
 from engine.server.ollama_requests import OllamaRequest, parse_chat, parse_generate
@@ -60,11 +60,11 @@ def failure(finished: Finished) -> ApiError:
 
 async def stream(request: web.Request, generation: Generation, model: str, piece: Piece, started: float) -> web.StreamResponse:
     response = await open_stream(request, "application/x-ndjson")
-    async for event in generation:
-        if isinstance(event, Token) and event.text:
-            await send_line(response, {"model": model, "created_at": iso_now(), **piece(event.text), "done": False})
-        elif isinstance(event, Finished):
-            finished = event
+    async for events in generation.batches():
+        text = text_of(events)
+        if text:
+            await send_line(response, {"model": model, "created_at": iso_now(), **piece(text), "done": False})
+    finished = events[-1]
     if finished.finish_reason in ("stop", "length"):
         await send_line(response, {"model": model, "created_at": iso_now(), **piece(""), **done_fields(finished, started)})
     else:

@@ -13,9 +13,9 @@ from typing import Any
 
 from aiohttp import web
 
-from engine.generation import Finished, Generation, Stats, Token
+from engine.generation import Finished, Generation, Stats
 from engine.models.folder import ModelInfo
-from engine.server.backend import BACKEND, Begin, until_finished
+from engine.server.backend import BACKEND, Begin, text_of, until_finished
 from engine.server.errors import ApiError
 from engine.server.openai_requests import GenerationRequest, parse_chat, parse_completion
 from engine.server.wire import json_response, open_stream, read_json, send_event
@@ -108,11 +108,11 @@ async def stream(request: web.Request, generation: Generation, envelope: Envelop
     opening = envelope.shape.opening()
     if opening is not None:
         await send_event(response, envelope.chunk(opening))
-    async for event in generation:
-        if isinstance(event, Token) and event.text:
-            await send_event(response, envelope.chunk(envelope.shape.delta(event.text)))
-        elif isinstance(event, Finished):
-            finished = event
+    async for events in generation.batches():
+        text = text_of(events)
+        if text:
+            await send_event(response, envelope.chunk(envelope.shape.delta(text)))
+    finished = events[-1]
     if finished.finish_reason in ("stop", "length"):
         await send_event(response, envelope.chunk(envelope.shape.closing(finished.finish_reason)))
         if envelope.include_usage:
