@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import mlx_lm
@@ -140,7 +141,8 @@ def test_events_can_be_consumed_on_an_asyncio_loop(llama_engine: Engine) -> None
         generation = llama_engine.chat(HELLO, GREEDY, loop=asyncio.get_running_loop())
         return [event async for event in generation]
 
-    events = asyncio.run(collect())
+    with ThreadPoolExecutor(1) as consumer:  # its own thread and loop, whatever loop the test session runs
+        events = consumer.submit(asyncio.run, collect()).result(timeout=60)
     assert isinstance(events[-1], Finished)
     assert sum(isinstance(e, Token) for e in events) == GREEDY.max_tokens
 
