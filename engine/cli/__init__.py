@@ -11,9 +11,10 @@ import sys
 
 from engine import __version__
 from engine.cli import bench, chat
+from engine.cli import export as export_coreml
 from engine.errors import CabinError
 
-COMMANDS = (chat, bench)
+COMMANDS = (chat, bench, export_coreml)
 
 
 def build_parser() -> argparse.ArgumentParser:

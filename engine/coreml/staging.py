@@ -35,7 +35,7 @@ def publish(staging: Path, out: Path, overwrite: bool) -> None:
     """Move the finished staging folder to `out`, replacing an old export only when asked to."""
     if out.exists():
         if not overwrite:
-            raise ExportError(f"{out} appeared while exporting; the export was kept at {staging}")
+            raise ExportError(f"{out} appeared while exporting; the export was discarded")
         old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
         os.rename(out, old / out.name)
         os.rename(staging, out)
