@@ -41,9 +41,8 @@ def coreml_sdpa(
     transformers always passes `scale=`; coremltools then decomposes the attention into matmuls
     and a softmax, so the scale is passed only when it differs from the default 1/sqrt(head_dim).
     """
-    groups = query.shape[1] // key.shape[1]
-    key, value = repeat_kv(key, groups), repeat_kv(value, groups)
-    default = scaling is None or math.isclose(scaling, query.shape[-1] ** -0.5, rel_tol=1e-6)
+    key, value = repeat_kv(key, module.num_key_value_groups), repeat_kv(value, module.num_key_value_groups)
+    default = scaling is None or math.isclose(scaling, module.head_dim**-0.5, rel_tol=1e-6)
     extra = {} if default else {"scale": scaling}
     out = torch.nn.functional.scaled_dot_product_attention(query, key, value, attn_mask=attention_mask, **extra)
     return out.transpose(1, 2).contiguous(), None
