@@ -138,21 +138,23 @@ def compression_notes(source: SourceModel, options: ExportOptions, result: Any) 
 
 def run_export(options: ExportOptions, staging: Path, report: Report) -> ExportSummary:
     """Write a complete export into `staging` (an empty folder); the caller publishes it."""
-    import torch
-
-    from engine.coreml import compress as compression
-    from engine.coreml import golden, package
-    from engine.coreml.convert import convert, trace
     from engine.coreml.fit import check_fits
-    from engine.coreml.ios_readme import readme
     from engine.coreml.source import export_config, open_source, read_weights
-    from engine.coreml.torch_model import StatefulCausalLM, build_torch_model, cache_shape
 
     started = time.perf_counter()
     steps = Steps(report)
     steps.start("check", options.model)
     source = open_source(options.model)
     check_fits(source)
+
+    import torch  # after the checks: a refusal should not wait for torch and coremltools to import
+
+    from engine.coreml import compress as compression
+    from engine.coreml import golden, package
+    from engine.coreml.convert import convert, trace
+    from engine.coreml.ios_readme import readme
+    from engine.coreml.torch_model import StatefulCausalLM, build_torch_model, cache_shape
+
     notes: list[str] = []
     context = context_for(source, options, notes)
     options = ExportOptions(**{**options.__dict__, "context": context})
