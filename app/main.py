@@ -1,16 +1,56 @@
-"""The desktop app's entry point."""
+"""The desktop app's entry point: a QApplication on qasync's event loop, the window shown first and
+the last used model loaded after, so the window appears before MLX is even imported."""
 
 from __future__ import annotations
 
+import asyncio
+import os
 import sys
+from pathlib import Path
+
+os.environ.setdefault("QT_API", "pyside6")  # qasync prefers PyQt5 when both are installed
+
+from PySide6.QtCore import QTimer  # noqa: E402
+from PySide6.QtWidgets import QApplication  # noqa: E402
+
+from app.context import AppContext  # noqa: E402
+from app.theme import apply_system_scheme  # noqa: E402
+from app.window import MainWindow  # noqa: E402
 
 
-def run_app() -> int:
-    from PySide6.QtWidgets import QApplication, QLabel
+def create_application(argv: list[str] | None = None) -> QApplication:
+    app = QApplication.instance() or QApplication(argv if argv is not None else sys.argv)
+    app.setApplicationName("Cabin")
+    app.setOrganizationName("Cabin")
+    app.setApplicationDisplayName("Cabin")
+    apply_system_scheme(app)
+    return app
 
-    app = QApplication.instance() or QApplication(sys.argv)
-    window = QLabel("Cabin")
-    window.setWindowTitle("Cabin")
-    window.resize(800, 600)
+
+def build_window(context: AppContext) -> MainWindow:
+    """The main window for `context`, not yet shown; no event loop is entered (see `--selftest`)."""
+    return MainWindow(context)
+
+
+def start(window: MainWindow) -> None:
+    """After the window is on screen: load the last used model on the engine's worker."""
+    window.context.models.load_last_used()
+
+
+def run_app(data_dir: Path | None = None) -> int:
+    import qasync
+
+    app = create_application()
+    loop = qasync.QEventLoop(app)
+    asyncio.set_event_loop(loop)
+    context = AppContext.create(data_dir)
+    window = build_window(context)
     window.show()
-    return app.exec()
+    QTimer.singleShot(0, lambda: start(window))
+    try:
+        with loop:
+            loop.run_forever()
+    finally:
+        window.deleteLater()
+        context.close()
+    return 0

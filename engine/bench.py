@@ -16,6 +16,8 @@ from mlx.utils import tree_flatten
 from mlx_lm.generate import generate_step
 from mlx_lm.models.cache import make_prompt_cache
 
+from engine.blas import ACTIVE
+
 BANDWIDTH_PROBE_BYTES = 256 * 2**20
 
 
@@ -36,6 +38,8 @@ class BenchResult:
     dtype: str
     bits: int | None
     device: str
+    blas: str
+    compute: str
     prompt_tokens: int
     generated_tokens: int
     repeats: int
@@ -122,4 +126,4 @@ def bench_loaded_model(engine: Any, prompt_tokens: int, generate: int, repeats: 
     figures = engine.run_with_model(
         lambda model, tokenizer: run_bench(model, tokenizer.vocab_size, prompt_tokens, generate, repeats)
     ).result()
-    return BenchResult(model=info.name, bits=info.bits, **figures)
+    return BenchResult(model=info.name, bits=info.bits, blas=str(ACTIVE), compute=str(engine.compute_plan), **figures)

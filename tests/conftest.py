@@ -21,6 +21,8 @@ import pytest  # noqa: E402
 from engine.generation import Engine  # noqa: E402
 from tests.model_factory import ModelSpec, build_model  # noqa: E402
 
+pytest_plugins = ["tests.app_fixtures"]
+
 
 @pytest.fixture(scope="session")
 def models_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
@@ -48,6 +50,12 @@ def llama_4bit_model(models_dir: Path) -> Path:
 
 
 @pytest.fixture(scope="session")
+def bf16_4bit_model(models_dir: Path) -> Path:
+    """Like a community 4-bit model: bfloat16 weights quantized with bfloat16 scales and biases."""
+    return build_model(models_dir / "tiny-llama-bf16-4bit", ModelSpec(dtype="bfloat16", bits=4, seed=3))
+
+
+@pytest.fixture(scope="session")
 def bigger_model(models_dir: Path) -> Path:
     """About 4 MB of weights: big enough for memory to be measurable."""
     return build_model(models_dir / "bigger-llama", ModelSpec(hidden_size=256, intermediate_size=512, seed=2))
@@ -72,6 +80,14 @@ def eos_model(models_dir: Path, llama_model: Path) -> Path:
 @pytest.fixture
 def engine() -> Iterator[Engine]:
     engine = Engine()
+    yield engine
+    engine.shutdown()
+
+
+@pytest.fixture
+def engine_as_stored() -> Iterator[Engine]:
+    """An engine that runs weights exactly as stored (no float32 upcast on the CPU backend), like raw mlx_lm."""
+    engine = Engine(upcast_on_cpu=False)
     yield engine
     engine.shutdown()
 

@@ -115,3 +115,9 @@ def test_loading_a_new_model_frees_the_old_one(engine: Engine, bigger_model: Pat
     again = engine.memory().active
     assert big > small + 2_000_000
     assert abs(again - small) < 200_000
+
+
+def test_a_broken_folder_does_not_unload_the_working_model(llama_engine: Engine, tmp_path: Path) -> None:
+    load_error(llama_engine, tmp_path)
+    assert llama_engine.model_info is not None
+    assert llama_engine.chat([{"role": "user", "content": "Hi"}]).result().finish_reason in ("stop", "length")

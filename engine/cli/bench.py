@@ -7,13 +7,13 @@ import json
 from typing import Any
 
 from engine.bench import BenchResult, bench_loaded_model
-from engine.cli.common import loaded_engine, positive_int
+from engine.cli.common import add_model_arguments, loaded_engine, positive_int
 from engine.memory import format_bytes
 
 
 def register(commands: Any) -> None:
     parser = commands.add_parser("bench", help="measure prompt and generation speed")
-    parser.add_argument("--model", required=True, help="a model folder, or a repo id in the Hugging Face cache")
+    add_model_arguments(parser)
     parser.add_argument("-p", "--prompt-tokens", type=positive_int, default=512)
     parser.add_argument("-n", "--gen-tokens", type=positive_int, default=128)
     parser.add_argument("--repeat", type=positive_int, default=3)
@@ -23,10 +23,11 @@ def register(commands: Any) -> None:
 
 def report(result: BenchResult) -> str:
     pp, tg = result.pp_tps, result.tg_tps
-    kind = f"{result.bits}-bit, weights {result.dtype}" if result.bits else result.dtype
+    kind = f"{result.bits}-bit" if result.bits else "stored as " + result.dtype
     return "\n".join(
         [
             f"model {result.model} ({kind}) on {result.device}",
+            f"compute: {result.compute}; matmuls: {result.blas}",
             f"pp{result.prompt_tokens}: {pp.median:.1f} tok/s (min {pp.min:.1f}, max {pp.max:.1f})",
             f"tg{result.generated_tokens}: {tg.median:.2f} tok/s (min {tg.min:.2f}, max {tg.max:.2f})",
             f"peak memory {format_bytes(result.peak_memory)}",
@@ -37,7 +38,7 @@ def report(result: BenchResult) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    with loaded_engine(args.model) as engine:
+    with loaded_engine(args) as engine:
         result = bench_loaded_model(engine, args.prompt_tokens, args.gen_tokens, args.repeat)
     print(json.dumps(result.to_dict(), indent=2) if args.json else report(result))
     return 0

@@ -6,7 +6,7 @@ import argparse
 import sys
 from typing import Any
 
-from engine.cli.common import loaded_engine, positive_int, stats_line
+from engine.cli.common import add_model_arguments, loaded_engine, positive_int, stats_line
 from engine.errors import CabinError
 from engine.generation import Engine, Finished, SamplingSettings, Token
 
@@ -15,7 +15,7 @@ HELP = "Commands: /reset starts over, /quit leaves (or Ctrl-D). Ctrl-C stops an 
 
 def register(commands: Any) -> None:
     parser = commands.add_parser("chat", help="chat with a model in the terminal")
-    parser.add_argument("--model", required=True, help="a model folder, or a repo id in the Hugging Face cache")
+    add_model_arguments(parser)
     parser.add_argument("--prompt", help="answer this one prompt and exit")
     parser.add_argument("--system", help="system prompt")
     parser.add_argument("--max-tokens", type=positive_int, default=512)
@@ -91,7 +91,7 @@ def interactive(engine: Engine, args: argparse.Namespace, settings: SamplingSett
 
 def run(args: argparse.Namespace) -> int:
     settings = settings_from(args)
-    with loaded_engine(args.model) as engine:
+    with loaded_engine(args) as engine:
         if args.prompt is None:
             return interactive(engine, args, settings)
         messages = system_messages(args.system) + [{"role": "user", "content": args.prompt}]

@@ -17,12 +17,21 @@ def positive_int(text: str) -> int:
     return value
 
 
+def add_model_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--model", required=True, help="a model folder, or a repo id in the Hugging Face cache")
+    parser.add_argument(
+        "--keep-dtype",
+        action="store_true",
+        help="run weights as stored (by default, on the CPU backend, 4-bit and 16-bit models run in float32 when memory allows)",
+    )
+
+
 @contextmanager
-def loaded_engine(model: str) -> Iterator[Engine]:
-    """An engine with `model` loaded, shut down cleanly afterwards (an MLX thread left behind can abort exit)."""
-    engine = Engine()
+def loaded_engine(args: argparse.Namespace) -> Iterator[Engine]:
+    """An engine with the chosen model loaded, shut down cleanly afterwards (an MLX thread left behind can abort exit)."""
+    engine = Engine(upcast_on_cpu=not args.keep_dtype)
     try:
-        engine.load(model).result()
+        engine.load(args.model).result()
         yield engine
     finally:
         engine.shutdown()

@@ -15,12 +15,15 @@ from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable, Iterator
 from concurrent.futures import Future
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from engine.generation.events import Event, Finished, Stats
 from engine.generation.settings import SamplingSettings
 from engine.memory import MemoryReading, system_memory
 from engine.models.folder import ModelInfo
+
+if TYPE_CHECKING:
+    from engine.compute_dtype import ComputePlan
 
 T = TypeVar("T")
 Message = dict[str, str]
@@ -88,15 +91,19 @@ class Generation:
 class Engine:
     """Owns the model and the MLX worker thread. Every public method is safe to call from any thread."""
 
-    def __init__(self, max_conversations: int = 4) -> None:
+    def __init__(self, max_conversations: int = 4, upcast_on_cpu: bool = True) -> None:
         self._requests: queue.Queue[Any] = queue.Queue()
         self._max_conversations = max_conversations
+        self.upcast_on_cpu = upcast_on_cpu
+        """Run quantized/half models in float32 on the CPU backend when memory allows (engine/compute_dtype.py)."""
         self._model: Any = None
         self._tokenizer: Any = None
         self._caches: OrderedDict[str, Any] = OrderedDict()
         self._mlx_counters = (0, 0, 0)
         self.model_info: ModelInfo | None = None
+        self.compute_plan: ComputePlan | None = None
         self._pending: set[Generation] = set()
+        self._pending_lock = threading.Lock()
         self._thread = threading.Thread(target=self._run, name="cabin-mlx", daemon=True)
         self._thread.start()
 
@@ -121,17 +128,22 @@ class Engine:
     def _release_model(self) -> None:
         import mlx.core as mx
 
-        self._model = self._tokenizer = self.model_info = None
+        self._model = self._tokenizer = self.model_info = self.compute_plan = None
         self._caches.clear()
         gc.collect()
         mx.clear_cache()
 
     def _load(self, spec: str | Path) -> ModelInfo:
-        from engine.models.loading import load_model
+        """Check the new model before freeing the old one, so a broken folder costs the user nothing."""
+        from engine.compute_dtype import apply_compute_policy
+        from engine.models.loading import inspect_model, load_model
 
+        info = inspect_model(spec)
         self._release_model()
-        self._model, self._tokenizer, self.model_info = load_model(spec)
-        return self.model_info
+        self._model, self._tokenizer = load_model(info)
+        self.compute_plan = apply_compute_policy(self._model, system_memory().available, self.upcast_on_cpu)
+        self.model_info = info
+        return info
 
     def _cache_for(self, conversation_id: str) -> Any:
         from engine.generation.prompt_cache import ConversationCache
@@ -197,10 +209,15 @@ class Engine:
     ) -> Generation:
         """Queue an answer to `messages`; the conversation's prompt cache is reused across calls."""
         generation = Generation(loop)
-        self._pending.add(generation)
-        generation.finished.add_done_callback(lambda _: self._pending.discard(generation))
+        with self._pending_lock:
+            self._pending.add(generation)
+        generation.finished.add_done_callback(lambda _: self._settled(generation))
         self.submit(lambda: self._generate(generation, messages, settings, conversation_id))
         return generation
+
+    def _settled(self, generation: Generation) -> None:
+        with self._pending_lock:
+            self._pending.discard(generation)
 
     def forget(self, conversation_id: str) -> Future[None]:
         """Drop a conversation's prompt cache (it was deleted, or will be rebuilt)."""
@@ -218,8 +235,9 @@ class Engine:
 
     def shutdown(self) -> None:
         """Stop the worker and free the model (an MLX thread left running can abort the process at exit)."""
-        for generation in list(self._pending):
-            generation.stop()
+        with self._pending_lock:
+            for generation in self._pending:
+                generation.stop()
         if self._thread.is_alive():
             self._requests.put(_SHUTDOWN)
             self._thread.join()

@@ -1,8 +1,9 @@
 """One conversation's KV cache and the exact token ids it holds, so each turn prefills only what is new.
 
 Re-tokenizing the rendered history can split an earlier answer into different ids than the ones the
-model generated, which would silently throw the cache away. So the cache remembers the rendered text
-its ids stand for, and a new prompt that extends that text reuses the ids verbatim.
+model generated, which would silently throw the cache away. So the cache keeps checkpoints: rendered
+texts whose ids it knows exactly (each prompt, and each prompt + answer). A new prompt that extends a
+checkpoint's text reuses those ids verbatim and tokenizes only the rest.
 """
 
 from __future__ import annotations
@@ -26,37 +27,35 @@ class ConversationCache:
 
     def __init__(self, model: Any) -> None:
         self._model = model
-        self.kv: list[Any] = make_prompt_cache(model)
-        self.tokens: list[int] = []
-        """Ids whose keys and values are in `kv`, in order."""
-        self._text = ""
-        self._text_tokens = 0
-        """`tokens[:_text_tokens]` encode exactly `_text`, a prefix of the last rendered conversation."""
+        self.reset()
 
     def reset(self) -> None:
-        self.kv = make_prompt_cache(self._model)
-        self.tokens, self._text, self._text_tokens = [], "", 0
+        self.kv: list[Any] = make_prompt_cache(self._model)
+        self.tokens: list[int] = []
+        """Ids whose keys and values are in `kv`, in order."""
+        self._checkpoints: dict[str, int] = {}
+        """Rendered text -> n, where `tokens[:n]` encode exactly that text."""
 
     def prompt_ids(self, tokenizer: Any, rendered: str) -> list[int]:
-        """Token ids for the rendered prompt, reusing the cached ids for the part already seen."""
-        if self._text and rendered.startswith(self._text):
-            suffix = rendered[len(self._text) :]
-            return self.tokens[: self._text_tokens] + tokenizer.encode(suffix, add_special_tokens=False)
-        return tokenizer.encode(rendered, add_special_tokens=False)
+        """Token ids for the rendered prompt, reusing the cached ids of the longest checkpoint it extends."""
+        known = [(n, text) for text, n in self._checkpoints.items() if rendered.startswith(text)]
+        n, text = max(known, default=(0, ""))
+        return self.tokens[:n] + tokenizer.encode(rendered[len(text) :], add_special_tokens=False)
 
     def rewind_to(self, prompt: list[int]) -> list[int]:
         """Drop cached tokens that are not a prefix of `prompt`; return the ids still to prefill (≥ 1)."""
         keep = min(common_prefix_len(prompt, self.tokens), len(prompt) - 1)
         if keep < len(self.tokens):
-            if can_trim_prompt_cache(self.kv):
-                trim_prompt_cache(self.kv, len(self.tokens) - keep)
-                self.tokens = self.tokens[:keep]
-            else:
+            if not can_trim_prompt_cache(self.kv):
                 self.reset()
+                return prompt
+            trim_prompt_cache(self.kv, len(self.tokens) - keep)
+            self.tokens = self.tokens[:keep]
+            self._checkpoints = {text: n for text, n in self._checkpoints.items() if n <= keep}
         return prompt[len(self.tokens) :]
 
     def record(self, rendered: str, prompt: list[int], answer: str, answer_ids: list[int], fed_ids: list[int]) -> None:
         """After an answer: the cache holds prompt + every generated id (fed_ids, EOS included)."""
         self.tokens = prompt + fed_ids
-        self._text = rendered + answer
-        self._text_tokens = len(prompt) + len(answer_ids)
+        self._checkpoints[rendered] = len(prompt)
+        self._checkpoints[rendered + answer] = len(prompt) + len(answer_ids)

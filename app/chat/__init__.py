@@ -1,0 +1,1 @@
+"""The chat pane: conversation list, message view and composer over the engine."""

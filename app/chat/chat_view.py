@@ -1,0 +1,126 @@
+"""The conversation on the right: the messages of the visible branch, or a start screen when empty."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import QLabel, QPushButton, QScrollArea, QStackedWidget, QVBoxLayout, QWidget
+
+from app.chat.message_view import MessageView
+from app.chat.session import ChatSession
+from app.conversation import Message
+from engine.generation import Stats
+
+STICK_MARGIN = 24
+"""Pixels from the bottom within which the view follows a growing answer."""
+MAX_TEXT_WIDTH = 860
+
+
+class EmptyState(QWidget):
+    """What an empty conversation shows: how to start, and how to get a model when there is none."""
+
+    sig_choose_model = Signal()
+
+    def __init__(self) -> None:
+        super().__init__()
+        layout = QVBoxLayout(self)
+        layout.addStretch(2)
+        self.title = QLabel("Cabin")
+        self.title.setStyleSheet("font-size: 26px; font-weight: 600")
+        self.hint = QLabel()
+        self.hint.setWordWrap(True)
+        self.hint.setStyleSheet("font-size: 14px")
+        self.button = QPushButton("Choose Model Folder…")
+        self.button.clicked.connect(self.sig_choose_model)
+        for widget in (self.title, self.hint, self.button):
+            layout.addWidget(widget, 0, Qt.AlignmentFlag.AlignHCenter)
+        self.hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        layout.addStretch(3)
+
+    def show_hint(self, text: str, offer_model_choice: bool) -> None:
+        self.hint.setText(text)
+        self.button.setVisible(offer_model_choice)
+
+
+class ChatView(QStackedWidget):
+    sig_edit = Signal(str, str)
+    sig_regenerate = Signal(str)
+    sig_switch = Signal(str, int)
+
+    def __init__(self, session: ChatSession, assistant_name: callable) -> None:
+        super().__init__()
+        self._session = session
+        self._assistant_name = assistant_name
+        self.empty = EmptyState()
+        self.scroll = QScrollArea()
+        self.scroll.setWidgetResizable(True)
+        self.scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        self.scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self._content = QWidget()
+        self._column = QVBoxLayout(self._content)
+        self._column.setContentsMargins(24, 16, 24, 16)
+        self._column.setSpacing(10)
+        self._column.addStretch()
+        self.scroll.setWidget(self._content)
+        self.addWidget(self.empty)
+        self.addWidget(self.scroll)
+        self.views: list[MessageView] = []
+        self._stick = True
+        bar = self.scroll.verticalScrollBar()
+        bar.valueChanged.connect(self._remember_position)
+        bar.rangeChanged.connect(self._follow)
+        session.sig_thread_changed.connect(self.show_thread)
+        session.sig_streamed.connect(self._streamed)
+        session.sig_answer_finished.connect(self._finished)
+        session.sig_busy_changed.connect(self._busy_changed)
+
+    # -- building ----------------------------------------------------------------------------
+    def show_thread(self) -> None:
+        for view in self.views:
+            self._column.removeWidget(view)
+            view.setParent(None)
+            view.deleteLater()
+        self.views = [self._view_for(message) for message in self._session.thread]
+        for index, view in enumerate(self.views):
+            self._column.insertWidget(index, view)
+        self._busy_changed(self._session.busy)
+        self.setCurrentWidget(self.scroll if self.views else self.empty)
+        self._stick = True
+        self._follow()
+
+    def _view_for(self, message: Message) -> MessageView:
+        versions = self._session.siblings(message)
+        author = "You" if message.role == "user" else (message.model or self._assistant_name())
+        view = MessageView(message, author, (versions.index(message), len(versions)))
+        view.setMaximumWidth(MAX_TEXT_WIDTH)
+        view.sig_edit.connect(self.sig_edit)
+        view.sig_regenerate.connect(self.sig_regenerate)
+        view.sig_switch.connect(self.sig_switch)
+        return view
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 — Qt override
+        super().resizeEvent(event)
+        side = max(24, (self.width() - MAX_TEXT_WIDTH) // 2)
+        self._column.setContentsMargins(side, 16, side, 16)
+
+    # -- streaming ---------------------------------------------------------------------------
+    def _streamed(self, text: str, stats: Stats | None) -> None:
+        if self.views:
+            self.views[-1].append(text, stats)
+
+    def _finished(self, message: Message) -> None:
+        for view in self.views:
+            if view.message.id == message.id:
+                view.finish(message)
+
+    def _busy_changed(self, busy: bool) -> None:
+        for view in self.views:
+            view.set_actions_enabled(not busy)
+
+    # -- following the end -------------------------------------------------------------------
+    def _remember_position(self, value: int) -> None:
+        self._stick = value >= self.scroll.verticalScrollBar().maximum() - STICK_MARGIN
+
+    def _follow(self, *_range: int) -> None:
+        if self._stick:
+            bar = self.scroll.verticalScrollBar()
+            bar.setValue(bar.maximum())

@@ -1,0 +1,213 @@
+"""One message in the chat: who said it, the text as Markdown, its stats and its actions."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QGuiApplication, QPalette
+from PySide6.QtWidgets import (
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QPlainTextEdit,
+    QPushButton,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.chat.browser import MessageBrowser
+from app.conversation import INTERRUPTED, Message
+from engine.generation import Stats
+
+REASONS = {
+    "cancelled": "stopped",
+    "length": "reached the length limit",
+    INTERRUPTED: "interrupted (the app closed mid-answer)",
+}
+
+
+def stats_text(tokens: int, tps: float, ttft: float) -> str:
+    return f"{tokens} tokens · {tps:.1f} tok/s · TTFT {ttft * 1000:.0f} ms"
+
+
+def footer_text(message: Message) -> str:
+    """'128 tokens · 45.3 tok/s · TTFT 120 ms · stopped' for an answer; '' for a question."""
+    if message.role != "assistant":
+        return ""
+    parts = []
+    if message.generated_tokens:
+        parts.append(stats_text(message.generated_tokens, message.generation_tps, message.ttft))
+    if message.finish_reason in REASONS:
+        parts.append(REASONS[message.finish_reason])
+    if message.error:
+        parts.append(message.error)
+    return " · ".join(parts)
+
+
+def live_footer_text(stats: Stats | None) -> str:
+    if stats is None:
+        return "Thinking…"
+    return "Writing… " + stats_text(stats.generated_tokens, stats.generation_tps, stats.ttft)
+
+
+def _tool_button(text: str, tip: str) -> QToolButton:
+    button = QToolButton()
+    button.setText(text)
+    button.setToolTip(tip)
+    button.setAutoRaise(True)
+    button.setCursor(Qt.CursorShape.PointingHandCursor)
+    return button
+
+
+class BranchSwitcher(QWidget):
+    """‹ 2 / 3 › between the versions of a message."""
+
+    sig_step = Signal(int)
+
+    def __init__(self, index: int, count: int) -> None:
+        super().__init__()
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        self.previous = _tool_button("‹", "Previous version")
+        self.next = _tool_button("›", "Next version")
+        self.label = QLabel(f"{index + 1} / {count}")
+        self.previous.setEnabled(index > 0)
+        self.next.setEnabled(index < count - 1)
+        self.previous.clicked.connect(lambda: self.sig_step.emit(-1))
+        self.next.clicked.connect(lambda: self.sig_step.emit(1))
+        for widget in (self.previous, self.label, self.next):
+            layout.addWidget(widget)
+
+
+class MessageView(QFrame):
+    sig_edit = Signal(str, str)
+    """(message id, new text): resend from an edited question."""
+    sig_regenerate = Signal(str)
+    sig_switch = Signal(str, int)
+    """(message id, -1 or +1): show another version of this message."""
+
+    def __init__(self, message: Message, author: str, version: tuple[int, int]) -> None:
+        super().__init__()
+        self.message = message
+        self.setObjectName("userMessage" if message.role == "user" else "assistantMessage")
+        self.body = MessageBrowser()
+        self.footer = QLabel(footer_text(message))
+        self.footer.setWordWrap(True)
+        self.footer.setVisible(message.role == "assistant")
+        self.footer.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.copy_button = _tool_button("Copy", "Copy this message as Markdown")
+        self.copy_button.clicked.connect(self._copy)
+        self.action_button = self._action_button()
+        self.editor: QPlainTextEdit | None = None
+        self.switcher: BranchSwitcher | None = None
+        self._layout = QVBoxLayout(self)
+        self._layout.setContentsMargins(14, 10, 14, 8)
+        self._layout.setSpacing(4)
+        self._layout.addLayout(self._header(author, version))
+        self._layout.addWidget(self.body)
+        if message.role == "assistant":
+            self._layout.addLayout(self._footer_row())
+        self._style()
+        if message.is_streaming:
+            self.body.set_plain(message.content)
+            self.footer.setText(live_footer_text(None))
+        else:
+            self.body.set_markdown(message.content)
+
+    def _header(self, author: str, version: tuple[int, int]) -> QHBoxLayout:
+        row = QHBoxLayout()
+        name = QLabel(author)
+        name.setStyleSheet("font-weight: 600")
+        row.addWidget(name)
+        row.addStretch()
+        index, count = version
+        if count > 1:
+            self.switcher = BranchSwitcher(index, count)
+            self.switcher.sig_step.connect(lambda step: self.sig_switch.emit(self.message.id, step))
+            row.addWidget(self.switcher)
+        if self.message.role == "user":
+            row.addWidget(self.copy_button)
+            row.addWidget(self.action_button)
+        return row
+
+    def _footer_row(self) -> QHBoxLayout:
+        row = QHBoxLayout()
+        row.addWidget(self.footer, 1)
+        row.addWidget(self.copy_button)
+        row.addWidget(self.action_button)
+        return row
+
+    def _action_button(self) -> QToolButton:
+        if self.message.role == "user":
+            button = _tool_button("Edit", "Edit this question and ask again (the old version is kept)")
+            button.clicked.connect(self.start_editing)
+        else:
+            button = _tool_button("Regenerate", "Write a new answer (the old one is kept)")
+            button.clicked.connect(lambda: self.sig_regenerate.emit(self.message.id))
+        return button
+
+    def _style(self) -> None:
+        palette = self.palette()
+        if self.message.role == "user":
+            bubble = palette.color(QPalette.ColorRole.AlternateBase).name()
+            self.setStyleSheet(f"QFrame#userMessage {{ background: {bubble}; border-radius: 10px; }}")
+        muted = palette.color(QPalette.ColorRole.PlaceholderText).name()
+        color = "#c62828" if self.message.error else muted
+        self.footer.setStyleSheet(f"color: {color}; font-size: 11px")
+
+    # -- streaming ---------------------------------------------------------------------------
+    def append(self, text: str, stats: Stats | None) -> None:
+        self.body.append_plain(text)
+        self.footer.setText(live_footer_text(stats))
+
+    def finish(self, message: Message) -> None:
+        self.message = message
+        self.body.set_markdown(message.content)
+        self.footer.setText(footer_text(message))
+        self._style()
+
+    def set_actions_enabled(self, enabled: bool) -> None:
+        self.action_button.setEnabled(enabled)
+        if self.switcher is not None:
+            self.switcher.setEnabled(enabled)
+
+    # -- actions -----------------------------------------------------------------------------
+    def _copy(self) -> None:
+        QGuiApplication.clipboard().setText(self.message.content)
+
+    def start_editing(self) -> None:
+        """Swap the text for an editor; Send asks again from the edited question."""
+        if self.editor is not None:
+            return
+        self.edit_panel = QWidget()
+        panel = QVBoxLayout(self.edit_panel)
+        panel.setContentsMargins(0, 0, 0, 0)
+        self.editor = QPlainTextEdit(self.message.content)
+        self.editor.setMinimumHeight(80)
+        send, cancel = QPushButton("Send"), QPushButton("Cancel")
+        send.setDefault(True)
+        send.clicked.connect(self._submit_edit)
+        self.edit_send_button = send
+        cancel.clicked.connect(self.stop_editing)
+        buttons = QHBoxLayout()
+        buttons.addStretch()
+        buttons.addWidget(cancel)
+        buttons.addWidget(send)
+        panel.addWidget(self.editor)
+        panel.addLayout(buttons)
+        self.body.hide()
+        self._layout.insertWidget(2, self.edit_panel)
+        self.editor.setFocus()
+
+    def stop_editing(self) -> None:
+        if self.editor is None:
+            return
+        self.edit_panel.deleteLater()
+        self.editor = None
+        self.body.show()
+
+    def _submit_edit(self) -> None:
+        text = self.editor.toPlainText()
+        if text.strip():
+            self.sig_edit.emit(self.message.id, text)

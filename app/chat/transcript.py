@@ -1,0 +1,42 @@
+"""A conversation written out: Markdown for reading, JSON (every branch, with stats) for tools."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from datetime import datetime, timezone
+
+from app.chat.message_view import footer_text
+from app.conversation import Conversation, Message, MessageTree
+
+FORMAT_VERSION = 1
+
+
+def _iso(timestamp: float) -> str:
+    return datetime.fromtimestamp(timestamp, timezone.utc).isoformat(timespec="seconds")
+
+
+def to_markdown(conversation: Conversation, thread: list[Message]) -> str:
+    """The visible branch as a Markdown document: a heading per turn, each answer's stats in italics."""
+    lines = [f"# {conversation.title}", "", f"_Exported from Cabin, {_iso(conversation.updated)}_", ""]
+    if conversation.system_prompt.strip():
+        lines += ["## System prompt", "", conversation.system_prompt.strip(), ""]
+    for message in thread:
+        heading = "You" if message.role == "user" else f"Assistant ({message.model})" if message.model else "Assistant"
+        lines += [f"## {heading}", "", message.content.strip(), ""]
+        footer = footer_text(message)
+        if footer:
+            lines += [f"_{footer}_", ""]
+    return "\n".join(lines)
+
+
+def to_json(conversation: Conversation, tree: MessageTree, thread: list[Message]) -> str:
+    """The whole conversation, every branch included; `thread` lists the ids of the visible branch."""
+    document = {
+        "format": "cabin-conversation",
+        "version": FORMAT_VERSION,
+        "conversation": {**asdict(conversation), "created": _iso(conversation.created), "updated": _iso(conversation.updated)},
+        "thread": [m.id for m in thread],
+        "messages": [{**asdict(m), "created": _iso(m.created)} for m in tree.messages.values()],
+    }
+    return json.dumps(document, indent=2, ensure_ascii=False)

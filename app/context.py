@@ -1,0 +1,40 @@
+"""What every pane shares: the one engine, the conversation store, the settings and the model state."""
+
+from __future__ import annotations
+
+import gc
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from app.model_state import ModelState
+from app.paths import data_dir
+from app.settings import Settings
+from app.store import ConversationStore
+from engine.generation import Engine
+
+
+@dataclass
+class AppContext:
+    engine: Engine
+    store: ConversationStore
+    settings: Settings
+    models: ModelState
+    data_dir: Path
+    background: ThreadPoolExecutor = field(default_factory=lambda: ThreadPoolExecutor(1, "cabin-ui-helper"))
+    """For small blocking reads (e.g. system memory via sysctl on macOS) kept off the UI thread."""
+
+    @classmethod
+    def create(cls, folder: Path | None = None) -> AppContext:
+        folder = folder or data_dir()
+        engine = Engine()
+        settings = Settings(folder / "settings.json")
+        store = ConversationStore(folder / "conversations.sqlite3")
+        return cls(engine, store, settings, ModelState(engine, settings), folder)
+
+    def close(self) -> None:
+        """Stop the MLX worker and helpers (a worker left running can abort the process at exit)."""
+        self.engine.shutdown()
+        self.background.shutdown(wait=True)
+        self.store.close()
+        gc.collect()

@@ -1,0 +1,80 @@
+"""Conversations and messages as plain data, and the branch logic of a message tree.
+
+Every message points at its parent, so editing a question or regenerating an answer adds a sibling
+instead of overwriting: the old branch stays one click away. What the user sees is the path from the
+root to the conversation's current leaf.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+STREAMING = "streaming"
+"""finish_reason of an answer still being written; found at start-up it means the app died mid-answer."""
+INTERRUPTED = "interrupted"
+
+
+@dataclass(frozen=True)
+class Conversation:
+    id: str
+    title: str
+    system_prompt: str
+    created: float
+    updated: float
+    current_leaf: str | None
+
+
+@dataclass(frozen=True)
+class Message:
+    id: str
+    conversation_id: str
+    parent_id: str | None
+    role: str
+    content: str
+    created: float
+    model: str | None = None
+    finish_reason: str | None = None
+    generated_tokens: int = 0
+    generation_tps: float = 0.0
+    ttft: float = 0.0
+    prompt_tokens: int = 0
+    cached_tokens: int = 0
+    error: str | None = None
+
+    @property
+    def is_streaming(self) -> bool:
+        return self.finish_reason == STREAMING
+
+
+@dataclass
+class MessageTree:
+    """All messages of one conversation, indexed for walking branches."""
+
+    messages: dict[str, Message]
+    children: dict[str | None, list[Message]] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, messages: list[Message]) -> MessageTree:
+        tree = cls({m.id: m for m in messages})
+        for message in sorted(messages, key=lambda m: m.created):
+            tree.children.setdefault(message.parent_id, []).append(message)
+        return tree
+
+    def path_to(self, leaf_id: str | None) -> list[Message]:
+        """The messages from the root down to `leaf_id`, in order."""
+        path = []
+        while leaf_id is not None and leaf_id in self.messages:
+            message = self.messages[leaf_id]
+            path.append(message)
+            leaf_id = message.parent_id
+        return path[::-1]
+
+    def siblings(self, message: Message) -> list[Message]:
+        """`message` and the other versions of it (same parent), oldest first."""
+        return self.children.get(message.parent_id, [message])
+
+    def newest_leaf_under(self, message: Message) -> Message:
+        """Follow the most recent child down to a leaf: where a switched-to branch was left."""
+        while self.children.get(message.id):
+            message = self.children[message.id][-1]
+        return message

@@ -1,0 +1,66 @@
+"""Which model the app has loaded, shared by every pane: load requests, and signals when that changes."""
+
+from __future__ import annotations
+
+import asyncio
+from enum import Enum
+from pathlib import Path
+
+from PySide6.QtCore import QObject, Signal
+
+from app.settings import Settings
+from engine.errors import CabinError
+from engine.generation import Engine
+from engine.models.folder import ModelInfo
+
+
+class ModelStatus(Enum):
+    NONE = "none"
+    LOADING = "loading"
+    READY = "ready"
+    FAILED = "failed"
+
+
+class ModelState(QObject):
+    sig_changed = Signal()
+    """The status, the model or the error changed; read them from this object."""
+
+    def __init__(self, engine: Engine, settings: Settings) -> None:
+        super().__init__()
+        self._engine = engine
+        self._settings = settings
+        self.status = ModelStatus.NONE
+        self.info: ModelInfo | None = None
+        self.loading_name = ""
+        self.error = ""
+        self._task: asyncio.Task | None = None
+
+    def load(self, spec: str | Path) -> asyncio.Task:
+        """Load a model (folder or cached repo id) on the engine's worker, on the running asyncio loop."""
+        self._task = asyncio.ensure_future(self._load(spec))
+        return self._task
+
+    def load_last_used(self) -> asyncio.Task | None:
+        last = self._settings.get("last_model")
+        return self.load(last) if last else None
+
+    async def _load(self, spec: str | Path) -> None:
+        self._set(ModelStatus.LOADING, loading_name=Path(str(spec)).name or str(spec))
+        try:
+            info = await asyncio.wrap_future(self._engine.load(spec))
+        except CabinError as e:
+            self._set(ModelStatus.FAILED, error=str(e))
+            return
+        except Exception as e:  # noqa: BLE001 — any failure must leave the window usable, with a message
+            self._set(ModelStatus.FAILED, error=f"could not load {spec}: {e}")
+            return
+        self._settings.set("last_model", str(spec))
+        self._set(ModelStatus.READY, info=info)
+
+    def _set(self, status: ModelStatus, info: ModelInfo | None = None, loading_name: str = "", error: str = "") -> None:
+        self.status, self.info, self.loading_name, self.error = status, info, loading_name, error
+        self.sig_changed.emit()
+
+    @property
+    def name(self) -> str:
+        return self.info.name if self.info else ""

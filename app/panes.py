@@ -1,0 +1,19 @@
+"""The panes of the main window, in switcher order. To add one, append its factory here.
+
+A factory takes the shared `AppContext` and returns a QWidget; its windowTitle() names it in the
+switcher. A pane may define `populate_menus(menus: dict[str, QMenu])` to add its commands to the
+"File", "Edit", "Conversation", "View" or "Help" menus.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from PySide6.QtWidgets import QWidget
+
+from app.chat.pane import ChatPane
+from app.context import AppContext
+
+PaneFactory = Callable[[AppContext], QWidget]
+
+PANES: tuple[PaneFactory, ...] = (ChatPane,)

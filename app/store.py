@@ -1,0 +1,175 @@
+"""Conversations and messages in SQLite (stdlib sqlite3, WAL): survives restarts and crashes mid-answer.
+
+Used from the UI thread only. Every write is one short transaction (WAL + synchronous=NORMAL keeps it
+well under a millisecond), so saving a streamed answer now and then never stalls the window.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+import uuid
+from dataclasses import fields
+from pathlib import Path
+from typing import Any
+
+from app.conversation import INTERRUPTED, STREAMING, Conversation, Message, MessageTree
+
+SCHEMA_VERSION = 1
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS conversations (
+    id TEXT PRIMARY KEY,
+    title TEXT NOT NULL,
+    system_prompt TEXT NOT NULL DEFAULT '',
+    created REAL NOT NULL,
+    updated REAL NOT NULL,
+    current_leaf TEXT,
+    deleted INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS messages (
+    id TEXT PRIMARY KEY,
+    conversation_id TEXT NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,
+    parent_id TEXT REFERENCES messages(id) ON DELETE CASCADE,
+    role TEXT NOT NULL,
+    content TEXT NOT NULL,
+    created REAL NOT NULL,
+    model TEXT,
+    finish_reason TEXT,
+    generated_tokens INTEGER NOT NULL DEFAULT 0,
+    generation_tps REAL NOT NULL DEFAULT 0,
+    ttft REAL NOT NULL DEFAULT 0,
+    prompt_tokens INTEGER NOT NULL DEFAULT 0,
+    cached_tokens INTEGER NOT NULL DEFAULT 0,
+    error TEXT
+);
+CREATE INDEX IF NOT EXISTS messages_by_conversation ON messages(conversation_id, created);
+"""
+CONVERSATION_COLUMNS = ", ".join(f.name for f in fields(Conversation))
+MESSAGE_COLUMNS = [f.name for f in fields(Message)]
+STAT_COLUMNS = set(MESSAGE_COLUMNS) - {"id", "conversation_id", "parent_id", "role", "created"}
+
+
+def new_id() -> str:
+    return uuid.uuid4().hex
+
+
+class StoreError(Exception):
+    pass
+
+
+class ConversationStore:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._db = sqlite3.connect(path, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.execute("PRAGMA foreign_keys=ON")
+        with self._db:
+            self._db.executescript(SCHEMA)
+            self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+        self._recover()
+
+    def _recover(self) -> None:
+        """An answer still 'streaming' at start-up was cut off by a crash: keep it, marked interrupted."""
+        self._db.execute("UPDATE messages SET finish_reason=? WHERE finish_reason=?", (INTERRUPTED, STREAMING))
+        self.purge_deleted()
+
+    def close(self) -> None:
+        self._db.close()
+
+    # -- conversations -----------------------------------------------------------------------
+    def create_conversation(self, title: str = "New chat", system_prompt: str = "") -> Conversation:
+        now = time.time()
+        conversation = Conversation(new_id(), title, system_prompt, now, now, None)
+        self._db.execute(
+            f"INSERT INTO conversations ({CONVERSATION_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)",
+            (conversation.id, title, system_prompt, now, now, None),
+        )
+        return conversation
+
+    def conversation(self, conversation_id: str) -> Conversation:
+        row = self._db.execute(
+            f"SELECT {CONVERSATION_COLUMNS} FROM conversations WHERE id=? AND NOT deleted", (conversation_id,)
+        ).fetchone()
+        if row is None:
+            raise StoreError(f"no conversation {conversation_id}")
+        return Conversation(*row)
+
+    def conversations(self, search: str = "") -> list[Conversation]:
+        """Newest first; with `search`, those whose title or any message contains it (case-insensitive)."""
+        query = f"SELECT {CONVERSATION_COLUMNS} FROM conversations c WHERE NOT deleted"
+        params: tuple[Any, ...] = ()
+        if search.strip():
+            pattern = "%" + search.strip().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+            query += (
+                " AND (title LIKE ?1 ESCAPE '\\' OR EXISTS (SELECT 1 FROM messages m"
+                " WHERE m.conversation_id = c.id AND m.content LIKE ?1 ESCAPE '\\'))"
+            )
+            params = (pattern,)
+        rows = self._db.execute(query + " ORDER BY updated DESC", params).fetchall()
+        return [Conversation(*row) for row in rows]
+
+    def rename(self, conversation_id: str, title: str) -> None:
+        self._db.execute("UPDATE conversations SET title=? WHERE id=?", (title.strip() or "Untitled", conversation_id))
+
+    def set_system_prompt(self, conversation_id: str, system_prompt: str) -> None:
+        self._db.execute("UPDATE conversations SET system_prompt=? WHERE id=?", (system_prompt, conversation_id))
+
+    def delete(self, conversation_id: str) -> None:
+        """Hide a conversation; `undelete` brings it back until `purge_deleted` runs."""
+        self._db.execute("UPDATE conversations SET deleted=1 WHERE id=?", (conversation_id,))
+
+    def undelete(self, conversation_id: str) -> None:
+        self._db.execute("UPDATE conversations SET deleted=0 WHERE id=?", (conversation_id,))
+
+    def purge_deleted(self) -> None:
+        self._db.execute("DELETE FROM conversations WHERE deleted")
+
+    # -- messages ----------------------------------------------------------------------------
+    def add_message(self, conversation_id: str, parent_id: str | None, role: str, content: str, **stats: Any) -> Message:
+        """Append a message under `parent_id` and make it the conversation's current leaf."""
+        message = Message(new_id(), conversation_id, parent_id, role, content, time.time(), **stats)
+        values = [getattr(message, name) for name in MESSAGE_COLUMNS]
+        with self._db:
+            self._db.execute("BEGIN")
+            self._db.execute(
+                f"INSERT INTO messages ({', '.join(MESSAGE_COLUMNS)}) VALUES ({', '.join('?' * len(values))})", values
+            )
+            self._set_leaf(conversation_id, message.id, message.created)
+        return message
+
+    def update_message(self, message_id: str, **values: Any) -> None:
+        """Change a message's content, finish reason or stats (e.g. as an answer streams in)."""
+        unknown = set(values) - STAT_COLUMNS
+        if unknown:
+            raise StoreError(f"cannot update {', '.join(sorted(unknown))}")
+        assignments = ", ".join(f"{name}=?" for name in values)
+        self._db.execute(f"UPDATE messages SET {assignments} WHERE id=?", (*values.values(), message_id))
+
+    def message(self, message_id: str) -> Message:
+        row = self._db.execute(f"SELECT {', '.join(MESSAGE_COLUMNS)} FROM messages WHERE id=?", (message_id,)).fetchone()
+        if row is None:
+            raise StoreError(f"no message {message_id}")
+        return Message(*row)
+
+    def tree(self, conversation_id: str) -> MessageTree:
+        rows = self._db.execute(
+            f"SELECT {', '.join(MESSAGE_COLUMNS)} FROM messages WHERE conversation_id=? ORDER BY created, rowid",
+            (conversation_id,),
+        ).fetchall()
+        return MessageTree.of([Message(*row) for row in rows])
+
+    def thread(self, conversation_id: str) -> list[Message]:
+        """The messages the user sees: root to the current leaf."""
+        return self.tree(conversation_id).path_to(self.conversation(conversation_id).current_leaf)
+
+    def set_leaf(self, conversation_id: str, message_id: str | None) -> None:
+        self._set_leaf(conversation_id, message_id, None)
+
+    def _set_leaf(self, conversation_id: str, message_id: str | None, updated: float | None) -> None:
+        if updated is None:
+            self._db.execute("UPDATE conversations SET current_leaf=? WHERE id=?", (message_id, conversation_id))
+        else:
+            self._db.execute(
+                "UPDATE conversations SET current_leaf=?, updated=? WHERE id=?", (message_id, updated, conversation_id)
+            )

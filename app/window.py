@@ -1,0 +1,145 @@
+"""The main window: a pane switcher (from `app.panes.PANES`), macOS-style menus and a status bar."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QByteArray, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence
+from PySide6.QtWidgets import QLabel, QMainWindow, QMenu, QMessageBox, QStackedWidget, QToolBar, QWidget
+
+from app.context import AppContext
+from app.model_state import ModelStatus
+from app.panes import PANES, PaneFactory
+from engine import __version__
+from engine.memory import MemoryReading, format_bytes
+
+MENUS = ("File", "Edit", "Conversation", "View", "Help")
+MEMORY_REFRESH_MS = 2000
+
+
+class MainWindow(QMainWindow):
+    sig_memory = Signal(object)
+    """A MemoryReading taken on the helper thread; queued to this window's thread."""
+
+    def __init__(self, context: AppContext, panes: tuple[PaneFactory, ...] = PANES) -> None:
+        super().__init__()
+        self.context = context
+        self.setWindowTitle("Cabin")
+        self.setUnifiedTitleAndToolBarOnMac(True)
+        self.stack = QStackedWidget()
+        self.setCentralWidget(self.stack)
+        self.menus = {title: self.menuBar().addMenu(f"&{title}") for title in MENUS}
+        self.panes = [factory(context) for factory in panes]
+        self._build_switcher()
+        self._build_app_actions()
+        for pane in self.panes:
+            if hasattr(pane, "populate_menus"):
+                pane.populate_menus(self.menus)
+        self.menus["File"].addSeparator()
+        self.menus["File"].addAction(self._quit_action)
+        self._build_status_bar()
+        self._restore_geometry()
+
+    # -- panes -------------------------------------------------------------------------------
+    def _build_switcher(self) -> None:
+        """A toolbar of pane buttons (hidden while there is only one pane), also under View with ⌘1, ⌘2…"""
+        self.switcher = QToolBar("Panes")
+        self.switcher.setMovable(False)
+        self.switcher.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+        group = QActionGroup(self)
+        for index, pane in enumerate(self.panes):
+            self.stack.addWidget(pane)
+            action = QAction(pane.windowTitle(), self, checkable=True, checked=index == 0)
+            action.setShortcut(QKeySequence(f"Ctrl+{index + 1}"))
+            action.triggered.connect(lambda _checked, p=pane: self.show_pane(p))
+            group.addAction(action)
+            self.switcher.addAction(action)
+            self.menus["View"].addAction(action)
+        self.switcher.setVisible(len(self.panes) > 1)
+        self.addToolBar(Qt.ToolBarArea.TopToolBarArea, self.switcher)
+
+    def show_pane(self, pane: QWidget) -> None:
+        self.stack.setCurrentWidget(pane)
+
+    def pane(self, kind: type) -> QWidget:
+        return next(p for p in self.panes if isinstance(p, kind))
+
+    # -- application menus -------------------------------------------------------------------
+    def _build_app_actions(self) -> None:
+        """About, Preferences and Quit: Qt moves them into the application menu on macOS by their roles."""
+        about = QAction("About Cabin", self, menuRole=QAction.MenuRole.AboutRole)
+        about.triggered.connect(self.show_about)
+        quit_action = QAction("Quit Cabin", self, menuRole=QAction.MenuRole.QuitRole)
+        quit_action.setShortcut(QKeySequence.StandardKey.Quit)
+        quit_action.triggered.connect(self.close)
+        self.preferences_action = QAction("Preferences…", self, menuRole=QAction.MenuRole.PreferencesRole)
+        self.preferences_action.setShortcut(QKeySequence.StandardKey.Preferences)
+        self.menus["Help"].addAction(about)
+        self.menus["Edit"].addAction(self.preferences_action)
+        self.menus["Edit"].addSeparator()
+        self._quit_action = quit_action
+
+    def show_about(self) -> None:
+        QMessageBox.about(
+            self,
+            "About Cabin",
+            f"<b>Cabin</b> {__version__}<br>A local-first AI assistant for Apple Silicon Macs, built on MLX.<br>"
+            "Your conversations stay on this computer.",
+        )
+
+    # -- status bar --------------------------------------------------------------------------
+    def _build_status_bar(self) -> None:
+        self.model_label = QLabel()
+        self.memory_label = QLabel()
+        self.statusBar().addWidget(self.model_label, 1)
+        self.statusBar().addPermanentWidget(self.memory_label)
+        self.context.models.sig_changed.connect(self._show_model)
+        self.sig_memory.connect(self._show_memory)
+        self._show_model()
+        self._memory_timer = QTimer(self, interval=MEMORY_REFRESH_MS)
+        self._memory_timer.timeout.connect(self._refresh_memory)
+        self._memory_timer.start()
+
+    def _show_model(self) -> None:
+        models = self.context.models
+        if models.status is ModelStatus.READY:
+            text = self._model_summary()
+        else:
+            text = {
+                ModelStatus.NONE: "No model loaded — File ▸ Choose Model Folder…",
+                ModelStatus.LOADING: f"Loading {models.loading_name}…",
+                ModelStatus.FAILED: f"Model failed to load: {models.error}",
+            }[models.status]
+        self.model_label.setText(text)
+        self.model_label.setStyleSheet("color: #c62828" if models.status is ModelStatus.FAILED else "")
+        self._refresh_memory()
+
+    def _model_summary(self) -> str:
+        info = self.context.models.info
+        kind = f"{info.bits}-bit" if info.bits else "full precision"
+        return f"{info.name} · {kind} · {format_bytes(info.weight_bytes)} of weights"
+
+    def _refresh_memory(self) -> None:
+        """Read memory on a helper thread (on macOS it runs sysctl and vm_stat), show it on this one."""
+        future = self.context.background.submit(self.context.engine.memory)
+        future.add_done_callback(lambda f: f.exception() is None and self.sig_memory.emit(f.result()))
+
+    def _show_memory(self, reading: MemoryReading) -> None:
+        self.memory_label.setText(
+            f"Model memory {format_bytes(reading.active)} · "
+            f"{format_bytes(reading.system.available)} of {format_bytes(reading.system.total)} free"
+        )
+
+    # -- geometry and closing ----------------------------------------------------------------
+    def _restore_geometry(self) -> None:
+        geometry = self.context.settings.get("window_geometry")
+        if not (geometry and self.restoreGeometry(QByteArray.fromHex(geometry.encode()))):
+            self.resize(1100, 760)
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 — Qt override
+        """Save the answer being written and the window's place before closing."""
+        for pane in self.panes:
+            if hasattr(pane, "session"):
+                pane.session.finish_now()
+        self._memory_timer.stop()
+        self.context.settings.set("window_geometry", self.saveGeometry().toHex().data().decode())
+        super().closeEvent(event)

@@ -1,0 +1,175 @@
+"""Stream long answers through the real window (offscreen) and measure what the user would feel.
+
+    QT_QPA_PLATFORM=offscreen .venv/bin/python bench/ui_stream_lag.py [--model DIR] [--tokens 1000] [--rounds 3]
+
+- UI event-loop lag: lateness of a 10 ms timer while answers stream (p50 / p99 / max; goal p99 < 16 ms),
+  next to the same timer on the idle window.
+- Decode speed: the window's answer tok/s against raw `mlx_lm.stream_generate` on the same model,
+  prompt and token count, in the same run, alternating rounds (goal ratio >= 0.97).
+
+Without --model a ~10M-parameter random-weight llama is built locally (nothing is downloaded); greedy
+decoding makes both sides generate the same tokens.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from PySide6.QtCore import Qt, QTimer  # noqa: E402
+
+from app.chat.pane import ChatPane  # noqa: E402
+from app.context import AppContext  # noqa: E402
+from app.main import build_window, create_application  # noqa: E402
+from app.model_state import ModelStatus  # noqa: E402
+
+PROMPT = "Write a table"
+TICK_MS = 10
+
+
+class LagProbe:
+    """Records how late each tick of a 10 ms timer fires: time the event loop was busy elsewhere."""
+
+    def __init__(self) -> None:
+        self.lateness: list[float] = []
+        self._last = 0.0
+        self._timer = QTimer(interval=TICK_MS, timerType=Qt.TimerType.PreciseTimer)
+        self._timer.timeout.connect(self._tick)
+
+    def start(self) -> None:
+        self.lateness.clear()
+        self._last = time.perf_counter()
+        self._timer.start()
+
+    def stop(self) -> list[float]:
+        self._timer.stop()
+        return list(self.lateness)
+
+    def _tick(self) -> None:
+        now = time.perf_counter()
+        self.lateness.append(max(0.0, (now - self._last) * 1000 - TICK_MS))
+        self._last = now
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def lag_line(name: str, lateness: list[float]) -> str:
+    return (
+        f"{name:<22} p50 {percentile(lateness, 0.5):5.2f} ms  p99 {percentile(lateness, 0.99):5.2f} ms  "
+        f"max {max(lateness):6.2f} ms  ({len(lateness)} ticks)"
+    )
+
+
+def raw_mlx_lm_tps(context: AppContext, tokens: int) -> tuple[float, int]:
+    """mlx_lm.stream_generate on the engine's worker thread (where MLX must run), same prompt, greedy."""
+
+    def run(model, tokenizer) -> tuple[float, int]:
+        from mlx_lm import stream_generate
+        from mlx_lm.sample_utils import make_sampler
+
+        prompt = tokenizer.apply_chat_template([{"role": "user", "content": PROMPT}], add_generation_prompt=True)
+        last = None
+        for last in stream_generate(model, tokenizer, prompt, max_tokens=tokens, sampler=make_sampler(temp=0.0)):
+            pass
+        return last.generation_tps, last.generation_tokens
+
+    return context.engine.run_with_model(run).result()
+
+
+async def wait_for(condition, timeout: float = 600.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise TimeoutError("timed out")
+        await asyncio.sleep(0.02)
+
+
+async def window_answer(pane: ChatPane, probe: LagProbe) -> tuple[float, int, list[float]]:
+    pane.new_chat()
+    pane.composer.edit.setPlainText(PROMPT)
+    probe.start()
+    pane.composer.button.click()
+    await wait_for(lambda: not pane.session.busy)
+    lateness = probe.stop()
+    answer = pane.session.thread[-1]
+    return answer.generation_tps, answer.generated_tokens, lateness
+
+
+async def bench(args: argparse.Namespace, context: AppContext, window) -> None:
+    pane = window.pane(ChatPane)
+    context.models.load(args.model)
+    await wait_for(lambda: context.models.status in (ModelStatus.READY, ModelStatus.FAILED))
+    if context.models.status is ModelStatus.FAILED:
+        raise SystemExit(context.models.error)
+    probe = LagProbe()
+    probe.start()
+    await asyncio.sleep(2.0)
+    idle = probe.stop()
+    await window_answer(pane, probe)  # warm-up
+    raw_runs, app_runs, streaming = [], [], []
+    for round_number in range(args.rounds):
+        raw_tps, raw_tokens = raw_mlx_lm_tps(context, args.tokens)
+        app_tps, app_tokens, lateness = await window_answer(pane, probe)
+        raw_runs.append(raw_tps)
+        app_runs.append(app_tps)
+        streaming += lateness
+        print(f"round {round_number + 1}: mlx_lm {raw_tps:7.1f} tok/s ({raw_tokens} tokens) · "
+              f"window {app_tps:7.1f} tok/s ({app_tokens} tokens)")
+    raw, app = statistics.median(raw_runs), statistics.median(app_runs)
+    print(f"\nmodel {context.models.name}, prompt {PROMPT!r}, up to {args.tokens} tokens, {args.rounds} rounds")
+    print(lag_line("UI lag, idle:", idle))
+    print(lag_line("UI lag, streaming:", streaming))
+    print(f"decode: window {app:.1f} tok/s vs raw mlx_lm {raw:.1f} tok/s = {app / raw:.3f}x (median of rounds)")
+    print(f"goals: p99 lag < 16 ms -> {'met' if percentile(streaming, 0.99) < 16 else 'NOT met'}; "
+          f"ratio >= 0.97 -> {'met' if app / raw >= 0.97 else 'NOT met'}")
+
+
+def build_bench_model(dest: Path) -> Path:
+    from tests.model_factory import ModelSpec, build_model
+
+    spec = ModelSpec(hidden_size=512, num_hidden_layers=4, intermediate_size=1536, num_attention_heads=8,
+                     num_key_value_heads=4, seed=5)
+    return build_model(dest, spec)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", type=Path, help="a model folder (default: a random ~10M llama built here)")
+    parser.add_argument("--tokens", type=int, default=1000)
+    parser.add_argument("--rounds", type=int, default=3)
+    args = parser.parse_args()
+    import qasync
+
+    work = Path(tempfile.mkdtemp(prefix="cabin-ui-bench-"))
+    args.model = args.model or build_bench_model(work / "bench-llama")
+    (work / "settings.json").write_text(f'{{"temperature": 0.0, "max_tokens": {args.tokens}}}')
+    app = create_application()
+    loop = qasync.QEventLoop(app)
+    asyncio.set_event_loop(loop)
+    context = AppContext.create(work)
+    window = build_window(context)
+    window.resize(1100, 780)
+    window.show()
+    try:
+        loop.run_until_complete(bench(args, context, window))
+    finally:
+        window.close()
+        context.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

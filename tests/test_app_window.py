@@ -1,0 +1,171 @@
+"""The window as a whole: start-up without a model, broken models, history across restarts, the
+conversation list (search, rename, delete with undo), export, and the pane switcher."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QLabel
+
+from app.chat.pane import ChatPane
+from app.model_state import ModelStatus
+from app.window import MainWindow
+from tests.test_app_chat import WAIT, chat_pane, send
+from tests.app_fixtures import close_window, load_model
+
+
+def test_without_a_model_the_window_says_how_to_get_one(make_window) -> None:
+    pane = chat_pane(make_window())
+    assert pane.chat.currentWidget() is pane.chat.empty
+    assert "Choose a folder" in pane.chat.empty.hint.text()
+    assert pane.chat.empty.button.isVisibleTo(pane.chat.empty)
+
+
+def test_a_broken_model_folder_shows_the_error_and_the_app_stays_usable(qtbot, make_window, tmp_path, llama_model) -> None:
+    window = make_window()
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "config.json").write_text("{not json")
+    load_model(qtbot, window, broken)
+    assert window.context.models.status is ModelStatus.FAILED
+    assert "is not valid JSON" in window.model_label.text()
+    assert "is not valid JSON" in chat_pane(window).chat.empty.hint.text()
+    load_model(qtbot, window, llama_model)
+    send(qtbot, chat_pane(window), "Hello")
+    assert chat_pane(window).session.thread[-1].finish_reason in ("stop", "length")
+
+
+def test_the_last_used_model_loads_at_the_next_start(qtbot, make_window, llama_model) -> None:
+    close_window(make_window(llama_model))
+    window = make_window()
+    window.context.models.load_last_used()
+    qtbot.waitUntil(lambda: window.context.models.status is ModelStatus.READY, timeout=WAIT)
+    assert window.context.models.info.path == llama_model
+
+
+def test_history_survives_closing_and_reopening_the_window(qtbot, make_window, llama_model) -> None:
+    first = make_window(llama_model)
+    send(qtbot, chat_pane(first), "Hello")
+    before = chat_pane(first).session.thread
+    close_window(first)
+    pane = chat_pane(make_window())
+    assert pane.conversations.list.count() == 1
+    pane.conversations.list.setCurrentRow(0)
+    assert [(m.role, m.content, m.generated_tokens) for m in pane.session.thread] == [
+        (m.role, m.content, m.generated_tokens) for m in before
+    ]
+    assert len(pane.chat.views) == 2
+
+
+def test_closing_mid_answer_saves_the_partial_answer(qtbot, make_window, llama_model) -> None:
+    window = make_window(llama_model)
+    window.context.settings.set("max_tokens", 100_000)
+    pane = chat_pane(window)
+    pane.send("Write a table")
+    qtbot.waitUntil(lambda: len(pane.session.live_text) > 20, timeout=WAIT)
+    conversation_id = pane.session.conversation_id
+    close_window(window)
+    answer = chat_pane(make_window()).context.store.thread(conversation_id)[-1]
+    assert answer.finish_reason == "cancelled" and len(answer.content) > 20
+
+
+def test_the_first_question_names_the_conversation(qtbot, window) -> None:
+    pane = chat_pane(window)
+    send(qtbot, pane, "How do tides work?\nAnd why twice a day?")
+    assert pane.conversations.list.item(0).text() == "How do tides work?"
+
+
+def test_search_finds_conversations_by_message_text(qtbot, window) -> None:
+    pane = chat_pane(window)
+    send(qtbot, pane, "Hello")
+    pane.new_chat()
+    send(qtbot, pane, "Tell me about the weather")
+    pane.conversations.search.setText("WEATHER")
+    qtbot.waitUntil(lambda: pane.conversations.list.count() == 1, timeout=WAIT)
+    assert pane.conversations.list.item(0).text() == "Tell me about the weather"
+
+
+def test_renaming_in_the_list_renames_the_conversation(qtbot, window) -> None:
+    pane = chat_pane(window)
+    send(qtbot, pane, "Hello")
+    pane.conversations.list.item(0).setText("Greetings")
+    assert window.context.store.conversation(pane.session.conversation_id).title == "Greetings"
+
+
+def test_delete_can_be_undone(qtbot, window) -> None:
+    pane = chat_pane(window)
+    send(qtbot, pane, "Hello")
+    conversation_id = pane.session.conversation_id
+    pane.delete_action.trigger()
+    assert pane.conversations.list.count() == 0 and pane.session.conversation_id is None
+    assert pane.conversations.undo_bar.isVisibleTo(pane)
+    pane.conversations.undo_bar.button.click()
+    assert pane.conversations.list.count() == 1 and pane.session.conversation_id == conversation_id
+    assert len(pane.session.thread) == 2
+
+
+def test_a_delete_not_undone_is_erased(qtbot, window) -> None:
+    pane = chat_pane(window)
+    send(qtbot, pane, "Hello")
+    conversation_id = pane.session.conversation_id
+    pane.delete_action.trigger()
+    pane.conversations.undo_bar.expire()
+    window.context.store.undelete(conversation_id)
+    assert window.context.store.conversations() == []
+
+
+def test_export_writes_markdown_and_json(qtbot, window, tmp_path: Path) -> None:
+    pane = chat_pane(window)
+    send(qtbot, pane, "Hello")
+    pane.export(pane.session.conversation_id, "markdown", tmp_path / "c.md")
+    pane.export(pane.session.conversation_id, "json", tmp_path / "c.json")
+    assert "## You\n\nHello" in (tmp_path / "c.md").read_text()
+    document = json.loads((tmp_path / "c.json").read_text())
+    assert [m["role"] for m in document["messages"]] == ["user", "assistant"]
+    assert document["thread"] == [m.id for m in pane.session.thread]
+
+
+def test_menus_follow_macos_conventions(make_window) -> None:
+    window = make_window()
+    actions = {a.text(): a for menu in window.menus.values() for a in menu.actions()}
+    assert actions["About Cabin"].menuRole() == actions["About Cabin"].MenuRole.AboutRole
+    assert actions["Preferences…"].menuRole() == actions["Preferences…"].MenuRole.PreferencesRole
+    assert actions["Quit Cabin"].menuRole() == actions["Quit Cabin"].MenuRole.QuitRole
+    assert actions["New Chat"].shortcut().toString() == "Ctrl+N"  # shown as ⌘N on macOS
+
+
+def test_geometry_is_restored_at_the_next_start(make_window) -> None:
+    window = make_window()
+    window.resize(700, 520)  # inside the 800×800 offscreen screen: restoring clamps to the screen
+    close_window(window)
+    assert make_window().size().toTuple() == (700, 520)
+
+
+def test_a_registered_pane_appears_in_the_switcher(qtbot, make_window) -> None:
+    def notes_pane(_context):
+        pane = QLabel("notes")
+        pane.setWindowTitle("Notes")
+        return pane
+
+    from app.context import AppContext
+
+    window = MainWindow(AppContext.create(make_window().context.data_dir), panes=(ChatPane, notes_pane))
+    qtbot.addWidget(window)
+    try:
+        assert [a.text() for a in window.switcher.actions()] == ["Chat", "Notes"]
+        window.switcher.actions()[1].trigger()
+        assert window.stack.currentWidget().windowTitle() == "Notes"
+        assert not window.switcher.isHidden()
+    finally:
+        close_window(window)
+
+
+def test_sending_without_a_model_keeps_the_text_and_says_why(make_window) -> None:
+    pane = chat_pane(make_window())
+    pane.composer.edit.setPlainText("Hello")
+    pane.composer.button.click()
+    assert pane.composer.edit.toPlainText() == "Hello"
+    assert "No model is loaded" in pane.composer.hint.text()
+    assert pane.session.conversation_id is None
