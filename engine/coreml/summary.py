@@ -8,9 +8,9 @@ from engine.memory import format_bytes
 
 def headline(summary: ExportSummary) -> str:
     return (
-        f"Exported {summary.source_model} to {summary.out}/{summary.package}: "
-        f"{format_bytes(summary.fp16_bytes)} fp16 -> {format_bytes(summary.package_bytes)} "
-        f"({summary.compression_ratio:.0%}) in {summary.seconds:.0f} s, peak memory {format_bytes(summary.peak_memory)}"
+        f"Exported {summary.source_model} to {summary.out}/{summary.package}\n"
+        f"Size {format_bytes(summary.fp16_bytes)} fp16 -> {format_bytes(summary.package_bytes)} "
+        f"({summary.compression_ratio:.0%}) · {summary.seconds:.0f} s · peak memory {format_bytes(summary.peak_memory)}"
     )
 
 
