@@ -73,7 +73,8 @@ def main() -> None:
         for name in args.modes.split(","):
             summary = export(model, Path(tmp) / name, MODES[name], args.context, not args.no_verify)
             rows.append((name, summary))
-            print(f"{name}: {summary.seconds:.1f} s, peak {format_bytes(summary.peak_memory)}", flush=True)
+            steps = ", ".join(f"{step} {seconds:.1f}" for step, seconds in summary.step_seconds.items())
+            print(f"{name}: {summary.seconds:.1f} s ({steps}), peak {format_bytes(summary.peak_memory)}", flush=True)
     first = rows[0][1]
     print(f"\nmodel: {first.parameters / 1e6:.1f}M parameters, context {first.context}, checks {'off' if args.no_verify else 'on'}")
     print(f"{'mode':<12} {'time':>8} {'x first':>8} {'peak mem':>10} {'package':>10} {'vs fp16':>8} {'worst layer':>12} {'program err':>12}")

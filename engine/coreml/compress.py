@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from engine.coreml.events import LayerError
 from engine.coreml.options import ExportOptions
 
 EMBEDDING_BITS = 8
@@ -38,21 +39,9 @@ class WeightPlan:
 
 
 @dataclass(frozen=True)
-class WeightReport:
-    """One compressed weight: its parameter name, the settings used and the reconstruction error."""
-
-    name: str
-    shape: tuple[int, ...]
-    role: str
-    bits: int
-    size: int
-    relative_error: float
-
-
-@dataclass(frozen=True)
 class CompressionResult:
     model: Any
-    weights: list[WeightReport]
+    weights: list[LayerError]
     adjusted: list[WeightPlan]
     uncompressed: list[str]
     restored: dict[str, np.ndarray]
@@ -152,7 +141,7 @@ def compress(mlmodel: Any, options: ExportOptions, parameter_names: list[str]) -
     restored = decompressed_weights(compressed._mil_program)
     by_parameter = {readable_name(plan.const, names): restored[key] for plan in plans if (key := _restored_key(plan.const, restored))}
     reports = [
-        WeightReport(name, plan.shape, plan.role, plan.bits, plan.size, relative_error(originals[plan.const], by_parameter[name]))
+        LayerError(name, plan.shape, plan.role, plan.bits, plan.size, relative_error(originals[plan.const], by_parameter[name]))
         for plan in plans
         if (name := readable_name(plan.const, names)) in by_parameter
     ]

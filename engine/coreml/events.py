@@ -14,8 +14,11 @@ class Progress:
 
 @dataclass(frozen=True)
 class LayerError:
+    """One compressed weight: its parameter name, the settings used and its reconstruction error."""
+
     name: str
     shape: tuple[int, ...]
+    role: str
     bits: int
     group_size: int
     relative_error: float
@@ -39,6 +42,7 @@ class ExportSummary:
     package_bytes: int
     seconds: float
     peak_memory: int
+    step_seconds: dict[str, float] = field(default_factory=dict)
     layers: list[LayerError] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     torch_vs_mlx: float | None = None

@@ -41,14 +41,25 @@ class Steps:
     def __init__(self, report: Report) -> None:
         self._report = report
         self._done = 0.0
+        self._current: tuple[str, float] | None = None
+        self.seconds: dict[str, float] = {}
+        """How long each step took, for the summary and the benchmark."""
 
     def start(self, step: str, detail: str = "") -> None:
+        self._close()
         label, _ = STEPS[step]
         self._report(Progress(step, self._done, f"{label}{': ' + detail if detail else ''}"))
         self._done += STEPS[step][1]
+        self._current = (step, time.perf_counter())
 
     def finish(self) -> None:
+        self._close()
         self._report(Progress("done", 1.0, "Done"))
+
+    def _close(self) -> None:
+        if self._current:
+            step, began = self._current
+            self.seconds[step] = time.perf_counter() - began
 
 
 def peak_rss() -> int:
@@ -71,10 +82,6 @@ def mlx_logits(source: SourceModel, prompt: np.ndarray) -> np.ndarray:
     del model
     mx.clear_cache()
     return logits
-
-
-def relative_difference(got: np.ndarray, want: np.ndarray) -> float:
-    return float(np.abs(got - want).max() / max(np.abs(want).max(), 1e-6))
 
 
 def torch_predict(wrapper: Any) -> Callable[[dict[str, np.ndarray]], np.ndarray]:
@@ -143,114 +150,164 @@ def compression_notes(source: SourceModel, options: ExportOptions, result: Any) 
 
 def run_export(options: ExportOptions, staging: Path, report: Report) -> ExportSummary:
     """Write a complete export into `staging` (an empty folder); the caller publishes it."""
-    from engine.coreml.fit import check_fits
-    from engine.coreml.source import export_config, open_source, read_weights
+    return Export(options, staging, report).run()
 
-    started = time.perf_counter()
-    steps = Steps(report)
-    steps.start("check", options.model)
-    source = open_source(options.model)
-    check_fits(source)
 
-    import torch  # after the checks: a refusal should not wait for torch and coremltools to import
+class Export:
+    """One export's working state, one method per step."""
 
-    from engine.coreml import compress as compression
-    from engine.coreml import golden, package
-    from engine.coreml.convert import convert, trace
-    from engine.coreml.ios_readme import readme
-    from engine.coreml.torch_model import StatefulCausalLM, build_torch_model, cache_shape
+    def __init__(self, options: ExportOptions, staging: Path, report: Report) -> None:
+        self.options, self.staging = options, staging
+        self.steps = Steps(report)
+        self.started = time.perf_counter()
+        self.notes: list[str] = []
+        self.layers: list[LayerError] = []
+        self.torch_vs_mlx: float | None = None
+        self.agreement: Any = None
 
-    notes: list[str] = []
-    context = context_for(source, options, notes)
-    options = ExportOptions(**{**options.__dict__, "context": context})
+    def run(self) -> ExportSummary:
+        self.check()
+        self.build()
+        if self.options.verify:
+            self.compare_with_mlx()
+        self.convert()
+        if self.options.mode != "fp16":
+            self.compress()
+        self.save()
+        if self.options.verify:
+            self.verify()
+        return self.finish()
 
-    steps.start("read", f"{source.parameters / 1e6:.1f}M parameters")
-    weights = {name: torch.from_numpy(array) for name, array in read_weights(source).items()}
-    steps.start("torch")
-    config = export_config(source.config)
-    model = build_torch_model(config, weights)
-    del weights
-    tokenizer = package.write_tokenizer(source, staging)
-    prompt = golden.prompt_ids(tokenizer, config["vocab_size"])
-    wrapper = StatefulCausalLM(model, context)
+    def check(self) -> None:
+        from engine.coreml.fit import check_fits
+        from engine.coreml.source import open_source
 
-    torch_vs_mlx = None
-    if options.verify:
-        steps.start("compare")
-        torch_vs_mlx = relative_difference(torch_predict(wrapper)(golden.step_inputs(prompt, 0))[0], mlx_logits(source, prompt))
-        wrapper.reset()
-        if torch_vs_mlx > AGREEMENT_TOLERANCE:
-            raise ExportError(f"the PyTorch rebuild of {source.info.name} disagrees with MLX (relative error {torch_vs_mlx:.2e})")
+        self.steps.start("check", self.options.model)
+        self.source = open_source(self.options.model)
+        check_fits(self.source)
+        context = context_for(self.source, self.options, self.notes)
+        self.options = ExportOptions(**{**self.options.__dict__, "context": context})
 
-    steps.start("convert", f"context {context}")
-    mlmodel = convert(trace(wrapper), cache_shape(model.config, context), context)
-    fp16_bytes = program_weight_bytes(mlmodel)
+    def build(self) -> None:
+        """The torch model and its stateful wrapper; the tokenizer files; the golden prompt."""
+        import torch  # after the checks: a refusal should not wait for torch and coremltools to import
 
-    layers: list[LayerError] = []
-    if options.mode != "fp16":
-        steps.start("compress", f"{options.mode} {options.bits}-bit, group size {options.group_size}")
-        result = compression.compress(mlmodel, options, list(model.state_dict()))
-        mlmodel = result.model
-        layers = [LayerError(w.name, w.shape, w.bits, w.size, w.relative_error) for w in result.weights]
-        notes += compression_notes(source, options, result)
-        model.load_state_dict({k: torch.from_numpy(v.astype(np.float32)) for k, v in result.restored.items()}, strict=False)
+        from engine.coreml import golden, package
+        from engine.coreml.source import export_config, read_weights
+        from engine.coreml.torch_model import StatefulCausalLM, build_torch_model, cache_shape
 
-    steps.start("save")
-    vectors = golden.record(torch_predict(wrapper), prompt)
-    wrapper.reset()
-    eos, bos = package.special_tokens(source, tokenizer)
-    package.set_metadata(mlmodel, source, options, eos, bos)
-    package_name = f"{source.info.name.split('/')[-1]}.mlpackage"
-    mlmodel.save(str(staging / package_name))
-    del mlmodel
-    package.write_golden(staging, vectors)
-    package.write_json(staging / "config.json", config)
+        self.steps.start("read", f"{self.source.parameters / 1e6:.1f}M parameters")
+        weights = {name: torch.from_numpy(array) for name, array in read_weights(self.source).items()}
+        self.steps.start("torch")
+        self.config = export_config(self.source.config)
+        self.model = build_torch_model(self.config, weights)
+        del weights
+        self.cache_shape = cache_shape(self.model.config, self.options.context)
+        self.wrapper = StatefulCausalLM(self.model, self.options.context)
+        self.tokenizer = package.write_tokenizer(self.source, self.staging)
+        self.prompt = golden.prompt_ids(self.tokenizer, self.config["vocab_size"])
 
-    agreement = None
-    if options.verify:
-        steps.start("verify")
-        agreement = golden.replay(program_predict(staging / package_name), vectors)
-        if not agreement.within(AGREEMENT_TOLERANCE):
+    def compare_with_mlx(self) -> None:
+        from engine.coreml import golden
+
+        self.steps.start("compare")
+        logits = torch_predict(self.wrapper)(golden.step_inputs(self.prompt, 0))[0]
+        self.wrapper.reset()
+        self.torch_vs_mlx = golden.relative_difference(logits, mlx_logits(self.source, self.prompt))
+        if self.torch_vs_mlx > AGREEMENT_TOLERANCE:
             raise ExportError(
-                f"the saved program disagrees with the reference (relative error {agreement.relative_error:.2e}, "
-                f"same next token: {agreement.same_top_token})"
+                f"the PyTorch rebuild of {self.source.info.name} disagrees with MLX "
+                f"(relative error {self.torch_vs_mlx:.2e})"
             )
 
-    steps.start("finish")
-    summary = ExportSummary(
-        out=str(options.out),
-        package=package_name,
-        source_model=source.info.name,
-        architecture=source.info.model_type,
-        parameters=source.parameters,
-        mode=options.mode,
-        bits=options.bits,
-        group_size=options.recipe["group_size"],
-        context=context,
-        source_bytes=source.info.weight_bytes,
-        fp16_bytes=fp16_bytes,
-        package_bytes=folder_bytes(staging / package_name),
-        seconds=time.perf_counter() - started,
-        peak_memory=peak_rss(),
-        layers=layers,
-        notes=notes,
-        torch_vs_mlx=torch_vs_mlx,
-        program_vs_torch=agreement.relative_error if agreement else None,
-        program_top_token_matches=agreement.same_top_token if agreement else None,
-    )
-    (staging / "README.md").write_text(readme(summary, config["vocab_size"], cache_shape(model.config, context), eos))
-    package.write_manifest(staging, manifest_body(summary, options, source, cache_shape(model.config, context), eos, bos, config))
-    steps.finish()
-    return summary
+    def convert(self) -> None:
+        from engine.coreml.convert import convert, trace
+
+        self.steps.start("convert", f"context {self.options.context}")
+        self.mlmodel = convert(trace(self.wrapper), self.cache_shape, self.options.context)
+        self.fp16_bytes = program_weight_bytes(self.mlmodel)
+
+    def compress(self) -> None:
+        """Compress, and give the torch reference the weights exactly as the device will decompress them."""
+        import torch
+
+        from engine.coreml.compress import compress
+
+        options = self.options
+        self.steps.start("compress", f"{options.mode} {options.bits}-bit, group size {options.group_size}")
+        result = compress(self.mlmodel, options, list(self.model.state_dict()))
+        self.mlmodel, self.layers = result.model, result.weights
+        self.notes += compression_notes(self.source, options, result)
+        restored = {name: torch.from_numpy(w.astype(np.float32)) for name, w in result.restored.items()}
+        self.model.load_state_dict(restored, strict=False)
+
+    def save(self) -> None:
+        from engine.coreml import golden, package
+
+        self.steps.start("save")
+        self.vectors = golden.record(torch_predict(self.wrapper), self.prompt)
+        self.wrapper.reset()
+        self.eos, self.bos = package.special_tokens(self.source, self.tokenizer)
+        package.set_metadata(self.mlmodel, self.source, self.options, self.eos, self.bos)
+        self.package_name = f"{self.source.info.name.split('/')[-1]}.mlpackage"
+        self.mlmodel.save(str(self.staging / self.package_name))
+        del self.mlmodel
+        package.write_golden(self.staging, self.vectors)
+        package.write_json(self.staging / "config.json", self.config)
+
+    def verify(self) -> None:
+        from engine.coreml import golden
+
+        self.steps.start("verify")
+        self.agreement = golden.replay(program_predict(self.staging / self.package_name), self.vectors)
+        if not self.agreement.within(AGREEMENT_TOLERANCE):
+            raise ExportError(
+                f"the saved program disagrees with the reference (relative error "
+                f"{self.agreement.relative_error:.2e}, same next token: {self.agreement.same_top_token})"
+            )
+
+    def finish(self) -> ExportSummary:
+        from engine.coreml import package
+        from engine.coreml.ios_readme import readme
+
+        self.steps.start("finish")
+        (self.staging / "README.md").write_text(readme(self.summary(), self.config["vocab_size"], self.cache_shape, self.eos))
+        package.write_manifest(self.staging, manifest_body(self.summary(), self))
+        self.steps.finish()
+        return self.summary()
+
+    def summary(self) -> ExportSummary:
+        source, options = self.source, self.options
+        return ExportSummary(
+            out=str(options.out),
+            package=self.package_name,
+            source_model=source.info.name,
+            architecture=source.info.model_type,
+            parameters=source.parameters,
+            mode=options.mode,
+            bits=options.bits,
+            group_size=options.recipe["group_size"],
+            context=options.context,
+            source_bytes=source.info.weight_bytes,
+            fp16_bytes=self.fp16_bytes,
+            package_bytes=folder_bytes(self.staging / self.package_name),
+            seconds=time.perf_counter() - self.started,
+            step_seconds=dict(self.steps.seconds),
+            peak_memory=peak_rss(),
+            layers=self.layers,
+            notes=self.notes,
+            torch_vs_mlx=self.torch_vs_mlx,
+            program_vs_torch=self.agreement.relative_error if self.agreement else None,
+            program_top_token_matches=self.agreement.same_top_token if self.agreement else None,
+        )
 
 
-def manifest_body(
-    summary: ExportSummary, options: ExportOptions, source: SourceModel, shape: tuple[int, ...], eos: list[int], bos: list[int], config: dict
-) -> dict:
+def manifest_body(summary: ExportSummary, export: Export) -> dict:
     from dataclasses import asdict
 
     from engine.coreml import golden, package
 
+    source, shape = export.source, export.cache_shape
     return {
         "package": summary.package,
         "source": {
@@ -260,9 +317,9 @@ def manifest_body(
             "bits": source.info.bits,
             "bytes": source.info.weight_bytes,
         },
-        "recipe": options.recipe,
-        "interface": package.interface(shape, summary.context, config["vocab_size"]),
-        "tokens": {"eos": eos, "bos": bos},
+        "recipe": export.options.recipe,
+        "interface": package.interface(shape, summary.context, export.config["vocab_size"]),
+        "tokens": {"eos": export.eos, "bos": export.bos},
         "sizes": {"fp16_weights": summary.fp16_bytes, "package": summary.package_bytes},
         "golden": {
             "file": package.GOLDEN_FILE,

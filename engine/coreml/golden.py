@@ -31,6 +31,11 @@ class Agreement:
         return self.same_top_token and self.relative_error <= tolerance
 
 
+def relative_difference(got: np.ndarray, want: np.ndarray) -> float:
+    """max |got - want| / max |want|: the logits' error relative to their scale."""
+    return float(np.abs(got - want).max() / max(np.abs(want).max(), 1e-6))
+
+
 def prompt_ids(tokenizer: object, vocab_size: int) -> np.ndarray:
     """PREFILL_TOKENS ids of a fixed sample text (padded by repetition if the tokenizer is coarse)."""
     ids = [i for i in tokenizer.encode(SAMPLE_TEXT) if 0 <= i < vocab_size] or [0]
@@ -67,7 +72,7 @@ def replay(predict: Predict, golden: dict[str, np.ndarray]) -> Agreement:
         inputs = {INPUT_IDS: golden[f"{step}_input_ids"], CAUSAL_MASK: golden[f"{step}_causal_mask"]}
         got = np.asarray(predict(inputs), dtype=np.float32)
         want = golden[f"{step}_logits"]
-        errors.append(float(np.abs(got - want).max() / max(np.abs(want).max(), 1e-6)))
+        errors.append(relative_difference(got, want))
         same = same and int(got[0, -1].argmax()) == int(want[0, -1].argmax())
     return Agreement(max(errors), same)
 
