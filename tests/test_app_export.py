@@ -78,3 +78,12 @@ def test_cancel_leaves_nothing_behind(pane: ExportPane, llama_model: Path, tmp_p
     assert failed.args == ["export cancelled"]
     assert sorted(p.name for p in tmp_path.iterdir()) == []
     assert not any(PARTIAL_MARK in p.name for p in tmp_path.iterdir())
+
+
+def test_the_pane_imports_neither_torch_nor_mlx() -> None:
+    import subprocess
+    import sys
+
+    code = "import sys, app.export.pane; print(sorted(m for m in ('torch', 'mlx', 'coremltools') if m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
