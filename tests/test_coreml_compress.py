@@ -70,3 +70,36 @@ def test_bad_options_are_refused_with_one_line(options: dict, message: str, tmp_
 def test_default_group_size_follows_the_mode(tmp_path: Path) -> None:
     assert ExportOptions(model="m", out=tmp_path).group_size == 16
     assert ExportOptions(model="m", out=tmp_path, mode="linear").group_size == 32
+
+
+@pytest.fixture(scope="module")
+def affine_4bit(tmp_path_factory: pytest.TempPathFactory, llama_4bit_model: Path) -> tuple[Path, object]:
+    """The MLX 4-bit llama exported keeping its own quantization."""
+    return _export_coreml(tmp_path_factory.mktemp("affine") / "keep", llama_4bit_model, mode="affine")
+
+
+def test_affine_mode_keeps_mlx_quantization_in_blockwise_ops(affine_4bit: tuple[Path, object]) -> None:
+    folder, summary = affine_4bit
+    program = load_program(folder / summary.package)
+    kinds = Counter(op.op_type for op in program.functions["main"].operations)
+    assert weight_constants(program, 2048) == []
+    assert kinds["constexpr_blockwise_shift_scale"] == len(summary.layers) == 12
+    assert {(layer.bits, layer.group_size) for layer in summary.layers} == {(4, 32)}
+
+
+def test_affine_mode_adds_almost_no_error_where_palettes_add_percents(
+    affine_4bit: tuple[Path, object], coreml_palettized: tuple[Path, object]
+) -> None:
+    assert max(layer.relative_error for layer in affine_4bit[1].layers) < 0.005
+    assert min(layer.relative_error for layer in coreml_palettized[1].layers if layer.bits == 4) > 0.02
+    assert affine_4bit[1].program_top_token_matches
+
+
+def test_affine_mode_needs_a_quantized_source(llama_model: Path, tmp_path: Path) -> None:
+    with pytest.raises(ExportError, match="is not quantized"):
+        _export_coreml(tmp_path / "a", llama_model, mode="affine")
+
+
+def test_repalettizing_a_4bit_model_says_the_errors_stack(llama_4bit_model: Path, tmp_path: Path) -> None:
+    _, summary = _export_coreml(tmp_path / "p", llama_4bit_model, mode="linear", bits=8, verify=False)
+    assert any("two rounding errors stacked" in note for note in summary.notes)

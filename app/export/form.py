@@ -26,6 +26,7 @@ RECIPES = (
     ("2-bit palettes (experimental)", "palettize", 2),
     ("int4 blocks (Mac GPU)", "linear", 4),
     ("int8 blocks", "linear", 8),
+    ("Keep an MLX 4/8-bit model's own weights (no second rounding)", "affine", 4),
     ("fp16, uncompressed", "fp16", 16),
 )
 
@@ -71,9 +72,9 @@ class ExportForm(QWidget):
 
     def _recipe_changed(self) -> None:
         mode, _ = self.recipe.currentData()
-        self.group_size.setEnabled(mode != "fp16")
-        self.compress_embeddings.setEnabled(mode != "fp16")
-        if mode != "fp16":
+        self.group_size.setEnabled(mode in ("palettize", "linear"))
+        self.compress_embeddings.setEnabled(mode in ("palettize", "linear"))
+        if mode in ("palettize", "linear"):
             self.group_size.setValue(DEFAULT_GROUP_SIZE[mode])
 
     def _choose_model(self) -> None:
@@ -99,7 +100,7 @@ class ExportForm(QWidget):
             out=Path(self.out.text().strip()),
             mode=mode,
             bits=bits,
-            group_size=self.group_size.value() if mode != "fp16" else 0,
+            group_size=self.group_size.value() if mode in ("palettize", "linear") else 0,
             context=self.context.value(),
             embeddings="8bit" if self.compress_embeddings.isChecked() else "fp16",
             overwrite=self.overwrite.isChecked(),

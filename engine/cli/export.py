@@ -24,8 +24,9 @@ def register(commands: Any) -> None:
     parser.add_argument("--model", required=True, help="a model folder, or a repo id in the Hugging Face cache")
     parser.add_argument("--out", required=True, type=Path, help="the export folder to create")
     parser.add_argument("--mode", choices=MODES, default="palettize",
-                        help="palettize: k-means palettes (Neural Engine); linear: int4/int8 blocks (Mac GPU); fp16: none")
-    bits = sorted({b for mode in ("palettize", "linear") for b in BITS[mode]})
+                        help="palettize: k-means palettes (Neural Engine); linear: int4/int8 blocks (Mac GPU); "
+                        "affine: keep an MLX 4/8-bit model's own quantization; fp16: none")
+    bits = sorted({b for mode in ("palettize", "linear") for b in BITS[mode]})  # affine takes the source's
     parser.add_argument("--bits", type=int, choices=bits, default=4)
     parser.add_argument("--group-size", type=positive_int, default=0,
                         help="output channels per palette (default 16) or input values per block (default 32)")
@@ -44,7 +45,7 @@ def options_from(args: argparse.Namespace) -> ExportOptions:
         model=args.model,
         out=args.out,
         mode=args.mode,
-        bits=16 if args.mode == "fp16" else args.bits,
+        bits={"fp16": 16, "affine": 4}.get(args.mode, args.bits),
         group_size=args.group_size,
         context=args.context,
         embeddings=args.embeddings,

@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from engine.coreml.affine import AffineWeight, keep_affine
 from engine.coreml.events import LayerError
 from engine.coreml.options import ExportOptions
 
@@ -118,26 +119,41 @@ def decompressed_weights(program: Any) -> dict[str, np.ndarray]:
     return out
 
 
-def still_fp16(program: Any, plans: list[WeightPlan]) -> list[str]:
-    planned = {plan.const for plan in plans}
-    return sorted(op.name for op, _ in weight_constants(program, 0) if op.name in planned)
-
-
-def compress(mlmodel: Any, options: ExportOptions, parameter_names: list[str]) -> CompressionResult:
-    """Compress `mlmodel`'s large weights per `options`; report per-weight error and anything left in fp16."""
+def quantize(mlmodel: Any, found: list[tuple[Any, str]], options: ExportOptions) -> tuple[list[WeightPlan], Any]:
+    """Palettize or linearly quantize, with one explicit config per weight."""
     import coremltools.optimize as cto
 
-    program = mlmodel._mil_program
-    found = weight_constants(program, options.min_weight_elements)
     plans = [plan for op, role in found if (plan := plan_weight(op, role, options))]
-    planned = {plan.const for plan in plans}
-    originals = {op.name: op.outputs[0].val for op, _ in found if op.name in planned}
     config = cto.coreml.OptimizationConfig(op_name_configs={plan.const: op_config(plan, options) for plan in plans})
     if options.mode == "palettize":
-        compressed = cto.coreml.palettize_weights(mlmodel, config)
-    else:
-        compressed = cto.coreml.linear_quantize_weights(mlmodel, config)
+        return plans, cto.coreml.palettize_weights(mlmodel, config)
+    return plans, cto.coreml.linear_quantize_weights(mlmodel, config)
+
+
+def reuse_affine(
+    mlmodel: Any, found: list[tuple[Any, str]], names: dict[str, str], affine: dict[str, AffineWeight]
+) -> tuple[list[WeightPlan], Any]:
+    """Carry the source's MLX quantization over unchanged (see `affine.py`)."""
+    by_const = {op.name: affine[name] for op, _ in found if (name := readable_name(op.name, names)) in affine}
+    plans = [
+        WeightPlan(op.name, tuple(op.outputs[0].shape), role, w.bits, w.group_size, w.group_size)
+        for op, role in found
+        if (w := by_const.get(op.name))
+    ]
+    return plans, keep_affine(mlmodel, by_const)
+
+
+def compress(
+    mlmodel: Any, options: ExportOptions, parameter_names: list[str], affine: dict[str, AffineWeight] | None = None
+) -> CompressionResult:
+    """Compress `mlmodel`'s large weights per `options`; report per-weight error and anything left in fp16."""
     names = {name.replace(".", "_"): name for name in parameter_names}
+    found = weight_constants(mlmodel._mil_program, options.min_weight_elements)
+    originals = {op.name: op.outputs[0].val for op, _ in found}
+    if options.mode == "affine":
+        plans, compressed = reuse_affine(mlmodel, found, names, affine or {})
+    else:
+        plans, compressed = quantize(mlmodel, found, options)
     restored = decompressed_weights(compressed._mil_program)
     by_parameter = {readable_name(plan.const, names): restored[key] for plan in plans if (key := _restored_key(plan.const, restored))}
     reports = [
@@ -145,7 +161,11 @@ def compress(mlmodel: Any, options: ExportOptions, parameter_names: list[str]) -
         for plan in plans
         if (name := readable_name(plan.const, names)) in by_parameter
     ]
-    left = [readable_name(c, names) for c in still_fp16(compressed._mil_program, plans)]
+    left = [
+        readable_name(op.name, names)
+        for op, role in weight_constants(compressed._mil_program, options.min_weight_elements)
+        if not (role == "embedding" and options.embeddings == "fp16" and options.mode != "affine")
+    ]
     return CompressionResult(compressed, reports, [p for p in plans if p.adjusted], left, by_parameter)
 
 

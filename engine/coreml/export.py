@@ -130,12 +130,32 @@ def context_for(source: SourceModel, options: ExportOptions, notes: list[str]) -
     return options.context
 
 
+def affine_settings(source: SourceModel, options: ExportOptions) -> dict:
+    """Affine mode takes its bits and group size from the source's MLX quantization."""
+    from engine.coreml.source import layer_quantization
+
+    if options.mode != "affine":
+        return {}
+    if not source.quantized:
+        raise ExportError(f"affine mode keeps an MLX model's own quantization, and {source.info.name} is not quantized")
+    group_size, bits = layer_quantization(source.config, "")
+    if bits not in (4, 8):
+        raise ExportError(f"affine mode supports 4- and 8-bit MLX models; {source.info.name} is {bits}-bit")
+    return {"bits": bits, "group_size": group_size}
+
+
 def compression_notes(source: SourceModel, options: ExportOptions, result: Any) -> list[str]:
     notes = []
-    if source.quantized and options.mode != "fp16":
+    if source.quantized and options.mode in ("palettize", "linear"):
         notes.append(
             f"The source weights were already {source.info.bits}-bit (MLX affine); they were dequantized and "
-            f"re-compressed, so the package carries two rounding errors stacked, not one."
+            f"re-compressed, so the package carries two rounding errors stacked, not one "
+            f"(--mode affine keeps MLX's own quantization instead)."
+        )
+    if options.mode == "affine":
+        notes.append(
+            f"Kept the source's own MLX {options.bits}-bit quantization (groups of {options.group_size}); "
+            f"the remaining error is fp16 rounding of scales and offsets."
         )
     for plan in result.adjusted:
         notes.append(
@@ -186,7 +206,7 @@ class Export:
         self.source = open_source(self.options.model)
         check_fits(self.source)
         context = context_for(self.source, self.options, self.notes)
-        self.options = ExportOptions(**{**self.options.__dict__, "context": context})
+        self.options = ExportOptions(**{**self.options.__dict__, "context": context, **affine_settings(self.source, self.options)})
 
     def build(self) -> None:
         """The torch model and its stateful wrapper; the tokenizer files; the golden prompt."""
@@ -231,11 +251,13 @@ class Export:
         """Compress, and give the torch reference the weights exactly as the device will decompress them."""
         import torch
 
+        from engine.coreml.affine import read_affine_weights
         from engine.coreml.compress import compress
 
         options = self.options
         self.steps.start("compress", f"{options.mode} {options.bits}-bit, group size {options.group_size}")
-        result = compress(self.mlmodel, options, list(self.model.state_dict()))
+        affine = read_affine_weights(self.source) if options.mode == "affine" else None
+        result = compress(self.mlmodel, options, list(self.model.state_dict()), affine)
         self.mlmodel, self.layers = result.model, result.weights
         self.notes += compression_notes(self.source, options, result)
         restored = {name: torch.from_numpy(w.astype(np.float32)) for name, w in result.restored.items()}

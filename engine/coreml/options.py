@@ -7,9 +7,9 @@ from pathlib import Path
 
 from engine.errors import CabinError
 
-MODES = ("palettize", "linear", "fp16")
-BITS = {"palettize": (2, 3, 4, 6, 8), "linear": (4, 8), "fp16": (16,)}
-DEFAULT_GROUP_SIZE = {"palettize": 16, "linear": 32, "fp16": 0}
+MODES = ("palettize", "linear", "affine", "fp16")
+BITS = {"palettize": (2, 3, 4, 6, 8), "linear": (4, 8), "affine": (4, 8), "fp16": (16,)}
+DEFAULT_GROUP_SIZE = {"palettize": 16, "linear": 32, "affine": 0, "fp16": 0}
 EMBEDDINGS = ("8bit", "fp16")
 MIN_CONTEXT = 16
 
@@ -21,8 +21,9 @@ class ExportError(CabinError):
 @dataclass(frozen=True)
 class ExportOptions:
     """One export. `group_size` is output channels per palette (palettize) or the block length
-    along the input axis (linear); 0 picks the mode's default. `embeddings` says whether the
-    token embedding table is compressed at 8 bits or left in fp16."""
+    along the input axis (linear); 0 picks the mode's default. `affine` keeps an MLX-quantized
+    source's own 4/8-bit weights (bits and group size come from the source). `embeddings` says
+    whether the token embedding table is compressed at 8 bits or left in fp16."""
 
     model: str
     out: Path
@@ -62,8 +63,10 @@ class ExportOptions:
         return {
             "mode": self.mode,
             "bits": self.bits,
-            "group_size": self.group_size if self.mode != "fp16" else None,
-            "granularity": {"palettize": "per_grouped_channel", "linear": "per_block", "fp16": None}[self.mode],
+            "group_size": self.group_size or None,
+            "granularity": {"palettize": "per_grouped_channel", "linear": "per_block", "affine": "per_block", "fp16": None}[
+                self.mode
+            ],
             "embeddings": self.embeddings,
             "context": self.context,
             "min_weight_elements": self.min_weight_elements,
