@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from engine.coreml.convert import CAUSAL_MASK, INPUT_IDS, LOGITS, causal_mask
+from engine.coreml.convert import CAUSAL_MASK, INPUT_IDS, causal_mask
 
 SAMPLE_TEXT = "Cabin exports language models for iPhone and Mac."
 PREFILL_TOKENS = 8

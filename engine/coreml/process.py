@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from multiprocessing.connection import Connection
 from pathlib import Path
 
-from engine.coreml.events import Event, Failed, Finished, Progress
+from engine.coreml.events import Event, Failed, Finished
 from engine.coreml.options import ExportOptions
 from engine.coreml.staging import check_destination, discard, make_staging, publish
 from engine.errors import CabinError
