@@ -142,3 +142,21 @@ def coreml_fp16(tmp_path_factory: pytest.TempPathFactory, qwen2_model: Path) -> 
 def odd_llama_model(models_dir: Path) -> Path:
     """A llama whose MLP width (120) no default group or block size divides."""
     return build_model(models_dir / "odd-llama", ModelSpec(intermediate_size=120, seed=3))
+
+
+@pytest.fixture(scope="session")
+def tied_qwen2_model(models_dir: Path, qwen2_model: Path) -> Path:
+    """The tiny qwen2 with tied embeddings (as Qwen2.5-0.5B has): no lm_head weight, the embedding reused."""
+    import mlx.core as mx
+
+    dest = models_dir / "tied-qwen2"
+    shutil.copytree(qwen2_model, dest)
+    weights = mx.load(str(dest / "model.safetensors"))
+    del weights["lm_head.weight"]
+    mx.save_safetensors(str(dest / "model.safetensors"), weights, metadata={"format": "mlx"})
+    index = json.loads((dest / "model.safetensors.index.json").read_text())
+    del index["weight_map"]["lm_head.weight"]
+    (dest / "model.safetensors.index.json").write_text(json.dumps(index))
+    config = json.loads((dest / "config.json").read_text())
+    (dest / "config.json").write_text(json.dumps({**config, "tie_word_embeddings": True}))
+    return dest

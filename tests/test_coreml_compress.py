@@ -103,3 +103,10 @@ def test_affine_mode_needs_a_quantized_source(llama_model: Path, tmp_path: Path)
 def test_repalettizing_a_4bit_model_says_the_errors_stack(llama_4bit_model: Path, tmp_path: Path) -> None:
     _, summary = _export_coreml(tmp_path / "p", llama_4bit_model, mode="linear", bits=8, verify=False)
     assert any("two rounding errors stacked" in note for note in summary.notes)
+
+
+def test_tied_embeddings_share_one_compressed_table(tied_qwen2_model: Path, tmp_path: Path) -> None:
+    folder, summary = _export_coreml(tmp_path / "t", tied_qwen2_model, mode="linear", bits=8)
+    names = [layer.name for layer in summary.layers]
+    assert "model.embed_tokens.weight" in names and "lm_head.weight" not in names
+    assert summary.torch_vs_mlx < 1e-3 and summary.program_top_token_matches
