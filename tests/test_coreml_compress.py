@@ -110,3 +110,8 @@ def test_tied_embeddings_share_one_compressed_table(tied_qwen2_model: Path, tmp_
     names = [layer.name for layer in summary.layers]
     assert "model.embed_tokens.weight" in names and "lm_head.weight" not in names
     assert summary.torch_vs_mlx < 1e-3 and summary.program_top_token_matches
+
+
+def test_affine_readme_describes_the_kept_quantization(affine_4bit: tuple[Path, object]) -> None:
+    readme = (affine_4bit[0] / "README.md").read_text()
+    assert "the source's own MLX 4-bit affine quantization, groups of 32 input values" in readme

@@ -111,6 +111,8 @@ def compression_text(summary: ExportSummary) -> str:
         return "float16, uncompressed"
     if summary.mode == "palettize":
         return f"{summary.bits}-bit k-means palettes, one per {summary.group_size} output channels"
+    if summary.mode == "affine":
+        return f"the source's own MLX {summary.bits}-bit affine quantization, groups of {summary.group_size} input values"
     return f"int{summary.bits} linear (symmetric), blocks of {summary.group_size} input values"
 
 
