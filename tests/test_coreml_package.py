@@ -72,11 +72,16 @@ def test_the_cache_is_read_and_written_as_state(op_counts: Counter) -> None:
     assert op_counts["read_state"] == 2 and op_counts["coreml_update_state"] >= 2
 
 
-def test_every_large_weight_is_palettized(coreml_palettized: tuple[Path, object]) -> None:
+def test_every_large_weight_is_compressed(op_counts: Counter, coreml_palettized: tuple[Path, object]) -> None:
     program = load_program(package_of(coreml_palettized))
     assert weight_constants(program, 2048) == []
-    palettized = [op for op in program.functions["main"].operations if op.op_type == "constexpr_lut_to_dense"]
-    assert len(palettized) == len(coreml_palettized[1].layers) == 12
+    assert len(coreml_palettized[1].layers) == 12
+
+
+def test_linear_layers_get_palettes_and_the_embedding_int8_blocks(op_counts: Counter, coreml_palettized) -> None:
+    embedding = [layer for layer in coreml_palettized[1].layers if layer.role == "embedding"]
+    assert [(layer.bits, layer.group_size) for layer in embedding] == [(8, 32)]
+    assert op_counts["constexpr_lut_to_dense"] == 11 and op_counts["constexpr_blockwise_shift_scale"] == 1
 
 
 def test_metadata_names_source_context_bits_and_tokens(spec) -> None:

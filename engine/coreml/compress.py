@@ -18,7 +18,7 @@ import numpy as np
 
 from engine.coreml.affine import AffineWeight, keep_affine
 from engine.coreml.events import LayerError
-from engine.coreml.options import ExportOptions
+from engine.coreml.options import DEFAULT_GROUP_SIZE, ExportOptions
 
 EMBEDDING_BITS = 8
 
@@ -30,6 +30,7 @@ class WeightPlan:
     const: str
     shape: tuple[int, ...]
     role: str
+    method: str
     bits: int
     size: int
     requested: int
@@ -66,22 +67,28 @@ def weight_constants(program: Any, min_elements: int) -> list[tuple[Any, str]]:
 
 
 def plan_weight(op: Any, role: str, options: ExportOptions) -> WeightPlan | None:
-    """The bits and group/block size for one weight, or None when it stays fp16."""
+    """The method, bits and group/block size for one weight, or None when it stays fp16.
+
+    The embedding table gets int8 blocks even in palettize mode: an 8-bit k-means palette per group
+    of rows costs minutes per million rows (256 clusters), while int8 blocks are instant and as exact.
+    """
     from coremltools.optimize._utils import select_input_output_channel_axis
 
     if role == "embedding" and options.embeddings == "fp16":
         return None
+    method = "linear" if options.mode == "linear" or role == "embedding" else "palettize"
     bits = EMBEDDING_BITS if role == "embedding" else options.bits
+    requested = options.group_size if method == options.mode else DEFAULT_GROUP_SIZE[method]
     input_axis, output_axis = select_input_output_channel_axis(op)
-    axis = output_axis if options.mode == "palettize" else input_axis
     shape = tuple(op.outputs[0].shape)
-    return WeightPlan(op.name, shape, role, bits, largest_divisor(shape[axis], options.group_size), options.group_size)
+    size = largest_divisor(shape[output_axis if method == "palettize" else input_axis], requested)
+    return WeightPlan(op.name, shape, role, method, bits, size, requested)
 
 
-def op_config(plan: WeightPlan, options: ExportOptions) -> Any:
+def op_config(plan: WeightPlan) -> Any:
     import coremltools.optimize as cto
 
-    if options.mode == "palettize":
+    if plan.method == "palettize":
         return cto.coreml.OpPalettizerConfig(
             mode="kmeans",
             nbits=plan.bits,
@@ -124,10 +131,12 @@ def quantize(mlmodel: Any, found: list[tuple[Any, str]], options: ExportOptions)
     import coremltools.optimize as cto
 
     plans = [plan for op, role in found if (plan := plan_weight(op, role, options))]
-    config = cto.coreml.OptimizationConfig(op_name_configs={plan.const: op_config(plan, options) for plan in plans})
-    if options.mode == "palettize":
-        return plans, cto.coreml.palettize_weights(mlmodel, config)
-    return plans, cto.coreml.linear_quantize_weights(mlmodel, config)
+    passes = {"palettize": cto.coreml.palettize_weights, "linear": cto.coreml.linear_quantize_weights}
+    for method, apply in passes.items():
+        configs = {plan.const: op_config(plan) for plan in plans if plan.method == method}
+        if configs:
+            mlmodel = apply(mlmodel, cto.coreml.OptimizationConfig(op_name_configs=configs))
+    return plans, mlmodel
 
 
 def reuse_affine(
@@ -136,7 +145,7 @@ def reuse_affine(
     """Carry the source's MLX quantization over unchanged (see `affine.py`)."""
     by_const = {op.name: affine[name] for op, _ in found if (name := readable_name(op.name, names)) in affine}
     plans = [
-        WeightPlan(op.name, tuple(op.outputs[0].shape), role, w.bits, w.group_size, w.group_size)
+        WeightPlan(op.name, tuple(op.outputs[0].shape), role, "affine", w.bits, w.group_size, w.group_size)
         for op, role in found
         if (w := by_const.get(op.name))
     ]
