@@ -25,13 +25,16 @@ MODES = {
     "palettize8": {"mode": "palettize", "bits": 8, "group_size": 16},
     "linear4": {"mode": "linear", "bits": 4, "group_size": 32},
     "linear8": {"mode": "linear", "bits": 8, "group_size": 32},
+    "affine4": {"mode": "affine"},
 }
+"""affine4 exports an MLX 4-bit build of the same model, keeping its quantization."""
 
 
-def build(dest: Path, args: argparse.Namespace) -> Path:
+def build(dest: Path, args: argparse.Namespace, bits: int | None = None) -> Path:
     from tests.model_factory import ModelSpec, build_model
 
     spec = ModelSpec(
+        bits=bits,
         hidden_size=args.hidden,
         num_hidden_layers=args.layers,
         intermediate_size=args.hidden * 8 // 3 // 64 * 64,
@@ -40,7 +43,7 @@ def build(dest: Path, args: argparse.Namespace) -> Path:
         vocab_size=args.vocab,
         dtype="bfloat16",
     )
-    return build_model(dest / "bench-llama", spec)
+    return build_model(dest / f"bench-llama{'-' + str(bits) + 'bit' if bits else ''}", spec)
 
 
 def export(model: Path, out: Path, recipe: dict, context: int, verify: bool):
@@ -61,17 +64,20 @@ def main() -> None:
     parser.add_argument("--layers", type=int, default=12)
     parser.add_argument("--vocab", type=int, default=32000)
     parser.add_argument("--context", type=int, default=512)
-    parser.add_argument("--modes", default="fp16,palettize4,linear4")
+    parser.add_argument("--modes", default="fp16,palettize4,linear4,affine4")
     parser.add_argument("--no-verify", action="store_true")
     args = parser.parse_args()
 
     from engine.memory import format_bytes
 
     with tempfile.TemporaryDirectory() as tmp:
+        modes = args.modes.split(",")
         model = build(Path(tmp), args)
+        quantized = build(Path(tmp), args, bits=4) if "affine4" in modes else None
         rows = []
-        for name in args.modes.split(","):
-            summary = export(model, Path(tmp) / name, MODES[name], args.context, not args.no_verify)
+        for name in modes:
+            source = quantized if name == "affine4" else model
+            summary = export(source, Path(tmp) / name, MODES[name], args.context, not args.no_verify)
             rows.append((name, summary))
             steps = ", ".join(f"{step} {seconds:.1f}" for step, seconds in summary.step_seconds.items())
             print(f"{name}: {summary.seconds:.1f} s ({steps}), peak {format_bytes(summary.peak_memory)}", flush=True)
