@@ -7,6 +7,7 @@ non-zero exit status, never a traceback.
 from __future__ import annotations
 
 import argparse
+import multiprocessing
 import sys
 
 from engine import __version__
@@ -33,6 +34,7 @@ def open_app() -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    multiprocessing.freeze_support()  # a frozen Cabin.app re-enters here for the export's child process
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
