@@ -15,7 +15,7 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 
 from engine.coreml.events import Event, Failed, Finished
-from engine.coreml.options import ExportOptions
+from engine.coreml.options import ExportError, ExportOptions
 from engine.coreml.staging import check_destination, discard, make_staging, publish
 from engine.errors import CabinError
 
@@ -58,8 +58,13 @@ class ExportJob:
         self._process = context.Process(
             target=_child, args=(options, self.staging, child_conn), name="cabin-coreml-export", daemon=True
         )
-        self._process.start()
-        child_conn.close()
+        try:
+            self._process.start()
+        except Exception as e:  # noqa: BLE001 — e.g. no way to spawn; the staging folder must not stay behind
+            discard(self.staging)
+            raise ExportError(f"could not start the export process: {e}") from e
+        finally:
+            child_conn.close()
         self.result: Finished | Failed | None = None
 
     @property
