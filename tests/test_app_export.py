@@ -87,3 +87,11 @@ def test_the_pane_imports_neither_torch_nor_mlx() -> None:
     code = "import sys, app.export.pane; print(sorted(m for m in ('torch', 'mlx', 'coremltools') if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_the_main_window_offers_the_export_pane_with_the_loaded_model(make_window, llama_model: Path) -> None:
+    window = make_window(llama_model)
+    titles = [action.text() for action in window.switcher.actions()]
+    assert "Export" in titles
+    pane = window.panes[titles.index("Export")]
+    assert pane.form.model.text() == str(llama_model)

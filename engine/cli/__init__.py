@@ -11,11 +11,11 @@ import multiprocessing
 import sys
 
 from engine import __version__
-from engine.cli import bench, chat
+from engine.cli import bench, chat, models
 from engine.cli import export as export_coreml
 from engine.errors import CabinError
 
-COMMANDS = (chat, bench, export_coreml)
+COMMANDS = (chat, bench, models, export_coreml)
 
 
 def build_parser() -> argparse.ArgumentParser:
