@@ -37,11 +37,14 @@ class ModelState(QObject):
         self._task: asyncio.Task | None = None
         self._loading: Future[ModelInfo] | None = None
 
-    def load(self, spec: str | Path) -> asyncio.Task:
-        """Load a model (folder or cached repo id) on the engine's worker, on the running asyncio loop."""
+    def load(self, spec: str | Path, allow_oversize: bool = False) -> asyncio.Task:
+        """Load a model (folder or cached repo id) on the engine's worker, on the running asyncio loop.
+
+        A model that won't fit in memory is refused (status FAILED, with the reason) unless `allow_oversize`.
+        """
         self._set(ModelStatus.LOADING, loading_name=Path(str(spec)).name or str(spec))
         # Queued on the engine now, so a question sent while it loads is answered by this model.
-        loading = self._loading = self._engine.load(spec)
+        loading = self._loading = self._engine.load(spec, allow_oversize=allow_oversize)
         self._task = asyncio.ensure_future(self._finish_loading(spec, loading))
         return self._task
 

@@ -71,7 +71,7 @@ def make_window(qtbot, qt_loop, data_dir: Path) -> Iterator:
 
 
 def close_window(window) -> None:
-    """Close as the user would (saving state, stopping timers), then stop the engine and helpers."""
+    """Close as the user would (saving state, stopping timers; also a window never shown), then stop the engine."""
     window.close()
     window.context.close()
 
