@@ -11,7 +11,6 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QPushButton,
-    QSizePolicy,
     QToolButton,
     QVBoxLayout,
     QWidget,
@@ -70,7 +69,6 @@ class MessageView(QFrame):
         super().__init__()
         self.message = message
         self.setObjectName("userMessage" if message.role == "user" else "assistantMessage")
-        self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Maximum)
         self.body = MessageBrowser()
         self.footer = QLabel(footer_text(message))
         self.footer.setWordWrap(True)
