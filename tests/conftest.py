@@ -6,8 +6,9 @@ import json
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 # Before anything imports huggingface_hub (it reads these at import time): no network, a private cache.
 _HF_HOME = Path(tempfile.mkdtemp(prefix="cabin-test-hf-"))
@@ -20,6 +21,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 import pytest  # noqa: E402
 
 from engine.generation import Engine  # noqa: E402
+from engine.server import ServerConfig  # noqa: E402
 from tests.model_factory import ModelSpec, build_model  # noqa: E402
 
 pytest_plugins = ["tests.app_fixtures"]
@@ -159,3 +161,51 @@ def fake_hub(
     yield hub
     server.shutdown()
     server.server_close()
+
+
+class LiveServer:
+    """The local API server on its own asyncio loop in a background thread, as a client sees it."""
+
+    def __init__(self, engine: Engine, config: ServerConfig) -> None:
+        import asyncio
+        import threading
+
+        from engine.server import start_server
+
+        self.engine = engine
+        self.loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self.loop.run_forever, name="test-api-loop", daemon=True)
+        self._thread.start()
+        self.handle = self.run(start_server(engine, config))
+        self.url = self.handle.url
+
+    def run(self, coroutine: Any) -> Any:
+        """Run a coroutine on the server's loop and wait for its result."""
+        import asyncio
+
+        return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(timeout=120)
+
+    def close(self) -> None:
+        self.run(self.handle.close())
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self._thread.join()
+        self.loop.close()
+
+
+@pytest.fixture
+def serve(llama_engine: Engine) -> Iterator[Callable[..., LiveServer]]:
+    """Start servers for the tiny llama on 127.0.0.1, an ephemeral port each: serve(api_key="k", ...)."""
+    servers: list[LiveServer] = []
+
+    def start(**config: Any) -> LiveServer:
+        servers.append(LiveServer(llama_engine, ServerConfig(port=0, **config)))
+        return servers[-1]
+
+    yield start
+    for server in servers:
+        server.close()
+
+
+@pytest.fixture
+def api_server(serve: Callable[..., LiveServer]) -> LiveServer:
+    return serve()

@@ -10,10 +10,10 @@ import argparse
 import sys
 
 from engine import __version__
-from engine.cli import bench, chat, models
+from engine.cli import bench, chat, models, serve
 from engine.errors import CabinError
 
-COMMANDS = (chat, bench, models)
+COMMANDS = (chat, bench, models, serve)
 
 
 def build_parser() -> argparse.ArgumentParser:
