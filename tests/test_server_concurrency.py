@@ -63,7 +63,7 @@ def test_twenty_concurrent_requests_are_all_answered_correctly(api_server: LiveS
 
 
 def test_a_client_that_disconnects_mid_stream_stops_its_generation(api_server: LiveServer) -> None:
-    body = {"model": MODEL, "messages": question(0), "max_tokens": 100_000, "stream": True}
+    body = {"model": MODEL, "messages": question(0), "max_tokens": 100_000, "temperature": 0, "stream": True}
     sock = open_stream(api_server, "/v1/chat/completions", body)
     read_until(sock, b"data: ")
     sock.close()
@@ -84,7 +84,7 @@ def test_an_ollama_client_that_disconnects_stops_its_generation_too(api_server: 
 
 
 def test_a_request_waiting_its_turn_never_reaches_the_engine_when_its_client_leaves(api_server: LiveServer) -> None:
-    long = {"model": MODEL, "messages": question(1), "max_tokens": 100_000, "stream": True}
+    long = {"model": MODEL, "messages": question(1), "max_tokens": 100_000, "temperature": 0, "stream": True}
     first = open_stream(api_server, "/v1/chat/completions", long)
     read_until(first, b"data: ")
     waiting = open_stream(api_server, "/v1/chat/completions", {**long, "stream": False})
@@ -97,7 +97,7 @@ def test_a_request_waiting_its_turn_never_reaches_the_engine_when_its_client_lea
 
 
 def test_the_apps_own_request_waits_for_one_api_answer_not_the_whole_queue(api_server: LiveServer) -> None:
-    long = {"model": MODEL, "messages": question(1), "max_tokens": 100_000, "stream": True}
+    long = {"model": MODEL, "messages": question(1), "max_tokens": 100_000, "temperature": 0, "stream": True}
     running = open_stream(api_server, "/v1/chat/completions", long)
     read_until(running, b"data: ")
     queued = [open_stream(api_server, "/v1/chat/completions", {**long, "max_tokens": 4}) for _ in range(3)]
@@ -114,7 +114,7 @@ def test_the_apps_own_request_waits_for_one_api_answer_not_the_whole_queue(api_s
 
 def test_requests_beyond_the_queue_bound_get_a_503_to_retry(serve: Callable[..., LiveServer]) -> None:
     server = serve(max_queue=1)
-    body = {"model": MODEL, "messages": question(2), "max_tokens": 100_000, "stream": True}
+    body = {"model": MODEL, "messages": question(2), "max_tokens": 100_000, "temperature": 0, "stream": True}
     sock = open_stream(server, "/v1/chat/completions", body)
     read_until(sock, b"data: ")
     client = openai.OpenAI(base_url=f"{server.url}/v1", api_key="unused", max_retries=0)
@@ -129,7 +129,7 @@ def test_requests_beyond_the_queue_bound_get_a_503_to_retry(serve: Callable[...,
 
 def test_closing_the_server_ends_open_streams_with_an_error_event(serve: Callable[..., LiveServer]) -> None:
     server = serve()
-    body = {"model": MODEL, "messages": question(4), "max_tokens": 100_000, "stream": True}
+    body = {"model": MODEL, "messages": question(4), "max_tokens": 100_000, "temperature": 0, "stream": True}
     sock = open_stream(server, "/v1/chat/completions", body)
     received = read_until(sock, b"data: ")
     server.run(server.handle.close())
