@@ -1,4 +1,5 @@
-"""Where Cabin keeps its own files: the platform's app-data folder, or CABIN_DATA_DIR when set."""
+"""Where Cabin keeps its own files (the platform's app-data folder, or CABIN_DATA_DIR when set) and where
+its bundled resources are (resources/ beside the packages, also in the frozen app)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from pathlib import Path
 from platformdirs import user_data_dir
 
 DATA_DIR_ENV = "CABIN_DATA_DIR"
+RESOURCES_DIR = Path(__file__).resolve().parents[1] / "resources"
 
 
 def data_dir() -> Path:
@@ -16,3 +18,8 @@ def data_dir() -> Path:
     path = Path(override).expanduser() if override else Path(user_data_dir("Cabin", appauthor=False))
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def app_icon_path() -> Path:
+    """The app icon as a PNG (packaging/make_icon.py draws it; Cabin.app carries the .icns made from it)."""
+    return RESOURCES_DIR / "cabin.png"

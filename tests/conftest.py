@@ -16,12 +16,15 @@ os.environ["HF_HUB_CACHE"] = str(_HF_HOME / "hub")
 os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
+import sys  # noqa: E402
+
 import pytest  # noqa: E402
 
 from engine.generation import Engine  # noqa: E402
 from tests.model_factory import ModelSpec, build_model  # noqa: E402
 
 pytest_plugins = ["tests.app_fixtures"]
+sys.path.append(str(Path(__file__).resolve().parents[1] / "packaging"))  # packaging/'s scripts, for their tests
 
 
 @pytest.fixture(scope="session")
