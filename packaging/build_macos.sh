@@ -6,5 +6,4 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
-.venv/bin/python -m pip install --quiet -e ".[test,package]"
 exec .venv/bin/python packaging/macos_release.py "$@"

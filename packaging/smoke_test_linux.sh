@@ -7,7 +7,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
 scripts/setup.sh
-.venv/bin/python -m pip install --quiet -e ".[test,package]"
 
 scratch=$(mktemp -d -t cabin-smoke-XXXXXX)
 trap 'rm -rf "$scratch"' EXIT

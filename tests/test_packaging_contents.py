@@ -90,3 +90,36 @@ def test_the_plist_makes_an_arm64_app_for_macos_14_that_follows_dark_mode() -> N
 def test_a_local_version_suffix_is_dropped_from_the_bundle_version() -> None:
     plist = info_plist("0.2.0+g1a2b3c")
     assert plist["CFBundleShortVersionString"] == plist["CFBundleVersion"] == "0.2.0"
+
+
+def lay_out_app_bundle(toc: list[tuple[str, str, str]], app: Path) -> None:
+    """Cabin.app's Contents/ as PyInstaller's BUNDLE arranges this TOC (its own relocation code, run off macOS)."""
+    from PyInstaller.building.osx import BUNDLE
+
+    for dest, source, typecode in BUNDLE._process_bundle_toc(BUNDLE.__new__(BUNDLE), toc):
+        path = app / dest
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if typecode == "SYMLINK":
+            path.symlink_to(source)
+        else:
+            path.write_bytes(Path(source).read_bytes())
+
+
+def test_in_cabin_app_metal_finds_its_library_beside_libmlx_by_either_path_libmlx_is_loaded_from(tmp_path: Path) -> None:
+    """MLX looks for mlx.metallib in the folder of the libmlx it was loaded from (dladdr): the library's own
+    folder, or the top-level link PyInstaller adds for every collected library."""
+    mlx = tmp_path / "site" / "mlx"
+    (mlx / "lib").mkdir(parents=True)
+    (mlx / "lib" / "libmlx.dylib").write_bytes(b"MACHO")
+    (mlx / "lib" / "mlx.metallib").write_bytes(b"MTLB")
+    toc = [
+        ("mlx/lib/libmlx.dylib", str(mlx / "lib" / "libmlx.dylib"), "BINARY"),
+        ("libmlx.dylib", "mlx/lib/libmlx.dylib", "SYMLINK"),
+        *contents.metal_library_entries(mlx),
+    ]
+    app = tmp_path / "Cabin.app"
+    lay_out_app_bundle(toc, app)
+    frameworks = app / "Contents" / "Frameworks"
+    for libmlx in (frameworks / "mlx" / "lib" / "libmlx.dylib", frameworks / "libmlx.dylib"):
+        assert libmlx.read_bytes() == b"MACHO"
+        assert (libmlx.parent / "mlx.metallib").read_bytes() == b"MTLB"
