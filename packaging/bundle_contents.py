@@ -14,6 +14,7 @@ This module is plain Python (no PyInstaller import) so the tests can check the r
 
 from __future__ import annotations
 
+from fnmatch import fnmatch
 from pathlib import Path
 
 APP_NAME = "Cabin"
@@ -82,10 +83,28 @@ EXCLUDES = (
 
 SUBMODULE_EXCLUDE_MARKERS = (".test", ".tests", "._test", ".testing")
 
+DROPPED_FILES = (
+    "torch/test/*",
+    "torch/bin/test_*",
+    "torch/bin/*Test",
+    "torch/bin/protoc*",
+    "torch/bin/*.pt",
+    "torch/bin/*.ptl",
+    "torch/lib/*test*.so",
+    "torch/lib/libaoti_custom_ops.so",
+    "torch/lib/libbackend_with_compiler.so",
+)
+"""Files torch's hook collects that only its own C++ test suite uses (~130 MB); torch_shm_manager stays."""
+
 
 def keep_submodule(name: str) -> bool:
     """Skip test packages when collecting a package's submodules."""
     return not any(marker in name for marker in SUBMODULE_EXCLUDE_MARKERS)
+
+
+def keep_file(dest: str) -> bool:
+    """Whether a collected file (its path inside the bundle) belongs in the app."""
+    return not any(fnmatch(dest, pattern) for pattern in DROPPED_FILES)
 
 
 def wanted_transformers_module(name: str) -> bool:

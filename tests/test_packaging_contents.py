@@ -123,3 +123,20 @@ def test_in_cabin_app_metal_finds_its_library_beside_libmlx_by_either_path_libml
     for libmlx in (frameworks / "mlx" / "lib" / "libmlx.dylib", frameworks / "libmlx.dylib"):
         assert libmlx.read_bytes() == b"MACHO"
         assert (libmlx.parent / "mlx.metallib").read_bytes() == b"MTLB"
+
+
+@pytest.mark.parametrize(
+    ("dest", "kept"),
+    [
+        ("torch/test/Dict_test", False),
+        ("torch/bin/test_jit", False),
+        ("torch/bin/TCPStoreTest", False),
+        ("torch/bin/protoc-3.13.0.0", False),
+        ("torch/lib/libtorchbind_test.so", False),
+        ("torch/bin/torch_shm_manager", True),
+        ("torch/lib/libtorch_cpu.so", True),
+        ("mlx/lib/libmlx.so", True),
+    ],
+)
+def test_torchs_own_test_binaries_stay_out_of_the_bundle(dest: str, kept: bool) -> None:
+    assert contents.keep_file(dest) is kept
