@@ -2,13 +2,14 @@
 
 It exercises what freezing breaks: Qt's platform plugins and the main window, MLX's native library (on
 a Mac, the Metal library inside the bundle), the BLAS behind MLX's CPU matmuls, the export stack
-(torch, coremltools), the bundled resources and, given a model, loading it and generating a few
-tokens. Each check prints one line as it finishes; the exit status is 0 only when every check passed.
+(torch, coremltools), the bundled resources, starting a "spawn" child process (conversion and export
+run in one) and, given a model, loading it and generating a few tokens. Each check prints one line as it finishes; the exit status is 0 only when every check passed.
 It works in a throwaway data folder, so the user's history and settings are never touched.
 """
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import platform
 import sys
@@ -53,6 +54,7 @@ def checks(context, model: str | None) -> list[tuple[str, Callable[[], str]]]:
         ("blas", check_blas),
         ("export", check_export_stack),
         ("files", check_resources),
+        ("child", check_child_process),
     ]
     if model:
         found.append(("model", lambda: check_model(context.engine, model)))
@@ -127,6 +129,24 @@ def check_resources() -> str:
     if not app_icon_path().is_file():
         raise FileNotFoundError(f"the app icon is missing from {RESOURCES_DIR}")
     return f"resources in {RESOURCES_DIR}"
+
+
+def report_to_parent(answers) -> None:
+    """Runs in the child process."""
+    answers.put((os.getpid(), getattr(sys, "frozen", False)))
+
+
+def check_child_process() -> str:
+    """Model conversion and export run in "spawn" child processes, which start this executable again."""
+    context = multiprocessing.get_context("spawn")
+    answers = context.Queue()
+    child = context.Process(target=report_to_parent, args=(answers,), daemon=True)
+    child.start()
+    pid, frozen = answers.get(timeout=120)
+    child.join(timeout=60)
+    if child.exitcode != 0:
+        raise RuntimeError(f"the child process exited with status {child.exitcode}")
+    return f"spawned a child process (pid {pid}{', frozen' if frozen else ''})"
 
 
 def check_model(engine, model: str) -> str:

@@ -12,7 +12,7 @@ import pytest
 from app.selftest import check_mlx, run_check
 from engine.cli import main
 
-CHECKS = ("window", "mlx", "blas", "export", "files")
+CHECKS = ("window", "mlx", "blas", "export", "files", "child")
 
 
 def test_the_selftest_passes_with_a_model_and_exits_0(llama_model: Path) -> None:
@@ -34,7 +34,7 @@ def test_a_model_that_does_not_load_fails_the_selftest_and_the_other_checks_stil
     out = capsys.readouterr().out
     assert "FAIL model  ModelError: " in out
     assert all(f"ok   {name}" in out for name in CHECKS)
-    assert out.splitlines()[-1] == "selftest FAILED (1 of 6 checks)"
+    assert out.splitlines()[-1] == "selftest FAILED (1 of 7 checks)"
 
 
 def test_the_selftest_works_in_a_throwaway_folder_and_leaves_the_users_data_alone(qapp, data_dir: Path) -> None:
