@@ -17,8 +17,13 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from engine import __version__
+
+if TYPE_CHECKING:
+    from app.context import AppContext
+    from engine.generation import Engine
 
 MATMUL_EXPECTED = 1134.0
 """sum(A @ A.T) for A = arange(12).reshape(3, 4): the squared norm of A's column sums (12, 15, 18, 21)."""
@@ -46,7 +51,7 @@ def describe_runtime() -> str:
     return f"{kind}, {sys.platform} {platform.machine()}, Python {platform.python_version()}"
 
 
-def checks(context, model: str | None) -> list[tuple[str, Callable[[], str]]]:
+def checks(context: AppContext, model: str | None) -> list[tuple[str, Callable[[], str]]]:
     """(name, check) pairs; a check returns a one-line detail or raises."""
     found = [
         ("window", lambda: check_window(context)),
@@ -76,7 +81,7 @@ def first_line(error: Exception) -> str:
     return text.splitlines()[0] if text else "(no message)"
 
 
-def check_window(context) -> str:
+def check_window(context: AppContext) -> str:
     from PySide6.QtWidgets import QApplication
 
     from app.main import build_window
@@ -100,7 +105,7 @@ def mlx_matmul() -> tuple[float, str, str]:
     return (a @ a.T).sum().item(), mx.__version__, str(mx.default_device())
 
 
-def check_mlx(engine, platform_name: str = sys.platform) -> str:
+def check_mlx(engine: Engine, platform_name: str = sys.platform) -> str:
     total, version, device = engine.submit(mlx_matmul).result(timeout=120)
     if total != MATMUL_EXPECTED:
         raise RuntimeError(f"a matmul gave {total}, expected {MATMUL_EXPECTED}")
@@ -131,7 +136,7 @@ def check_resources() -> str:
     return f"resources in {RESOURCES_DIR}"
 
 
-def report_to_parent(answers) -> None:
+def report_to_parent(answers: multiprocessing.Queue) -> None:
     """Runs in the child process."""
     answers.put((os.getpid(), getattr(sys, "frozen", False)))
 
@@ -149,7 +154,7 @@ def check_child_process() -> str:
     return f"spawned a child process (pid {pid}{', frozen' if frozen else ''})"
 
 
-def check_model(engine, model: str) -> str:
+def check_model(engine: Engine, model: str) -> str:
     from engine.generation.settings import SamplingSettings
 
     info = engine.load(model).result(timeout=600)
