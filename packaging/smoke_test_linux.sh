@@ -34,3 +34,16 @@ if ! grep -q "^ok   blas   OpenBLAS" <<<"$report"; then
     echo "smoke test: the frozen app runs MLX on the reference BLAS (engine/_blas_shim or scipy-openblas32 missing)" >&2
     exit 1
 fi
+
+# The Core ML export (torch tracing, coremltools conversion and palettization in a spawned child process) is the
+# heaviest thing the bundle carries: when the app has it, export the tiny model with the frozen app too.
+if "$root/dist/Cabin/Cabin" export-coreml --help >/dev/null 2>&1; then
+    start=$SECONDS
+    HOME="$scratch/home" HF_HUB_OFFLINE=1 "$root/dist/Cabin/Cabin" export-coreml --model "$scratch/tiny-llama" \
+        --out "$scratch/tiny-llama-coreml" --context 64 >"$scratch/export.log" 2>&1 || {
+        cat "$scratch/export.log" >&2
+        echo "smoke test: the frozen app's Core ML export failed" >&2
+        exit 1
+    }
+    echo "frozen Core ML export of the tiny model: ok in $((SECONDS - start)) s"
+fi
