@@ -10,7 +10,7 @@ from pathlib import Path
 from app.model_state import ModelState
 from app.paths import data_dir
 from app.settings import Settings
-from app.store import ConversationStore
+from app.store import ConversationStore, open_store
 from engine.generation import Engine
 
 
@@ -21,6 +21,8 @@ class AppContext:
     settings: Settings
     models: ModelState
     data_dir: Path
+    notices: list[str] = field(default_factory=list)
+    """Problems found at start-up that the user should read (shown in the window's status bar)."""
     background: ThreadPoolExecutor = field(default_factory=lambda: ThreadPoolExecutor(1, "cabin-ui-helper"))
     """For small blocking reads (e.g. system memory via sysctl on macOS) kept off the UI thread."""
 
@@ -29,8 +31,8 @@ class AppContext:
         folder = folder or data_dir()
         engine = Engine()
         settings = Settings(folder / "settings.json")
-        store = ConversationStore(folder / "conversations.sqlite3")
-        return cls(engine, store, settings, ModelState(engine, settings), folder)
+        store, notice = open_store(folder / "conversations.sqlite3")
+        return cls(engine, store, settings, ModelState(engine, settings), folder, [notice] if notice else [])
 
     def close(self) -> None:
         """Stop the MLX worker and helpers (a worker left running can abort the process at exit)."""

@@ -129,11 +129,13 @@ def check_export_stack() -> str:
 
 
 def check_resources() -> str:
+    """resources/ sits outside the Python packages, so the spec copies it by hand: the icon and the model catalogue."""
     from app.paths import RESOURCES_DIR, app_icon_path
+    from engine.models.catalogue import load_catalogue
 
     if not app_icon_path().is_file():
         raise FileNotFoundError(f"the app icon is missing from {RESOURCES_DIR}")
-    return f"resources in {RESOURCES_DIR}"
+    return f"resources in {RESOURCES_DIR}: icon, catalogue of {len(load_catalogue())} models"
 
 
 def report_to_parent(answers: multiprocessing.Queue) -> None:

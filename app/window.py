@@ -4,16 +4,18 @@ from __future__ import annotations
 
 from PySide6.QtCore import QByteArray, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence
-from PySide6.QtWidgets import QLabel, QMainWindow, QMenu, QMessageBox, QStackedWidget, QToolBar, QWidget
+from PySide6.QtWidgets import QLabel, QMainWindow, QMessageBox, QStackedWidget, QToolBar, QWidget
 
 from app.context import AppContext
 from app.model_state import ModelStatus
 from app.panes import PANES, PaneFactory
+from app.preferences import PreferencesDialog
 from engine import __version__
 from engine.memory import MemoryReading, format_bytes
 
 MENUS = ("File", "Edit", "Conversation", "View", "Help")
 MEMORY_REFRESH_MS = 2000
+NOTICE_MS = 60_000
 
 
 class MainWindow(QMainWindow):
@@ -73,10 +75,14 @@ class MainWindow(QMainWindow):
         quit_action.triggered.connect(self.close)
         self.preferences_action = QAction("Preferences…", self, menuRole=QAction.MenuRole.PreferencesRole)
         self.preferences_action.setShortcut(QKeySequence.StandardKey.Preferences)
+        self.preferences_action.triggered.connect(self.show_preferences)
         self.menus["Help"].addAction(about)
         self.menus["Edit"].addAction(self.preferences_action)
         self.menus["Edit"].addSeparator()
         self._quit_action = quit_action
+
+    def show_preferences(self) -> None:
+        PreferencesDialog(self.context.settings, self).open()
 
     def show_about(self) -> None:
         QMessageBox.about(
@@ -98,6 +104,8 @@ class MainWindow(QMainWindow):
         self._memory_timer = QTimer(self, interval=MEMORY_REFRESH_MS)
         self._memory_timer.timeout.connect(self._refresh_memory)
         self._memory_timer.start()
+        if self.context.notices:
+            self.statusBar().showMessage(" ".join(self.context.notices), NOTICE_MS)
 
     def _show_model(self) -> None:
         models = self.context.models
@@ -110,6 +118,7 @@ class MainWindow(QMainWindow):
                 ModelStatus.FAILED: f"Model failed to load: {models.error}",
             }[models.status]
         self.model_label.setText(text)
+        self.model_label.setToolTip(text)
         self.model_label.setStyleSheet("color: #c62828" if models.status is ModelStatus.FAILED else "")
         self._refresh_memory()
 
@@ -138,8 +147,8 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 — Qt override
         """Save the answer being written and the window's place before closing."""
         for pane in self.panes:
-            if hasattr(pane, "session"):
-                pane.session.finish_now()
+            if hasattr(pane, "shutdown"):
+                pane.shutdown()
         self._memory_timer.stop()
         self.context.settings.set("window_geometry", self.saveGeometry().toHex().data().decode())
         super().closeEvent(event)

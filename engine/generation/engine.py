@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from engine.generation.events import Event, Finished, Stats
 from engine.generation.settings import SamplingSettings
 from engine.memory import MemoryReading, system_memory
+from engine.models.fit import DEFAULT_CONTEXT
 from engine.models.folder import ModelInfo
 
 if TYPE_CHECKING:
@@ -133,15 +134,19 @@ class Engine:
         gc.collect()
         mx.clear_cache()
 
-    def _load(self, spec: str | Path) -> ModelInfo:
-        """Check the new model before freeing the old one, so a broken folder costs the user nothing."""
-        from engine.compute_dtype import apply_compute_policy
-        from engine.models.loading import inspect_model, load_model
+    def _load(self, spec: str | Path, context: int, allow_oversize: bool) -> ModelInfo:
+        """Check the new model (and that it fits) before freeing the old one, so a refusal costs the user nothing."""
+        from engine.compute_dtype import apply_compute_policy, float32_fit
+        from engine.models.fit import memory_budget
+        from engine.models.loading import inspect_model, load_model, refuse_if_too_big
 
         info = inspect_model(spec)
+        if not allow_oversize:
+            refuse_if_too_big(info, context)
         self._release_model()
         self._model, self._tokenizer = load_model(info)
-        self.compute_plan = apply_compute_policy(self._model, system_memory().available, self.upcast_on_cpu)
+        fit = float32_fit(info, context, memory_budget())
+        self.compute_plan = apply_compute_policy(self._model, fit, self.upcast_on_cpu)
         self.model_info = info
         return info
 
@@ -189,9 +194,15 @@ class Engine:
         self._requests.put((fn, future))
         return future
 
-    def load(self, spec: str | Path) -> Future[ModelInfo]:
-        """Load a model (a folder, or a repo id in the HF cache), freeing the one loaded before."""
-        return self.submit(lambda: self._load(spec))
+    def load(
+        self, spec: str | Path, context: int = DEFAULT_CONTEXT, allow_oversize: bool = False
+    ) -> Future[ModelInfo]:
+        """Load a model (a folder, or a repo id in the HF cache), freeing the one loaded before.
+
+        A model whose weights and KV cache at `context` tokens won't fit in memory is refused with a
+        ModelError unless `allow_oversize`.
+        """
+        return self.submit(lambda: self._load(spec, context, allow_oversize))
 
     def run_with_model(self, fn: Callable[[Any, Any], T]) -> Future[T]:
         """Run `fn(model, tokenizer)` on the worker thread (benchmarks, export)."""
