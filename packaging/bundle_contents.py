@@ -42,7 +42,8 @@ EXPORT_ARCHITECTURES = ("llama", "mistral", "qwen2", "qwen3", "gemma", "gemma2",
 TRANSFORMERS_LAZY_KINDS = ("configuration_", "tokenization_")
 """Of every transformers model family, the config and tokenizer modules: any chat model's tokenizer loads."""
 
-DATA_PACKAGES = ("transformers", "tokenizers")
+DATA_PACKAGES = ("transformers", "tokenizers", "huggingface_hub")
+"""Packages with non-Python files to carry: huggingface_hub's model-card template is written by every conversion."""
 
 METADATA = (
     "cabin-ai",

@@ -21,29 +21,36 @@ start=$SECONDS
 .venv/bin/python -m PyInstaller --noconfirm --log-level WARN --distpath dist --workpath build/pyinstaller packaging/cabin.spec
 echo "built dist/Cabin in $((SECONDS - start)) s: $(du -sh dist/Cabin | cut -f1)"
 
-# Run from elsewhere, offline, with a private home: nothing may come from the source tree or the network.
+# Run from elsewhere, offline, with a private home and data folder: nothing may come from the source tree,
+# the network or this machine's Cabin data.
 cd "$scratch"
-report=$(HOME="$scratch/home" HF_HUB_OFFLINE=1 "$root/dist/Cabin/Cabin" --selftest "$scratch/tiny-llama" 2>"$scratch/stderr") || {
-    echo "$report"
-    cat "$scratch/stderr" >&2
-    echo "smoke test: the frozen app's --selftest failed" >&2
+export HOME="$scratch/home" CABIN_DATA_DIR="$scratch/data" HF_HUB_OFFLINE=1
+cabin="$root/dist/Cabin/Cabin"
+
+fail() {
+    cat "$1" >&2
+    echo "smoke test: $2" >&2
     exit 1
 }
+
+report=$("$cabin" --selftest "$scratch/tiny-llama" 2>"$scratch/stderr") || { echo "$report"; fail "$scratch/stderr" "the frozen app's --selftest failed"; }
 echo "$report"
-if ! grep -q "^ok   blas   OpenBLAS" <<<"$report"; then
-    echo "smoke test: the frozen app runs MLX on the reference BLAS (engine/_blas_shim or scipy-openblas32 missing)" >&2
-    exit 1
-fi
+grep -q "^ok   blas   OpenBLAS" <<<"$report" ||
+    fail /dev/null "the frozen app runs MLX on the reference BLAS (engine/_blas_shim or scipy-openblas32 missing)"
+
+# Conversion runs mlx_lm's convert in a spawned child process and writes a model card from huggingface_hub's
+# template: convert the tiny model to 4-bit with the frozen app, then chat with the result.
+"$cabin" models convert "$scratch/tiny-llama" --bits 4 --group-size 32 >"$scratch/convert.log" 2>&1 ||
+    fail "$scratch/convert.log" "the frozen app's model conversion failed"
+"$cabin" chat --model "$(echo "$CABIN_DATA_DIR"/models/*/)" --prompt Hello --max-tokens 4 --temp 0 >/dev/null 2>"$scratch/chat.log" ||
+    fail "$scratch/chat.log" "the frozen app could not chat with the model it converted"
+echo "frozen conversion to 4-bit, and a chat with the result: ok"
 
 # The Core ML export (torch tracing, coremltools conversion and palettization in a spawned child process) is the
 # heaviest thing the bundle carries: when the app has it, export the tiny model with the frozen app too.
-if "$root/dist/Cabin/Cabin" export-coreml --help >/dev/null 2>&1; then
+if "$cabin" export-coreml --help >/dev/null 2>&1; then
     start=$SECONDS
-    HOME="$scratch/home" HF_HUB_OFFLINE=1 "$root/dist/Cabin/Cabin" export-coreml --model "$scratch/tiny-llama" \
-        --out "$scratch/tiny-llama-coreml" --context 64 >"$scratch/export.log" 2>&1 || {
-        cat "$scratch/export.log" >&2
-        echo "smoke test: the frozen app's Core ML export failed" >&2
-        exit 1
-    }
+    "$cabin" export-coreml --model "$scratch/tiny-llama" --out "$scratch/tiny-llama-coreml" --context 64 >"$scratch/export.log" 2>&1 ||
+        fail "$scratch/export.log" "the frozen app's Core ML export failed"
     echo "frozen Core ML export of the tiny model: ok in $((SECONDS - start)) s"
 fi

@@ -13,7 +13,7 @@ import bundle_contents as contents
 from info_plist import info_plist
 
 
-@pytest.mark.parametrize("module", contents.HIDDEN_IMPORTS + contents.SUBMODULE_PACKAGES)
+@pytest.mark.parametrize("module", contents.HIDDEN_IMPORTS + contents.SUBMODULE_PACKAGES + contents.DATA_PACKAGES)
 def test_every_module_the_spec_adds_by_name_exists(module: str) -> None:
     assert importlib.util.find_spec(module) is not None, f"{module} was renamed or removed: update bundle_contents.py"
 
