@@ -21,6 +21,8 @@ DEFAULTS: dict[str, Any] = {
     "top_p": 1.0,
     "max_tokens": 2048,
     "default_system_prompt": "",
+    "api_server": False,
+    "api_port": 11434,
 }
 
 
@@ -40,7 +42,7 @@ class Settings:
         default = DEFAULTS.get(key)
         value = self._values.get(key, default)
         kinds = (int, float) if isinstance(default, float) else type(default)
-        if default is not None and (not isinstance(value, kinds) or isinstance(value, bool)):
+        if default is not None and (not isinstance(value, kinds) or isinstance(value, bool) != isinstance(default, bool)):
             return default
         return value
 

@@ -9,13 +9,15 @@ itself in ways the import scanner cannot see:
 - Cabin finds `engine._blas_shim` with importlib and dlopens scipy-openblas32's library (engine/blas.py);
 - on a Mac, Metal finds `mlx.metallib` next to the libmlx it was loaded from (dladdr), so the
   library goes beside libmlx and a link at the top level, where PyInstaller also links libmlx.
-This module is plain Python (no PyInstaller import) so the tests can check the recipe.
+This module imports no PyInstaller, so the tests can check the recipe.
 """
 
 from __future__ import annotations
 
 from fnmatch import fnmatch
 from pathlib import Path
+
+from engine.coreml.source import SUPPORTED_ARCHITECTURES
 
 APP_NAME = "Cabin"
 BUNDLE_ID = "app.cabin.Cabin"
@@ -36,8 +38,8 @@ SUBMODULE_PACKAGES = (
 )
 """Collected whole: chosen by name at run time, or (Cabin's own) small and all needed."""
 
-EXPORT_ARCHITECTURES = ("llama", "mistral", "qwen2", "qwen3", "gemma", "gemma2", "gemma3", "phi3")
-"""Model families whose transformers modeling code the Core ML export may instantiate (AutoModelForCausalLM)."""
+EXPORT_ARCHITECTURES = SUPPORTED_ARCHITECTURES
+"""Model families whose transformers modeling code the Core ML export instantiates (AutoModelForCausalLM)."""
 
 TRANSFORMERS_LAZY_KINDS = ("configuration_", "tokenization_")
 """Of every transformers model family, the config and tokenizer modules: any chat model's tokenizer loads."""

@@ -62,6 +62,7 @@ def test_without_scipy_openblas32_nothing_is_added() -> None:
         ("transformers.models.bert.tokenization_bert", True),
         ("transformers.models.mixtral.configuration_mixtral", True),
         ("transformers.models.llama.modeling_llama", True),
+        ("transformers.models.qwen2.modeling_qwen2", True),
         ("transformers.models.bert.modeling_bert", False),
         ("transformers.models.llama.convert_llama_weights_to_hf", False),
         ("transformers.pipelines", False),

@@ -1,4 +1,4 @@
-"""One answer: render the chat template, reuse the prompt cache, stream tokens with mlx_lm. Worker thread only."""
+"""One answer: render the prompt, reuse the prompt cache, stream tokens with mlx_lm. Worker thread only."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from mlx_lm import stream_generate
 from engine.generation.events import Event, Finished, FinishReason, Stats, Token
 from engine.generation.prompt_cache import ConversationCache
 from engine.generation.settings import SamplingSettings
+from engine.generation.stop_strings import StopStrings
 
 Message = dict[str, str]
 PREFILL_STEP = 512
@@ -31,6 +32,13 @@ def render_prompt(tokenizer: Any, messages: list[Message]) -> str:
     return "\n".join(lines) + "\nAssistant:"
 
 
+def render_text(tokenizer: Any, text: str) -> str:
+    """A raw completion prompt, starting with the BOS token when the tokenizer would add one."""
+    bos = getattr(tokenizer, "bos_token", None)
+    adds_bos = bos is not None and tokenizer.encode("")[:1] == [tokenizer.bos_token_id]
+    return bos + text if adds_bos and not text.startswith(bos) else text
+
+
 class _Turn:
     """Collects the streamed responses of one answer into text, ids and stats."""
 
@@ -41,10 +49,10 @@ class _Turn:
         self.ttft = 0.0
         self.stats = Stats(prompt_len, prefill_len, 0.0, 0, 0.0, 0.0, mx.get_peak_memory())
 
-    def add(self, response: Any) -> None:
+    def add(self, response: Any, text: str) -> None:
         if not self.fed:
             self.ttft = time.perf_counter() - self.started
-        self.pieces.append(response.text)
+        self.pieces.append(text)
         self.fed.append(response.token)
         self.stats = Stats(
             prompt_tokens=self.prompt_len,
@@ -65,13 +73,13 @@ def run_turn(
     model: Any,
     tokenizer: Any,
     cache: ConversationCache,
-    messages: list[Message],
+    rendered: str,
     settings: SamplingSettings,
     stop: StopFlag,
     emit: Callable[[Event], None],
 ) -> Finished:
+    """Answer the `rendered` prompt (chat template already applied) and emit its events."""
     started = time.perf_counter()
-    rendered = render_prompt(tokenizer, messages)
     prompt = cache.prompt_ids(tokenizer, rendered)
     to_prefill = cache.rewind_to(prompt)
     turn = _Turn(len(prompt), len(to_prefill), started)
@@ -84,6 +92,7 @@ def run_turn(
 
     reason: FinishReason = "cancelled"
     error = None
+    stop_strings = StopStrings(settings.stop)
     responses = stream_generate(
         model,
         tokenizer,
@@ -97,11 +106,14 @@ def run_turn(
     )
     try:
         for response in responses:
-            turn.add(response)
-            if response.text or response.finish_reason != "stop":
-                emit(Token(response.text, response.token, turn.stats))
-            if response.finish_reason:
-                reason = response.finish_reason
+            text = stop_strings.feed(response.text)
+            if not stop_strings.hit and (response.finish_reason or stop.is_set()):
+                text += stop_strings.flush()
+            turn.add(response, text)
+            if text or response.finish_reason != "stop":
+                emit(Token(text, response.token, turn.stats))
+            if stop_strings.hit or response.finish_reason:
+                reason = "stop" if stop_strings.hit else response.finish_reason
                 break
             if stop.is_set():
                 break
@@ -112,11 +124,13 @@ def run_turn(
     finally:
         responses.close()
 
-    answer_ids = turn.fed[:-1] if reason == "stop" else turn.fed
+    ended_on_eos = reason == "stop" and not stop_strings.hit
+    answer_ids = turn.fed[:-1] if ended_on_eos else turn.fed
     if reason == "error" or (reason == "cancelled" and not turn.fed):
         cache.reset()
     else:
-        cache.record(rendered, prompt, turn.text, answer_ids, turn.fed)
+        # A stop string was cut from the text, so the ids no longer spell the answer exactly.
+        cache.record(rendered, prompt, None if stop_strings.hit else turn.text, answer_ids, turn.fed)
     finished = Finished(turn.text, reason, turn.stats, tuple(answer_ids), error)
     emit(finished)
     return finished
