@@ -12,9 +12,11 @@ from pathlib import Path
 os.environ.setdefault("QT_API", "pyside6")  # qasync prefers PyQt5 when both are installed
 
 from PySide6.QtCore import QTimer  # noqa: E402
+from PySide6.QtGui import QIcon  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from app.context import AppContext  # noqa: E402
+from app.paths import app_icon_path  # noqa: E402
 from app.theme import apply_system_scheme  # noqa: E402
 from app.window import MainWindow  # noqa: E402
 
@@ -24,6 +26,7 @@ def create_application(argv: list[str] | None = None) -> QApplication:
     app.setApplicationName("Cabin")
     app.setOrganizationName("Cabin")
     app.setApplicationDisplayName("Cabin")
+    app.setWindowIcon(QIcon(str(app_icon_path())))
     apply_system_scheme(app)
     return app
 

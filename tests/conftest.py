@@ -18,6 +18,8 @@ os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["CABIN_DATA_DIR"] = str(_HF_HOME / "cabin-data")  # never the user's real model records
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
+import sys  # noqa: E402
+
 import pytest  # noqa: E402
 
 from engine.generation import Engine  # noqa: E402
@@ -25,6 +27,7 @@ from engine.server import ServerConfig  # noqa: E402
 from tests.model_factory import ModelSpec, build_model  # noqa: E402
 
 pytest_plugins = ["tests.app_fixtures"]
+sys.path.append(str(Path(__file__).resolve().parents[1] / "packaging"))  # packaging/'s scripts, for their tests
 
 
 @pytest.fixture(scope="session")

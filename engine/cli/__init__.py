@@ -21,6 +21,13 @@ COMMANDS = (chat, bench, models, serve, export_coreml)
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="cabin", description="Cabin: a local-first AI assistant on MLX.")
     parser.add_argument("--version", action="version", version=f"cabin {__version__}")
+    parser.add_argument(
+        "--selftest",
+        nargs="?",
+        const="",
+        metavar="MODEL",
+        help="check this installation (window offscreen, MLX, export libraries; with MODEL, a few tokens) and exit",
+    )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     for command in COMMANDS:
         command.register(commands)
@@ -33,11 +40,19 @@ def open_app() -> int:
     return run_app()
 
 
+def run_selftest(model: str) -> int:
+    from app.selftest import run_selftest
+
+    return run_selftest(model or None)
+
+
 def main(argv: list[str] | None = None) -> int:
     multiprocessing.freeze_support()  # a frozen Cabin.app re-enters here for the export's child process
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
+        if args.selftest is not None:
+            return run_selftest(args.selftest)
         if args.command is None:
             return open_app()
         return args.run(args)

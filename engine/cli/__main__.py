@@ -2,4 +2,5 @@ import sys
 
 from engine.cli import main
 
-sys.exit(main())
+if __name__ == "__main__":  # a "spawn" child process imports this module again as __mp_main__
+    sys.exit(main())

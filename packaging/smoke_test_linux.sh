@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# Build the Linux one-folder app from packaging/cabin.spec (the spec Cabin.app is built from) and run the
+# frozen app's --selftest with a tiny model built here. Fails if the build fails, if any selftest check fails
+# (a module, library or resource missing from the bundle), or if the frozen app lost the OpenBLAS fast path.
+# CI runs it after the tests (.ci/run); by hand: packaging/smoke_test_linux.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+scripts/setup.sh
+
+scratch=$(mktemp -d -t cabin-smoke-XXXXXX)
+trap 'rm -rf "$scratch"' EXIT
+.venv/bin/python -c "
+import sys
+from pathlib import Path
+from tests.model_factory import build_model
+build_model(Path(sys.argv[1]))
+" "$scratch/tiny-llama"
+
+start=$SECONDS
+.venv/bin/python -m PyInstaller --noconfirm --log-level WARN --distpath dist --workpath build/pyinstaller packaging/cabin.spec
+echo "built dist/Cabin in $((SECONDS - start)) s: $(du -sh dist/Cabin | cut -f1)"
+
+# Run from elsewhere, offline, with a private home and data folder: nothing may come from the source tree,
+# the network or this machine's Cabin data.
+cd "$scratch"
+export HOME="$scratch/home" CABIN_DATA_DIR="$scratch/data" HF_HUB_OFFLINE=1
+cabin="$root/dist/Cabin/Cabin"
+
+fail() {
+    cat "$1" >&2
+    echo "smoke test: $2" >&2
+    exit 1
+}
+
+report=$("$cabin" --selftest "$scratch/tiny-llama" 2>"$scratch/stderr") || { echo "$report"; fail "$scratch/stderr" "the frozen app's --selftest failed"; }
+echo "$report"
+grep -q "^ok   blas   OpenBLAS" <<<"$report" ||
+    fail /dev/null "the frozen app runs MLX on the reference BLAS (engine/_blas_shim or scipy-openblas32 missing)"
+
+# Conversion runs mlx_lm's convert in a spawned child process and writes a model card from huggingface_hub's
+# template: convert the tiny model to 4-bit with the frozen app, then chat with the result.
+"$cabin" models convert "$scratch/tiny-llama" --bits 4 --group-size 32 >"$scratch/convert.log" 2>&1 ||
+    fail "$scratch/convert.log" "the frozen app's model conversion failed"
+"$cabin" chat --model "$(echo "$CABIN_DATA_DIR"/models/*/)" --prompt Hello --max-tokens 4 --temp 0 >/dev/null 2>"$scratch/chat.log" ||
+    fail "$scratch/chat.log" "the frozen app could not chat with the model it converted"
+echo "frozen conversion to 4-bit, and a chat with the result: ok"
+
+# The Core ML export (torch tracing, coremltools conversion and palettization in a spawned child process) is the
+# heaviest thing the bundle carries: when the app has it, export the tiny model with the frozen app too.
+if "$cabin" export-coreml --help >/dev/null 2>&1; then
+    start=$SECONDS
+    "$cabin" export-coreml --model "$scratch/tiny-llama" --out "$scratch/tiny-llama-coreml" --context 64 >"$scratch/export.log" 2>&1 ||
+        fail "$scratch/export.log" "the frozen app's Core ML export failed"
+    echo "frozen Core ML export of the tiny model: ok in $((SECONDS - start)) s"
+fi
