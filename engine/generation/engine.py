@@ -19,7 +19,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from engine.generation.events import Event, Finished, Stats
 from engine.generation.settings import SamplingSettings
-from engine.memory import MemoryReading, system_memory
+from engine.memory import LimitSetter, MemoryLimits, MemoryReading, system_memory
+from engine.metrics import Activity, after, started
 from engine.models.folder import ModelInfo
 
 if TYPE_CHECKING:
@@ -102,6 +103,10 @@ class Engine:
         self._mlx_counters = (0, 0, 0)
         self.model_info: ModelInfo | None = None
         self.compute_plan: ComputePlan | None = None
+        self.resident_weight_bytes = 0
+        """Bytes the loaded model's weights take in memory (more than on disk once upcast to float32)."""
+        self._limits = LimitSetter()
+        self._activity = Activity()
         self._pending: set[Generation] = set()
         self._pending_lock = threading.Lock()
         self._thread = threading.Thread(target=self._run, name="cabin-mlx", daemon=True)
@@ -129,12 +134,15 @@ class Engine:
         import mlx.core as mx
 
         self._model = self._tokenizer = self.model_info = self.compute_plan = None
+        self.resident_weight_bytes = 0
         self._caches.clear()
         gc.collect()
         mx.clear_cache()
 
     def _load(self, spec: str | Path) -> ModelInfo:
         """Check the new model before freeing the old one, so a broken folder costs the user nothing."""
+        from mlx.utils import tree_flatten
+
         from engine.compute_dtype import apply_compute_policy
         from engine.models.loading import inspect_model, load_model
 
@@ -142,6 +150,7 @@ class Engine:
         self._release_model()
         self._model, self._tokenizer = load_model(info)
         self.compute_plan = apply_compute_policy(self._model, system_memory().available, self.upcast_on_cpu)
+        self.resident_weight_bytes = sum(v.nbytes for _, v in tree_flatten(self._model.parameters()))
         self.model_info = info
         return info
 
@@ -157,29 +166,32 @@ class Engine:
     def _generate(self, generation: Generation, messages: list[Message], settings: SamplingSettings, conversation_id: str) -> Finished:
         from engine.generation.turn import run_turn
 
-        if self._model is None:
-            return self._finish_early(generation, "error", "no model is loaded")
-        if generation.stop_requested.is_set():
-            return self._finish_early(generation, "cancelled", None)
+        self._activity = started(self._activity)
 
         def emit(event: Event) -> None:
             self._read_mlx_counters()
+            self._activity = after(self._activity, event)
             generation.emit(event)
+
+        if self._model is None:
+            return self._finish_early(emit, "error", "no model is loaded")
+        if generation.stop_requested.is_set():
+            return self._finish_early(emit, "cancelled", None)
 
         cache = self._cache_for(conversation_id)
         try:
             return run_turn(self._model, self._tokenizer, cache, messages, settings, generation.stop_requested, emit)
         except Exception as e:  # noqa: BLE001 — e.g. a template that cannot render these messages
             cache.reset()
-            return self._finish_early(generation, "error", f"could not prepare the prompt: {e}")
+            return self._finish_early(emit, "error", f"could not prepare the prompt: {e}")
 
     def _forget(self, conversation_id: str) -> None:
         self._caches.pop(conversation_id, None)
 
     @staticmethod
-    def _finish_early(generation: Generation, reason: str, error: str | None) -> Finished:
+    def _finish_early(emit: Callable[[Event], None], reason: str, error: str | None) -> Finished:
         finished = Finished("", reason, Stats(0, 0, 0.0, 0, 0.0, 0.0, 0), (), error)
-        generation.emit(finished)
+        emit(finished)
         return finished
 
     # -- the public API --------------------------------------------------------------------
@@ -226,12 +238,23 @@ class Engine:
     def memory(self) -> MemoryReading:
         """MLX's counters as of the worker's last step, and the system's memory now. Never calls MLX here."""
         active, peak, cache = self._mlx_counters
-        return MemoryReading(active, peak, cache, system_memory())
+        return MemoryReading(active, peak, cache, system_memory(), self._limits.current)
+
+    def activity(self) -> Activity:
+        """The answer in progress (stats as of its latest token) and the recent answers. Never calls MLX."""
+        return self._activity
 
     def reset_peak_memory(self) -> Future[None]:
-        import mlx.core as mx
+        def reset() -> None:
+            import mlx.core as mx
 
-        return self.submit(mx.reset_peak_memory)
+            mx.reset_peak_memory()
+
+        return self.submit(reset)
+
+    def set_memory_limits(self, memory: int | None, cache: int | None) -> Future[MemoryLimits]:
+        """Set MLX's memory and cache limits in bytes on the worker (None: MLX's default); the limits in effect."""
+        return self.submit(lambda: self._limits.apply(memory, cache))
 
     def shutdown(self) -> None:
         """Stop the worker and free the model (an MLX thread left running can abort the process at exit)."""

@@ -15,6 +15,8 @@ class SamplingSettings:
     repetition_penalty: float = 1.0
     max_tokens: int = 512
     seed: int | None = None
+    context_length: int | None = None
+    """The most tokens the model sees at once, prompt plus answer (None: no limit). See `context_window`."""
 
     def __post_init__(self) -> None:
         checks = {
@@ -24,6 +26,7 @@ class SamplingSettings:
             "top_k must be 0 (off) or more": self.top_k >= 0,
             "repetition_penalty must be between 0.5 and 2": 0.5 <= self.repetition_penalty <= 2,
             "max_tokens must be at least 1": self.max_tokens >= 1,
+            "context_length must be at least 2": self.context_length is None or self.context_length >= 2,
         }
         problems = [message for message, ok in checks.items() if not ok]
         if problems:

@@ -10,6 +10,7 @@ from typing import Any
 import mlx.core as mx
 from mlx_lm import stream_generate
 
+from engine.generation.context_window import fit_to_context
 from engine.generation.events import Event, Finished, FinishReason, Stats, Token
 from engine.generation.prompt_cache import ConversationCache
 from engine.generation.settings import SamplingSettings
@@ -34,12 +35,12 @@ def render_prompt(tokenizer: Any, messages: list[Message]) -> str:
 class _Turn:
     """Collects the streamed responses of one answer into text, ids and stats."""
 
-    def __init__(self, prompt_len: int, prefill_len: int, started: float) -> None:
-        self.prompt_len, self.prefill_len, self.started = prompt_len, prefill_len, started
+    def __init__(self, prompt_len: int, prefill_len: int, started: float, dropped: int) -> None:
+        self.prompt_len, self.prefill_len, self.started, self.dropped = prompt_len, prefill_len, started, dropped
         self.pieces: list[str] = []
         self.fed: list[int] = []
         self.ttft = 0.0
-        self.stats = Stats(prompt_len, prefill_len, 0.0, 0, 0.0, 0.0, mx.get_peak_memory())
+        self.stats = Stats(prompt_len, prefill_len, 0.0, 0, 0.0, 0.0, mx.get_peak_memory(), dropped)
 
     def add(self, response: Any) -> None:
         if not self.fed:
@@ -54,11 +55,26 @@ class _Turn:
             generation_tps=response.generation_tps,
             ttft=self.ttft,
             peak_memory=mx.get_peak_memory(),
+            dropped_messages=self.dropped,
         )
 
     @property
     def text(self) -> str:
         return "".join(self.pieces)
+
+
+def fit_messages(
+    tokenizer: Any, cache: ConversationCache, messages: list[Message], settings: SamplingSettings
+) -> tuple[list[Message], int, int]:
+    """(messages that fit the context length, the answer's token budget, messages left out)."""
+    if settings.context_length is None:
+        return messages, settings.max_tokens, 0
+
+    def count(candidate: list[Message]) -> int:
+        return len(cache.prompt_ids(tokenizer, render_prompt(tokenizer, candidate)))
+
+    fitted = fit_to_context(messages, count, settings.context_length, settings.max_tokens)
+    return fitted.messages, fitted.max_tokens, fitted.dropped
 
 
 def run_turn(
@@ -71,10 +87,11 @@ def run_turn(
     emit: Callable[[Event], None],
 ) -> Finished:
     started = time.perf_counter()
+    messages, max_tokens, dropped = fit_messages(tokenizer, cache, messages, settings)
     rendered = render_prompt(tokenizer, messages)
     prompt = cache.prompt_ids(tokenizer, rendered)
     to_prefill = cache.rewind_to(prompt)
-    turn = _Turn(len(prompt), len(to_prefill), started)
+    turn = _Turn(len(prompt), len(to_prefill), started, dropped)
     if settings.seed is not None:
         mx.random.seed(settings.seed)
 
@@ -88,7 +105,7 @@ def run_turn(
         model,
         tokenizer,
         to_prefill,
-        max_tokens=settings.max_tokens,
+        max_tokens=max_tokens,
         sampler=settings.sampler(),
         logits_processors=settings.logits_processors(),
         prompt_cache=cache.kv,
