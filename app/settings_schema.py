@@ -75,7 +75,8 @@ class Preferences:
     )
     context_length: int = setting(
         8192, "context", label="Context length", minimum=256, maximum=1048576, unit="tokens",
-        help="The most tokens the model sees at once: the conversation plus the answer. When a conversation grows "
+        help="The most tokens the model sees at once: the conversation plus the answer (never more than the model "
+        "was trained for). When a conversation grows "
         "past it, its oldest messages are left out of the prompt (the system prompt and your latest message always "
         "stay) and the answer is shortened to fit. Longer contexts use more memory for the KV cache.",
     )

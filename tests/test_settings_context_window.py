@@ -77,3 +77,11 @@ def test_no_context_length_means_no_limit(llama_engine: Engine) -> None:
     messages = [SYSTEM, *turns(12), {"role": "user", "content": "and now?"}]
     finished = llama_engine.chat(messages, SamplingSettings(temperature=0, max_tokens=4)).result()
     assert finished.stats.dropped_messages == 0
+
+
+def test_the_context_length_is_capped_at_the_models_own(llama_engine: Engine) -> None:
+    assert llama_engine.model_info.context_length == 2048
+    messages = [SYSTEM, *turns(150), {"role": "user", "content": "and now?"}]
+    settings = SamplingSettings(temperature=0, max_tokens=4, context_length=100_000)
+    finished = llama_engine.chat(messages, settings).result()
+    assert finished.stats.dropped_messages > 0 and finished.stats.prompt_tokens < 2048

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from engine.generation.events import Event, Finished, Stats
-from engine.generation.settings import SamplingSettings
+from engine.generation.settings import SamplingSettings, within_model_context
 from engine.memory import LimitSetter, MemoryLimits, MemoryReading, system_memory
 from engine.metrics import Activity, after, started
 from engine.models.folder import ModelInfo
@@ -179,6 +179,7 @@ class Engine:
             return self._finish_early(emit, "cancelled", None)
 
         cache = self._cache_for(conversation_id)
+        settings = within_model_context(settings, self.model_info.context_length)
         try:
             return run_turn(self._model, self._tokenizer, cache, messages, settings, generation.stop_requested, emit)
         except Exception as e:  # noqa: BLE001 — e.g. a template that cannot render these messages

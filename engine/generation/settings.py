@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 
@@ -42,3 +42,10 @@ class SamplingSettings:
 
         penalty = None if self.repetition_penalty == 1.0 else self.repetition_penalty
         return make_logits_processors(repetition_penalty=penalty)
+
+
+def within_model_context(settings: SamplingSettings, model_context: int | None) -> SamplingSettings:
+    """A context length no longer than the one the model was trained for (its config's max_position_embeddings)."""
+    if settings.context_length is None or model_context is None or settings.context_length <= model_context:
+        return settings
+    return replace(settings, context_length=model_context)
