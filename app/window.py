@@ -9,6 +9,7 @@ from PySide6.QtWidgets import QLabel, QMainWindow, QMenu, QMessageBox, QStackedW
 from app.context import AppContext
 from app.model_state import ModelStatus
 from app.panes import PANES, PaneFactory
+from app.preferences.window import PreferencesWindow
 from engine import __version__
 from engine.memory import MemoryReading, format_bytes
 
@@ -38,6 +39,8 @@ class MainWindow(QMainWindow):
         self.menus["File"].addAction(self._quit_action)
         self._build_status_bar()
         self._restore_geometry()
+        self.preferences: PreferencesWindow | None = None
+        QTimer.singleShot(0, self._show_settings_warnings)
 
     # -- panes -------------------------------------------------------------------------------
     def _build_switcher(self) -> None:
@@ -73,10 +76,32 @@ class MainWindow(QMainWindow):
         quit_action.triggered.connect(self.close)
         self.preferences_action = QAction("Preferences…", self, menuRole=QAction.MenuRole.PreferencesRole)
         self.preferences_action.setShortcut(QKeySequence.StandardKey.Preferences)
+        self.preferences_action.triggered.connect(lambda: self.show_preferences())
+        self.performance_action = QAction("Performance", self)
+        self.performance_action.setShortcut(QKeySequence("Ctrl+Alt+P"))
+        self.performance_action.triggered.connect(lambda: self.show_preferences("Performance"))
+        self.menus["View"].addAction(self.performance_action)
         self.menus["Help"].addAction(about)
         self.menus["Edit"].addAction(self.preferences_action)
         self.menus["Edit"].addSeparator()
         self._quit_action = quit_action
+
+    def show_preferences(self, page: str = "Generation") -> PreferencesWindow:
+        """Open the (non-modal) Preferences window at `page`; it is made the first time it is asked for."""
+        if self.preferences is None:
+            self.preferences = PreferencesWindow(self.context, self)
+        self.preferences.show_page(page)
+        return self.preferences
+
+    def _show_settings_warnings(self) -> None:
+        """Say once, without blocking, that the settings file had problems and where the old one was kept."""
+        if not self.context.settings.warnings:
+            return
+        box = QMessageBox(QMessageBox.Icon.Warning, "Settings", "\n\n".join(self.context.settings.warnings),
+                          QMessageBox.StandardButton.Ok, self)
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.open()
+        self.settings_warning = box
 
     def show_about(self) -> None:
         QMessageBox.about(
