@@ -166,5 +166,7 @@ class MainWindow(QMainWindow):
             if hasattr(pane, "session"):
                 pane.session.finish_now()
         self._memory_timer.stop()
+        if self.preferences is not None:
+            self.preferences.close()
         self.context.settings.set("window_geometry", self.saveGeometry().toHex().data().decode())
         super().closeEvent(event)
