@@ -85,3 +85,10 @@ def test_the_context_length_is_capped_at_the_models_own(llama_engine: Engine) ->
     settings = SamplingSettings(temperature=0, max_tokens=4, context_length=100_000)
     finished = llama_engine.chat(messages, settings).result()
     assert finished.stats.dropped_messages > 0 and finished.stats.prompt_tokens < 2048
+
+
+def test_the_cli_takes_a_context_length_and_says_when_a_prompt_cannot_fit(llama_model) -> None:
+    from tests.test_cli import cabin
+
+    result = cabin("chat", "--model", str(llama_model), "--prompt", "word " * 100, "--context-length", "16")
+    assert result.returncode == 1 and "context length of 16" in result.stderr

@@ -1,0 +1,98 @@
+"""What the live performance view costs while answers stream through the real window (offscreen).
+
+    QT_QPA_PLATFORM=offscreen .venv/bin/python bench/performance_view_overhead.py [--model DIR] [--tokens 1000] [--rounds 3]
+
+Alternating rounds in one run, same model, prompt and token count, greedy:
+raw `mlx_lm.stream_generate` · the window with Preferences closed · the window with the Performance page
+open (polling at 2 Hz and repainting its figures, plots and table). Prints decode tok/s and the ratios
+to raw mlx_lm, the UI event-loop lag with the view open, and the cost of one reading and one repaint.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.ui_stream_lag import LagProbe, build_bench_model, lag_line, raw_mlx_lm_tps, wait_for, window_answer  # noqa: E402
+from app.chat.pane import ChatPane  # noqa: E402
+from app.context import AppContext  # noqa: E402
+from app.main import build_window, create_application  # noqa: E402
+from app.model_state import ModelStatus  # noqa: E402
+
+
+def millis_per_call(fn, repeat: int = 50) -> float:
+    start = time.perf_counter()
+    for _ in range(repeat):
+        fn()
+    return (time.perf_counter() - start) * 1000 / repeat
+
+
+async def bench(args: argparse.Namespace, context: AppContext, window) -> None:
+    pane = window.pane(ChatPane)
+    context.models.load(args.model)
+    await wait_for(lambda: context.models.status in (ModelStatus.READY, ModelStatus.FAILED))
+    if context.models.status is ModelStatus.FAILED:
+        raise SystemExit(context.models.error)
+    probe = LagProbe()
+    await window_answer(pane, probe)  # warm-up
+    preferences = window.show_preferences("Performance")
+    await window_answer(pane, probe)
+    runs: dict[str, list[float]] = {"raw": [], "closed": [], "open": []}
+    open_lag: list[float] = []
+    for round_number in range(args.rounds):
+        runs["raw"].append(raw_mlx_lm_tps(context, args.tokens)[0])
+        preferences.close()
+        runs["closed"].append((await window_answer(pane, probe))[0])
+        window.show_preferences("Performance")
+        polls = len(preferences.performance.monitor.history)
+        tps, _tokens, lateness = await window_answer(pane, probe)
+        runs["open"].append(tps)
+        open_lag += lateness
+        polls = len(preferences.performance.monitor.history) - polls
+        print(f"round {round_number + 1}: mlx_lm {runs['raw'][-1]:7.1f} · Preferences closed {runs['closed'][-1]:7.1f} · "
+              f"Performance open {tps:7.1f} tok/s ({polls} readings during the answer)")
+    raw, closed, opened = (statistics.median(runs[k]) for k in ("raw", "closed", "open"))
+    view = preferences.performance
+    print(f"\nmodel {context.models.name}, up to {args.tokens} tokens, {args.rounds} rounds (medians)")
+    print(f"decode: Preferences closed {closed / raw:.3f}x raw mlx_lm · Performance open {opened / raw:.3f}x raw · "
+          f"open/closed {opened / closed:.3f}x")
+    print(lag_line("UI lag, view open:", open_lag))
+    print(f"one reading (engine.memory + activity): {millis_per_call(lambda: (context.engine.memory(), context.engine.activity())):.3f} ms")
+    print(f"one refresh of the view (figures, plots): {millis_per_call(lambda: (view.refresh(), view.repaint())):.2f} ms")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", type=Path, help="a model folder (default: a random ~10M llama built here)")
+    parser.add_argument("--tokens", type=int, default=1000)
+    parser.add_argument("--rounds", type=int, default=3)
+    args = parser.parse_args()
+    import qasync
+
+    work = Path(tempfile.mkdtemp(prefix="cabin-perf-view-bench-"))
+    args.model = args.model or build_bench_model(work / "bench-llama")
+    (work / "settings.json").write_text(f'{{"temperature": 0.0, "max_tokens": {args.tokens}}}')
+    app = create_application()
+    loop = qasync.QEventLoop(app)
+    asyncio.set_event_loop(loop)
+    context = AppContext.create(work)
+    window = build_window(context)
+    window.resize(1100, 780)
+    window.show()
+    try:
+        loop.run_until_complete(bench(args, context, window))
+    finally:
+        window.close()
+        context.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
