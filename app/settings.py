@@ -121,18 +121,8 @@ class Settings:
 
     # -- what the engine gets ----------------------------------------------------------------
     def sampling(self) -> SamplingSettings:
-        """The settings for the next answer."""
-        v = self.values
-        return SamplingSettings(
-            temperature=v.temperature,
-            top_p=v.top_p,
-            min_p=v.min_p,
-            top_k=v.top_k,
-            repetition_penalty=v.repetition_penalty,
-            max_tokens=v.max_tokens,
-            seed=v.seed,
-            context_length=v.context_length,
-        )
+        """The settings for the next answer (each of SamplingSettings' fields has a setting of the same name)."""
+        return SamplingSettings(**{f.name: self._values[f.name] for f in dataclasses.fields(SamplingSettings)})
 
     def memory_limits(self) -> tuple[int | None, int | None]:
         """(memory limit, cache limit) in bytes; None keeps MLX's default."""

@@ -11,7 +11,6 @@ to raw mlx_lm, the UI event-loop lag with the view open, and the cost of one rea
 from __future__ import annotations
 
 import argparse
-import asyncio
 import statistics
 import sys
 import tempfile
@@ -20,11 +19,18 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.ui_stream_lag import LagProbe, build_bench_model, lag_line, raw_mlx_lm_tps, wait_for, window_answer  # noqa: E402
 from app.chat.pane import ChatPane  # noqa: E402
 from app.context import AppContext  # noqa: E402
-from app.main import build_window, create_application  # noqa: E402
 from app.model_state import ModelStatus  # noqa: E402
+from bench.ui_stream_lag import (  # noqa: E402
+    LagProbe,
+    build_bench_model,
+    lag_line,
+    raw_mlx_lm_tps,
+    run_in_window,
+    wait_for,
+    window_answer,
+)
 
 
 def millis_per_call(fn, repeat: int = 50) -> float:
@@ -74,23 +80,10 @@ def main() -> int:
     parser.add_argument("--tokens", type=int, default=1000)
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
-    import qasync
-
     work = Path(tempfile.mkdtemp(prefix="cabin-perf-view-bench-"))
     args.model = args.model or build_bench_model(work / "bench-llama")
-    (work / "settings.json").write_text(f'{{"temperature": 0.0, "max_tokens": {args.tokens}}}')
-    app = create_application()
-    loop = qasync.QEventLoop(app)
-    asyncio.set_event_loop(loop)
-    context = AppContext.create(work)
-    window = build_window(context)
-    window.resize(1100, 780)
-    window.show()
-    try:
-        loop.run_until_complete(bench(args, context, window))
-    finally:
-        window.close()
-        context.close()
+    settings = f'{{"temperature": 0.0, "max_tokens": {args.tokens}}}'
+    run_in_window(work, settings, lambda context, window: bench(args, context, window))
     return 0
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QDialogButtonBox,
     QFormLayout,
@@ -25,14 +26,15 @@ from app.context import AppContext
 from app.performance.view import PerformanceView
 from app.preferences.apply import ENGINE_KEYS, apply_to_engine
 from app.preferences.editors import SettingEditor, editor_for
-from app.settings_schema import SettingError, parse, section_keys, spec
+from app.settings_schema import SettingError, parse, section_keys, spec, to_text
 
 PAGES = {
     "Generation": {"Sampling": "sampling", "Context": "context", "New conversations": "chat"},
     "Memory & Compute": {"MLX memory": "memory", "Compute": "compute"},
 }
 SAVED_NOTE = "Saved. Used from the next answer."
-ENGINE_NOTES = {
+NOTES = {
+    "default_system_prompt": "Saved. New conversations start with it.",
     "upcast_on_cpu": "Saved. Used the next time a model is loaded.",
     "memory_limit_gb": "Saved and applied.",
     "cache_limit_gb": "Saved and applied.",
@@ -67,6 +69,8 @@ class PreferencesWindow(QWidget):
         layout.addWidget(self.message)
         layout.addWidget(buttons)
         self.show_values()
+        for keys in (QKeySequence.StandardKey.Close, QKeySequence(Qt.Key.Key_Escape)):
+            QShortcut(keys, self, self.close)
         self.resize(780, 720)
 
     def _page(self, groups: dict[str, str]) -> QWidget:
@@ -112,17 +116,15 @@ class PreferencesWindow(QWidget):
             self._say(f"Could not save the settings file: {e.strerror or e}", error=True)
             return False
         self.editors[key].show_error(False)
-        if spec(key).section == "chat":
-            return True
-        self.editors[key].show_value(value)
+        if spec(key).section != "chat":  # re-showing text being typed would move the cursor
+            self.editors[key].show_value(value)
         if key in ENGINE_KEYS:
             apply_to_engine(self.settings, self.context.engine)
-        self._say(ENGINE_NOTES.get(key, SAVED_NOTE))
+        self._say(NOTES.get(key, SAVED_NOTE))
         return True
 
     def _current_text(self, key: str) -> str:
-        value = self.settings.get(key)
-        return spec(key).blank if value is None else f"{value:g}" if isinstance(value, float) else str(value)
+        return to_text(key, self.settings.get(key)) or spec(key).blank
 
     def restore_page_defaults(self) -> None:
         keys = [key for section in self._page_sections() for key in section_keys(section)]
