@@ -5,7 +5,9 @@ than OpenBLAS at prefill. `engine/_blas_shim.c` exports the plain CBLAS names an
 the OpenBLAS in the scipy-openblas32 wheel; loaded with RTLD_GLOBAL before MLX's first matmul, it
 wins symbol resolution for the whole process. On macOS nothing changes: MLX uses Metal and Accelerate.
 
-Set CABIN_BLAS=reference to keep the bundled BLAS (for comparisons).
+OpenBLAS gets one thread fewer than the machine has cores, leaving one for the UI: its worker threads
+spin-wait, and with every core busy a decode step ran 10x slower (see the closing note of issue 10).
+OPENBLAS_NUM_THREADS, when set, wins. Set CABIN_BLAS=reference to keep the bundled BLAS (for comparisons).
 """
 
 from __future__ import annotations
@@ -50,8 +52,16 @@ def _use_openblas() -> BlasInfo:
     status = ctypes.CDLL(shim.origin, mode=ctypes.RTLD_GLOBAL).cabin_bind_openblas(str(library).encode())
     if status != 0:
         return BlasInfo("reference BLAS", f"could not bind OpenBLAS at {library} (error {status})")
-    threads = os.environ.get("OPENBLAS_NUM_THREADS") or str(os.cpu_count())
-    return BlasInfo(f"OpenBLAS {_openblas_version()}", f"{threads} threads")
+    openblas = ctypes.CDLL(str(library))
+    if "OPENBLAS_NUM_THREADS" not in os.environ:
+        openblas.scipy_openblas_set_num_threads(default_threads())
+    threads = openblas.scipy_openblas_get_num_threads()
+    return BlasInfo(f"OpenBLAS {_openblas_version()}", f"{threads} thread{'s' if threads > 1 else ''}")
+
+
+def default_threads(cores: int | None = None) -> int:
+    """All cores but one, which stays free for the UI thread."""
+    return max(1, (cores or os.cpu_count() or 1) - 1)
 
 
 def select_blas(platform: str = sys.platform) -> BlasInfo:

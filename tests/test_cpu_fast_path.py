@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 from mlx.utils import tree_flatten, tree_map
 
-from engine.blas import ACTIVE, select_blas
+from engine.blas import ACTIVE, default_threads, select_blas
 from engine.compute_dtype import plan_compute, upcast_to_float32
 from engine.generation import Engine, SamplingSettings
 
@@ -164,3 +164,16 @@ def test_the_user_can_turn_the_upcast_off(engine_as_stored: Engine, bf16_4bit_mo
     assert engine_as_stored.compute_plan.reason == "float32 upcast turned off"
     kinds = engine_as_stored.run_with_model(lambda model, _: {type(m).__name__ for _, m in model.named_modules()}).result()
     assert "QuantizedLinear" in kinds
+
+
+@pytest.mark.parametrize(("cores", "threads"), [(1, 1), (2, 1), (8, 7)])
+def test_openblas_leaves_a_core_for_the_ui(cores: int, threads: int) -> None:
+    assert default_threads(cores) == threads
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="the OpenBLAS switch is for MLX's Linux CPU wheel")
+def test_openblas_threads_follow_the_environment_when_set() -> None:
+    script = "import engine; print(engine.blas.ACTIVE.detail)"
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True,
+                            env=os.environ | {"OPENBLAS_NUM_THREADS": "2"})
+    assert result.stdout.strip() == "2 threads"
