@@ -37,7 +37,7 @@ async def render(context: AppContext, window, model: Path, out: Path) -> None:
         await wait_for(lambda: not pane.session.busy)
     preferences.show_page("Performance")
     pane.send("Write a long story")
-    await wait_for(lambda: len(pane.session.live_text) > 400)
+    await wait_for(lambda: len(pane.session.live_text) > 300 or not pane.session.busy)
     preferences.grab().save(str(out / "cabin-performance-live.png"))
     await wait_for(lambda: preferences.performance.answer_title.text() == "Last answer")
     preferences.grab().save(str(out / "cabin-performance.png"))
@@ -49,7 +49,7 @@ def main() -> int:
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="cabin-prefs-shots-"))
     model = build_model(work / "small-llama-4bit", SPEC)
-    settings = '{"temperature": 0.0, "max_tokens": 1200}'
+    settings = '{"temperature": 0.0, "max_tokens": 600}'
     run_in_window(work, settings, lambda context, window: render(context, window, model, args.out))
     return 0
 
