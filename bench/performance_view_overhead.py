@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -21,14 +20,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from app.chat.pane import ChatPane  # noqa: E402
 from app.context import AppContext  # noqa: E402
-from app.model_state import ModelStatus  # noqa: E402
 from bench.ui_stream_lag import (  # noqa: E402
     LagProbe,
-    build_bench_model,
     lag_line,
+    load_bench_model,
     raw_mlx_lm_tps,
-    run_in_window,
-    wait_for,
+    run_bench,
     window_answer,
 )
 
@@ -42,10 +39,7 @@ def millis_per_call(fn, repeat: int = 50) -> float:
 
 async def bench(args: argparse.Namespace, context: AppContext, window) -> None:
     pane = window.pane(ChatPane)
-    context.models.load(args.model)
-    await wait_for(lambda: context.models.status in (ModelStatus.READY, ModelStatus.FAILED))
-    if context.models.status is ModelStatus.FAILED:
-        raise SystemExit(context.models.error)
+    await load_bench_model(context, args.model)
     probe = LagProbe()
     await window_answer(pane, probe)  # warm-up
     preferences = window.show_preferences("Performance")
@@ -74,18 +68,5 @@ async def bench(args: argparse.Namespace, context: AppContext, window) -> None:
     print(f"one refresh of the view (figures, plots): {millis_per_call(lambda: (view.refresh(), view.repaint())):.2f} ms")
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--model", type=Path, help="a model folder (default: a random ~10M llama built here)")
-    parser.add_argument("--tokens", type=int, default=1000)
-    parser.add_argument("--rounds", type=int, default=3)
-    args = parser.parse_args()
-    work = Path(tempfile.mkdtemp(prefix="cabin-perf-view-bench-"))
-    args.model = args.model or build_bench_model(work / "bench-llama")
-    settings = f'{{"temperature": 0.0, "max_tokens": {args.tokens}}}'
-    run_in_window(work, settings, lambda context, window: bench(args, context, window))
-    return 0
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_bench(bench, __doc__, "cabin-perf-view-bench-"))
