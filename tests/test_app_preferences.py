@@ -163,3 +163,13 @@ def test_the_app_keeps_working_after_a_corrupt_settings_file(qtbot, make_window,
     window = make_window(llama_model)
     send(qtbot, chat_pane(window), "Hello")
     assert chat_pane(window).session.thread[-1].finish_reason in ("stop", "length")
+
+
+def test_the_context_length_field_names_the_loaded_models_limit(preferences) -> None:
+    assert "this model: at most 2,048" in preferences.editors["context_length"].hint.text()
+
+
+def test_with_no_limits_chosen_mlx_is_left_alone_at_start(make_window) -> None:
+    engine = make_window().context.engine
+    engine.submit(lambda: None).result()
+    assert engine.memory().limits is None

@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
 from app.context import AppContext
 from app.performance.view import PerformanceView
 from app.preferences.apply import ENGINE_KEYS, apply_to_engine
-from app.preferences.editors import SettingEditor, editor_for
+from app.preferences.editors import SettingEditor, editor_for, range_hint
 from app.settings_schema import SettingError, parse, section_keys, spec, to_text
 
 PAGES = {
@@ -69,6 +69,8 @@ class PreferencesWindow(QWidget):
         layout.addWidget(self.message)
         layout.addWidget(buttons)
         self.show_values()
+        context.models.sig_changed.connect(self._show_model_context)
+        self._show_model_context()
         for keys in (QKeySequence.StandardKey.Close, QKeySequence(Qt.Key.Key_Escape)):
             QShortcut(keys, self, self.close)
         self.resize(780, 720)
@@ -122,6 +124,13 @@ class PreferencesWindow(QWidget):
             apply_to_engine(self.settings, self.context.engine)
         self._say(NOTES.get(key, SAVED_NOTE))
         return True
+
+    def _show_model_context(self) -> None:
+        """Beside the context length: the most the loaded model takes (a longer setting is capped to it)."""
+        info = self.context.models.info
+        hint = self.editors["context_length"].hint
+        model = f" · this model: at most {info.context_length:,}" if info and info.context_length else ""
+        hint.setText(range_hint("context_length") + model)
 
     def _current_text(self, key: str) -> str:
         return to_text(key, self.settings.get(key)) or spec(key).blank
