@@ -7,6 +7,7 @@ at the monitor's rate (2 Hz during an answer).
 
 from __future__ import annotations
 
+import html
 import time
 
 from PySide6.QtCore import Signal
@@ -223,7 +224,7 @@ class PerformanceView(QWidget):
             return
         kind = f"{info.bits}-bit" if info.bits else "full precision"
         context = f" · trained context {info.context_length:,} tokens" if info.context_length else ""
-        self.model_label.setText(f"<b>{info.name}</b> · {info.model_type} · {kind}{context}")
+        self.model_label.setText(f"<b>{html.escape(info.name)}</b> · {info.model_type} · {kind}{context}")
         self.weights_figure.set_value(format_bytes(engine.resident_weight_bytes or info.weight_bytes),
                                       f"{format_bytes(info.weight_bytes)} on disk")
         plan = engine.compute_plan
