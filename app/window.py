@@ -75,7 +75,9 @@ class MainWindow(QMainWindow):
         quit_action.setShortcut(QKeySequence.StandardKey.Quit)
         quit_action.triggered.connect(self.close)
         self.preferences_action = QAction("Preferences…", self, menuRole=QAction.MenuRole.PreferencesRole)
-        self.preferences_action.setShortcut(QKeySequence.StandardKey.Preferences)
+        # The platform's Preferences key is ⌘, on macOS; most Linux desktops define none, so Ctrl+, there.
+        standard = QKeySequence.keyBindings(QKeySequence.StandardKey.Preferences)
+        self.preferences_action.setShortcuts(standard or [QKeySequence("Ctrl+,")])
         self.preferences_action.triggered.connect(lambda: self.show_preferences())
         self.performance_action = QAction("Performance", self)
         self.performance_action.setShortcut(QKeySequence("Ctrl+Alt+P"))

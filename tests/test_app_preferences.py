@@ -173,3 +173,7 @@ def test_with_no_limits_chosen_mlx_is_left_alone_at_start(make_window) -> None:
     engine = make_window().context.engine
     engine.submit(lambda: None).result()
     assert engine.memory().limits is None
+
+
+def test_preferences_have_a_shortcut_on_every_platform(window) -> None:
+    assert not window.preferences_action.shortcut().isEmpty()
