@@ -35,19 +35,23 @@ class ModelState(QObject):
         self.error = ""
         self._task: asyncio.Task | None = None
 
-    def load(self, spec: str | Path) -> asyncio.Task:
-        """Load a model (folder or cached repo id) on the engine's worker, on the running asyncio loop."""
-        self._task = asyncio.ensure_future(self._load(spec))
+    def load(self, spec: str | Path, allow_oversize: bool = False) -> asyncio.Task:
+        """Load a model (folder or cached repo id) on the engine's worker, on the running asyncio loop.
+
+        A model that won't fit in memory is refused (status FAILED, with the reason) unless `allow_oversize`.
+        """
+        self._task = asyncio.ensure_future(self._load(spec, allow_oversize))
         return self._task
 
     def load_last_used(self) -> asyncio.Task | None:
         last = self._settings.get("last_model")
         return self.load(last) if last else None
 
-    async def _load(self, spec: str | Path) -> None:
+    async def _load(self, spec: str | Path, allow_oversize: bool = False) -> None:
         self._set(ModelStatus.LOADING, loading_name=Path(str(spec)).name or str(spec))
         try:
-            info = await asyncio.wrap_future(self._engine.load(spec))
+            context = self._settings.values.context_length  # the fit check plans for the context the user chose
+            info = await asyncio.wrap_future(self._engine.load(spec, context=context, allow_oversize=allow_oversize))
         except CabinError as e:
             self._set(ModelStatus.FAILED, error=str(e))
             return

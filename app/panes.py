@@ -13,7 +13,8 @@ from PySide6.QtWidgets import QWidget
 
 from app.chat.pane import ChatPane
 from app.context import AppContext
+from app.models.pane import models_pane
 
 PaneFactory = Callable[[AppContext], QWidget]
 
-PANES: tuple[PaneFactory, ...] = (ChatPane,)
+PANES: tuple[PaneFactory, ...] = (ChatPane, models_pane)

@@ -1,18 +1,5 @@
-"""Where Cabin keeps its own files: the platform's app-data folder, or CABIN_DATA_DIR when set."""
+"""Where Cabin keeps its own files (shared with the engine and the command line: see engine/paths.py)."""
 
-from __future__ import annotations
+from engine.paths import DATA_DIR_ENV, data_dir
 
-import os
-from pathlib import Path
-
-from platformdirs import user_data_dir
-
-DATA_DIR_ENV = "CABIN_DATA_DIR"
-
-
-def data_dir() -> Path:
-    """~/Library/Application Support/Cabin on macOS, ~/.local/share/Cabin on Linux; created if missing."""
-    override = os.environ.get(DATA_DIR_ENV)
-    path = Path(override).expanduser() if override else Path(user_data_dir("Cabin", appauthor=False))
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+__all__ = ["DATA_DIR_ENV", "data_dir"]

@@ -7,3 +7,15 @@ class CabinError(Exception):
 
 class ModelError(CabinError):
     """A model could not be found, validated or loaded."""
+
+
+class DownloadError(CabinError):
+    """A model could not be fetched from (or searched on) the Hugging Face Hub."""
+
+
+class OfflineError(DownloadError):
+    """The Hub was not contacted because Cabin is offline (HF_HUB_OFFLINE=1)."""
+
+
+class Cancelled(CabinError):
+    """The user stopped a download or a conversion."""

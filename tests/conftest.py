@@ -14,6 +14,7 @@ _HF_HOME = Path(tempfile.mkdtemp(prefix="cabin-test-hf-"))
 os.environ["HF_HOME"] = str(_HF_HOME)
 os.environ["HF_HUB_CACHE"] = str(_HF_HOME / "hub")
 os.environ["HF_HUB_OFFLINE"] = "1"
+os.environ["CABIN_DATA_DIR"] = str(_HF_HOME / "cabin-data")  # never the user's real model records
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import pytest  # noqa: E402
@@ -114,3 +115,47 @@ def put_in_hf_cache(cache: Path, repo_id: str, model: Path, revision: str = "0" 
     (repo / "refs").mkdir(parents=True, exist_ok=True)
     (repo / "refs" / "main").write_text(revision)
     return snapshot
+
+
+@pytest.fixture
+def cabin_data(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A private, empty Cabin data folder (added model folders, last-used times, converted models)."""
+    path = tmp_path / "cabin-data"
+    monkeypatch.setenv("CABIN_DATA_DIR", str(path))
+    return path
+
+
+@pytest.fixture
+def empty_hf_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A private, empty Hugging Face hub cache for this test only (the shared `hf_cache` keeps other tests' repos)."""
+    from huggingface_hub import constants
+
+    path = tmp_path / "hub"
+    path.mkdir()
+    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(path))
+    return path
+
+
+@pytest.fixture
+def online(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Let huggingface_hub make requests (the suite runs with HF_HUB_OFFLINE=1)."""
+    from huggingface_hub import constants
+
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
+
+
+@pytest.fixture
+def fake_hub(
+    online: None, empty_hf_cache: Path, cabin_data: Path, llama_4bit_model: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator["FakeHub"]:
+    """A local Hub on 127.0.0.1 serving the tiny 4-bit llama as mlx-community/tiny-llama-4bit; downloads go to a
+    private cache."""
+    from tests.fake_hub import FakeHub, serve
+
+    hub = FakeHub()
+    hub.add_repo("mlx-community/tiny-llama-4bit", llama_4bit_model)
+    server = serve(hub)
+    monkeypatch.setenv("HF_ENDPOINT", hub.url)
+    yield hub
+    server.shutdown()
+    server.server_close()

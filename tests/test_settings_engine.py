@@ -74,3 +74,8 @@ def test_weights_upcast_to_float32_take_more_memory_than_on_disk(engine: Engine,
     info = engine.load(llama_4bit_model).result()
     assert engine.compute_plan.upcast
     assert engine.resident_weight_bytes > 4 * info.weight_bytes
+
+
+def test_the_fit_check_plans_for_no_more_context_than_the_model_takes(engine: Engine, llama_model: Path) -> None:
+    info = engine.load(llama_model, context=10**9).result()
+    assert info.context_length == 2048

@@ -10,10 +10,10 @@ import argparse
 import sys
 
 from engine import __version__
-from engine.cli import bench, chat
+from engine.cli import bench, chat, models
 from engine.errors import CabinError
 
-COMMANDS = (chat, bench)
+COMMANDS = (chat, bench, models)
 
 
 def build_parser() -> argparse.ArgumentParser:

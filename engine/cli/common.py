@@ -24,6 +24,7 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="run weights as stored (by default, on the CPU backend, 4-bit and 16-bit models run in float32 when memory allows)",
     )
+    parser.add_argument("--allow-oversize", action="store_true", help="load the model even if it won't fit in memory")
 
 
 @contextmanager
@@ -31,7 +32,7 @@ def loaded_engine(args: argparse.Namespace) -> Iterator[Engine]:
     """An engine with the chosen model loaded, shut down cleanly afterwards (an MLX thread left behind can abort exit)."""
     engine = Engine(upcast_on_cpu=not args.keep_dtype)
     try:
-        engine.load(args.model).result()
+        engine.load(args.model, allow_oversize=args.allow_oversize).result()
         yield engine
     finally:
         engine.shutdown()

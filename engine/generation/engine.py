@@ -21,6 +21,7 @@ from engine.generation.events import Event, Finished, Stats
 from engine.generation.settings import SamplingSettings, within_model_context
 from engine.memory import LimitSetter, MemoryLimits, MemoryReading, system_memory
 from engine.metrics import Activity, after, started
+from engine.models.fit import DEFAULT_CONTEXT
 from engine.models.folder import ModelInfo
 
 if TYPE_CHECKING:
@@ -139,14 +140,16 @@ class Engine:
         gc.collect()
         mx.clear_cache()
 
-    def _load(self, spec: str | Path) -> ModelInfo:
-        """Check the new model before freeing the old one, so a broken folder costs the user nothing."""
+    def _load(self, spec: str | Path, context: int, allow_oversize: bool) -> ModelInfo:
+        """Check the new model (and that it fits) before freeing the old one, so a refusal costs the user nothing."""
         from mlx.utils import tree_flatten
 
         from engine.compute_dtype import apply_compute_policy
-        from engine.models.loading import inspect_model, load_model
+        from engine.models.loading import inspect_model, load_model, refuse_if_too_big
 
         info = inspect_model(spec)
+        if not allow_oversize:
+            refuse_if_too_big(info, min(context, info.context_length or context))
         self._release_model()
         self._model, self._tokenizer = load_model(info)
         self.compute_plan = apply_compute_policy(self._model, system_memory().available, self.upcast_on_cpu)
@@ -202,9 +205,15 @@ class Engine:
         self._requests.put((fn, future))
         return future
 
-    def load(self, spec: str | Path) -> Future[ModelInfo]:
-        """Load a model (a folder, or a repo id in the HF cache), freeing the one loaded before."""
-        return self.submit(lambda: self._load(spec))
+    def load(
+        self, spec: str | Path, context: int = DEFAULT_CONTEXT, allow_oversize: bool = False
+    ) -> Future[ModelInfo]:
+        """Load a model (a folder, or a repo id in the HF cache), freeing the one loaded before.
+
+        A model whose weights and KV cache at `context` tokens won't fit in memory is refused with a
+        ModelError unless `allow_oversize`.
+        """
+        return self.submit(lambda: self._load(spec, context, allow_oversize))
 
     def run_with_model(self, fn: Callable[[Any, Any], T]) -> Future[T]:
         """Run `fn(model, tokenizer)` on the worker thread (benchmarks, export)."""

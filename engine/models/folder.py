@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from engine.errors import ModelError
+from engine.models.fit import KVShape
 
 TOKENIZER_FILES = ("tokenizer.json", "tokenizer.model", "tiktoken.model")
 
@@ -20,6 +21,8 @@ class ModelInfo:
     bits: int | None
     weight_bytes: int
     context_length: int | None
+    parameters: int = 0
+    kv: KVShape = KVShape(0, 0, 0)
 
 
 def display_name(path: Path) -> str:
@@ -53,17 +56,26 @@ def check_architecture(config: dict) -> None:
         raise ModelError(f"architecture '{config['model_type']}' is not supported by mlx-lm") from None
 
 
-def safetensors_problem(file: Path) -> str | None:
-    """Why a .safetensors file cannot be loaded (truncated, bad header), or None when it looks whole."""
-    size = file.stat().st_size
+def read_safetensors_header(file: Path) -> tuple[int, dict] | None:
+    """(header length, header) of a .safetensors file, or None when the header is unreadable."""
     try:
         with file.open("rb") as f:
             (header_len,) = struct.unpack("<Q", f.read(8))
-            if header_len > size:
-                return "its header is corrupt"
+            if header_len > file.stat().st_size:
+                return None
             header = json.loads(f.read(header_len))
     except (struct.error, json.JSONDecodeError, UnicodeDecodeError):
+        return None
+    return (header_len, header) if isinstance(header, dict) else None
+
+
+def safetensors_problem(file: Path) -> str | None:
+    """Why a .safetensors file cannot be loaded (truncated, bad header), or None when it looks whole."""
+    size = file.stat().st_size
+    read = read_safetensors_header(file)
+    if read is None:
         return "its header is corrupt"
+    header_len, header = read
     data_end = max((t["data_offsets"][1] for k, t in header.items() if k != "__metadata__"), default=0)
     expected = 8 + header_len + data_end
     if size != expected:
@@ -88,6 +100,24 @@ def weight_files(path: Path) -> list[Path]:
     return files
 
 
+def count_parameters(files: list[Path], quantization: dict) -> int:
+    """Parameters from the safetensors headers; a quantized weight packs 32/bits values per uint32."""
+    total = 0
+    for file in files:
+        tensors = {k: t for k, t in read_safetensors_header(file)[1].items() if k != "__metadata__"}
+        for name, tensor in tensors.items():
+            module = name.rsplit(".", 1)[0]
+            quantized = f"{module}.scales" in tensors
+            if quantized and not name.endswith(".weight"):
+                continue
+            numel = 1
+            for dim in tensor["shape"]:
+                numel *= dim
+            layer_bits = (quantization.get(module) or {}).get("bits", quantization.get("bits"))
+            total += numel * 32 // layer_bits if quantized and layer_bits else numel
+    return total
+
+
 def inspect_model_folder(path: Path) -> ModelInfo:
     """Validate a model folder without loading weights; raise ModelError naming the first problem."""
     if not path.is_dir():
@@ -105,4 +135,6 @@ def inspect_model_folder(path: Path) -> ModelInfo:
         bits=quantization.get("bits"),
         weight_bytes=sum(f.stat().st_size for f in files),
         context_length=config.get("max_position_embeddings"),
+        parameters=count_parameters(files, quantization),
+        kv=KVShape.from_config(config),
     )

@@ -1,4 +1,4 @@
-"""Load a model with mlx_lm after checking its folder, turning every failure into one clear ModelError."""
+"""Load a model with mlx_lm after checking its folder and that it fits, turning every failure into one clear ModelError."""
 
 from __future__ import annotations
 
@@ -6,8 +6,20 @@ from pathlib import Path
 from typing import Any
 
 from engine.errors import ModelError
+from engine.models import local
+from engine.models.fit import DEFAULT_CONTEXT, Verdict, assess, memory_budget
 from engine.models.folder import ModelInfo, inspect_model_folder
-from engine.models.store import resolve_model
+from engine.models.store import model_key, resolve_model
+
+
+def refuse_if_too_big(info: ModelInfo, context: int = DEFAULT_CONTEXT) -> None:
+    """Refuse a model that cannot fit rather than let it swap the machine to a halt or produce garbage."""
+    fit = assess(info.weight_bytes, info.kv, context, memory_budget())
+    if fit.verdict is Verdict.WONT_FIT:
+        raise ModelError(
+            f"{info.name} won't fit in this machine's memory: it {fit.describe()}. "
+            "Choose a smaller model or a shorter context, or load it anyway with --allow-oversize"
+        )
 
 
 def inspect_model(spec: str | Path) -> ModelInfo:
@@ -20,7 +32,9 @@ def load_model(info: ModelInfo) -> tuple[Any, Any]:
     from mlx_lm import load
 
     try:
-        return load(str(info.path))
+        loaded = load(str(info.path))
     except Exception as e:  # noqa: BLE001 — mlx_lm raises many kinds; the user needs one line
         reason = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         raise ModelError(f"could not load {info.name}: {reason}") from e
+    local.mark_used(model_key(info.path))
+    return loaded

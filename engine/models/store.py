@@ -1,10 +1,43 @@
-"""Where models live: plain local folders and the standard Hugging Face cache (shared with mlx_lm)."""
+"""Where models live: the standard Hugging Face cache (shared with mlx_lm), folders the user added and
+models Cabin converted. Listing and deleting never touch the network."""
 
 from __future__ import annotations
 
+import shutil
+from dataclasses import dataclass
 from pathlib import Path
 
 from engine.errors import ModelError
+from engine.models import local
+from engine.models.folder import ModelInfo, display_name, inspect_model_folder
+
+
+def mlx_file_patterns() -> list[str]:
+    """The files an MLX model needs: mlx_lm's own list, so its downloads and Cabin's look the same."""
+    from mlx_lm.utils import DEFAULT_ALLOW_PATTERNS
+
+    return list(DEFAULT_ALLOW_PATTERNS)
+
+
+@dataclass(frozen=True)
+class StoredModel:
+    """One model on this machine. `info` is set only when the model is complete and loadable."""
+
+    key: str  # what `cabin chat --model` and `cabin models rm` accept: a repo id or a folder path
+    source: str  # "hub", "folder" or "converted"
+    path: Path
+    size_bytes: int
+    last_used: float | None
+    info: ModelInfo | None
+    problem: str | None = None
+
+    @property
+    def usable(self) -> bool:
+        return self.info is not None
+
+    @property
+    def status(self) -> str:
+        return "ready" if self.usable else self.problem or "unusable"
 
 
 def looks_like_repo_id(spec: str) -> bool:
@@ -13,12 +46,14 @@ def looks_like_repo_id(spec: str) -> bool:
 
 
 def cached_snapshot(repo_id: str) -> Path:
-    """The local snapshot of `repo_id` in the HF cache. Never touches the network."""
+    """The complete local snapshot of `repo_id` in the HF cache. Never touches the network."""
     from huggingface_hub import snapshot_download
-    from huggingface_hub.errors import LocalEntryNotFoundError
+    from huggingface_hub.errors import IncompleteSnapshotError, LocalEntryNotFoundError
 
     try:
-        return Path(snapshot_download(repo_id, local_files_only=True))
+        return Path(snapshot_download(repo_id, local_files_only=True, allow_patterns=mlx_file_patterns()))
+    except IncompleteSnapshotError:
+        raise ModelError(f"{repo_id} is only partly downloaded; finish it with: cabin models pull {repo_id}") from None
     except LocalEntryNotFoundError:
         raise ModelError(
             f"{repo_id} is not in the local model cache; download it first (cabin models pull {repo_id})"
@@ -33,3 +68,114 @@ def resolve_model(spec: str | Path) -> Path:
     if looks_like_repo_id(str(spec)):
         return cached_snapshot(str(spec))
     raise ModelError(f"no model at {spec}: not a folder, nor a repo id like mlx-community/Qwen2.5-0.5B-Instruct-4bit")
+
+
+def model_key(path: Path) -> str:
+    """The key a loaded folder is known by: its repo id inside the HF cache, else its path."""
+    resolved = path.resolve()
+    return display_name(resolved) if any(p.startswith("models--") for p in resolved.parts) else str(resolved)
+
+
+def hf_cache_dir() -> Path:
+    from huggingface_hub import constants
+
+    return Path(constants.HF_HUB_CACHE)
+
+
+def folder_size(path: Path) -> int:
+    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
+
+
+def usable_or_problem(path: Path) -> tuple[ModelInfo | None, str | None]:
+    try:
+        return inspect_model_folder(path), None
+    except ModelError as e:
+        return None, str(e)
+
+
+def hub_models(last_used: dict[str, float]) -> list[StoredModel]:
+    """Model repos in the HF cache; partial downloads are listed as such, never as usable."""
+    from huggingface_hub import scan_cache_dir
+    from huggingface_hub.errors import CacheNotFound
+
+    try:
+        repos = scan_cache_dir(hf_cache_dir()).repos
+    except CacheNotFound:
+        return []
+    models = []
+    for repo in sorted(repos, key=lambda r: r.repo_id.lower()):
+        if repo.repo_type != "model" or not repo.revisions:
+            continue
+        snapshot = max(repo.revisions, key=lambda r: r.last_modified).snapshot_path
+        status = hub_status(repo.repo_id, repo.repo_path, snapshot)
+        if status is not None:
+            used = last_used.get(repo.repo_id, repo.last_accessed if status[0] else None)
+            models.append(StoredModel(repo.repo_id, "hub", snapshot, repo.size_on_disk, used, *status))
+    return models
+
+
+def hub_status(repo_id: str, repo_path: Path, snapshot: Path) -> tuple[ModelInfo | None, str | None] | None:
+    """(info, problem) of a cached repo, or None when it holds no model at all (another library's files)."""
+    if any(repo_path.glob("blobs/*.incomplete")):
+        return None, "partial download"
+    try:
+        info, problem = usable_or_problem(cached_snapshot(repo_id))
+    except ModelError as e:
+        if "partly downloaded" in str(e):
+            return None, "partial download"
+        info, problem = None, str(e)
+    return (info, problem) if info or (snapshot / "config.json").exists() else None
+
+
+def folder_models(last_used: dict[str, float]) -> list[StoredModel]:
+    converted = sorted(p for p in local.converted_dir().glob("*") if p.is_dir() and not p.name.startswith("."))
+    models = []
+    for source, paths in (("converted", converted), ("folder", local.added_folders())):
+        for path in paths:
+            info, problem = usable_or_problem(path) if path.is_dir() else (None, "folder is gone")
+            size = folder_size(path) if path.is_dir() else 0
+            models.append(StoredModel(str(path), source, path, size, last_used.get(str(path)), info, problem))
+    return models
+
+
+def list_models() -> list[StoredModel]:
+    """Every model on this machine: HF cache repos, converted models, then folders the user added."""
+    used = local.last_used()
+    return hub_models(used) + folder_models(used)
+
+
+def find_model(key: str) -> StoredModel:
+    for model in list_models():
+        if model.key == key or (not looks_like_repo_id(key) and model.path == Path(key).expanduser().resolve()):
+            return model
+    raise ModelError(f"{key} is not among your models (see: cabin models list)")
+
+
+def add_model_folder(path: Path) -> StoredModel:
+    """Remember a folder the user chose; it must hold a loadable model."""
+    info = inspect_model_folder(path.expanduser())
+    local.add_folder(info.path)
+    return find_model(str(info.path.resolve()))
+
+
+def delete_model(key: str) -> int:
+    """Delete a model and return the bytes freed. A folder the user added is only forgotten (0 bytes): it is theirs."""
+    model = find_model(key)
+    if model.source == "folder":
+        local.forget_folder(model.path)
+        return 0
+    if model.source == "converted":
+        shutil.rmtree(model.path)
+        return model.size_bytes
+    return delete_hub_repo(model.key)
+
+
+def delete_hub_repo(repo_id: str) -> int:
+    from huggingface_hub import scan_cache_dir
+
+    cache = scan_cache_dir(hf_cache_dir())
+    repo = next(r for r in cache.repos if r.repo_id == repo_id and r.repo_type == "model")
+    strategy = cache.delete_revisions(*(r.commit_hash for r in repo.revisions))
+    strategy.execute()
+    shutil.rmtree(repo.repo_path, ignore_errors=True)  # blobs of a partial download are not in any revision
+    return max(strategy.expected_freed_size, repo.size_on_disk)

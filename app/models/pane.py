@@ -1,0 +1,431 @@
+"""The Models pane: what is on this Mac and whether it fits, the catalogue, downloads, conversion, deletion.
+
+Everything slow runs off the UI thread (listing and deleting on a helper thread, the memory budget on the
+engine's worker because it asks MLX, downloads and conversions as cancellable jobs); one timer shows their
+progress at most ten times a second.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import Future
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QComboBox,
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QMessageBox,
+    QPushButton,
+    QSplitter,
+    QStackedWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.context import AppContext
+from app.model_state import ModelState, ModelStatus
+from app.models.convert_dialog import ConvertDialog
+from app.models.jobs import Job, Watcher, run_in_thread
+from app.models.tables import (
+    CATALOGUE_HEADERS,
+    FIT_COLORS,
+    INSTALLED_HEADERS,
+    catalogue_row,
+    fill,
+    installed_row,
+    make_table,
+    search_row,
+    select_key,
+    selected_key,
+)
+from app.models.task_bar import TaskBar
+from engine.errors import CabinError, Cancelled
+from engine.generation import Engine
+from engine.memory import format_bytes, system_memory
+from engine.models.convert import ConvertProgress, convert
+from engine.models.download import DownloadProgress, pull
+from engine.models.fit import DEFAULT_CONTEXT, Fit, Verdict, assess, memory_budget
+from engine.models.hub import is_offline, search
+from engine.models.recommend import suggest
+from engine.models.store import StoredModel, add_model_folder, delete_model, list_models
+
+CONTEXTS = (2048, 4096, 8192, 16384, 32768, 131072)
+ERROR_COLOR = FIT_COLORS[Verdict.WONT_FIT]
+
+
+def section_title(text: str) -> QLabel:
+    label = QLabel(text)
+    font = label.font()
+    font.setBold(True)
+    font.setPointSizeF(font.pointSizeF() * 1.1)
+    label.setFont(font)
+    return label
+
+
+def empty_hint() -> QLabel:
+    hint = QLabel(
+        "No models on this Mac yet. Download one from the catalogue below (the recommended ones fit this "
+        "machine), add a model folder you already have, or convert a Hugging Face model."
+    )
+    hint.setWordWrap(True)
+    hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
+    hint.setStyleSheet("color: palette(placeholder-text); padding: 24px")
+    return hint
+
+
+class ModelsPane(QWidget):
+    sig_use_model = Signal(str, bool)
+    """The user chose a model to chat with: (repo id or folder path, load it even though it won't fit)."""
+
+    def __init__(self, engine: Engine) -> None:
+        super().__init__()
+        self.setWindowTitle("Models")
+        self.engine = engine
+        self.budget: int | None = None
+        self.models: list[StoredModel] = []
+        self.search_results: list[Any] | None = None
+        self.job: Job | None = None
+        self.watcher = Watcher(self._show_job_progress)
+        self._build()
+        self._connect()
+        self.refresh()
+        self.watcher.watch(engine.submit(memory_budget), self._set_budget)
+
+    # -- layout ------------------------------------------------------------------------------
+    def _build(self) -> None:
+        self.memory_label = QLabel("Checking this machine's memory…")
+        self.memory_label.setWordWrap(True)
+        self.context_box = QComboBox()
+        for tokens in CONTEXTS:
+            self.context_box.addItem(f"{tokens:,} tokens", tokens)
+        self.context_box.setCurrentIndex(CONTEXTS.index(DEFAULT_CONTEXT))
+        self.context_box.setToolTip("The conversation length the fit check plans for: longer needs more memory")
+        self.installed = make_table(INSTALLED_HEADERS)
+        self.empty_hint = empty_hint()
+        self.installed_stack = QStackedWidget()
+        self.installed_stack.addWidget(self.installed)
+        self.installed_stack.addWidget(self.empty_hint)
+        self.use_button = QPushButton("Use for Chat")
+        self.delete_button = QPushButton("Delete…")
+        self.add_button = QPushButton("Add Folder…")
+        self.convert_button = QPushButton("Convert…")
+        self.catalogue = make_table(CATALOGUE_HEADERS)
+        self.search_field = QLineEdit()
+        self.search_field.setPlaceholderText("Search mlx-community…")
+        self.search_field.setClearButtonEnabled(True)
+        self.search_field.setMinimumWidth(220)
+        self.catalogue_button = QPushButton("Show Catalogue")
+        self.download_button = QPushButton("Download")
+        self.task = TaskBar()
+        self.message = QLabel()
+        self.message.setWordWrap(True)
+        self.message.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self._lay_out()
+
+    def _lay_out(self) -> None:
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(16, 12, 16, 12)
+        layout.addLayout(self._header())
+        splitter = QSplitter(Qt.Orientation.Vertical)
+        splitter.addWidget(self._installed_section())
+        splitter.addWidget(self._catalogue_section())
+        splitter.setChildrenCollapsible(False)
+        splitter.setStretchFactor(0, 2)
+        splitter.setStretchFactor(1, 3)
+        layout.addWidget(splitter, 1)
+        layout.addWidget(self.task)
+        layout.addWidget(self.message)
+
+    def _header(self) -> QHBoxLayout:
+        row = QHBoxLayout()
+        row.addWidget(self.memory_label, 1)
+        row.addWidget(QLabel("Fit for"))
+        row.addWidget(self.context_box)
+        return row
+
+    def _installed_section(self) -> QWidget:
+        section = QWidget()
+        column = QVBoxLayout(section)
+        column.setContentsMargins(0, 8, 0, 8)
+        column.addWidget(section_title("On this Mac"))
+        column.addWidget(self.installed_stack, 1)
+        buttons = QHBoxLayout()
+        for button in (self.use_button, self.delete_button):
+            buttons.addWidget(button)
+        buttons.addStretch(1)
+        for button in (self.add_button, self.convert_button):
+            buttons.addWidget(button)
+        column.addLayout(buttons)
+        return section
+
+    def _catalogue_section(self) -> QWidget:
+        section = QWidget()
+        column = QVBoxLayout(section)
+        column.setContentsMargins(0, 8, 0, 0)
+        title_row = QHBoxLayout()
+        title_row.addWidget(section_title("Catalogue"))
+        note = QLabel("mlx-community 4-bit models · sizes and needs are approximate")
+        note.setStyleSheet("color: palette(placeholder-text)")
+        note.setWordWrap(True)
+        title_row.addWidget(note, 1)
+        title_row.addWidget(self.search_field)
+        title_row.addWidget(self.catalogue_button)
+        column.addLayout(title_row)
+        column.addWidget(self.catalogue, 1)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.download_button)
+        buttons.addStretch(1)
+        column.addLayout(buttons)
+        return section
+
+    def _connect(self) -> None:
+        self.context_box.currentIndexChanged.connect(self._fill_tables)
+        self.installed.itemSelectionChanged.connect(self._update_buttons)
+        self.catalogue.itemSelectionChanged.connect(self._update_buttons)
+        self.installed.doubleClicked.connect(self.use_selected)
+        self.catalogue.doubleClicked.connect(self.download_selected)
+        self.use_button.clicked.connect(self.use_selected)
+        self.delete_button.clicked.connect(self.delete_selected)
+        self.add_button.clicked.connect(self.add_folder)
+        self.convert_button.clicked.connect(self.convert_model)
+        self.download_button.clicked.connect(self.download_selected)
+        self.search_field.returnPressed.connect(self.search_hub)
+        self.catalogue_button.clicked.connect(self.show_catalogue)
+        self.task.cancel.clicked.connect(self.cancel_job)
+
+    # -- reading state -----------------------------------------------------------------------
+    @property
+    def context_length(self) -> int:
+        return self.context_box.currentData()
+
+    def refresh(self) -> None:
+        self.watcher.watch(run_in_thread(list_models, "cabin-list-models"), self._set_models)
+
+    def _set_models(self, future: Future) -> None:
+        try:
+            self.models = future.result()
+        except CabinError as e:
+            self.say(f"Could not list models: {e}", error=True)
+        self._fill_tables()
+
+    def _set_budget(self, future: Future) -> None:
+        self.budget = future.result()
+        total = system_memory().total
+        self.memory_label.setText(
+            f"This machine: {format_bytes(total)} of memory, about {format_bytes(self.budget)} usable for models"
+        )
+        self._fill_tables()
+
+    def fit(self, weights: int, model: StoredModel) -> Fit | None:
+        if self.budget is None or model.info is None:
+            return None
+        return assess(weights, model.info.kv, self.context_length, self.budget)
+
+    def _fill_tables(self) -> None:
+        fill(self.installed, [installed_row(m, self.fit(m.info.weight_bytes if m.info else 0, m)) for m in self.models])
+        self.installed_stack.setCurrentWidget(self.installed if self.models else self.empty_hint)
+        states = {m.key: ("downloaded" if m.usable else m.status) for m in self.models}
+        if self.search_results is None:
+            suggestions = suggest(self.budget or 0, self.context_length)
+            rows = [catalogue_row(s, states.get(s.entry.repo_id, ""), s.entry.repo_id, self.budget is not None)
+                    for s in suggestions]  # fmt: skip
+        else:
+            rows = [search_row(m, states.get(m.repo_id, "")) for m in self.search_results]
+        fill(self.catalogue, rows)
+        self._update_buttons()
+
+    def _update_buttons(self) -> None:
+        model = self.selected_model()
+        self.use_button.setEnabled(bool(model and model.usable))
+        self.delete_button.setEnabled(model is not None)
+        idle = self.job is None
+        chosen = self.downloaded(selected_key(self.catalogue))
+        self.download_button.setText("Use for Chat" if chosen else "Download")
+        self.download_button.setEnabled(bool(chosen and chosen.usable) or (idle and selected_key(self.catalogue) is not None))
+        self.convert_button.setEnabled(idle)
+        offline = is_offline()
+        self.search_field.setEnabled(not offline)
+        self.search_field.setPlaceholderText("Offline: Hub search is off" if offline else "Search mlx-community…")
+        self.catalogue_button.setVisible(self.search_results is not None)
+
+    def selected_model(self) -> StoredModel | None:
+        key = selected_key(self.installed)
+        return next((m for m in self.models if m.key == key), None)
+
+    def say(self, text: str, error: bool = False) -> None:
+        self.message.setStyleSheet(f"color: {ERROR_COLOR}" if error else "")
+        self.message.setText(text)
+
+    # -- actions -----------------------------------------------------------------------------
+    def use_selected(self) -> None:
+        model = self.selected_model()
+        if model is None or not model.usable:
+            return
+        fit = self.fit(model.info.weight_bytes, model)
+        oversize = fit is not None and fit.verdict is Verdict.WONT_FIT
+        if oversize and not self.confirm(
+            "Load a model that won't fit?",
+            f"{model.key} {fit.describe()}. Loading it may make this Mac swap heavily or fail.",
+            "Load Anyway",
+        ):
+            return
+        self.sig_use_model.emit(model.key, oversize)
+        self.say(f"Loading {model.key} for Chat…")
+
+    def delete_selected(self) -> None:
+        model = self.selected_model()
+        if model is None:
+            return
+        if model.source == "folder":
+            question, detail, verb = "Remove this folder from the list?", f"{model.path} stays on disk.", "Remove"
+        else:
+            question, detail, verb = f"Delete {model.key}?", f"This frees {format_bytes(model.size_bytes)}.", "Delete"
+        if self.confirm(question, detail, verb):
+            self.watcher.watch(run_in_thread(lambda: delete_model(model.key), "cabin-delete"),
+                               lambda f: self._deleted(model, f))  # fmt: skip
+
+    def _deleted(self, model: StoredModel, future: Future) -> None:
+        try:
+            freed = future.result()
+        except (CabinError, OSError) as e:
+            self.say(f"Could not delete {model.key}: {e}", error=True)
+            return
+        self.say(f"Removed {model.key} from the list." if model.source == "folder"
+                 else f"Deleted {model.key}: {format_bytes(freed)} freed.")  # fmt: skip
+        self.refresh()
+
+    def add_folder(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Choose a model folder")
+        if folder:
+            self.add_model_folder(Path(folder))
+
+    def add_model_folder(self, folder: Path) -> None:
+        try:
+            model = add_model_folder(folder)
+        except CabinError as e:
+            self.say(str(e), error=True)
+            return
+        self.say(f"Added {model.key}.")
+        self.refresh()
+
+    def downloaded(self, key: str | None) -> StoredModel | None:
+        return next((m for m in self.models if m.key == key and m.usable), None)
+
+    def download_selected(self) -> None:
+        """Download the chosen catalogue model, or use it if it is already here."""
+        key = selected_key(self.catalogue)
+        if self.downloaded(key):
+            select_key(self.installed, key)
+            self.use_selected()
+        elif key and self.job is None:
+            self.start_job(f"Downloading {key}", lambda report, cancel: pull(key, report, cancel))
+
+    def convert_model(self) -> None:
+        dialog = ConvertDialog(self)
+        if dialog.exec():
+            self.start_conversion(*dialog.choice())
+
+    def start_conversion(self, source: str, bits: int, group_size: int) -> None:
+        self.start_job(
+            f"Converting {Path(source).name or source} to {bits}-bit",
+            lambda report, cancel: convert(source, bits, group_size, on_progress=report, cancel=cancel),
+        )
+
+    def search_hub(self) -> None:
+        query = self.search_field.text().strip()
+        if query:
+            self.say(f"Searching the Hub for “{query}”…")
+            self.watcher.watch(run_in_thread(lambda: search(query), "cabin-search"), self._show_search)
+
+    def _show_search(self, future: Future) -> None:
+        try:
+            self.search_results = future.result()
+        except CabinError as e:
+            self.say(str(e), error=True)
+            return
+        self.say(f"{len(self.search_results)} mlx-community models found." if self.search_results
+                 else "No mlx-community model matches.")  # fmt: skip
+        self._fill_tables()
+
+    def show_catalogue(self) -> None:
+        self.search_results = None
+        self.search_field.clear()
+        self._fill_tables()
+
+    # -- long jobs ---------------------------------------------------------------------------
+    def start_job(self, title: str, fn: Any) -> None:
+        self.job = Job(title, fn)
+        self.task.start(title)
+        self.say("")
+        self.watcher.watch(self.job.future, self._job_done)
+        self._update_buttons()
+
+    def cancel_job(self) -> None:
+        if self.job is not None:
+            self.job.cancel.set()
+            self.task.cancel.setEnabled(False)
+            self.task.detail.setText("cancelling…")
+
+    def _show_job_progress(self) -> None:
+        progress = self.job.latest if self.job else None
+        if isinstance(progress, DownloadProgress):
+            self.task.show_fraction(progress.fraction, progress.describe())
+        elif isinstance(progress, ConvertProgress):
+            fraction = min(progress.written / progress.expected, 1.0) if progress.written and progress.expected else None
+            written = f" · {format_bytes(progress.written)} of ~{format_bytes(progress.expected)}" if progress.written else ""
+            self.task.show_fraction(fraction, progress.phase + written)
+
+    def _job_done(self, future: Future) -> None:
+        self.job = None
+        self.task.hide()
+        self._update_buttons()
+        try:
+            result = future.result()
+        except Cancelled as e:
+            self.say(f"{str(e)[0].upper()}{str(e)[1:]}.")
+        except CabinError as e:
+            self.say(str(e), error=True)
+        else:
+            self.say(self._describe_result(result))
+        self.refresh()
+
+    @staticmethod
+    def _describe_result(result: Any) -> str:
+        if isinstance(result, StoredModel):
+            return f"{result.key} is ready ({format_bytes(result.size_bytes)}). Select it and choose Use for Chat."
+        ratio = result.after / result.before if result.before else 0
+        return (f"Converted: {format_bytes(result.before)} → {format_bytes(result.after)} ({ratio:.0%}). "
+                f"{result.model.key} is ready.")  # fmt: skip
+
+    def confirm(self, question: str, detail: str, verb: str) -> bool:
+        box = QMessageBox(QMessageBox.Icon.Question, question, question, parent=self)
+        box.setInformativeText(detail)
+        yes = box.addButton(verb, QMessageBox.ButtonRole.DestructiveRole if verb == "Delete" else QMessageBox.ButtonRole.AcceptRole)
+        box.addButton(QMessageBox.StandardButton.Cancel)
+        box.exec()
+        return box.clickedButton() is yes
+
+    def show_load_result(self, models: ModelState) -> None:
+        """After "Use for Chat": say whether the model loaded (and refresh its last-used time) or why not."""
+        if models.status is ModelStatus.READY:
+            self.say(f"{models.name} is loaded: switch to Chat to talk to it.")
+            self.refresh()
+        elif models.status is ModelStatus.FAILED:
+            self.say(models.error, error=True)
+
+    def shutdown(self) -> None:
+        """Stop a running download or conversion (the window is closing)."""
+        if self.job is not None:
+            self.job.cancel.set()
+
+
+def models_pane(context: AppContext) -> ModelsPane:
+    """The pane as the main window makes it: "Use for Chat" loads through the app's shared model state."""
+    pane = ModelsPane(context.engine)
+    pane.sig_use_model.connect(lambda key, oversize: context.models.load(key, allow_oversize=oversize))
+    context.models.sig_changed.connect(lambda: pane.show_load_result(context.models))
+    return pane

@@ -1,0 +1,112 @@
+"""The two tables of the Models pane: models on this machine, and the catalogue (or Hub search results)."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QColor
+from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableWidget, QTableWidgetItem
+
+from engine.memory import format_bytes
+from engine.models.fit import Fit, Verdict
+from engine.models.hub import HubModel
+from engine.models.recommend import Suggestion
+from engine.models.store import StoredModel
+from engine.models.text import format_ago, format_count
+
+FIT_COLORS = {Verdict.FITS: "#2e9d4a", Verdict.TIGHT: "#c98a00", Verdict.WONT_FIT: "#d23c3c"}
+KEY_ROLE = Qt.ItemDataRole.UserRole
+
+
+def make_table(headers: list[str]) -> QTableWidget:
+    table = QTableWidget(0, len(headers))
+    table.setHorizontalHeaderLabels(headers)
+    table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+    table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+    table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+    table.setAlternatingRowColors(True)
+    table.setShowGrid(False)
+    table.verticalHeader().hide()
+    header = table.horizontalHeader()
+    header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+    header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+    return table
+
+
+def cell(text: str, key: str | None = None, tooltip: str = "", color: str | None = None) -> QTableWidgetItem:
+    item = QTableWidgetItem(text)
+    if key is not None:
+        item.setData(KEY_ROLE, key)
+    if tooltip:
+        item.setToolTip(tooltip)
+    if color:
+        item.setForeground(QColor(color))
+    return item
+
+
+def fit_cell(fit: Fit | None) -> QTableWidgetItem:
+    if fit is None:
+        return cell("…", tooltip="checking this machine's memory")
+    return cell(fit.verdict.value, tooltip=fit.describe(), color=FIT_COLORS[fit.verdict])
+
+
+def fill(table: QTableWidget, rows: list[list[QTableWidgetItem]]) -> None:
+    table.setRowCount(len(rows))
+    for r, row in enumerate(rows):
+        for c, item in enumerate(row):
+            table.setItem(r, c, item)
+
+
+def select_key(table: QTableWidget, key: str) -> None:
+    rows = [r for r in range(table.rowCount()) if table.item(r, 0).data(KEY_ROLE) == key]
+    if rows:
+        table.selectRow(rows[0])
+
+
+def selected_key(table: QTableWidget) -> str | None:
+    rows = table.selectionModel().selectedRows()
+    return table.item(rows[0].row(), 0).data(KEY_ROLE) if rows else None
+
+
+INSTALLED_HEADERS = ["Model", "Architecture", "Parameters", "Bits", "Size", "Last used", "Fit"]
+
+
+def shown_name(model: StoredModel) -> str:
+    """Repo ids as they are; a converted or added folder by its name and where it came from."""
+    return model.key if model.source == "hub" else f"{model.path.name}  ·  {model.source}"
+
+
+def installed_row(model: StoredModel, fit: Fit | None) -> list[QTableWidgetItem]:
+    name = cell(shown_name(model), model.key, tooltip=str(model.path))
+    size, used = cell(format_bytes(model.size_bytes)), cell(format_ago(model.last_used))
+    if model.info is None:
+        problem = cell(model.status, tooltip=model.status, color=FIT_COLORS[Verdict.WONT_FIT])
+        return [name, cell("—"), cell("—"), cell("—"), size, used, problem]
+    info = model.info
+    bits = f"{info.bits}-bit" if info.bits else "unquantized"
+    return [name, cell(info.model_type), cell(format_count(info.parameters)), cell(bits), size, used, fit_cell(fit)]
+
+
+CATALOGUE_HEADERS = ["Model", "Use", "Parameters", "Size", "Needs", "Fit", ""]
+
+
+def catalogue_row(suggestion: Suggestion | None, entry_state: str, key: str, fit_known: bool) -> list[QTableWidgetItem]:
+    if suggestion is None:
+        return [cell(key, key), cell("Hub search"), cell("—"), cell("—"), cell("—"), cell("—"), cell(entry_state)]
+    entry = suggestion.entry
+    use = entry.use + (" (mlx-vlm)" if entry.vision else "")
+    state = entry_state or ("recommended" if suggestion.recommended and fit_known else "")
+    return [
+        cell(entry.repo_id, entry.repo_id, tooltip=entry.note),
+        cell(use),
+        cell(format_count(entry.parameters)),
+        cell(f"~{format_bytes(entry.size_bytes)}"),
+        cell(f"~{format_bytes(suggestion.fit.needed)}"),
+        fit_cell(suggestion.fit if fit_known else None),
+        cell(state, color="#3d86f0" if state == "recommended" else None),
+    ]
+
+
+def search_row(model: HubModel, entry_state: str) -> list[QTableWidgetItem]:
+    downloads = f"{model.downloads:,} downloads"
+    return [cell(model.repo_id, model.repo_id), cell("Hub search"), cell("—"), cell("—"), cell("—"), cell("—"),
+            cell(entry_state or downloads)]  # fmt: skip

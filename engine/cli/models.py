@@ -1,0 +1,192 @@
+"""`cabin models`: list, search, pull, rm, convert, add and recommend models."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import threading
+from typing import Any
+
+from engine.cli.common import positive_int
+from engine.errors import CabinError, Cancelled
+from engine.memory import format_bytes, system_memory
+from engine.models.fit import DEFAULT_CONTEXT, Fit, assess, memory_budget
+from engine.models.recommend import suggest
+from engine.models.store import StoredModel
+from engine.models.text import format_ago, format_count
+
+BAR_WIDTH = 24
+
+
+def register(commands: Any) -> None:
+    parser = commands.add_parser("models", help="list, download, convert and delete models")
+    verbs = parser.add_subparsers(dest="verb", metavar="VERB", required=True)
+    listing = verbs.add_parser("list", help="the models on this machine (HF cache, converted, added folders)")
+    add_context(listing)
+    listing.set_defaults(run=run_list)
+    search = verbs.add_parser("search", help="search mlx-community models on the Hugging Face Hub")
+    search.add_argument("query")
+    search.set_defaults(run=run_search)
+    pull = verbs.add_parser("pull", help="download a model into the Hugging Face cache (resumes; Ctrl-C cancels)")
+    pull.add_argument("repo", help="e.g. mlx-community/Qwen2.5-7B-Instruct-4bit")
+    pull.set_defaults(run=run_pull)
+    rm = verbs.add_parser("rm", help="delete a model (a folder you added is only forgotten)")
+    rm.add_argument("model", help="a repo id or folder path, as `cabin models list` shows it")
+    rm.add_argument("-y", "--yes", action="store_true", help="do not ask for confirmation")
+    rm.set_defaults(run=run_rm)
+    convert = verbs.add_parser("convert", help="quantize a Hugging Face model folder or repo to MLX")
+    convert.add_argument("source", help="a model folder or a Hugging Face repo id")
+    convert.add_argument("--bits", type=int, default=4, help="8, 6, 4, 3 or 2 (default 4)")
+    convert.add_argument("--group-size", type=int, default=64, help="32, 64 or 128 (default 64)")
+    convert.add_argument("--name", help="name of the converted model's folder (default: SOURCE-<bits>bit)")
+    convert.set_defaults(run=run_convert)
+    add = verbs.add_parser("add", help="list a model folder you have elsewhere on disk")
+    add.add_argument("path")
+    add.set_defaults(run=run_add)
+    recommend = verbs.add_parser("recommend", help="catalogue models that fit this machine")
+    add_context(recommend)
+    recommend.set_defaults(run=run_recommend)
+
+
+def add_context(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--context", type=positive_int, default=DEFAULT_CONTEXT,
+                        help=f"context length the fit check plans for (default {DEFAULT_CONTEXT})")  # fmt: skip
+
+
+def table(rows: list[list[str]]) -> str:
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip() for row in rows)
+
+
+def model_row(model: StoredModel, fit: Fit | None) -> list[str]:
+    info = model.info
+    if info is None:
+        return [model.key, "-", "-", "-", format_bytes(model.size_bytes), format_ago(model.last_used), model.status]
+    bits = f"{info.bits}-bit" if info.bits else "16/32-bit"
+    return [model.key, info.model_type, format_count(info.parameters), bits, format_bytes(model.size_bytes),
+            format_ago(model.last_used), fit.verdict.value if fit else "ready"]  # fmt: skip
+
+
+def run_list(args: argparse.Namespace) -> int:
+    from engine.models.store import list_models
+
+    models = list_models()
+    if not models:
+        print("No models yet. Try: cabin models recommend, then cabin models pull REPO")
+        return 0
+    budget = memory_budget()
+    rows = [["MODEL", "ARCH", "PARAMS", "BITS", "SIZE", "LAST USED", "STATUS / FIT"]]
+    for model in models:
+        fit = assess(model.info.weight_bytes, model.info.kv, args.context, budget) if model.info else None
+        rows.append(model_row(model, fit))
+    print(table(rows))
+    print(f"\nFit at {args.context:,} tokens of context against ~{format_bytes(budget)} usable memory.")
+    return 0
+
+
+def quiet_hub_logging() -> None:
+    """huggingface_hub's retry warnings would break the progress line; its errors still reach the user."""
+    from huggingface_hub.utils import logging
+
+    logging.set_verbosity_error()
+
+
+def run_search(args: argparse.Namespace) -> int:
+    from engine.models.catalogue import find_entry
+    from engine.models.hub import search
+
+    quiet_hub_logging()
+    found = search(args.query)
+    if not found:
+        print(f"No mlx-community model matches '{args.query}'.")
+        return 0
+    rows = [["MODEL", "DOWNLOADS", "LIKES", "UPDATED", ""]]
+    for model in found:
+        updated = model.last_modified.date().isoformat() if model.last_modified else "-"
+        rows.append([model.repo_id, f"{model.downloads:,}", str(model.likes), updated,
+                     "in catalogue" if find_entry(model.repo_id) else ""])  # fmt: skip
+    print(table(rows))
+    return 0
+
+
+def progress_bar(fraction: float, text: str) -> str:
+    filled = int(fraction * BAR_WIDTH)
+    return f"\r[{'#' * filled}{'.' * (BAR_WIDTH - filled)}] {fraction:4.0%} {text}\033[K"
+
+
+def run_pull(args: argparse.Namespace) -> int:
+    from engine.models.download import pull
+
+    def show(progress: Any) -> None:
+        sys.stderr.write(progress_bar(progress.fraction, progress.describe()))
+        sys.stderr.flush()
+
+    quiet_hub_logging()
+    try:
+        model = pull(args.repo, on_progress=show, cancel=threading.Event())
+    except Cancelled as e:
+        print(f"\n{e}", file=sys.stderr)
+        return 130
+    print(file=sys.stderr)
+    print(f"{model.key} is ready ({format_bytes(model.size_bytes)}): cabin chat --model {model.key}")
+    return 0
+
+
+def confirmed(question: str) -> bool:
+    if not sys.stdin.isatty():
+        raise CabinError("not deleting without confirmation: pass --yes")
+    return input(f"{question} [y/N] ").strip().lower() in ("y", "yes")
+
+
+def run_rm(args: argparse.Namespace) -> int:
+    from engine.models.store import delete_model, find_model
+
+    model = find_model(args.model)
+    action = "Forget the folder" if model.source == "folder" else "Delete"
+    if not args.yes and not confirmed(f"{action} {model.key} ({format_bytes(model.size_bytes)})?"):
+        print("Nothing deleted.")
+        return 1
+    freed = delete_model(model.key)
+    print(f"Forgot {model.key} (its files are untouched)" if model.source == "folder"
+          else f"Deleted {model.key}: {format_bytes(freed)} freed")  # fmt: skip
+    return 0
+
+
+def run_convert(args: argparse.Namespace) -> int:
+    from engine.models.convert import convert
+
+    def show(progress: Any) -> None:
+        done = f", {format_bytes(progress.written)} of ~{format_bytes(progress.expected)} written" if progress.written else ""
+        sys.stderr.write(f"\r{progress.phase}{done}\033[K")
+        sys.stderr.flush()
+
+    result = convert(args.source, args.bits, args.group_size, args.name, on_progress=show)
+    print(file=sys.stderr)
+    ratio = result.after / result.before if result.before else 0
+    print(f"Converted to {args.bits}-bit: {format_bytes(result.before)} -> {format_bytes(result.after)} ({ratio:.0%})")
+    print(f"Chat with it: cabin chat --model {result.model.key}")
+    return 0
+
+
+def run_add(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from engine.models.store import add_model_folder
+
+    model = add_model_folder(Path(args.path))
+    print(f"Added {model.key} ({format_bytes(model.size_bytes)})")
+    return 0
+
+
+def run_recommend(args: argparse.Namespace) -> int:
+    budget = memory_budget()
+    total = system_memory().total
+    print(f"This machine: {format_bytes(total)} memory, ~{format_bytes(budget)} usable by MLX. "
+          f"Needs are at {args.context:,} tokens of context; figures are approximate.\n")  # fmt: skip
+    rows = [["USE", "MODEL", "PARAMS", "SIZE", "NEEDS", "FIT", ""]]
+    for s in suggest(budget, args.context):
+        note = " · ".join(n for n in ("recommended" * s.recommended, "vision (mlx-vlm)" * s.entry.vision) if n)
+        rows.append([s.entry.use, s.entry.repo_id, format_count(s.entry.parameters), format_bytes(s.entry.size_bytes),
+                     format_bytes(s.fit.needed), s.fit.verdict.value, note])  # fmt: skip
+    print(table(rows))
+    return 0

@@ -1,0 +1,50 @@
+"""The curated catalogue of mlx-community 4-bit models (resources/catalogue.json): read locally, never fetched."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+from engine.models.fit import KVShape
+
+CATALOGUE_FILE = Path(__file__).resolve().parents[2] / "resources" / "catalogue.json"
+USES = ("autocomplete", "chat", "code", "reasoning", "vision")
+
+
+@dataclass(frozen=True)
+class CatalogueEntry:
+    repo_id: str
+    use: str
+    parameters: int
+    size_bytes: int
+    kv: KVShape
+    max_context: int
+    vision: bool = False
+    note: str = ""
+
+
+def entry_from(record: dict) -> CatalogueEntry:
+    return CatalogueEntry(
+        repo_id=record["repo_id"],
+        use=record["use"],
+        parameters=record["parameters"],
+        size_bytes=record["size_bytes"],
+        kv=KVShape(record["layers"], record["kv_heads"], record["head_dim"]),
+        max_context=record["max_context"],
+        vision=record.get("vision", False),
+        note=record.get("note", ""),
+    )
+
+
+@cache
+def load_catalogue(path: Path = CATALOGUE_FILE) -> tuple[CatalogueEntry, ...]:
+    """Every entry, grouped by use (autocomplete, chat, code, reasoning, vision) then smallest first."""
+    records = json.loads(path.read_text())["models"]
+    entries = [entry_from(r) for r in records]
+    return tuple(sorted(entries, key=lambda e: (USES.index(e.use), e.size_bytes)))
+
+
+def find_entry(repo_id: str) -> CatalogueEntry | None:
+    return next((e for e in load_catalogue() if e.repo_id == repo_id), None)

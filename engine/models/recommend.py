@@ -1,0 +1,25 @@
+"""Which catalogue models suit this machine: each with its fit, and the largest that fits picked per use."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from engine.models.catalogue import CatalogueEntry, load_catalogue
+from engine.models.fit import Fit, Verdict, assess
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    entry: CatalogueEntry
+    fit: Fit
+    recommended: bool  # the largest model of its use that fits comfortably
+
+
+def suggest(budget: int, context: int) -> list[Suggestion]:
+    fits = [(e, assess(e.size_bytes, e.kv, min(context, e.max_context), budget)) for e in load_catalogue()]
+    best: dict[str, CatalogueEntry] = {}
+    for entry, fit in fits:
+        if fit.verdict is Verdict.FITS and entry.parameters >= best.get(entry.use, entry).parameters:
+            best[entry.use] = entry
+    return [Suggestion(e, f, best.get(e.use) is e) for e, f in fits]
+

@@ -1,0 +1,108 @@
+"""`cabin models ...` as a user runs it: readable tables, a progress line, one-line errors, exit codes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from engine.cli import main
+from tests.conftest import put_in_hf_cache
+from tests.fake_hub import FakeHub
+
+REPO = "mlx-community/tiny-llama-4bit"
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(["models", *argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.fixture
+def store(empty_hf_cache: Path, cabin_data: Path) -> Path:
+    return empty_hf_cache
+
+
+def test_list_shows_each_model_with_its_facts_and_fit(store: Path, llama_4bit_model: Path, capsys) -> None:
+    put_in_hf_cache(store, REPO, llama_4bit_model)
+    code, out, _ = run(capsys, "list")
+    header, row = out.splitlines()[:2]
+    assert code == 0
+    assert header.split() == ["MODEL", "ARCH", "PARAMS", "BITS", "SIZE", "LAST", "USED", "STATUS", "/", "FIT"]
+    assert row.split()[:4] == [REPO, "llama", "140K", "4-bit"]
+    assert row.split()[-1] == "fits"
+
+
+def test_list_with_no_models_says_what_to_do(store: Path, capsys) -> None:
+    assert "cabin models recommend" in run(capsys, "list")[1]
+
+
+def test_pull_shows_progress_and_how_to_chat(fake_hub: FakeHub, capsys) -> None:
+    fake_hub.seconds_per_chunk = 0.05
+    code, out, err = run(capsys, "pull", REPO)
+    assert code == 0
+    assert "100%" in err and "KB of" in err
+    assert f"cabin chat --model {REPO}" in out
+
+
+def test_pull_of_a_missing_repo_is_one_line_and_exit_1(fake_hub: FakeHub, capsys) -> None:
+    code, _, err = run(capsys, "pull", "mlx-community/nope")
+    assert code == 1
+    assert err.strip().splitlines() == ["cabin: error: mlx-community/nope does not exist on the Hugging Face Hub (or it is private)"]
+
+
+def test_search_lists_matches_and_marks_catalogue_models(fake_hub: FakeHub, capsys) -> None:
+    code, out, _ = run(capsys, "search", "tiny")
+    assert code == 0 and REPO in out
+
+
+def test_rm_with_yes_deletes_and_shows_the_space_freed(store: Path, llama_4bit_model: Path, capsys) -> None:
+    put_in_hf_cache(store, REPO, llama_4bit_model)
+    code, out, _ = run(capsys, "rm", REPO, "--yes")
+    assert code == 0 and out.startswith(f"Deleted {REPO}: ") and "KB freed" in out
+
+
+def test_rm_without_a_terminal_asks_for_yes(store: Path, llama_4bit_model: Path, capsys) -> None:
+    put_in_hf_cache(store, REPO, llama_4bit_model)
+    code, _, err = run(capsys, "rm", REPO)
+    assert code == 1 and "pass --yes" in err
+
+
+def test_convert_shows_the_size_before_and_after(store: Path, llama_fp16_model: Path, capsys) -> None:
+    code, out, err = run(capsys, "convert", str(llama_fp16_model), "--bits", "4")
+    assert code == 0 and "Quantizing" in err
+    assert out.startswith("Converted to 4-bit: ") and "->" in out
+
+
+def test_recommend_picks_one_model_per_use(capsys) -> None:
+    code, out, _ = run(capsys, "recommend")
+    assert code == 0 and "usable by MLX" in out
+    assert out.count("recommended") <= 5
+
+
+def test_chat_refuses_a_model_that_wont_fit(llama_model: Path, capsys, monkeypatch) -> None:
+    monkeypatch.setattr("engine.models.loading.memory_budget", lambda: 64 * 1024**2)  # a 64 MB machine
+    assert main(["chat", "--model", str(llama_model), "--prompt", "hi", "--max-tokens", "2"]) == 1
+    assert "won't fit in this machine's memory" in capsys.readouterr().err
+
+
+def test_chat_allow_oversize_loads_it_anyway(llama_model: Path, capsys, monkeypatch) -> None:
+    monkeypatch.setattr("engine.models.loading.memory_budget", lambda: 64 * 1024**2)
+    assert main(["chat", "--model", str(llama_model), "--prompt", "hi", "--max-tokens", "2", "--allow-oversize"]) == 0
+
+
+def test_ctrl_c_during_a_pull_stops_it_and_says_how_to_resume(fake_hub: FakeHub, capsys, monkeypatch) -> None:
+    from engine.models import download
+
+    fake_hub.seconds_per_chunk = 0.1
+
+    def interrupt_once_started(transfer, files, total, on_progress) -> None:
+        while download.bytes_on_disk(transfer.repo_id, files) == 0:
+            transfer.join(0.05)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(download, "report_until_done", interrupt_once_started)
+    code, _, err = run(capsys, "pull", REPO)
+    assert code == 130
+    assert "cancelled" in err and "pull it again to resume" in err
