@@ -11,7 +11,7 @@ from app.model_state import ModelState
 from app.paths import data_dir
 from app.preferences.apply import apply_to_engine
 from app.settings import Settings
-from app.store import ConversationStore
+from app.store import ConversationStore, open_store
 from engine.generation import Engine
 
 
@@ -22,6 +22,8 @@ class AppContext:
     settings: Settings
     models: ModelState
     data_dir: Path
+    notices: list[str] = field(default_factory=list)
+    """Problems found at start-up that the user should read (shown in the window's status bar)."""
     background: ThreadPoolExecutor = field(default_factory=lambda: ThreadPoolExecutor(1, "cabin-ui-helper"))
     """For small blocking reads (e.g. system memory via sysctl on macOS) kept off the UI thread."""
 
@@ -31,8 +33,9 @@ class AppContext:
         settings = Settings(folder / "settings.json")
         engine = Engine()
         apply_to_engine(settings, engine)
-        store = ConversationStore(folder / "conversations.sqlite3")
-        return cls(engine, store, settings, ModelState(engine, settings), folder)
+        store, notice = open_store(folder / "conversations.sqlite3")
+        notices = settings.warnings + ([notice] if notice else [])
+        return cls(engine, store, settings, ModelState(engine, settings), folder, notices)
 
     def close(self) -> None:
         """Stop the MLX worker and helpers (a worker left running can abort the process at exit)."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
 import sys
 from pathlib import Path
 
@@ -37,6 +38,23 @@ def start(window: MainWindow) -> None:
     window.context.models.load_last_used()
 
 
+def quit_on_signals(window: MainWindow) -> QTimer:
+    """Ctrl-C or SIGTERM in the terminal closes the window properly (saving an answer being written).
+
+    Python runs signal handlers only between bytecodes, so a timer wakes the interpreter now and then.
+    """
+
+    def close(_signum: int, _frame: object) -> None:
+        QTimer.singleShot(0, window.close)
+
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, close)
+    waker = QTimer(window, interval=250)
+    waker.timeout.connect(lambda: None)
+    waker.start()
+    return waker
+
+
 def run_app(data_dir: Path | None = None) -> int:
     import qasync
 
@@ -46,6 +64,7 @@ def run_app(data_dir: Path | None = None) -> int:
     context = AppContext.create(data_dir)
     window = build_window(context)
     window.show()
+    quit_on_signals(window)
     QTimer.singleShot(0, lambda: start(window))
     try:
         with loop:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from concurrent.futures import Future
 from enum import Enum
 from pathlib import Path
 
@@ -34,29 +35,37 @@ class ModelState(QObject):
         self.loading_name = ""
         self.error = ""
         self._task: asyncio.Task | None = None
+        self._loading: Future[ModelInfo] | None = None
 
     def load(self, spec: str | Path, allow_oversize: bool = False) -> asyncio.Task:
         """Load a model (folder or cached repo id) on the engine's worker, on the running asyncio loop.
 
         A model that won't fit in memory is refused (status FAILED, with the reason) unless `allow_oversize`.
         """
-        self._task = asyncio.ensure_future(self._load(spec, allow_oversize))
+        self._set(ModelStatus.LOADING, loading_name=Path(str(spec)).name or str(spec))
+        # Queued on the engine now, so a question sent while it loads is answered by this model.
+        context = self._settings.values.context_length  # the fit check plans for the context the user chose
+        loading = self._loading = self._engine.load(spec, context=context, allow_oversize=allow_oversize)
+        self._task = asyncio.ensure_future(self._finish_loading(spec, loading))
         return self._task
 
     def load_last_used(self) -> asyncio.Task | None:
         last = self._settings.get("last_model")
         return self.load(last) if last else None
 
-    async def _load(self, spec: str | Path, allow_oversize: bool = False) -> None:
-        self._set(ModelStatus.LOADING, loading_name=Path(str(spec)).name or str(spec))
+    async def _finish_loading(self, spec: str | Path, loading: Future[ModelInfo]) -> None:
         try:
-            context = self._settings.values.context_length  # the fit check plans for the context the user chose
-            info = await asyncio.wrap_future(self._engine.load(spec, context=context, allow_oversize=allow_oversize))
+            info = await asyncio.wrap_future(loading)
         except CabinError as e:
-            self._set(ModelStatus.FAILED, error=str(e))
-            return
+            error = str(e)
         except Exception as e:  # noqa: BLE001 — any failure must leave the window usable, with a message
-            self._set(ModelStatus.FAILED, error=f"could not load {spec}: {e}")
+            error = f"could not load {spec}: {e}"
+        else:
+            error = ""
+        if loading is not self._loading:
+            return  # a newer load was asked for meanwhile; its result is the one to show
+        if error:
+            self._set(ModelStatus.FAILED, error=error)
             return
         self._settings.set("last_model", str(spec))
         self._set(ModelStatus.READY, info=info)

@@ -2,7 +2,8 @@
 
 A factory takes the shared `AppContext` and returns a QWidget; its windowTitle() names it in the
 switcher. A pane may define `populate_menus(menus: dict[str, QMenu])` to add its commands to the
-"File", "Edit", "Conversation", "View" or "Help" menus.
+"File", "Edit", "Conversation", "View" or "Help" menus, and `shutdown()` to finish its work and save
+its state when the window closes.
 """
 
 from __future__ import annotations

@@ -49,6 +49,20 @@ MESSAGE_COLUMNS = [f.name for f in fields(Message)]
 STAT_COLUMNS = set(MESSAGE_COLUMNS) - {"id", "conversation_id", "parent_id", "role", "created"}
 
 
+def open_store(path: Path) -> tuple[ConversationStore, str | None]:
+    """The store at `path`; an unreadable database is moved aside (never deleted) and a fresh one started,
+    with a message for the user saying where the old file went."""
+    try:
+        return ConversationStore(path), None
+    except sqlite3.DatabaseError as e:
+        aside = path.with_name(f"{path.name}.unreadable-{time.strftime('%Y%m%d-%H%M%S')}")
+        path.rename(aside)
+        for suffix in ("-wal", "-shm"):
+            path.with_name(path.name + suffix).unlink(missing_ok=True)
+        notice = f"The conversation history could not be read ({e}); it was moved to {aside} and a new one started."
+        return ConversationStore(path), notice
+
+
 def new_id() -> str:
     return uuid.uuid4().hex
 

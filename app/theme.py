@@ -44,6 +44,10 @@ def dark_palette() -> QPalette:
     return palette
 
 
+def palette_for(scheme: Qt.ColorScheme, app: QApplication) -> QPalette:
+    return dark_palette() if scheme == Qt.ColorScheme.Dark else app.style().standardPalette()
+
+
 def apply_system_scheme(app: QApplication) -> None:
     """Match the palette to the system's light/dark setting now and whenever it changes."""
     if sys.platform == "darwin":
@@ -51,8 +55,7 @@ def apply_system_scheme(app: QApplication) -> None:
     app.setStyle("Fusion")
 
     def update() -> None:
-        dark = QGuiApplication.styleHints().colorScheme() == Qt.ColorScheme.Dark
-        app.setPalette(dark_palette() if dark else app.style().standardPalette())
+        app.setPalette(palette_for(QGuiApplication.styleHints().colorScheme(), app))
 
     update()
     QGuiApplication.styleHints().colorSchemeChanged.connect(update)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import QByteArray, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence
-from PySide6.QtWidgets import QLabel, QMainWindow, QMenu, QMessageBox, QStackedWidget, QToolBar, QWidget
+from PySide6.QtWidgets import QLabel, QMainWindow, QMessageBox, QStackedWidget, QToolBar, QWidget
 
 from app.context import AppContext
 from app.model_state import ModelStatus
@@ -15,6 +15,7 @@ from engine.memory import MemoryReading, format_bytes
 
 MENUS = ("File", "Edit", "Conversation", "View", "Help")
 MEMORY_REFRESH_MS = 2000
+NOTICE_MS = 60_000
 
 
 class MainWindow(QMainWindow):
@@ -40,7 +41,6 @@ class MainWindow(QMainWindow):
         self._build_status_bar()
         self._restore_geometry()
         self.preferences: PreferencesWindow | None = None
-        QTimer.singleShot(0, self._show_settings_warnings)
 
     # -- panes -------------------------------------------------------------------------------
     def _build_switcher(self) -> None:
@@ -95,16 +95,6 @@ class MainWindow(QMainWindow):
         self.preferences.show_page(page)
         return self.preferences
 
-    def _show_settings_warnings(self) -> None:
-        """Say once, without blocking, that the settings file had problems and where the old one was kept."""
-        if not self.context.settings.warnings:
-            return
-        box = QMessageBox(QMessageBox.Icon.Warning, "Settings", "\n\n".join(self.context.settings.warnings),
-                          QMessageBox.StandardButton.Ok, self)
-        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        box.open()
-        self.settings_warning = box
-
     def show_about(self) -> None:
         QMessageBox.about(
             self,
@@ -125,6 +115,8 @@ class MainWindow(QMainWindow):
         self._memory_timer = QTimer(self, interval=MEMORY_REFRESH_MS)
         self._memory_timer.timeout.connect(self._refresh_memory)
         self._memory_timer.start()
+        if self.context.notices:
+            self.statusBar().showMessage(" ".join(self.context.notices), NOTICE_MS)
 
     def _show_model(self) -> None:
         models = self.context.models
@@ -137,6 +129,7 @@ class MainWindow(QMainWindow):
                 ModelStatus.FAILED: f"Model failed to load: {models.error}",
             }[models.status]
         self.model_label.setText(text)
+        self.model_label.setToolTip(text)
         self.model_label.setStyleSheet("color: #c62828" if models.status is ModelStatus.FAILED else "")
         self._refresh_memory()
 
@@ -165,8 +158,8 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 — Qt override
         """Save the answer being written and the window's place before closing."""
         for pane in self.panes:
-            if hasattr(pane, "session"):
-                pane.session.finish_now()
+            if hasattr(pane, "shutdown"):
+                pane.shutdown()
         self._memory_timer.stop()
         if self.preferences is not None:
             self.preferences.close()

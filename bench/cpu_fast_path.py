@@ -33,13 +33,15 @@ def worker(mode: str, model_path: str, prompt_tokens: int, generate: int, repeat
     import mlx_lm
 
     from engine.bench import decode_bytes_per_token, measure_bandwidth, time_one_run, weights_dtype
-    from engine.compute_dtype import apply_compute_policy
-    from engine.memory import system_memory
+    from engine.compute_dtype import apply_compute_policy, float32_fit
+    from engine.models.fit import DEFAULT_CONTEXT, memory_budget
+    from engine.models.folder import inspect_model_folder
 
     model, tokenizer = mlx_lm.load(model_path)
     compute = "as stored"
     if mode == "cabin":
-        compute = str(apply_compute_policy(model, system_memory().available))
+        fit = float32_fit(inspect_model_folder(Path(model_path)), DEFAULT_CONTEXT, memory_budget())
+        compute = str(apply_compute_policy(model, fit))
     prompt = mx.random.randint(0, tokenizer.vocab_size, (prompt_tokens,), key=mx.random.key(0))
     time_one_run(model, prompt[:8], 2)
     runs = [time_one_run(model, prompt, generate + 1) for _ in range(repeat)]

@@ -127,15 +127,20 @@ async def bench(args: argparse.Namespace, context: AppContext, window) -> None:
     await window_answer(pane, probe)  # warm-up
     raw_runs, app_runs, streaming = [], [], []
     for round_number in range(args.rounds):
-        raw_tps, raw_tokens = raw_mlx_lm_tps(context, args.tokens)
-        app_tps, app_tokens, lateness = await window_answer(pane, probe)
+        if round_number % 2:  # alternate which side goes first, so neither always follows the other
+            app_tps, app_tokens, lateness = await window_answer(pane, probe)
+            raw_tps, raw_tokens = raw_mlx_lm_tps(context, args.tokens)
+        else:
+            raw_tps, raw_tokens = raw_mlx_lm_tps(context, args.tokens)
+            app_tps, app_tokens, lateness = await window_answer(pane, probe)
         raw_runs.append(raw_tps)
         app_runs.append(app_tps)
         streaming += lateness
         print(f"round {round_number + 1}: mlx_lm {raw_tps:7.1f} tok/s ({raw_tokens} tokens) · "
               f"window {app_tps:7.1f} tok/s ({app_tokens} tokens)")
     raw, app = statistics.median(raw_runs), statistics.median(app_runs)
-    print(f"\nmodel {context.models.name}, prompt {PROMPT!r}, up to {args.tokens} tokens, {args.rounds} rounds")
+    print(f"\nmodel {context.models.name}, prompt {PROMPT!r}, up to {args.tokens} tokens, {args.rounds} rounds; "
+          f"load average now {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     print(lag_line("UI lag, idle:", idle))
     print(lag_line("UI lag, streaming:", streaming))
     print(f"decode: window {app:.1f} tok/s vs raw mlx_lm {raw:.1f} tok/s = {app / raw:.3f}x (median of rounds)")

@@ -21,13 +21,13 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from PySide6.QtCore import Qt  # noqa: E402
-from PySide6.QtGui import QGuiApplication  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from app.chat.pane import ChatPane  # noqa: E402
 from app.context import AppContext  # noqa: E402
 from app.main import build_window, create_application  # noqa: E402
 from app.model_state import ModelStatus  # noqa: E402
+from app.theme import palette_for  # noqa: E402
 
 QUESTION = "Compare Python's list and tuple, with a short example."
 ANSWER = """## Lists and tuples
@@ -82,13 +82,14 @@ def main() -> int:
     args = parser.parse_args()
     import qasync
 
-    if args.dark:
-        QGuiApplication.styleHints().setColorScheme(Qt.ColorScheme.Dark)
     app = create_application()
+    if args.dark:  # what apply_system_scheme does when the desktop is dark (offscreen Qt has no scheme)
+        app.setPalette(palette_for(Qt.ColorScheme.Dark, app))
     loop = qasync.QEventLoop(app, already_running=True)
     asyncio.set_event_loop(loop)
     work = Path(tempfile.mkdtemp(prefix="cabin-shot-"))
     model = args.model or build_tiny_model(work / "tiny-model")
+    (work / "settings.json").write_text('{"max_tokens": 60}')  # a short streamed answer leaves the seeded one in view
     context = AppContext.create(work)
     window = build_window(context)
     window.resize(1180, 820)
@@ -104,7 +105,6 @@ def main() -> int:
     pane.composer.button.click()
     wait_until(lambda: not pane.session.busy)
     pane.composer.edit.setPlainText("Show me how to sort a list of tuples by the second field")
-    wait_until(lambda: False, timeout=0.3) if False else None
     QApplication.processEvents()
     window.grab().save(str(args.out))
     print(f"wrote {args.out}")

@@ -15,10 +15,10 @@ from typing import Any
 import mlx.core as mx
 import mlx.nn as nn
 from mlx.utils import tree_flatten, tree_map, tree_unflatten
-from mlx_lm.utils import get_total_parameters
+from engine.models.fit import Fit, Verdict, assess
+from engine.models.folder import ModelInfo
 
-MEMORY_SHARE = 0.5
-"""Upcast only when the extra bytes take at most this share of the available memory (the rest is headroom)."""
+FLOAT32_BYTES = 4
 
 
 @dataclass(frozen=True)
@@ -40,18 +40,21 @@ def stored_precision(model: Any) -> str | None:
     return str(sorted(half, key=str)[0]).removeprefix("mlx.core.") if half else None
 
 
-def plan_compute(model: Any, device: mx.Device, available_memory: int, enabled: bool = True) -> ComputePlan:
-    precision = stored_precision(model)
+def float32_fit(info: ModelInfo, context: int, budget: int) -> Fit:
+    """The fit check for the float32 copy: 4 bytes a parameter, plus the KV cache and headroom as usual."""
+    return assess(FLOAT32_BYTES * info.parameters, info.kv, context, budget)
+
+
+def plan_compute(precision: str | None, device: mx.Device, fit: Fit, enabled: bool = True) -> ComputePlan:
+    """Upcast only on the CPU backend, for a 4-bit/16-bit model whose float32 copy fits comfortably."""
     if device.type != mx.cpu:
         return ComputePlan(False, "GPU: weights run as stored")
     if not enabled:
         return ComputePlan(False, "float32 upcast turned off")
     if precision is None:
         return ComputePlan(False, "already float32")
-    current = sum(v.nbytes for _, v in tree_flatten(model.parameters()))
-    extra = 4 * get_total_parameters(model) - current
-    if extra > available_memory * MEMORY_SHARE:
-        return ComputePlan(False, f"{precision} kept: float32 would need {extra / 2**30:.1f} GB more memory")
+    if fit.verdict is not Verdict.FITS:
+        return ComputePlan(False, f"{precision} kept: in float32 it {fit.describe()}")
     return ComputePlan(True, f"upcast from {precision} at load for the CPU backend")
 
 
@@ -85,9 +88,9 @@ def upcast_to_float32(model: nn.Module) -> None:
     mx.eval(model.parameters())
 
 
-def apply_compute_policy(model: nn.Module, available_memory: int, enabled: bool = True) -> ComputePlan:
-    """Decide and apply the compute dtype for a freshly loaded model. Worker thread only."""
-    plan = plan_compute(model, mx.default_device(), available_memory, enabled)
+def apply_compute_policy(model: nn.Module, fit: Fit, enabled: bool = True) -> ComputePlan:
+    """Decide and apply the compute dtype for a freshly loaded model, given its float32 fit. Worker thread only."""
+    plan = plan_compute(stored_precision(model), mx.default_device(), fit, enabled)
     if plan.upcast:
         upcast_to_float32(model)
         mx.clear_cache()

@@ -10,20 +10,32 @@ from pathlib import Path
 
 import pytest
 
+from app.chat.pane import ChatPane
 from app.context import AppContext
 
 GREEDY = {"temperature": 0.0, "max_tokens": 24}
+WAIT = 30_000
+"""Milliseconds a test waits for an answer or a model load before failing (never hangs)."""
 
 
 @pytest.fixture(scope="session")
-def qt_loop(qapp):
-    """One qasync loop, running whenever Qt processes events, never stopped (stopping it quits the app)."""
+def qasync_loop(qapp):
+    """One qasync loop for the session, never stopped (stopping it quits the QApplication)."""
     import qasync
 
     loop = qasync.QEventLoop(qapp, already_running=True)
-    asyncio.set_event_loop(loop)
-    yield loop
     asyncio.events._set_running_loop(None)
+    return loop
+
+
+@pytest.fixture
+def qt_loop(qasync_loop):
+    """The qasync loop, marked running only during this test: other tests may call asyncio.run()."""
+    asyncio.set_event_loop(qasync_loop)
+    asyncio.events._set_running_loop(qasync_loop)
+    yield qasync_loop
+    asyncio.events._set_running_loop(None)
+    asyncio.set_event_loop(None)
 
 
 @pytest.fixture
@@ -59,13 +71,25 @@ def make_window(qtbot, qt_loop, data_dir: Path) -> Iterator:
 
 
 def close_window(window) -> None:
-    window.close()  # also a window never shown: closing stops its memory timer before the context goes
+    """Close as the user would (saving state, stopping timers; also a window never shown), then stop the engine."""
+    window.close()
     window.context.close()
 
 
 def load_model(qtbot, window, model: Path) -> None:
     task = window.context.models.load(model)
-    qtbot.waitUntil(task.done, timeout=30_000)
+    qtbot.waitUntil(task.done, timeout=WAIT)
+
+
+def chat_pane(window) -> ChatPane:
+    return window.pane(ChatPane)
+
+
+def send(qtbot, pane: ChatPane, text: str) -> None:
+    """Type `text`, press Send and wait for the whole answer."""
+    pane.composer.edit.setPlainText(text)
+    pane.composer.button.click()
+    qtbot.waitUntil(lambda: not pane.session.busy, timeout=WAIT)
 
 
 @pytest.fixture

@@ -2,20 +2,7 @@
 
 from __future__ import annotations
 
-from app.chat.pane import ChatPane
-from app.conversation import STREAMING
-
-WAIT = 30_000
-
-
-def chat_pane(window) -> ChatPane:
-    return window.pane(ChatPane)
-
-
-def send(qtbot, pane: ChatPane, text: str) -> None:
-    pane.composer.edit.setPlainText(text)
-    pane.composer.button.click()
-    qtbot.waitUntil(lambda: not pane.session.busy, timeout=WAIT)
+from tests.app_fixtures import WAIT, chat_pane, send
 
 
 def test_a_prompt_streams_an_answer_into_the_window(qtbot, window) -> None:
@@ -130,3 +117,51 @@ def test_the_status_bar_names_the_model(window, llama_model) -> None:
 
 def test_the_status_bar_shows_memory(qtbot, window) -> None:
     qtbot.waitUntil(lambda: "Model memory" in window.memory_label.text(), timeout=WAIT)
+
+
+def test_coming_back_to_a_conversation_reuses_its_cache(qtbot, window) -> None:
+    pane = chat_pane(window)
+    send(qtbot, pane, "Hello")
+    first_id = pane.session.conversation_id
+    pane.new_chat()
+    send(qtbot, pane, "Tell me about the weather")
+    pane.session.open(first_id)
+    send(qtbot, pane, "Tell me more")
+    assert pane.session.thread[-1].cached_tokens >= pane.session.thread[1].prompt_tokens
+
+
+def test_an_answer_keeps_streaming_while_another_conversation_is_open(qtbot, window) -> None:
+    pane = chat_pane(window)
+    window.context.settings.set("max_tokens", 400)
+    pane.send("Write a table")
+    first_id = pane.session.conversation_id
+    qtbot.waitUntil(lambda: len(pane.session.live_text) > 10, timeout=WAIT)
+    pane.new_chat()
+    assert pane.chat.currentWidget() is pane.chat.empty
+    pane.session.open(first_id)
+    assert pane.chat.views[-1].body.toPlainText().startswith(pane.session.thread[-1].content[:10])
+    qtbot.waitUntil(lambda: not pane.session.busy, timeout=WAIT)
+    answer = window.context.store.thread(first_id)[-1]
+    assert answer.finish_reason in ("stop", "length")
+    assert pane.chat.views[-1].message == answer
+
+
+def test_the_view_follows_a_growing_answer(qtbot, window) -> None:
+    pane = chat_pane(window)
+    window.context.settings.set("max_tokens", 2000)
+    send(qtbot, pane, "Write a table")
+    bar = pane.chat.scroll.verticalScrollBar()
+    qtbot.waitUntil(lambda: bar.maximum() > 0 and bar.value() == bar.maximum(), timeout=WAIT)
+
+
+def test_the_view_stays_put_when_the_user_scrolled_up(qtbot, window) -> None:
+    pane = chat_pane(window)
+    window.context.settings.set("max_tokens", 2000)
+    send(qtbot, pane, "Write a table")
+    bar = pane.chat.scroll.verticalScrollBar()
+    qtbot.waitUntil(lambda: bar.maximum() > 0, timeout=WAIT)
+    pane.send("Tell me more")
+    qtbot.waitUntil(lambda: len(pane.session.live_text) > 100, timeout=WAIT)
+    bar.setValue(0)
+    qtbot.waitUntil(lambda: not pane.session.busy, timeout=WAIT)
+    assert bar.value() == 0

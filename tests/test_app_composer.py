@@ -59,3 +59,10 @@ def test_the_box_grows_with_the_text_up_to_a_limit(qtbot, composer: Composer) ->
     four_lines = composer.edit.height()
     composer.edit.setPlainText("\n".join(["line"] * 40))
     assert one_line < four_lines < composer.edit.height() <= one_line * 12
+
+
+def test_the_hint_names_the_macos_send_key_on_macos(qtbot, monkeypatch) -> None:
+    monkeypatch.setattr("sys.platform", "darwin")
+    composer = Composer()
+    qtbot.addWidget(composer)
+    assert "⌘↩ also sends" in composer.hint.text()

@@ -11,7 +11,7 @@ from app.performance.figures import memory_title
 from app.performance.monitor import BUSY_INTERVAL_MS
 from app.performance.sparkline import Line, Sparkline
 from engine import blas
-from tests.test_app_chat import WAIT, chat_pane, send
+from tests.app_fixtures import WAIT, chat_pane, send
 
 
 def number(text: str) -> float:

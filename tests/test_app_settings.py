@@ -38,3 +38,4 @@ def test_out_of_range_sampling_values_give_the_defaults(tmp_path: Path) -> None:
 def test_the_data_folder_can_be_moved_with_an_environment_variable(tmp_path: Path, monkeypatch) -> None:
     monkeypatch.setenv("CABIN_DATA_DIR", str(tmp_path / "elsewhere"))
     assert data_dir() == tmp_path / "elsewhere" and data_dir().is_dir()
+

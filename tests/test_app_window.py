@@ -12,8 +12,7 @@ from PySide6.QtWidgets import QLabel
 from app.chat.pane import ChatPane
 from app.model_state import ModelStatus
 from app.window import MainWindow
-from tests.test_app_chat import WAIT, chat_pane, send
-from tests.app_fixtures import close_window, load_model
+from tests.app_fixtures import WAIT, chat_pane, close_window, load_model, send
 
 
 def test_without_a_model_the_window_says_how_to_get_one(make_window) -> None:
@@ -169,3 +168,91 @@ def test_sending_without_a_model_keeps_the_text_and_says_why(make_window) -> Non
     assert pane.composer.edit.toPlainText() == "Hello"
     assert "No model is loaded" in pane.composer.hint.text()
     assert pane.session.conversation_id is None
+
+
+def test_the_window_opens_before_mlx_is_imported(tmp_path: Path) -> None:
+    """MLX and the model load after the window is on screen, so it appears at once."""
+    import os
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from app.main import build_window, create_application\n"
+        "from app.context import AppContext\n"
+        "app = create_application([])\n"
+        "context = AppContext.create()\n"
+        "window = build_window(context)\n"
+        "window.show()\n"
+        "app.processEvents()\n"
+        "print('mlx.core' in sys.modules)\n"
+        "window.close()\n"
+        "context.close()\n"
+    )
+    env = {**os.environ, "CABIN_DATA_DIR": str(tmp_path), "QT_QPA_PLATFORM": "offscreen"}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
+    assert out.stdout.strip().splitlines()[-1] == "False", out.stderr
+
+
+def test_the_divider_position_is_restored_at_the_next_start(make_window) -> None:
+    window = make_window()
+    chat_pane(window).splitter.setSizes([300, 500])
+    close_window(window)
+    assert chat_pane(make_window()).splitter.sizes()[0] == 300
+
+
+def test_a_question_sent_while_the_model_loads_is_answered_once_it_has(qtbot, make_window, llama_model) -> None:
+    window = make_window()
+    task = window.context.models.load(llama_model)
+    pane = chat_pane(window)
+    pane.send("Hello")
+    assert pane.session.busy
+    qtbot.waitUntil(lambda: task.done() and not pane.session.busy, timeout=WAIT)
+    assert pane.session.thread[-1].finish_reason in ("stop", "length")
+
+
+def test_deleting_a_conversation_answering_in_the_background_stops_its_answer(qtbot, window) -> None:
+    pane = chat_pane(window)
+    window.context.settings.set("max_tokens", 100_000)
+    pane.send("Write a table")
+    conversation_id = pane.session.conversation_id
+    pane.new_chat()
+    pane.delete_conversation(conversation_id)
+    assert not pane.session.busy
+    assert window.context.store.conversations() == []
+
+
+def test_when_two_models_are_chosen_quickly_the_last_one_wins(qtbot, make_window, llama_model, qwen2_model) -> None:
+    window = make_window()
+    first = window.context.models.load(llama_model)
+    second = window.context.models.load(qwen2_model)
+    qtbot.waitUntil(lambda: first.done() and second.done(), timeout=WAIT)
+    assert window.context.models.info.path == qwen2_model
+    assert window.context.settings.get("last_model") == str(qwen2_model)
+
+
+def test_the_delete_key_in_the_list_deletes_with_undo(qtbot, window) -> None:
+    pane = chat_pane(window)
+    send(qtbot, pane, "Hello")
+    pane.conversations.list.setCurrentRow(0)
+    qtbot.keyClick(pane.conversations.list, Qt.Key.Key_Delete)
+    assert pane.conversations.list.count() == 0
+    assert pane.conversations.undo_bar.isVisibleTo(pane)
+
+
+def test_closing_the_window_erases_a_deleted_conversation_at_once(qtbot, make_window, llama_model) -> None:
+    window = make_window(llama_model)
+    pane = chat_pane(window)
+    send(qtbot, pane, "Hello")
+    pane.delete_action.trigger()
+    close_window(window)
+    assert not pane.conversations.undo_bar.isVisibleTo(pane)
+    assert chat_pane(make_window()).store.conversations() == []
+
+
+def test_an_unreadable_history_is_moved_aside_and_the_app_starts(make_window, data_dir: Path) -> None:
+    (data_dir / "conversations.sqlite3").write_bytes(b"this is not a database" * 100)
+    window = make_window()
+    assert "moved to" in window.statusBar().currentMessage()
+    assert [p.name.startswith("conversations.sqlite3.unreadable-") for p in data_dir.iterdir()].count(True) == 1
+    assert window.context.store.conversations() == []

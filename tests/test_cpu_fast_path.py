@@ -16,7 +16,9 @@ import pytest
 from mlx.utils import tree_flatten, tree_map
 
 from engine.blas import ACTIVE, default_threads, select_blas
-from engine.compute_dtype import plan_compute, upcast_to_float32
+from engine.compute_dtype import float32_fit, plan_compute, stored_precision, upcast_to_float32
+from engine.models.fit import Fit
+from engine.models.folder import inspect_model_folder
 from engine.generation import Engine, SamplingSettings
 
 GREEDY = SamplingSettings(temperature=0, max_tokens=24)
@@ -136,27 +138,38 @@ def test_upcast_logits_stay_within_bf16_tolerance_of_the_original(bf16_4bit_mode
     assert np.abs(after - before).max() <= 0.05 * np.abs(before).max()
 
 
+def float32_fit_of(model: Path, budget: int = PLENTY) -> Fit:
+    return float32_fit(inspect_model_folder(model), context=2048, budget=budget)
+
+
 def test_policy_changes_nothing_on_the_gpu(bf16_4bit_model: Path) -> None:
-    model, _ = load_raw(bf16_4bit_model)
-    assert not plan_compute(model, mx.Device(mx.gpu), PLENTY).upcast
+    assert not plan_compute("4-bit", mx.Device(mx.gpu), float32_fit_of(bf16_4bit_model)).upcast
 
 
-def test_policy_keeps_weights_when_memory_is_short(bf16_4bit_model: Path) -> None:
-    model, _ = load_raw(bf16_4bit_model)
-    plan = plan_compute(model, mx.Device(mx.cpu), available_memory=1000)
+def test_policy_keeps_weights_when_float32_would_not_fit_comfortably(bf16_4bit_model: Path) -> None:
+    fit = float32_fit_of(bf16_4bit_model, budget=300 * 2**20)
+    plan = plan_compute("4-bit", mx.Device(mx.cpu), fit)
     assert not plan.upcast
-    assert "4-bit kept: float32 would need" in plan.reason
+    assert plan.reason.startswith("4-bit kept: in float32 it needs ~")
+
+
+def test_float32_fit_counts_four_bytes_a_parameter(bf16_4bit_model: Path) -> None:
+    info = inspect_model_folder(bf16_4bit_model)
+    assert float32_fit_of(bf16_4bit_model).weights == 4 * info.parameters > info.weight_bytes
 
 
 def test_policy_leaves_float32_models_alone(llama_model: Path) -> None:
     model, _ = load_raw(llama_model)
-    assert plan_compute(model, mx.Device(mx.cpu), PLENTY).reason == "already float32"
+    assert stored_precision(model) is None
+    assert plan_compute(None, mx.Device(mx.cpu), float32_fit_of(llama_model)).reason == "already float32"
 
 
-@pytest.mark.parametrize("fixture", ["bf16_4bit_model", "llama_fp16_model"])
-def test_policy_upcasts_quantized_and_half_models_on_the_cpu(fixture: str, request: pytest.FixtureRequest) -> None:
-    model, _ = load_raw(request.getfixturevalue(fixture))
-    assert plan_compute(model, mx.Device(mx.cpu), PLENTY).upcast
+@pytest.mark.parametrize(("fixture", "precision"), [("bf16_4bit_model", "4-bit"), ("llama_fp16_model", "float16")])
+def test_policy_upcasts_quantized_and_half_models_on_the_cpu(fixture: str, precision: str, request: pytest.FixtureRequest) -> None:
+    path = request.getfixturevalue(fixture)
+    model, _ = load_raw(path)
+    assert stored_precision(model) == precision
+    assert plan_compute(precision, mx.Device(mx.cpu), float32_fit_of(path)).upcast
 
 
 def test_the_user_can_turn_the_upcast_off(engine_as_stored: Engine, bf16_4bit_model: Path) -> None:

@@ -29,9 +29,16 @@ def test_list_shows_each_model_with_its_facts_and_fit(store: Path, llama_4bit_mo
     code, out, _ = run(capsys, "list")
     header, row = out.splitlines()[:2]
     assert code == 0
-    assert header.split() == ["MODEL", "ARCH", "PARAMS", "BITS", "SIZE", "LAST", "USED", "STATUS", "/", "FIT"]
+    assert header.split() == ["MODEL", "ARCH", "PARAMS", "BITS", "SIZE", "LAST", "USED", "STATUS", "/", "FIT", "RUNS", "AS"]
     assert row.split()[:4] == [REPO, "llama", "140K", "4-bit"]
-    assert row.split()[-1] == "fits"
+    assert row.split()[-2] == "fits"
+
+
+def test_list_says_a_4bit_model_runs_in_float32_on_the_cpu_backend(store: Path, llama_4bit_model: Path, capsys) -> None:
+    put_in_hf_cache(store, REPO, llama_4bit_model)
+    out = run(capsys, "list")[1]
+    assert out.splitlines()[1].split()[-1] == "float32"
+    assert "run in float32 when that copy fits comfortably" in out
 
 
 def test_list_with_no_models_says_what_to_do(store: Path, capsys) -> None:

@@ -8,7 +8,7 @@ from PySide6.QtCore import QEvent, QSizeF, QUrl, Qt, Signal
 from PySide6.QtGui import QDesktopServices, QGuiApplication, QTextCursor
 from PySide6.QtWidgets import QFrame, QSizePolicy, QTextBrowser
 
-from app.chat.markdown import COPY_SCHEME, Rendered, render_markdown
+from app.chat.markdown import COPY_SCHEME, Rendered, render_markdown, render_markdown_once
 from app.theme import chat_colors
 
 
@@ -36,9 +36,11 @@ class MessageBrowser(QTextBrowser):
     def _fit_height(self, size: QSizeF) -> None:
         self.setFixedHeight(max(math.ceil(size.height()), self.fontMetrics().height()))
 
-    def set_markdown(self, text: str) -> None:
+    def set_markdown(self, text: str, final: bool = True) -> None:
+        """Show `text` as Markdown; `final=False` for a snapshot of an answer still streaming."""
+        render = render_markdown if final else render_markdown_once
         self._markdown = text
-        self._rendered = render_markdown(text, chat_colors(QGuiApplication.palette()))
+        self._rendered = render(text, chat_colors(QGuiApplication.palette()))
         self.setHtml(self._rendered.html)
 
     def set_plain(self, text: str) -> None:

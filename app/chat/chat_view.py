@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QLabel, QPushButton, QScrollArea, QStackedWidget, QVBoxLayout, QWidget
 
@@ -31,9 +33,11 @@ class EmptyState(QWidget):
         self.hint.setStyleSheet("font-size: 14px")
         self.button = QPushButton("Choose Model Folder…")
         self.button.clicked.connect(self.sig_choose_model)
-        for widget in (self.title, self.hint, self.button):
-            layout.addWidget(widget, 0, Qt.AlignmentFlag.AlignHCenter)
         self.hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.hint.setContentsMargins(48, 0, 48, 0)
+        layout.addWidget(self.title, 0, Qt.AlignmentFlag.AlignHCenter)
+        layout.addWidget(self.hint)  # full width: a wrapped label given its own width would be clipped
+        layout.addWidget(self.button, 0, Qt.AlignmentFlag.AlignHCenter)
         layout.addStretch(3)
 
     def show_hint(self, text: str, offer_model_choice: bool) -> None:
@@ -46,7 +50,7 @@ class ChatView(QStackedWidget):
     sig_regenerate = Signal(str)
     sig_switch = Signal(str, int)
 
-    def __init__(self, session: ChatSession, assistant_name: callable) -> None:
+    def __init__(self, session: ChatSession, assistant_name: Callable[[], str]) -> None:
         super().__init__()
         self._session = session
         self._assistant_name = assistant_name
@@ -88,9 +92,9 @@ class ChatView(QStackedWidget):
         self._follow()
 
     def _view_for(self, message: Message) -> MessageView:
-        versions = self._session.siblings(message)
+        versions = [m.id for m in self._session.siblings(message)]
         author = "You" if message.role == "user" else (message.model or self._assistant_name())
-        view = MessageView(message, author, (versions.index(message), len(versions)))
+        view = MessageView(message, author, (versions.index(message.id), len(versions)))
         view.setMaximumWidth(MAX_TEXT_WIDTH)
         view.sig_edit.connect(self.sig_edit)
         view.sig_regenerate.connect(self.sig_regenerate)

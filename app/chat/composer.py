@@ -14,7 +14,11 @@ HINT_STYLE = "font-size: 11px; color: palette(placeholder-text)"
 
 
 class PromptEdit(QPlainTextEdit):
+    """A text box that grows with its text (up to MAX_LINES) and sends on Enter."""
+
     sig_submit = Signal()
+    sig_cancel = Signal()
+    """Escape was pressed (an in-place edit of a message is abandoned)."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -23,6 +27,8 @@ class PromptEdit(QPlainTextEdit):
         self._fit_height()
 
     def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802 — Qt override
+        if event.key() == Qt.Key.Key_Escape:
+            self.sig_cancel.emit()
         if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
             mods = event.modifiers() & ~Qt.KeyboardModifier.KeypadModifier
             if mods in (Qt.KeyboardModifier.NoModifier, Qt.KeyboardModifier.ControlModifier):

@@ -96,9 +96,14 @@ def _parser(colors: Colors, code_blocks: list[str]) -> MarkdownIt:
     return md
 
 
-@lru_cache(maxsize=256)
-def render_markdown(text: str, colors: Colors = Colors()) -> Rendered:
-    """HTML for `text`, memoised: re-showing a conversation does not re-highlight its code."""
+def render_markdown_once(text: str, colors: Colors = Colors()) -> Rendered:
+    """HTML for `text` (an answer still growing: not worth remembering)."""
     code_blocks: list[str] = []
     body = _parser(colors, code_blocks).render(text)
     return Rendered(f'<div style="color:{colors.text}">{body}</div>', tuple(code_blocks))
+
+
+@lru_cache(maxsize=256)
+def render_markdown(text: str, colors: Colors = Colors()) -> Rendered:
+    """HTML for `text`, memoised: re-showing a conversation does not re-highlight its code."""
+    return render_markdown_once(text, colors)

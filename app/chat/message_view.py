@@ -2,54 +2,33 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal
+import time
+
+from PySide6.QtCore import QEvent, Qt, Signal
 from PySide6.QtGui import QGuiApplication, QPalette
 from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
     QLabel,
-    QPlainTextEdit,
     QPushButton,
+    QSizePolicy,
     QToolButton,
     QVBoxLayout,
     QWidget,
 )
 
 from app.chat.browser import MessageBrowser
-from app.conversation import INTERRUPTED, Message
+from app.chat.composer import PromptEdit
+from app.chat.footer import footer_text, live_footer_text
+from app.conversation import Message
 from engine.generation import Stats
 
-REASONS = {
-    "cancelled": "stopped",
-    "length": "reached the length limit",
-    INTERRUPTED: "interrupted (the app closed mid-answer)",
-}
-
-
-def stats_text(tokens: int, tps: float, ttft: float) -> str:
-    return f"{tokens} tokens · {tps:.1f} tok/s · TTFT {ttft * 1000:.0f} ms"
-
-
-def footer_text(message: Message) -> str:
-    """'128 tokens · 45.3 tok/s · TTFT 120 ms · stopped' for an answer; '' for a question."""
-    if message.role != "assistant":
-        return ""
-    parts = []
-    if message.generated_tokens:
-        parts.append(stats_text(message.generated_tokens, message.generation_tps, message.ttft))
-    if message.finish_reason in REASONS:
-        parts.append(REASONS[message.finish_reason])
-    if message.error:
-        parts.append(message.error)
-    return " · ".join(parts)
-
-
-def live_footer_text(stats: Stats | None) -> str:
-    if stats is None:
-        return "Thinking…"
-    return "Writing… " + stats_text(stats.generated_tokens, stats.generation_tps, stats.ttft)
-
-
+LIVE_RENDER_INTERVAL = 0.3
+"""Least seconds between Markdown renders of an answer still streaming (plain text is appended between)."""
+LIVE_RENDER_SHARE = 0.05
+"""Live renders may take at most this share of the UI thread's time: slower renders come less often."""
+LIVE_RENDER_BUDGET = 0.012
+"""A render slower than this would make the window stutter: that answer streams as plain text instead."""
 def _tool_button(text: str, tip: str) -> QToolButton:
     button = QToolButton()
     button.setText(text)
@@ -91,6 +70,7 @@ class MessageView(QFrame):
         super().__init__()
         self.message = message
         self.setObjectName("userMessage" if message.role == "user" else "assistantMessage")
+        self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Maximum)
         self.body = MessageBrowser()
         self.footer = QLabel(footer_text(message))
         self.footer.setWordWrap(True)
@@ -99,7 +79,7 @@ class MessageView(QFrame):
         self.copy_button = _tool_button("Copy", "Copy this message as Markdown")
         self.copy_button.clicked.connect(self._copy)
         self.action_button = self._action_button()
-        self.editor: QPlainTextEdit | None = None
+        self.editor: PromptEdit | None = None
         self.switcher: BranchSwitcher | None = None
         self._layout = QVBoxLayout(self)
         self._layout.setContentsMargins(14, 10, 14, 8)
@@ -109,6 +89,9 @@ class MessageView(QFrame):
         if message.role == "assistant":
             self._layout.addLayout(self._footer_row())
         self._style()
+        self._streamed = message.content
+        self._next_render = 0.0
+        self._live_markdown = True
         if message.is_streaming:
             self.body.set_plain(message.content)
             self.footer.setText(live_footer_text(None))
@@ -156,10 +139,25 @@ class MessageView(QFrame):
         color = "#c62828" if self.message.error else muted
         self.footer.setStyleSheet(f"color: {color}; font-size: 11px")
 
+    def changeEvent(self, event: QEvent) -> None:  # noqa: N802 — Qt override
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.ApplicationPaletteChange:
+            self._style()
+
     # -- streaming ---------------------------------------------------------------------------
     def append(self, text: str, stats: Stats | None) -> None:
-        self.body.append_plain(text)
+        """Add streamed text: appended as plain text, re-rendered as Markdown a few times a second
+        while that stays cheap (an answer whose render takes too long stays plain until it ends)."""
+        self._streamed += text
         self.footer.setText(live_footer_text(stats))
+        now = time.perf_counter()
+        if self._live_markdown and now >= self._next_render:
+            self.body.set_markdown(self._streamed, final=False)
+            cost = time.perf_counter() - now
+            self._next_render = now + max(LIVE_RENDER_INTERVAL, cost / LIVE_RENDER_SHARE)
+            self._live_markdown = cost < LIVE_RENDER_BUDGET
+        else:
+            self.body.append_plain(text)
 
     def finish(self, message: Message) -> None:
         self.message = message
@@ -183,8 +181,10 @@ class MessageView(QFrame):
         self.edit_panel = QWidget()
         panel = QVBoxLayout(self.edit_panel)
         panel.setContentsMargins(0, 0, 0, 0)
-        self.editor = QPlainTextEdit(self.message.content)
-        self.editor.setMinimumHeight(80)
+        self.editor = PromptEdit()
+        self.editor.setPlainText(self.message.content)
+        self.editor.sig_submit.connect(self._submit_edit)
+        self.editor.sig_cancel.connect(self.stop_editing)
         send, cancel = QPushButton("Send"), QPushButton("Cancel")
         send.setDefault(True)
         send.clicked.connect(self._submit_edit)
@@ -197,6 +197,7 @@ class MessageView(QFrame):
         panel.addWidget(self.editor)
         panel.addLayout(buttons)
         self.body.hide()
+        self.action_button.setEnabled(False)
         self._layout.insertWidget(2, self.edit_panel)
         self.editor.setFocus()
 
@@ -206,6 +207,7 @@ class MessageView(QFrame):
         self.edit_panel.deleteLater()
         self.editor = None
         self.body.show()
+        self.action_button.setEnabled(True)
 
     def _submit_edit(self) -> None:
         text = self.editor.toPlainText()

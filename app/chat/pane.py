@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QByteArray, Qt
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QFileDialog,
@@ -81,7 +81,9 @@ class ChatPane(QWidget):
         self.splitter.addWidget(self.conversations)
         self.splitter.addWidget(right)
         self.splitter.setStretchFactor(1, 1)
-        self.splitter.setSizes([240, 760])
+        state = self.context.settings.get("splitter_state")
+        if not (state and self.splitter.restoreState(QByteArray.fromHex(state.encode()))):
+            self.splitter.setSizes([240, 760])
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.splitter)
@@ -140,6 +142,12 @@ class ChatPane(QWidget):
         menus["Conversation"].addSeparator()
         menus["Conversation"].addActions([self.system_prompt_action, self.rename_action, self.delete_action])
 
+    def shutdown(self) -> None:
+        """The window is closing: save the answer being written, erase what was deleted, keep the divider."""
+        self.session.finish_now()
+        self.conversations.undo_bar.expire()
+        self.context.settings.set("splitter_state", self.splitter.saveState().toHex().data().decode())
+
     # -- conversations -----------------------------------------------------------------------
     def refresh_conversations(self) -> None:
         found = self.store.conversations(self.conversations.search.text())
@@ -161,7 +169,7 @@ class ChatPane(QWidget):
 
     def delete_conversation(self, conversation_id: str) -> None:
         """Hide it at once and offer Undo for a few seconds; only then is it erased."""
-        if self.session.busy and self.session.streaming_in_view and conversation_id == self.session.conversation_id:
+        if self.session.answering_in(conversation_id):
             self.session.finish_now()
         title = self.store.conversation(conversation_id).title
         self.store.delete(conversation_id)

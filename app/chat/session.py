@@ -9,6 +9,7 @@ so a crash loses at most a second of it.
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
@@ -72,7 +73,11 @@ class ChatSession(QObject):
 
     @property
     def streaming_in_view(self) -> bool:
-        return self._answer is not None and self._answer.conversation_id == self.conversation_id
+        return self.answering_in(self.conversation_id)
+
+    def answering_in(self, conversation_id: str | None) -> bool:
+        """Whether an answer is being written in that conversation (open or not)."""
+        return self._answer is not None and self._answer.conversation_id == conversation_id
 
     @property
     def system_prompt(self) -> str:
@@ -111,7 +116,7 @@ class ChatSession(QObject):
     def _live(self, message: Message) -> Message:
         """The answer being written carries its in-memory text, newer than the last save."""
         if self._answer is not None and message.id == self._answer.id:
-            return Message(**{**message.__dict__, "content": self._text})
+            return replace(message, content=self._text)
         return message
 
     def switch_branch(self, message_id: str, step: int) -> None:

@@ -6,7 +6,7 @@ import json
 from dataclasses import asdict
 from datetime import datetime, timezone
 
-from app.chat.message_view import footer_text
+from app.chat.footer import footer_text
 from app.conversation import Conversation, Message, MessageTree
 
 FORMAT_VERSION = 1

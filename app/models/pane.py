@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import (
     QComboBox,
     QFileDialog,
@@ -86,6 +87,7 @@ class ModelsPane(QWidget):
         self.setWindowTitle("Models")
         self.engine = engine
         self.budget: int | None = None
+        self._budget_asked = False
         self.models: list[StoredModel] = []
         self.search_results: list[Any] | None = None
         self.job: Job | None = None
@@ -93,7 +95,14 @@ class ModelsPane(QWidget):
         self._build()
         self._connect()
         self.refresh()
-        self.watcher.watch(engine.submit(memory_budget), self._set_budget)
+
+    def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 — Qt's name
+        """Ask the engine for the memory budget when the pane is first seen: asking at construction would
+        import MLX on the worker while the window is still opening (the chat pane opens first)."""
+        super().showEvent(event)
+        if not self._budget_asked:
+            self._budget_asked = True
+            self.watcher.watch(self.engine.submit(memory_budget), self._set_budget)
 
     # -- layout ------------------------------------------------------------------------------
     def _build(self) -> None:

@@ -10,7 +10,7 @@ from typing import Any
 from engine.cli.common import positive_int
 from engine.errors import CabinError, Cancelled
 from engine.memory import format_bytes, system_memory
-from engine.models.fit import DEFAULT_CONTEXT, Fit, assess, memory_budget
+from engine.models.fit import DEFAULT_CONTEXT, Fit, Verdict, assess, memory_budget
 from engine.models.recommend import suggest
 from engine.models.store import StoredModel
 from engine.models.text import format_ago, format_count
@@ -67,6 +67,23 @@ def model_row(model: StoredModel, fit: Fit | None) -> list[str]:
             format_ago(model.last_used), fit.verdict.value if fit else "ready"]  # fmt: skip
 
 
+def on_cpu_backend() -> bool:
+    import mlx.core as mx
+
+    return mx.default_device().type == mx.cpu
+
+
+def runs_as(model: StoredModel, context: int, budget: int) -> str:
+    """'float32' where the CPU fast path (engine/compute_dtype.py) will upcast this quantized model, else 'stored'."""
+    from engine.compute_dtype import float32_fit
+
+    info = model.info
+    if info is None:
+        return "-"
+    upcast = info.bits and on_cpu_backend() and float32_fit(info, context, budget).verdict is Verdict.FITS
+    return "float32" if upcast else "stored"
+
+
 def run_list(args: argparse.Namespace) -> int:
     from engine.models.store import list_models
 
@@ -75,12 +92,14 @@ def run_list(args: argparse.Namespace) -> int:
         print("No models yet. Try: cabin models recommend, then cabin models pull REPO")
         return 0
     budget = memory_budget()
-    rows = [["MODEL", "ARCH", "PARAMS", "BITS", "SIZE", "LAST USED", "STATUS / FIT"]]
+    rows = [["MODEL", "ARCH", "PARAMS", "BITS", "SIZE", "LAST USED", "STATUS / FIT", "RUNS AS"]]
     for model in models:
         fit = assess(model.info.weight_bytes, model.info.kv, args.context, budget) if model.info else None
-        rows.append(model_row(model, fit))
+        rows.append(model_row(model, fit) + [runs_as(model, args.context, budget)])
     print(table(rows))
     print(f"\nFit at {args.context:,} tokens of context against ~{format_bytes(budget)} usable memory.")
+    if on_cpu_backend():
+        print("On this CPU backend, 4-bit and 16-bit models run in float32 when that copy fits comfortably (faster here).")
     return 0
 
 

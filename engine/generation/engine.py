@@ -144,7 +144,8 @@ class Engine:
         """Check the new model (and that it fits) before freeing the old one, so a refusal costs the user nothing."""
         from mlx.utils import tree_flatten
 
-        from engine.compute_dtype import apply_compute_policy
+        from engine.compute_dtype import apply_compute_policy, float32_fit
+        from engine.models.fit import memory_budget
         from engine.models.loading import inspect_model, load_model, refuse_if_too_big
 
         info = inspect_model(spec)
@@ -152,7 +153,8 @@ class Engine:
             refuse_if_too_big(info, min(context, info.context_length or context))
         self._release_model()
         self._model, self._tokenizer = load_model(info)
-        self.compute_plan = apply_compute_policy(self._model, system_memory().available, self.upcast_on_cpu)
+        fit = float32_fit(info, context, memory_budget())
+        self.compute_plan = apply_compute_policy(self._model, fit, self.upcast_on_cpu)
         self.resident_weight_bytes = sum(v.nbytes for _, v in tree_flatten(self._model.parameters()))
         self.model_info = info
         return info

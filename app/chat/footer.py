@@ -1,0 +1,36 @@
+"""The line under an answer: its tokens, speed and time to first token, and why it ended if it was cut short."""
+
+from __future__ import annotations
+
+from app.conversation import INTERRUPTED, Message
+from engine.generation import Stats
+
+REASONS = {
+    "cancelled": "stopped",
+    "length": "reached the length limit",
+    INTERRUPTED: "interrupted (the app closed mid-answer)",
+}
+
+
+def stats_text(tokens: int, tps: float, ttft: float) -> str:
+    return f"{tokens} tokens · {tps:.1f} tok/s · TTFT {ttft * 1000:.0f} ms"
+
+
+def footer_text(message: Message) -> str:
+    """'128 tokens · 45.3 tok/s · TTFT 120 ms · stopped' for an answer; '' for a question."""
+    if message.role != "assistant":
+        return ""
+    parts = []
+    if message.generated_tokens:
+        parts.append(stats_text(message.generated_tokens, message.generation_tps, message.ttft))
+    if message.finish_reason in REASONS:
+        parts.append(REASONS[message.finish_reason])
+    if message.error:
+        parts.append(message.error)
+    return " · ".join(parts)
+
+
+def live_footer_text(stats: Stats | None) -> str:
+    if stats is None:
+        return "Thinking…"
+    return "Writing… " + stats_text(stats.generated_tokens, stats.generation_tps, stats.ttft)

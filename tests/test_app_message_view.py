@@ -1,0 +1,96 @@
+"""One message on screen: its footer, its Copy links, and Markdown while an answer streams."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from PySide6.QtCore import QUrl
+from PySide6.QtGui import QGuiApplication
+
+from app.chat.footer import footer_text
+from app.chat.message_view import MessageView
+from app.conversation import INTERRUPTED, STREAMING, Message
+
+
+def message(role: str = "assistant", content: str = "", **values) -> Message:
+    return Message("m1", "c1", None, role, content, time.time(), **values)
+
+
+@pytest.fixture
+def view_of(qtbot):
+    def make(msg: Message) -> MessageView:
+        view = MessageView(msg, "model", (0, 1))
+        qtbot.addWidget(view)
+        view.resize(600, 400)
+        view.show()
+        return view
+
+    return make
+
+
+def test_a_finished_answer_shows_its_stats() -> None:
+    text = footer_text(message(generated_tokens=12, generation_tps=30.25, ttft=0.0424, finish_reason="stop"))
+    assert text == "12 tokens · 30.2 tok/s · TTFT 42 ms"
+
+
+@pytest.mark.parametrize(
+    ("reason", "shown"),
+    [("cancelled", "stopped"), ("length", "reached the length limit"), (INTERRUPTED, "interrupted")],
+)
+def test_an_answer_that_did_not_end_by_itself_says_why(reason: str, shown: str) -> None:
+    assert shown in footer_text(message(generated_tokens=3, finish_reason=reason))
+
+
+def test_an_error_is_shown_in_the_footer() -> None:
+    assert "no model is loaded" in footer_text(message(finish_reason="error", error="no model is loaded"))
+
+
+def test_questions_have_no_footer() -> None:
+    assert footer_text(message(role="user", content="hi")) == ""
+
+
+def test_a_streaming_answer_is_rendered_as_markdown_as_it_grows(view_of) -> None:
+    view = view_of(message(finish_reason=STREAMING))
+    view.append("| a | b |\n|---|---|\n| 1 | 2 |\n", None)
+    assert "<table" in view.body.toHtml()
+    view.append("more", None)
+    assert view.body.toPlainText().endswith("more")
+
+
+def test_the_copy_link_of_a_code_block_copies_its_code(view_of) -> None:
+    view = view_of(message(content="Try:\n\n```python\nprint('hi')\n```", finish_reason="stop"))
+    view.body.anchorClicked.emit(QUrl("copy:0"))
+    assert QGuiApplication.clipboard().text() == "print('hi')\n"
+
+
+def test_copy_copies_the_whole_message_as_markdown(view_of) -> None:
+    view = view_of(message(content="**bold** answer", finish_reason="stop"))
+    view.copy_button.click()
+    assert QGuiApplication.clipboard().text() == "**bold** answer"
+
+
+def test_the_view_is_as_tall_as_its_text(view_of) -> None:
+    short = view_of(message(content="one line", finish_reason="stop"))
+    tall = view_of(message(content="\n\n".join(f"paragraph {i}" for i in range(30)), finish_reason="stop"))
+    assert tall.body.height() > 10 * short.body.height()
+
+
+def test_escape_abandons_an_edit(qtbot, view_of) -> None:
+    from PySide6.QtCore import Qt
+
+    view = view_of(message(role="user", content="hi"))
+    view.action_button.click()
+    qtbot.keyClick(view.editor, Qt.Key.Key_Escape)
+    assert view.editor is None and not view.body.isHidden()
+
+
+def test_enter_in_the_editor_sends_the_edited_question(qtbot, view_of) -> None:
+    from PySide6.QtCore import Qt
+
+    view = view_of(message(role="user", content="hi"))
+    view.action_button.click()
+    view.editor.setPlainText("hello")
+    with qtbot.waitSignal(view.sig_edit) as sent:
+        qtbot.keyClick(view.editor, Qt.Key.Key_Return)
+    assert sent.args == ["m1", "hello"]
