@@ -70,8 +70,9 @@ class Sparkline(QWidget):
             painter.setPen(palette.color(QPalette.ColorRole.PlaceholderText))
             painter.drawText(plot, Qt.AlignmentFlag.AlignCenter, self.empty_text)
             return
-        top = self.ceiling or max(max(line.values) for line in self.lines if line.values) * HEADROOM or 1.0
-        self._paint_scale(painter, plot, top)
+        highest = max(max(line.values) for line in self.lines if line.values)
+        top = self.ceiling or highest * HEADROOM or 1.0
+        self._paint_scale(painter, plot, top, labelled=bool(self.ceiling or highest))
         for index, line in enumerate(self.lines):
             self._paint_line(painter, plot, top, line, fill=index == 0)
 
@@ -95,13 +96,15 @@ class Sparkline(QWidget):
                              Qt.AlignmentFlag.AlignVCenter, text)
             right -= width + 10
 
-    def _paint_scale(self, painter: QPainter, plot: QRectF, top: float) -> None:
+    def _paint_scale(self, painter: QPainter, plot: QRectF, top: float, labelled: bool) -> None:
         muted = self.palette().color(QPalette.ColorRole.PlaceholderText)
         grid = QColor(muted)
         grid.setAlpha(60)
         painter.setPen(QPen(grid, 1, Qt.PenStyle.DashLine))
         painter.drawLine(QPointF(plot.left(), plot.top()), QPointF(plot.right(), plot.top()))
         painter.drawLine(QPointF(plot.left(), plot.bottom()), QPointF(plot.right(), plot.bottom()))
+        if not labelled:  # all zeros: a scale of "1 B" would mean nothing
+            return
         painter.setPen(muted)
         painter.drawText(plot.adjusted(2, 1, 0, 0), Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop,
                          self.formatter(top))

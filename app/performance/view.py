@@ -220,7 +220,7 @@ class PerformanceView(QWidget):
         if info is None:
             self.model_label.setText("No model loaded.")
             self.weights_figure.set_value("–")
-            self.plan_label.setText("")
+            self.plan_label.hide()
             return
         kind = f"{info.bits}-bit" if info.bits else "full precision"
         context = f" · trained context {info.context_length:,} tokens" if info.context_length else ""
@@ -229,6 +229,7 @@ class PerformanceView(QWidget):
                                       f"{format_bytes(info.weight_bytes)} on disk")
         plan = engine.compute_plan
         self.plan_label.setText(f"Compute: {plan}" if plan else "")
+        self.plan_label.setVisible(plan is not None)
 
     def _show_table(self, activity: Activity) -> None:
         records = list(reversed(activity.recent))
