@@ -34,8 +34,9 @@ def build_window(context: AppContext) -> MainWindow:
 
 
 def start(window: MainWindow) -> None:
-    """After the window is on screen: load the last used model on the engine's worker."""
+    """After the window is on screen: load the last used model on the engine's worker, serve the API if it was on."""
     window.context.models.load_last_used()
+    window.api_server.restore()
 
 
 def quit_on_signals(window: MainWindow) -> QTimer:

@@ -14,8 +14,9 @@ from PySide6.QtWidgets import QWidget
 
 from app.chat.pane import ChatPane
 from app.context import AppContext
+from app.export.pane import ExportPane
 from app.models.pane import models_pane
 
 PaneFactory = Callable[[AppContext], QWidget]
 
-PANES: tuple[PaneFactory, ...] = (ChatPane, models_pane)
+PANES: tuple[PaneFactory, ...] = (ChatPane, models_pane, ExportPane)

@@ -121,8 +121,8 @@ class Settings:
 
     # -- what the engine gets ----------------------------------------------------------------
     def sampling(self) -> SamplingSettings:
-        """The settings for the next answer (each of SamplingSettings' fields has a setting of the same name)."""
-        return SamplingSettings(**{f.name: self._values[f.name] for f in dataclasses.fields(SamplingSettings)})
+        """The settings for the next answer: every SamplingSettings field that has a setting of the same name."""
+        return SamplingSettings(**{f.name: self._values[f.name] for f in dataclasses.fields(SamplingSettings) if f.name in FIELDS})
 
     def memory_limits(self) -> tuple[int | None, int | None]:
         """(memory limit, cache limit) in bytes; None keeps MLX's default."""

@@ -73,6 +73,16 @@ class Preferences:
         help="The same seed, settings and conversation give the same answer. Leave empty for a new random choice "
         "each time.",
     )
+    presence_penalty: float = setting(
+        0.0, "sampling", label="Presence penalty", minimum=-2, maximum=2,
+        help="OpenAI-style: above 0, any token already in the answer becomes less likely, nudging the model to new "
+        "topics; below 0, more likely. 0 turns it off.",
+    )
+    frequency_penalty: float = setting(
+        0.0, "sampling", label="Frequency penalty", minimum=-2, maximum=2,
+        help="OpenAI-style: above 0, tokens become less likely the more often they are already in the answer, "
+        "which curbs word-for-word repetition. 0 turns it off.",
+    )
     context_length: int = setting(
         8192, "context", label="Context length", minimum=256, maximum=1048576, unit="tokens",
         help="The most tokens the model sees at once: the conversation plus the answer (never more than the model "
@@ -102,6 +112,14 @@ class Preferences:
         "ones, so models are converted once, at load, when memory allows. The answers are the same model's. "
         "No effect on a Mac's GPU. Applies the next time a model is loaded.",
     )
+    api_port: int = setting(
+        11434, "server", label="Port", minimum=0, maximum=65535,
+        help="Where the local API (File ▸ Serve Local API) listens, on this computer only: "
+        "http://127.0.0.1:<port>. 11434 is Ollama's port, so Ollama clients find Cabin; 0 picks a free port. "
+        "Used the next time the server starts.",
+    )
+    api_server: bool = setting(False, "window")
+    """Whether the local API was on when the app closed (File ▸ Serve Local API switches it)."""
     last_model: str | None = setting(None, "window")
     window_geometry: str | None = setting(None, "window")
     splitter_state: str | None = setting(None, "window")

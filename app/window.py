@@ -6,6 +6,7 @@ from PySide6.QtCore import QByteArray, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import QLabel, QMainWindow, QMessageBox, QStackedWidget, QToolBar, QWidget
 
+from app.api_server import ApiServerControl
 from app.context import AppContext
 from app.model_state import ModelStatus
 from app.panes import PANES, PaneFactory
@@ -36,6 +37,9 @@ class MainWindow(QMainWindow):
         for pane in self.panes:
             if hasattr(pane, "populate_menus"):
                 pane.populate_menus(self.menus)
+        self.api_server = ApiServerControl(context)
+        self.menus["File"].addSeparator()
+        self.menus["File"].addAction(self.api_server.action)
         self.menus["File"].addSeparator()
         self.menus["File"].addAction(self._quit_action)
         self._build_status_bar()
@@ -108,6 +112,7 @@ class MainWindow(QMainWindow):
         self.model_label = QLabel()
         self.memory_label = QLabel()
         self.statusBar().addWidget(self.model_label, 1)
+        self.statusBar().addPermanentWidget(self.api_server.label)
         self.statusBar().addPermanentWidget(self.memory_label)
         self.context.models.sig_changed.connect(self._show_model)
         self.sig_memory.connect(self._show_memory)
@@ -163,5 +168,6 @@ class MainWindow(QMainWindow):
         self._memory_timer.stop()
         if self.preferences is not None:
             self.preferences.close()
+        self.api_server.shutdown()
         self.context.settings.set("window_geometry", self.saveGeometry().toHex().data().decode())
         super().closeEvent(event)

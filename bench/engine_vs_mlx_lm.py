@@ -20,7 +20,7 @@ import mlx_lm  # noqa: E402
 from mlx.utils import tree_flatten  # noqa: E402
 
 from engine.generation import Engine, SamplingSettings  # noqa: E402
-from tests.model_factory import ModelSpec, build_model  # noqa: E402
+from tests.model_factory import build_model, llama_of_size  # noqa: E402
 
 QUESTION = "Tell me about the weather, code, tables and lists, and how a local assistant answers."
 
@@ -61,9 +61,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
 
-    heads = args.hidden // 64
-    spec = ModelSpec(hidden_size=args.hidden, num_hidden_layers=args.layers, intermediate_size=args.hidden * 8 // 3,
-                     num_attention_heads=heads, num_key_value_heads=max(1, heads // 3))
+    spec = llama_of_size(args.hidden, args.layers)
     with tempfile.TemporaryDirectory() as tmp:
         path = build_model(Path(tmp) / "bench-llama", spec)
         model, _ = raw_mlx_lm.loaded.setdefault(path, mlx_lm.load(str(path)))

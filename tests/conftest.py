@@ -6,8 +6,9 @@ import json
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 # Before anything imports huggingface_hub (it reads these at import time): no network, a private cache.
 _HF_HOME = Path(tempfile.mkdtemp(prefix="cabin-test-hf-"))
@@ -20,6 +21,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 import pytest  # noqa: E402
 
 from engine.generation import Engine  # noqa: E402
+from engine.server import ServerConfig  # noqa: E402
 from tests.model_factory import ModelSpec, build_model  # noqa: E402
 
 pytest_plugins = ["tests.app_fixtures"]
@@ -117,6 +119,52 @@ def put_in_hf_cache(cache: Path, repo_id: str, model: Path, revision: str = "0" 
     return snapshot
 
 
+# -- Core ML export: one package per recipe, shared by every test that inspects it ----------------
+def _export_coreml(dest: Path, model: Path, **options: object) -> tuple[Path, object]:
+    from engine.coreml.export import run_export
+    from engine.coreml.options import ExportOptions
+
+    dest.mkdir()
+    summary = run_export(ExportOptions(model=str(model), out=dest, context=32, **options), dest, lambda _: None)
+    return dest, summary
+
+
+@pytest.fixture(scope="session")
+def coreml_palettized(tmp_path_factory: pytest.TempPathFactory, llama_model: Path) -> tuple[Path, object]:
+    """(export folder, summary) of the tiny llama, 4-bit palettized, verified end to end."""
+    return _export_coreml(tmp_path_factory.mktemp("coreml") / "palettized", llama_model)
+
+
+@pytest.fixture(scope="session")
+def coreml_fp16(tmp_path_factory: pytest.TempPathFactory, qwen2_model: Path) -> tuple[Path, object]:
+    """(export folder, summary) of the tiny qwen2, uncompressed fp16, checks skipped (tests do them)."""
+    return _export_coreml(tmp_path_factory.mktemp("coreml") / "fp16", qwen2_model, mode="fp16", verify=False)
+
+
+@pytest.fixture(scope="session")
+def odd_llama_model(models_dir: Path) -> Path:
+    """A llama whose MLP width (120) no default group or block size divides."""
+    return build_model(models_dir / "odd-llama", ModelSpec(intermediate_size=120, seed=3))
+
+
+@pytest.fixture(scope="session")
+def tied_qwen2_model(models_dir: Path, qwen2_model: Path) -> Path:
+    """The tiny qwen2 with tied embeddings (as Qwen2.5-0.5B has): no lm_head weight, the embedding reused."""
+    import mlx.core as mx
+
+    dest = models_dir / "tied-qwen2"
+    shutil.copytree(qwen2_model, dest)
+    weights = mx.load(str(dest / "model.safetensors"))
+    del weights["lm_head.weight"]
+    mx.save_safetensors(str(dest / "model.safetensors"), weights, metadata={"format": "mlx"})
+    index = json.loads((dest / "model.safetensors.index.json").read_text())
+    del index["weight_map"]["lm_head.weight"]
+    (dest / "model.safetensors.index.json").write_text(json.dumps(index))
+    config = json.loads((dest / "config.json").read_text())
+    (dest / "config.json").write_text(json.dumps({**config, "tie_word_embeddings": True}))
+    return dest
+
+
 @pytest.fixture
 def cabin_data(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A private, empty Cabin data folder (added model folders, last-used times, converted models)."""
@@ -159,3 +207,51 @@ def fake_hub(
     yield hub
     server.shutdown()
     server.server_close()
+
+
+class LiveServer:
+    """The local API server on its own asyncio loop in a background thread, as a client sees it."""
+
+    def __init__(self, engine: Engine, config: ServerConfig) -> None:
+        import asyncio
+        import threading
+
+        from engine.server import start_server
+
+        self.engine = engine
+        self.loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self.loop.run_forever, name="test-api-loop", daemon=True)
+        self._thread.start()
+        self.handle = self.run(start_server(engine, config))
+        self.url = self.handle.url
+
+    def run(self, coroutine: Any) -> Any:
+        """Run a coroutine on the server's loop and wait for its result."""
+        import asyncio
+
+        return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(timeout=120)
+
+    def close(self) -> None:
+        self.run(self.handle.close())
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self._thread.join()
+        self.loop.close()
+
+
+@pytest.fixture
+def serve(llama_engine: Engine) -> Iterator[Callable[..., LiveServer]]:
+    """Start servers for the tiny llama on 127.0.0.1, an ephemeral port each: serve(api_key="k", ...)."""
+    servers: list[LiveServer] = []
+
+    def start(**config: Any) -> LiveServer:
+        servers.append(LiveServer(llama_engine, ServerConfig(port=0, **config)))
+        return servers[-1]
+
+    yield start
+    for server in servers:
+        server.close()
+
+
+@pytest.fixture
+def api_server(serve: Callable[..., LiveServer]) -> LiveServer:
+    return serve()

@@ -50,6 +50,13 @@ class ModelSpec:
     seed: int = 0
 
 
+def llama_of_size(hidden_size: int, layers: int) -> ModelSpec:
+    """A llama shaped like real ones (64-wide heads, a third as many KV heads, 8/3 MLP), for benchmarks."""
+    heads = hidden_size // 64
+    return ModelSpec(hidden_size=hidden_size, num_hidden_layers=layers, intermediate_size=hidden_size * 8 // 3,
+                     num_attention_heads=heads, num_key_value_heads=max(1, heads // 3))
+
+
 def build_tokenizer(dest: Path, vocab_size: int) -> None:
     """Train a byte-level BPE on a fixed corpus and save it as a Hugging Face fast tokenizer."""
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers

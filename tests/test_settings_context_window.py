@@ -92,3 +92,14 @@ def test_the_cli_takes_a_context_length_and_says_when_a_prompt_cannot_fit(llama_
 
     result = cabin("chat", "--model", str(llama_model), "--prompt", "word " * 100, "--context-length", "16")
     assert result.returncode == 1 and "context length of 16" in result.stderr
+
+
+def test_a_completion_is_cut_to_what_its_prompt_leaves_of_the_context(llama_engine: Engine) -> None:
+    settings = SamplingSettings(temperature=0, max_tokens=500, context_length=12)
+    finished = llama_engine.complete("Once upon a time", settings).result()
+    assert 0 < finished.stats.generated_tokens and finished.stats.prompt_tokens + finished.stats.generated_tokens <= 12
+
+
+def test_a_completion_prompt_longer_than_the_context_is_refused(llama_engine: Engine) -> None:
+    finished = llama_engine.complete("word " * 100, SamplingSettings(max_tokens=8, context_length=16)).result()
+    assert finished.finish_reason == "error" and "context length of 16" in finished.error

@@ -31,10 +31,12 @@ from app.settings_schema import SettingError, parse, section_keys, spec, to_text
 PAGES = {
     "Generation": {"Sampling": "sampling", "Context": "context", "New conversations": "chat"},
     "Memory & Compute": {"MLX memory": "memory", "Compute": "compute"},
+    "Local API": {"Server": "server"},
 }
 SAVED_NOTE = "Saved. Used from the next answer."
 NOTES = {
     "default_system_prompt": "Saved. New conversations start with it.",
+    "api_port": "Saved. Used the next time the server starts.",
     "upcast_on_cpu": "Saved. Used the next time a model is loaded.",
     "memory_limit_gb": "Saved and applied.",
     "cache_limit_gb": "Saved and applied.",

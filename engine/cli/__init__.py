@@ -7,13 +7,15 @@ non-zero exit status, never a traceback.
 from __future__ import annotations
 
 import argparse
+import multiprocessing
 import sys
 
 from engine import __version__
-from engine.cli import bench, chat, models
+from engine.cli import bench, chat, models, serve
+from engine.cli import export as export_coreml
 from engine.errors import CabinError
 
-COMMANDS = (chat, bench, models)
+COMMANDS = (chat, bench, models, serve, export_coreml)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -32,6 +34,7 @@ def open_app() -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    multiprocessing.freeze_support()  # a frozen Cabin.app re-enters here for the export's child process
     parser = build_parser()
     args = parser.parse_args(argv)
     try:

@@ -26,9 +26,12 @@ from engine.models.folder import ModelInfo
 
 if TYPE_CHECKING:
     from engine.compute_dtype import ComputePlan
+    from engine.generation.turn import PreparedPrompt
 
 T = TypeVar("T")
 Message = dict[str, str]
+Preparer = Callable[[Any, SamplingSettings], "PreparedPrompt"]
+"""(tokenizer, settings) -> the prompt to answer and its answer's settings; runs on the worker."""
 _SHUTDOWN = object()
 
 
@@ -86,6 +89,20 @@ class Generation:
             if isinstance(event, Finished):
                 return
 
+    async def batches(self) -> AsyncIterator[list[Event]]:
+        """Like `async for`, but each step brings every event that has arrived (at least one).
+
+        A consumer that falls behind (a slow client, a busy loop) catches up in one step instead of
+        paying its per-event cost (a network write) for each token.
+        """
+        while True:
+            events = [await self._async_queue.get()]
+            while not self._async_queue.empty():
+                events.append(self._async_queue.get_nowait())
+            yield events
+            if isinstance(events[-1], Finished):
+                return
+
     def result(self, timeout: float | None = None) -> Finished:
         return self.finished.result(timeout)
 
@@ -93,11 +110,13 @@ class Generation:
 class Engine:
     """Owns the model and the MLX worker thread. Every public method is safe to call from any thread."""
 
-    def __init__(self, max_conversations: int = 4, upcast_on_cpu: bool = True) -> None:
+    def __init__(self, max_conversations: int = 4, upcast_on_cpu: bool = True, shared_caches: int = 3) -> None:
         self._requests: queue.Queue[Any] = queue.Queue()
         self._max_conversations = max_conversations
         self.upcast_on_cpu = upcast_on_cpu
         """Run quantized/half models in float32 on the CPU backend when memory allows (engine/compute_dtype.py)."""
+        self._shared_size = shared_caches
+        self._shared: Any = None
         self._model: Any = None
         self._tokenizer: Any = None
         self._caches: OrderedDict[str, Any] = OrderedDict()
@@ -134,7 +153,7 @@ class Engine:
     def _release_model(self) -> None:
         import mlx.core as mx
 
-        self._model = self._tokenizer = self.model_info = self.compute_plan = None
+        self._model = self._tokenizer = self.model_info = self.compute_plan = self._shared = None
         self.resident_weight_bytes = 0
         self._caches.clear()
         gc.collect()
@@ -145,6 +164,7 @@ class Engine:
         from mlx.utils import tree_flatten
 
         from engine.compute_dtype import apply_compute_policy, float32_fit
+        from engine.generation.shared_caches import SharedCaches
         from engine.models.fit import memory_budget
         from engine.models.loading import inspect_model, load_model, refuse_if_too_big
 
@@ -155,6 +175,7 @@ class Engine:
         self._model, self._tokenizer = load_model(info)
         fit = float32_fit(info, context, memory_budget())
         self.compute_plan = apply_compute_policy(self._model, fit, self.upcast_on_cpu)
+        self._shared = SharedCaches(self._model, self._shared_size)
         self.resident_weight_bytes = sum(v.nbytes for _, v in tree_flatten(self._model.parameters()))
         self.model_info = info
         return info
@@ -168,7 +189,7 @@ class Engine:
             self._caches.popitem(last=False)
         return cache
 
-    def _generate(self, generation: Generation, messages: list[Message], settings: SamplingSettings, conversation_id: str) -> Finished:
+    def _generate(self, generation: Generation, prepare: Preparer, settings: SamplingSettings, conversation_id: str | None) -> Finished:
         from engine.generation.turn import run_turn
 
         self._activity = started(self._activity)
@@ -183,12 +204,17 @@ class Engine:
         if generation.stop_requested.is_set():
             return self._finish_early(emit, "cancelled", None)
 
-        cache = self._cache_for(conversation_id)
-        settings = within_model_context(settings, self.model_info.context_length)
+        cache = None
         try:
-            return run_turn(self._model, self._tokenizer, cache, messages, settings, generation.stop_requested, emit)
+            prepared = prepare(self._tokenizer, within_model_context(settings, self.model_info.context_length))
+            if conversation_id is None:
+                cache = self._shared.take(self._tokenizer, prepared.text)
+            else:
+                cache = self._cache_for(conversation_id)
+            return run_turn(self._model, self._tokenizer, cache, prepared, generation.stop_requested, emit)
         except Exception as e:  # noqa: BLE001 — e.g. a template that cannot render these messages
-            cache.reset()
+            if cache is not None:
+                cache.reset()
             return self._finish_early(emit, "error", f"could not prepare the prompt: {e}")
 
     def _forget(self, conversation_id: str) -> None:
@@ -228,15 +254,42 @@ class Engine:
         self,
         messages: list[Message],
         settings: SamplingSettings = SamplingSettings(),
-        conversation_id: str = "default",
+        conversation_id: str | None = "default",
         loop: asyncio.AbstractEventLoop | None = None,
     ) -> Generation:
-        """Queue an answer to `messages`; the conversation's prompt cache is reused across calls."""
+        """Queue an answer to `messages`; the conversation's prompt cache is reused across calls.
+
+        With `conversation_id=None` the request belongs to no conversation (an API request): it reuses
+        whichever shared cache holds the longest prefix of its prompt.
+        """
+        from engine.generation.turn import prepare_chat
+
+        return self._start(lambda tokenizer, s: prepare_chat(tokenizer, messages, s), settings, conversation_id, loop)
+
+    def complete(
+        self,
+        prompt: str,
+        settings: SamplingSettings = SamplingSettings(),
+        conversation_id: str | None = None,
+        loop: asyncio.AbstractEventLoop | None = None,
+    ) -> Generation:
+        """Queue a continuation of raw text (no chat template), e.g. for /v1/completions."""
+        from engine.generation.turn import prepare_text
+
+        return self._start(lambda tokenizer, s: prepare_text(tokenizer, prompt, s), settings, conversation_id, loop)
+
+    def _start(
+        self,
+        prepare: Preparer,
+        settings: SamplingSettings,
+        conversation_id: str | None,
+        loop: asyncio.AbstractEventLoop | None,
+    ) -> Generation:
         generation = Generation(loop)
         with self._pending_lock:
             self._pending.add(generation)
         generation.finished.add_done_callback(lambda _: self._settled(generation))
-        self.submit(lambda: self._generate(generation, messages, settings, conversation_id))
+        self.submit(lambda: self._generate(generation, prepare, settings, conversation_id))
         return generation
 
     def _settled(self, generation: Generation) -> None:

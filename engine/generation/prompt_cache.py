@@ -8,6 +8,7 @@ checkpoint's text reuses those ids verbatim and tokenizes only the rest.
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 from mlx_lm.models.cache import can_trim_prompt_cache, make_prompt_cache, trim_prompt_cache
@@ -54,8 +55,24 @@ class ConversationCache:
             self._checkpoints = {text: n for text, n in self._checkpoints.items() if n <= keep}
         return prompt[len(self.tokens) :]
 
-    def record(self, rendered: str, prompt: list[int], answer: str, answer_ids: list[int], fed_ids: list[int]) -> None:
-        """After an answer: the cache holds prompt + every generated id (fed_ids, EOS included)."""
+    def record(self, rendered: str, prompt: list[int], answer: str | None, answer_ids: list[int], fed_ids: list[int]) -> None:
+        """After an answer: the cache holds prompt + every generated id (fed_ids, EOS included).
+
+        `answer` is None when the shown text is not exactly what `answer_ids` spell (a stop string was cut).
+        """
         self.tokens = prompt + fed_ids
         self._checkpoints[rendered] = len(prompt)
-        self._checkpoints[rendered + answer] = len(prompt) + len(answer_ids)
+        if answer is not None:
+            self._checkpoints[rendered + answer] = len(prompt) + len(answer_ids)
+
+    def cached_prefix_len(self, tokenizer: Any, rendered: str) -> int:
+        """How many of the rendered prompt's leading tokens this cache already holds."""
+        return common_prefix_len(self.prompt_ids(tokenizer, rendered), self.tokens)
+
+    def fork(self) -> ConversationCache:
+        """An independent copy (its own keys and values), to rewind without losing this one."""
+        twin = copy.copy(self)
+        twin.kv = copy.deepcopy(self.kv)
+        twin.tokens = list(self.tokens)
+        twin._checkpoints = dict(self._checkpoints)
+        return twin

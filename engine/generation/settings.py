@@ -15,6 +15,10 @@ class SamplingSettings:
     repetition_penalty: float = 1.0
     max_tokens: int = 512
     seed: int | None = None
+    presence_penalty: float = 0.0
+    frequency_penalty: float = 0.0
+    stop: tuple[str, ...] = ()
+    """Strings that end the answer when it would contain them; the answer stops just before one."""
     context_length: int | None = None
     """The most tokens the model sees at once, prompt plus answer (None: no limit). See `context_window`."""
 
@@ -25,7 +29,10 @@ class SamplingSettings:
             "min_p must be in [0, 1)": 0 <= self.min_p < 1,
             "top_k must be 0 (off) or more": self.top_k >= 0,
             "repetition_penalty must be between 0.5 and 2": 0.5 <= self.repetition_penalty <= 2,
+            "presence_penalty must be between -2 and 2": -2 <= self.presence_penalty <= 2,
+            "frequency_penalty must be between -2 and 2": -2 <= self.frequency_penalty <= 2,
             "max_tokens must be at least 1": self.max_tokens >= 1,
+            "seed must be between 0 and 2**64 - 1": self.seed is None or 0 <= self.seed < 2**64,
             "context_length must be at least 2": self.context_length is None or self.context_length >= 2,
         }
         problems = [message for message, ok in checks.items() if not ok]
@@ -41,7 +48,14 @@ class SamplingSettings:
         from mlx_lm.sample_utils import make_logits_processors
 
         penalty = None if self.repetition_penalty == 1.0 else self.repetition_penalty
-        return make_logits_processors(repetition_penalty=penalty)
+        # OpenAI's presence and frequency penalties look at everything generated so far, not a short window.
+        return make_logits_processors(
+            repetition_penalty=penalty,
+            presence_penalty=self.presence_penalty,
+            presence_context_size=self.max_tokens,
+            frequency_penalty=self.frequency_penalty,
+            frequency_context_size=self.max_tokens,
+        )
 
 
 def within_model_context(settings: SamplingSettings, model_context: int | None) -> SamplingSettings:

@@ -1,19 +1,21 @@
-"""One answer: render the chat template, reuse the prompt cache, stream tokens with mlx_lm. Worker thread only."""
+"""One answer: render the prompt, reuse the prompt cache, stream tokens with mlx_lm. Worker thread only."""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, replace
 from threading import Event as StopFlag
 from typing import Any
 
 import mlx.core as mx
 from mlx_lm import stream_generate
 
-from engine.generation.context_window import fit_to_context
+from engine.generation.context_window import ContextOverflow, fit_to_context
 from engine.generation.events import Event, Finished, FinishReason, Stats, Token
 from engine.generation.prompt_cache import ConversationCache
 from engine.generation.settings import SamplingSettings
+from engine.generation.stop_strings import StopStrings
 
 Message = dict[str, str]
 PREFILL_STEP = 512
@@ -32,6 +34,49 @@ def render_prompt(tokenizer: Any, messages: list[Message]) -> str:
     return "\n".join(lines) + "\nAssistant:"
 
 
+def render_text(tokenizer: Any, text: str) -> str:
+    """A raw completion prompt, starting with the BOS token when the tokenizer would add one."""
+    bos = getattr(tokenizer, "bos_token", None)
+    adds_bos = bos is not None and tokenizer.encode("")[:1] == [tokenizer.bos_token_id]
+    return bos + text if adds_bos and not text.startswith(bos) else text
+
+
+@dataclass(frozen=True)
+class PreparedPrompt:
+    """A prompt ready for the model, and the settings of its answer."""
+
+    text: str
+    """Rendered: the chat template (or BOS) already applied."""
+    settings: SamplingSettings
+    """With max_tokens cut to what the context length leaves."""
+    dropped: int = 0
+    """Oldest messages left out to fit the context length."""
+
+
+def prepare_chat(tokenizer: Any, messages: list[Message], settings: SamplingSettings) -> PreparedPrompt:
+    """Render a conversation, leaving out its oldest messages if it would overflow the context length."""
+    if settings.context_length is None:
+        return PreparedPrompt(render_prompt(tokenizer, messages), settings)
+
+    def count(candidate: list[Message]) -> int:
+        return len(tokenizer.encode(render_prompt(tokenizer, candidate), add_special_tokens=False))
+
+    fitted = fit_to_context(messages, count, settings.context_length, settings.max_tokens)
+    answer_settings = replace(settings, max_tokens=fitted.max_tokens)
+    return PreparedPrompt(render_prompt(tokenizer, fitted.messages), answer_settings, fitted.dropped)
+
+
+def prepare_text(tokenizer: Any, text: str, settings: SamplingSettings) -> PreparedPrompt:
+    """A raw completion prompt; with a context length, the answer is cut to what the prompt leaves."""
+    rendered = render_text(tokenizer, text)
+    if settings.context_length is None:
+        return PreparedPrompt(rendered, settings)
+    room = settings.context_length - len(tokenizer.encode(rendered, add_special_tokens=False))
+    if room < 1:
+        raise ContextOverflow(f"the prompt is longer than the context length of {settings.context_length}")
+    return PreparedPrompt(rendered, replace(settings, max_tokens=min(settings.max_tokens, room)))
+
+
 class _Turn:
     """Collects the streamed responses of one answer into text, ids and stats."""
 
@@ -42,10 +87,10 @@ class _Turn:
         self.ttft = 0.0
         self.stats = Stats(prompt_len, prefill_len, 0.0, 0, 0.0, 0.0, mx.get_peak_memory(), dropped)
 
-    def add(self, response: Any) -> None:
+    def add(self, response: Any, text: str) -> None:
         if not self.fed:
             self.ttft = time.perf_counter() - self.started
-        self.pieces.append(response.text)
+        self.pieces.append(text)
         self.fed.append(response.token)
         self.stats = Stats(
             prompt_tokens=self.prompt_len,
@@ -63,35 +108,20 @@ class _Turn:
         return "".join(self.pieces)
 
 
-def fit_messages(
-    tokenizer: Any, cache: ConversationCache, messages: list[Message], settings: SamplingSettings
-) -> tuple[list[Message], int, int]:
-    """(messages that fit the context length, the answer's token budget, messages left out)."""
-    if settings.context_length is None:
-        return messages, settings.max_tokens, 0
-
-    def count(candidate: list[Message]) -> int:
-        return len(cache.prompt_ids(tokenizer, render_prompt(tokenizer, candidate)))
-
-    fitted = fit_to_context(messages, count, settings.context_length, settings.max_tokens)
-    return fitted.messages, fitted.max_tokens, fitted.dropped
-
-
 def run_turn(
     model: Any,
     tokenizer: Any,
     cache: ConversationCache,
-    messages: list[Message],
-    settings: SamplingSettings,
+    prepared: PreparedPrompt,
     stop: StopFlag,
     emit: Callable[[Event], None],
 ) -> Finished:
+    """Answer the prepared prompt and emit its events."""
     started = time.perf_counter()
-    messages, max_tokens, dropped = fit_messages(tokenizer, cache, messages, settings)
-    rendered = render_prompt(tokenizer, messages)
+    rendered, settings = prepared.text, prepared.settings
     prompt = cache.prompt_ids(tokenizer, rendered)
     to_prefill = cache.rewind_to(prompt)
-    turn = _Turn(len(prompt), len(to_prefill), started, dropped)
+    turn = _Turn(len(prompt), len(to_prefill), started, prepared.dropped)
     if settings.seed is not None:
         mx.random.seed(settings.seed)
 
@@ -101,11 +131,12 @@ def run_turn(
 
     reason: FinishReason = "cancelled"
     error = None
+    stop_strings = StopStrings(settings.stop)
     responses = stream_generate(
         model,
         tokenizer,
         to_prefill,
-        max_tokens=max_tokens,
+        max_tokens=settings.max_tokens,
         sampler=settings.sampler(),
         logits_processors=settings.logits_processors(),
         prompt_cache=cache.kv,
@@ -114,11 +145,14 @@ def run_turn(
     )
     try:
         for response in responses:
-            turn.add(response)
-            if response.text or response.finish_reason != "stop":
-                emit(Token(response.text, response.token, turn.stats))
-            if response.finish_reason:
-                reason = response.finish_reason
+            text = stop_strings.feed(response.text)
+            if not stop_strings.hit and (response.finish_reason or stop.is_set()):
+                text += stop_strings.flush()
+            turn.add(response, text)
+            if text or response.finish_reason != "stop":
+                emit(Token(text, response.token, turn.stats))
+            if stop_strings.hit or response.finish_reason:
+                reason = "stop" if stop_strings.hit else response.finish_reason
                 break
             if stop.is_set():
                 break
@@ -129,11 +163,13 @@ def run_turn(
     finally:
         responses.close()
 
-    answer_ids = turn.fed[:-1] if reason == "stop" else turn.fed
+    ended_on_eos = reason == "stop" and not stop_strings.hit
+    answer_ids = turn.fed[:-1] if ended_on_eos else turn.fed
     if reason == "error" or (reason == "cancelled" and not turn.fed):
         cache.reset()
     else:
-        cache.record(rendered, prompt, turn.text, answer_ids, turn.fed)
+        # A stop string was cut from the text, so the ids no longer spell the answer exactly.
+        cache.record(rendered, prompt, None if stop_strings.hit else turn.text, answer_ids, turn.fed)
     finished = Finished(turn.text, reason, turn.stats, tuple(answer_ids), error)
     emit(finished)
     return finished

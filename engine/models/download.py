@@ -103,14 +103,19 @@ def repo_folder(repo_id: str) -> Path:
 def bytes_on_disk(repo_id: str, files: list[PlannedFile]) -> int:
     """How much of the planned files is in the cache: whole blobs plus the partial `.incomplete` ones."""
     blobs = repo_folder(repo_id) / "blobs"
-    done = 0
-    for file in files:
-        blob = blobs / file.etag
-        if blob.exists():
-            done += file.size
-        else:
-            done += sum(p.stat().st_size for p in blobs.glob(f"{file.etag}*.incomplete") if p.exists())
-    return done
+    return sum(file_bytes_on_disk(blobs, file) for file in files)
+
+
+def file_bytes_on_disk(blobs: Path, file: PlannedFile) -> int:
+    """The partial file is read before the finished blob is looked for: huggingface_hub renames one into
+    the other, and in the other order a file renamed in between would count as 0 (progress going back)."""
+    partial = 0
+    for part in blobs.glob(f"{file.etag}*.incomplete"):
+        try:
+            partial += part.stat().st_size
+        except FileNotFoundError:
+            pass
+    return file.size if (blobs / file.etag).exists() else partial
 
 
 def check_disk_space(repo_id: str, needed: int) -> None:

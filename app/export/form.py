@@ -1,0 +1,108 @@
+"""The export settings form: model, destination, compression recipe, context and checks."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLineEdit,
+    QPushButton,
+    QSpinBox,
+    QWidget,
+)
+
+from engine.coreml.options import DEFAULT_GROUP_SIZE, ExportOptions
+
+RECIPES = (
+    ("4-bit palettes (iPhone Neural Engine)", "palettize", 4),
+    ("6-bit palettes", "palettize", 6),
+    ("8-bit palettes", "palettize", 8),
+    ("3-bit palettes (smallest, least accurate)", "palettize", 3),
+    ("2-bit palettes (experimental)", "palettize", 2),
+    ("int4 blocks (Mac GPU)", "linear", 4),
+    ("int8 blocks", "linear", 8),
+    ("Keep an MLX 4/8-bit model's own weights (no second rounding)", "affine", 4),
+    ("fp16, uncompressed", "fp16", 16),
+)
+
+
+def path_row(edit: QLineEdit, button_text: str, choose) -> QWidget:
+    row = QWidget()
+    layout = QHBoxLayout(row)
+    layout.setContentsMargins(0, 0, 0, 0)
+    button = QPushButton(button_text)
+    button.clicked.connect(choose)
+    layout.addWidget(edit, 1)
+    layout.addWidget(button)
+    return row
+
+
+class ExportForm(QWidget):
+    """Collects an `ExportOptions`; `options()` raises the same one-line errors the CLI shows."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.model = QLineEdit(placeholderText="a model folder, or a repo id like mlx-community/Qwen2.5-0.5B-Instruct-4bit")
+        self.out = QLineEdit(placeholderText="the folder to create, e.g. ~/Desktop/MyModel-coreml")
+        self.recipe = QComboBox()
+        for label, mode, bits in RECIPES:
+            self.recipe.addItem(label, (mode, bits))
+        self.group_size = QSpinBox(minimum=1, maximum=4096, value=DEFAULT_GROUP_SIZE["palettize"])
+        self.group_size.setToolTip("Output channels sharing one palette, or input values per int4/int8 block")
+        self.context = QSpinBox(minimum=16, maximum=131072, value=2048, singleStep=256, suffix=" tokens")
+        self.compress_embeddings = QCheckBox("Compress the embedding table at 8 bits", checked=True)
+        self.verify = QCheckBox("Check against MLX and run the saved program before finishing", checked=True)
+        self.overwrite = QCheckBox("Replace the folder if it exists")
+        self.recipe.currentIndexChanged.connect(self._recipe_changed)
+
+        form = QFormLayout(self)
+        form.addRow("Model", path_row(self.model, "Choose…", self._choose_model))
+        form.addRow("Export to", path_row(self.out, "Choose…", self._choose_out))
+        form.addRow("Weights", self.recipe)
+        form.addRow("Group size", self.group_size)
+        form.addRow("Context", self.context)
+        form.addRow("", self.compress_embeddings)
+        form.addRow("", self.verify)
+        form.addRow("", self.overwrite)
+
+    def _recipe_changed(self) -> None:
+        mode, _ = self.recipe.currentData()
+        self.group_size.setEnabled(mode in ("palettize", "linear"))
+        self.compress_embeddings.setEnabled(mode in ("palettize", "linear"))
+        if mode in ("palettize", "linear"):
+            self.group_size.setValue(DEFAULT_GROUP_SIZE[mode])
+
+    def _choose_model(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Model folder")
+        if folder:
+            self.model.setText(folder)
+
+    def _choose_out(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, "Export folder", str(Path.home() / "Model-coreml"))
+        if path:
+            self.out.setText(path)
+
+    def options(self) -> ExportOptions:
+        from engine.coreml.options import ExportError
+
+        if not self.model.text().strip():
+            raise ExportError("choose a model to export")
+        if not self.out.text().strip():
+            raise ExportError("choose a folder to export to")
+        mode, bits = self.recipe.currentData()
+        return ExportOptions(
+            model=self.model.text().strip(),
+            out=Path(self.out.text().strip()),
+            mode=mode,
+            bits=bits,
+            group_size=self.group_size.value() if mode in ("palettize", "linear") else 0,
+            context=self.context.value(),
+            embeddings="8bit" if self.compress_embeddings.isChecked() else "fp16",
+            overwrite=self.overwrite.isChecked(),
+            verify=self.verify.isChecked(),
+        )

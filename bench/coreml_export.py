@@ -1,0 +1,97 @@
+"""Core ML export of a ~125M-parameter llama: time, peak memory and sizes per compression mode.
+
+Each export runs through `ExportJob` (a spawned child, as the CLI and the app run it), so the peak
+memory is the export's own; times are also given as a ratio to the first mode (fp16: convert only,
+no compression). Reference from the issue: ~20 s and 2.2 GB for a 125M
+model; 4-bit palettes ~25% of fp16.
+
+    .venv/bin/python bench/coreml_export.py [--hidden 768] [--layers 12] [--vocab 32000] [--context 512]
+        [--modes fp16,palettize4,linear4] [--no-verify]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+MODES = {
+    "fp16": {"mode": "fp16"},
+    "palettize4": {"mode": "palettize", "bits": 4, "group_size": 16},
+    "palettize8": {"mode": "palettize", "bits": 8, "group_size": 16},
+    "linear4": {"mode": "linear", "bits": 4, "group_size": 32},
+    "linear8": {"mode": "linear", "bits": 8, "group_size": 32},
+    "affine4": {"mode": "affine"},
+}
+"""affine4 exports an MLX 4-bit build of the same model, keeping its quantization."""
+
+
+def build(dest: Path, args: argparse.Namespace, bits: int | None = None) -> Path:
+    from tests.model_factory import ModelSpec, build_model
+
+    spec = ModelSpec(
+        bits=bits,
+        hidden_size=args.hidden,
+        num_hidden_layers=args.layers,
+        intermediate_size=args.hidden * 8 // 3 // 64 * 64,
+        num_attention_heads=args.hidden // 64,
+        num_key_value_heads=max(1, args.hidden // 256),
+        vocab_size=args.vocab,
+        dtype="bfloat16",
+    )
+    return build_model(dest / f"bench-llama{'-' + str(bits) + 'bit' if bits else ''}", spec)
+
+
+def export(model: Path, out: Path, recipe: dict, context: int, verify: bool):
+    from engine.coreml.events import Failed
+    from engine.coreml.options import ExportOptions
+    from engine.coreml.process import ExportJob
+
+    job = ExportJob(ExportOptions(model=str(model), out=out, context=context, verify=verify, **recipe))
+    result = job.wait()
+    if isinstance(result, Failed):
+        raise SystemExit(f"{out.name}: {result.message}")
+    return result.summary
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--hidden", type=int, default=768)
+    parser.add_argument("--layers", type=int, default=12)
+    parser.add_argument("--vocab", type=int, default=32000)
+    parser.add_argument("--context", type=int, default=512)
+    parser.add_argument("--modes", default="fp16,palettize4,linear4,affine4")
+    parser.add_argument("--no-verify", action="store_true")
+    args = parser.parse_args()
+
+    from engine.memory import format_bytes
+
+    with tempfile.TemporaryDirectory() as tmp:
+        modes = args.modes.split(",")
+        model = build(Path(tmp), args)
+        quantized = build(Path(tmp), args, bits=4) if "affine4" in modes else None
+        rows = []
+        for name in modes:
+            source = quantized if name == "affine4" else model
+            summary = export(source, Path(tmp) / name, MODES[name], args.context, not args.no_verify)
+            rows.append((name, summary))
+            steps = ", ".join(f"{step} {seconds:.1f}" for step, seconds in summary.step_seconds.items())
+            print(f"{name}: {summary.seconds:.1f} s ({steps}), peak {format_bytes(summary.peak_memory)}", flush=True)
+    first = rows[0][1]
+    print(f"\nmodel: {first.parameters / 1e6:.1f}M parameters, context {first.context}, checks {'off' if args.no_verify else 'on'}")
+    print(f"{'mode':<12} {'time':>8} {'x first':>8} {'peak mem':>10} {'package':>10} {'vs fp16':>8} {'worst layer':>12} {'program err':>12}")
+    for name, s in rows:
+        worst = f"{s.worst_layer.relative_error:.2%}" if s.worst_layer else "-"
+        err = f"{s.program_vs_torch:.1e}" if s.program_vs_torch is not None else "-"
+        print(
+            f"{name:<12} {s.seconds:>7.1f}s {s.seconds / first.seconds:>7.2f}x {format_bytes(s.peak_memory):>10} "
+            f"{format_bytes(s.package_bytes):>10} {s.compression_ratio:>7.0%} {worst:>12} {err:>12}"
+        )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,80 @@
+"""`cabin serve`: the model over OpenAI- and Ollama-compatible HTTP APIs, until Ctrl-C (or SIGTERM)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import signal
+import sys
+from typing import Any
+
+from engine.cli.common import add_model_arguments, loaded_engine, positive_int, stats_line
+from engine.generation import Engine
+from engine.server import DEFAULT_PORT, Served, ServerConfig, start_server
+from engine.server.guard import is_loopback
+
+
+def port_number(text: str) -> int:
+    value = int(text)
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"{text} is not a port number (0-65535; 0 picks a free one)")
+    return value
+
+
+def register(commands: Any) -> None:
+    parser = commands.add_parser("serve", help="serve a model over OpenAI- and Ollama-compatible HTTP APIs")
+    add_model_arguments(parser)
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default: this machine only)")
+    parser.add_argument("--port", type=port_number, default=DEFAULT_PORT, help=f"default {DEFAULT_PORT}; 0 picks a free port")
+    parser.add_argument("--api-key", default=os.environ.get("CABIN_API_KEY"),
+                        help="require 'Authorization: Bearer KEY' on every request (default: $CABIN_API_KEY)")
+    parser.add_argument("--max-tokens", type=positive_int, default=4096, help="longest answer when a request sets none")
+    parser.add_argument("--max-queue", type=positive_int, default=64, help="requests queued at once before 503s")
+    parser.add_argument("--max-body-mb", type=positive_int, default=8, help="largest request body, in MiB")
+    parser.add_argument("--allow-origin", action="append", default=[], metavar="ORIGIN",
+                        help="a web page origin allowed to call the API from a browser (repeatable; * for any)")
+    parser.set_defaults(run=run)
+
+
+def config_from(args: argparse.Namespace) -> ServerConfig:
+    return ServerConfig(
+        host=args.host,
+        port=args.port,
+        api_key=args.api_key or None,
+        max_body_bytes=args.max_body_mb * 2**20,
+        max_queue=args.max_queue,
+        max_tokens=args.max_tokens,
+        allowed_origins=tuple(args.allow_origin),
+    )
+
+
+def served_line(served: Served) -> str:
+    finished = served.finished
+    line = f"{served.endpoint} · {stats_line(finished.stats, finished.finish_reason)}"
+    return f"{line} · {finished.error}" if finished.error else line
+
+
+async def serve_until_stopped(engine: Engine, config: ServerConfig) -> None:
+    stopping = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stopping.set)
+    handle = await start_server(engine, config)
+    handle.on_served(lambda served: print(served_line(served), file=sys.stderr, flush=True))
+    print(f"Serving {engine.model_info.name} at {handle.url} — OpenAI API at {handle.url}/v1, Ollama API at "
+          f"{handle.url}/api. Ctrl-C stops.", flush=True)
+    try:
+        await stopping.wait()
+    finally:
+        await handle.close()
+
+
+def run(args: argparse.Namespace) -> int:
+    config = config_from(args)
+    if not is_loopback(config.host) and not config.api_key:
+        print(f"cabin: warning: listening on {config.host} without --api-key: anyone who can reach this machine "
+              "can use the model", file=sys.stderr)
+    with loaded_engine(args) as engine:
+        asyncio.run(serve_until_stopped(engine, config))
+    return 0

@@ -1,0 +1,127 @@
+"""The PyTorch side of the export: a transformers model with a stateful, slice-updated KV cache.
+
+Written for transformers 5.x (pinned in pyproject.toml): there `Cache` is a plain object whose
+`update(key, value, layer_idx)` gets no `cache_position`, and a 4-D attention mask is used as given.
+The cache lives in two registered buffers, `keyCache` and `valueCache`, which `torch.jit.trace`
+turns into in-place slice updates and coremltools into iOS 18 state reads and writes.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import torch
+from transformers import AutoConfig, AutoModelForCausalLM
+from transformers.cache_utils import Cache
+from transformers.modeling_utils import ALL_ATTENTION_FUNCTIONS
+
+ATTENTION = "cabin_coreml_sdpa"
+
+
+def repeat_kv(states: torch.Tensor, groups: int) -> torch.Tensor:
+    """(batch, kv_heads, seq, dim) -> (batch, kv_heads * groups, seq, dim), as the query heads need."""
+    if groups == 1:
+        return states
+    batch, heads, seq, dim = states.shape
+    return states[:, :, None].expand(batch, heads, groups, seq, dim).reshape(batch, heads * groups, seq, dim)
+
+
+def coreml_sdpa(
+    module: torch.nn.Module,
+    query: torch.Tensor,
+    key: torch.Tensor,
+    value: torch.Tensor,
+    attention_mask: torch.Tensor | None,
+    scaling: float | None = None,
+    **_: Any,
+) -> tuple[torch.Tensor, None]:
+    """Attention that coremltools converts to its fused `scaled_dot_product_attention` op.
+
+    transformers always passes `scale=`; coremltools then decomposes the attention into matmuls
+    and a softmax, so the scale is passed only when it differs from the default 1/sqrt(head_dim).
+    """
+    key, value = repeat_kv(key, module.num_key_value_groups), repeat_kv(value, module.num_key_value_groups)
+    default = scaling is None or math.isclose(scaling, module.head_dim**-0.5, rel_tol=1e-6)
+    extra = {} if default else {"scale": scaling}
+    out = torch.nn.functional.scaled_dot_product_attention(query, key, value, attn_mask=attention_mask, **extra)
+    return out.transpose(1, 2).contiguous(), None
+
+
+ALL_ATTENTION_FUNCTIONS.register(ATTENTION, coreml_sdpa)
+
+
+class SliceUpdateCache(Cache):
+    """A KV cache over fixed (layers, batch, kv_heads, context, head_dim) tensors, written by slices.
+
+    `past` is the number of tokens already in the cache; the wrapper sets it before each call from
+    the shapes of its inputs, so the trace records it as shape arithmetic, not as a constant.
+    """
+
+    def __init__(self, keys: torch.Tensor, values: torch.Tensor) -> None:
+        super().__init__(layers=[])
+        self.keys, self.values = keys, values
+        self.past: Any = 0
+
+    def update(self, key_states: torch.Tensor, value_states: torch.Tensor, layer_idx: int, *_: Any, **__: Any):
+        end = self.past + key_states.shape[-2]
+        self.keys[layer_idx, :, :, self.past : end, :] = key_states
+        self.values[layer_idx, :, :, self.past : end, :] = value_states
+        return self.keys[layer_idx, :, :, :end, :], self.values[layer_idx, :, :, :end, :]
+
+    def get_seq_length(self, layer_idx: int = 0) -> int:
+        return self.past
+
+
+def cache_shape(config: Any, context: int) -> tuple[int, int, int, int, int]:
+    head_dim = getattr(config, "head_dim", None) or config.hidden_size // config.num_attention_heads
+    return (config.num_hidden_layers, 1, config.num_key_value_heads, context, head_dim)
+
+
+class StatefulCausalLM(torch.nn.Module):
+    """forward(inputIds (1, n) int32, causalMask (1, 1, n, past + n) additive) -> logits (1, n, vocab).
+
+    The number of tokens already cached is `causalMask.shape[-1] - inputIds.shape[-1]`, which is how
+    swift-transformers' stateful language model drives it: one `MLState`, prefill then one token a step.
+    """
+
+    def __init__(self, model: torch.nn.Module, context: int) -> None:
+        super().__init__()
+        self.model = model
+        shape = cache_shape(model.config, context)
+        dtype = next(model.parameters()).dtype
+        self.register_buffer("keyCache", torch.zeros(shape, dtype=dtype))
+        self.register_buffer("valueCache", torch.zeros(shape, dtype=dtype))
+        self.cache = SliceUpdateCache(self.keyCache, self.valueCache)
+
+    def forward(self, inputIds: torch.Tensor, causalMask: torch.Tensor) -> torch.Tensor:  # noqa: N803 — Core ML names
+        length = inputIds.shape[-1]
+        past = causalMask.shape[-1] - length
+        self.cache.past = past
+        positions = torch.arange(length, dtype=torch.long).unsqueeze(0) + past
+        out = self.model(
+            input_ids=inputIds,
+            attention_mask=causalMask,
+            position_ids=positions,
+            cache=self.cache,
+            use_cache=True,
+        )
+        return out.logits
+
+    def reset(self) -> None:
+        self.keyCache.zero_()
+        self.valueCache.zero_()
+
+
+def build_torch_model(config: dict, weights: dict[str, torch.Tensor]) -> torch.nn.Module:
+    """The transformers causal LM for `config` (an HF config.json dict) holding `weights` (fp32)."""
+    hf_config = AutoConfig.for_model(**config)
+    hf_config._attn_implementation = ATTENTION
+    model = AutoModelForCausalLM.from_config(hf_config, dtype=torch.float32)
+    result = model.load_state_dict(weights, strict=False)
+    allowed = {"lm_head.weight"} if hf_config.tie_word_embeddings else set()
+    missing = set(result.missing_keys) - allowed
+    if missing or result.unexpected_keys:
+        names = sorted(missing) + sorted(result.unexpected_keys)
+        raise ValueError(f"the weights do not match a {config['model_type']} model: {', '.join(names[:4])}")
+    return model.eval()

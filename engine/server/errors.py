@@ -1,0 +1,36 @@
+"""API errors: one exception type that renders as OpenAI's error body, or Ollama's on /api/ routes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class ApiError(Exception):
+    """A request the server refuses or cannot answer; `status` is the HTTP status to reply with."""
+
+    def __init__(self, status: int, message: str, kind: str, param: str | None = None, code: str | None = None) -> None:
+        super().__init__(message)
+        self.status, self.message, self.kind, self.param, self.code = status, message, kind, param, code
+
+    @classmethod
+    def invalid(cls, message: str, param: str | None = None, code: str | None = None) -> ApiError:
+        return cls(400, message, "invalid_request_error", param, code)
+
+    @classmethod
+    def unsupported(cls, param: str, what: str) -> ApiError:
+        return cls.invalid(f"{what} is not supported by this server.", param, "unsupported_parameter")
+
+    @classmethod
+    def unknown_model(cls, model: str) -> ApiError:
+        return cls(404, f"The model '{model}' does not exist: this server has one model loaded.", "invalid_request_error",
+                   "model", "model_not_found")
+
+    @classmethod
+    def no_model(cls) -> ApiError:
+        return cls(503, "No model is loaded.", "server_error", None, "model_not_loaded")
+
+    def openai_body(self) -> dict[str, Any]:
+        return {"error": {"message": self.message, "type": self.kind, "param": self.param, "code": self.code}}
+
+    def ollama_body(self) -> dict[str, Any]:
+        return {"error": self.message}

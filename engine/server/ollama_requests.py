@@ -1,0 +1,107 @@
+"""Ollama request bodies (/api/chat, /api/generate) -> what the engine needs.
+
+Sampling defaults are Ollama's documented ones (temperature 0.8, top_k 40, top_p 0.9, repeat_penalty
+1.1). Like Ollama, unknown `options` (num_ctx, num_gpu, ...) are ignored; fields that would change the
+answer and are not supported here (images, tools, JSON format, thinking) are refused.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from engine.generation import SamplingSettings
+from engine.server.errors import ApiError
+from engine.server.fields import Fields
+from engine.server.openai_requests import MAX_SEED, greedy_when_top_p_is_zero
+
+Message = dict[str, str]
+ROLES = ("system", "user", "assistant")
+
+
+@dataclass(frozen=True)
+class OllamaRequest:
+    model: str
+    settings: SamplingSettings
+    stream: bool
+
+
+@dataclass(frozen=True)
+class OllamaChat(OllamaRequest):
+    messages: list[Message]
+
+
+@dataclass(frozen=True)
+class OllamaGenerate(OllamaRequest):
+    messages: list[Message]
+    """The prompt as chat messages (system + user), when the chat template applies."""
+    raw_prompt: str | None
+    """The prompt as given, when `raw` asks for no template."""
+
+
+def settings_from_options(options: Fields, default_max_tokens: int) -> SamplingSettings:
+    predict = options.integer("num_predict", -1)
+    seed = options.integer("seed", None, None, MAX_SEED)
+    temperature, top_p = greedy_when_top_p_is_zero(options.number("temperature", 0.8, 0, 5),
+                                                   options.number("top_p", 0.9, 0, 1))
+    try:
+        return SamplingSettings(
+            temperature=temperature,
+            top_p=top_p,
+            top_k=options.integer("top_k", 40, 0),
+            min_p=options.number("min_p", 0.0, 0, 1),
+            repetition_penalty=options.number("repeat_penalty", 1.1),
+            presence_penalty=options.number("presence_penalty", 0.0),
+            frequency_penalty=options.number("frequency_penalty", 0.0),
+            max_tokens=predict if predict > 0 else default_max_tokens,
+            seed=seed if seed is None or seed >= 0 else None,  # Ollama: a negative seed means a random one
+            stop=options.strings("stop"),
+        )
+    except ValueError as e:
+        raise ApiError.invalid(f"invalid options: {e}") from None
+
+
+def refuse_unsupported(fields: Fields) -> None:
+    if fields.raw("format") not in (None, ""):
+        raise ApiError.unsupported("format", "Structured output (format)")
+    if fields.raw("tools"):
+        raise ApiError.unsupported("tools", "Tool calling")
+    if fields.raw("think") not in (None, False):
+        raise ApiError.unsupported("think", "Thinking")
+    if fields.raw("images"):
+        raise ApiError.unsupported("images", "Image input")
+
+
+def chat_message(raw: Any, index: int) -> Message:
+    where = f"messages[{index}]"
+    fields = Fields(raw, where)
+    role = fields.string("role", required=True)
+    if role == "tool" or fields.raw("tool_calls"):
+        raise ApiError.unsupported(f"{where}.role", "Tool calling")
+    if role not in ROLES:
+        raise ApiError.invalid(f"invalid role '{role}' in {where}", f"{where}.role")
+    refuse_unsupported(fields)
+    return {"role": role, "content": fields.string("content", "")}
+
+
+def parse_chat(body: Any, default_max_tokens: int) -> OllamaChat:
+    fields = Fields(body)
+    model = fields.string("model", required=True)
+    refuse_unsupported(fields)
+    messages = [chat_message(raw, i) for i, raw in enumerate(fields.items("messages"))]
+    settings = settings_from_options(fields.nested("options"), default_max_tokens)
+    return OllamaChat(model, settings, fields.boolean("stream", True), messages)
+
+
+def parse_generate(body: Any, default_max_tokens: int) -> OllamaGenerate:
+    fields = Fields(body)
+    model = fields.string("model", required=True)
+    refuse_unsupported(fields)
+    if fields.given("suffix") or fields.raw("context") or fields.given("template"):
+        raise ApiError.unsupported("suffix", "suffix, context and template")
+    prompt = fields.string("prompt", required=True)
+    system = fields.string("system")
+    messages = ([{"role": "system", "content": system}] if system else []) + [{"role": "user", "content": prompt}]
+    settings = settings_from_options(fields.nested("options"), default_max_tokens)
+    raw = prompt if fields.boolean("raw", False) else None
+    return OllamaGenerate(model, settings, fields.boolean("stream", True), messages, raw)
