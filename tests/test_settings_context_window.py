@@ -95,9 +95,9 @@ def test_the_cli_takes_a_context_length_and_says_when_a_prompt_cannot_fit(llama_
 
 
 def test_a_completion_is_cut_to_what_its_prompt_leaves_of_the_context(llama_engine: Engine) -> None:
-    settings = SamplingSettings(temperature=0, max_tokens=500, context_length=12)
+    settings = SamplingSettings(temperature=0, max_tokens=500, context_length=64)
     finished = llama_engine.complete("Once upon a time", settings).result()
-    assert 0 < finished.stats.generated_tokens and finished.stats.prompt_tokens + finished.stats.generated_tokens <= 12
+    assert 0 < finished.stats.generated_tokens and finished.stats.prompt_tokens + finished.stats.generated_tokens <= 64
 
 
 def test_a_completion_prompt_longer_than_the_context_is_refused(llama_engine: Engine) -> None:
