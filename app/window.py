@@ -26,6 +26,7 @@ class MainWindow(QMainWindow):
     def __init__(self, context: AppContext, panes: tuple[PaneFactory, ...] = PANES) -> None:
         super().__init__()
         self.context = context
+        self._closed = False
         self.setWindowTitle("Cabin")
         self.setUnifiedTitleAndToolBarOnMac(True)
         self.stack = QStackedWidget()
@@ -145,6 +146,8 @@ class MainWindow(QMainWindow):
 
     def _refresh_memory(self) -> None:
         """Read memory on a helper thread (on macOS it runs sysctl and vm_stat), show it on this one."""
+        if self._closed:
+            return  # a model finishing loading during shutdown: the helper thread is gone
         future = self.context.background.submit(self.context.engine.memory)
         future.add_done_callback(lambda f: f.exception() is None and self.sig_memory.emit(f.result()))
 
@@ -162,6 +165,7 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 — Qt override
         """Save the answer being written and the window's place before closing."""
+        self._closed = True
         for pane in self.panes:
             if hasattr(pane, "shutdown"):
                 pane.shutdown()

@@ -256,3 +256,10 @@ def test_an_unreadable_history_is_moved_aside_and_the_app_starts(make_window, da
     assert "moved to" in window.statusBar().currentMessage()
     assert [p.name.startswith("conversations.sqlite3.unreadable-") for p in data_dir.iterdir()].count(True) == 1
     assert window.context.store.conversations() == []
+
+
+def test_a_memory_refresh_after_closing_is_ignored(make_window) -> None:
+    """A model that finishes loading during shutdown must not reach the stopped helper thread."""
+    window = make_window()
+    close_window(window)
+    window._refresh_memory()

@@ -153,3 +153,10 @@ def test_drain_returns_what_has_arrived_without_blocking(llama_engine: Engine) -
     events = generation.drain()
     assert isinstance(events[-1], Finished)
     assert generation.drain() == []
+
+
+def test_a_top_k_beyond_the_vocabulary_keeps_every_token(llama_engine: Engine) -> None:
+    plain = llama_engine.chat(HELLO, SamplingSettings(temperature=1.0, max_tokens=8, seed=3), "a").result()
+    huge_k = llama_engine.chat(HELLO, SamplingSettings(temperature=1.0, max_tokens=8, seed=3, top_k=10**6), "b").result()
+    assert huge_k.finish_reason in ("stop", "length")
+    assert huge_k.token_ids == plain.token_ids

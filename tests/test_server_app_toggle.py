@@ -51,7 +51,8 @@ def test_switching_the_api_on_serves_the_windows_model_and_shows_the_address(qtb
 
 def test_api_requests_and_the_chat_share_the_engine(qtbot, serving_window) -> None:
     control = serving_window.api_server
-    body = {"model": serving_window.context.models.name, "messages": [{"role": "user", "content": "Hi"}], "max_tokens": 4}
+    body = {"model": serving_window.context.models.name, "messages": [{"role": "user", "content": "Hi"}], "max_tokens": 4,
+            "temperature": 0}
     answer = fetch_in_background(qtbot, f"{control.handle.url}/v1/chat/completions", body)
     send(qtbot, chat_pane(serving_window), "Hello")
     assert answer["usage"]["completion_tokens"] == 4

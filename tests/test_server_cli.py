@@ -44,7 +44,8 @@ def served(serve_cli: Callable[..., tuple[subprocess.Popen, str]]) -> tuple[subp
 def test_serve_answers_until_interrupted_and_logs_each_answer(served: tuple[subprocess.Popen, str]) -> None:
     process, url = served
     client = openai.OpenAI(base_url=f"{url}/v1", api_key="unused", max_retries=0)
-    answer = client.chat.completions.create(model="tiny-llama", messages=[{"role": "user", "content": "Hi"}], max_tokens=3)
+    answer = client.chat.completions.create(model="tiny-llama", messages=[{"role": "user", "content": "Hi"}], max_tokens=3,
+                                            temperature=0)
     assert answer.usage.completion_tokens == 3
     process.send_signal(signal.SIGINT)
     _, stderr = process.communicate(timeout=60)

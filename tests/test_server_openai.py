@@ -70,7 +70,7 @@ def test_a_stream_ends_with_done(api_server: LiveServer) -> None:
 
 def test_include_usage_adds_a_last_chunk_with_usage_and_cached_tokens(client: openai.OpenAI) -> None:
     def usage() -> openai.types.CompletionUsage:
-        stream = client.chat.completions.create(model=MODEL, messages=HELLO, max_tokens=4, stream=True,
+        stream = client.chat.completions.create(model=MODEL, messages=HELLO, max_tokens=4, stream=True, temperature=0,
                                                 stream_options={"include_usage": True})
         chunks = list(stream)
         assert chunks[-1].choices == [] and all(c.usage is None for c in chunks[:-1])

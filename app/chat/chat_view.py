@@ -63,7 +63,7 @@ class ChatView(QStackedWidget):
         self._column = QVBoxLayout(self._content)
         self._column.setContentsMargins(24, 16, 24, 16)
         self._column.setSpacing(10)
-        self._column.addStretch()
+        self._column.addStretch(1)  # spare height goes below the messages, never into them
         self.scroll.setWidget(self._content)
         self.addWidget(self.empty)
         self.addWidget(self.scroll)

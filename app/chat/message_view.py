@@ -11,7 +11,6 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QPushButton,
-    QSizePolicy,
     QToolButton,
     QVBoxLayout,
     QWidget,
@@ -26,7 +25,7 @@ from engine.generation import Stats
 LIVE_RENDER_INTERVAL = 0.3
 """Least seconds between Markdown renders of an answer still streaming (plain text is appended between)."""
 LIVE_RENDER_SHARE = 0.05
-"""Live renders may take at most this share of the UI thread's time: slower renders come less often."""
+"""Live updates (renders, insertions) may take at most this share of the time: slow ones come less often."""
 LIVE_RENDER_BUDGET = 0.012
 """A render slower than this would make the window stutter: that answer streams as plain text instead."""
 def _tool_button(text: str, tip: str) -> QToolButton:
@@ -70,7 +69,6 @@ class MessageView(QFrame):
         super().__init__()
         self.message = message
         self.setObjectName("userMessage" if message.role == "user" else "assistantMessage")
-        self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Maximum)
         self.body = MessageBrowser()
         self.footer = QLabel(footer_text(message))
         self.footer.setWordWrap(True)
@@ -90,7 +88,8 @@ class MessageView(QFrame):
             self._layout.addLayout(self._footer_row())
         self._style()
         self._streamed = message.content
-        self._next_render = 0.0
+        self._next_render = self._next_append = 0.0
+        self._unshown = ""
         self._live_markdown = True
         if message.is_streaming:
             self.body.set_plain(message.content)
@@ -147,8 +146,13 @@ class MessageView(QFrame):
     # -- streaming ---------------------------------------------------------------------------
     def append(self, text: str, stats: Stats | None) -> None:
         """Add streamed text: appended as plain text, re-rendered as Markdown a few times a second
-        while that stays cheap (an answer whose render takes too long stays plain until it ends)."""
+        while that stays cheap (an answer whose render takes too long stays plain until it ends).
+
+        Qt re-lays out the whole last paragraph on every insertion, holding the GIL that the MLX
+        worker also needs; when that gets slow (a long paragraph) insertions come less often, so the
+        UI never takes more than a small share of the time from decoding."""
         self._streamed += text
+        self._unshown += text
         self.footer.setText(live_footer_text(stats))
         now = time.perf_counter()
         if self._live_markdown and now >= self._next_render:
@@ -156,8 +160,11 @@ class MessageView(QFrame):
             cost = time.perf_counter() - now
             self._next_render = now + max(LIVE_RENDER_INTERVAL, cost / LIVE_RENDER_SHARE)
             self._live_markdown = cost < LIVE_RENDER_BUDGET
-        else:
-            self.body.append_plain(text)
+            self._unshown = ""
+        elif now >= self._next_append:
+            self.body.append_plain(self._unshown)
+            self._next_append = now + (time.perf_counter() - now) / LIVE_RENDER_SHARE
+            self._unshown = ""
 
     def finish(self, message: Message) -> None:
         self.message = message

@@ -39,10 +39,12 @@ class SamplingSettings:
         if problems:
             raise ValueError("; ".join(problems))
 
-    def sampler(self) -> Any:
+    def sampler(self, vocab_size: int) -> Any:
+        """A top_k of the whole vocabulary or more keeps every token: the same as no top_k (mlx would fail on it)."""
         from mlx_lm.sample_utils import make_sampler
 
-        return make_sampler(temp=self.temperature, top_p=self.top_p, min_p=self.min_p, top_k=self.top_k)
+        top_k = self.top_k if self.top_k < vocab_size else 0
+        return make_sampler(temp=self.temperature, top_p=self.top_p, min_p=self.min_p, top_k=top_k)
 
     def logits_processors(self) -> list[Any]:
         from mlx_lm.sample_utils import make_logits_processors

@@ -137,7 +137,7 @@ def run_turn(
         tokenizer,
         to_prefill,
         max_tokens=settings.max_tokens,
-        sampler=settings.sampler(),
+        sampler=settings.sampler(tokenizer.vocab_size),
         logits_processors=settings.logits_processors(),
         prompt_cache=cache.kv,
         prefill_step_size=PREFILL_STEP,
