@@ -23,6 +23,12 @@ def performance(window):
     return window.show_preferences("Performance").performance
 
 
+def shows_writing(performance) -> bool:
+    """Ask for a reading now (the view polls only every second while idle) and say whether it shows an answer being written."""
+    performance.monitor.poll()
+    return performance.answer_title.text() == "Writing an answer now…"
+
+
 def answer(qtbot, window, performance, text: str = "Hello") -> None:
     answers = performance.monitor.activity.answers
     send(qtbot, chat_pane(window), text)
@@ -51,7 +57,7 @@ def test_the_answer_in_progress_is_shown_live(qtbot, window, performance) -> Non
     window.context.settings.set("max_tokens", 100_000)
     pane = chat_pane(window)
     pane.send("Write a long story")
-    qtbot.waitUntil(lambda: performance.answer_title.text() == "Writing an answer now…", timeout=WAIT)
+    qtbot.waitUntil(lambda: shows_writing(performance), timeout=WAIT)
     assert performance.monitor._timer.interval() == BUSY_INTERVAL_MS
     pane.session.stop()
     qtbot.waitUntil(lambda: performance.answer_title.text() == "Last answer", timeout=WAIT)
@@ -100,7 +106,7 @@ def test_the_pane_renders_during_and_after_an_answer(qtbot, window, performance,
     window.context.settings.set("max_tokens", 100_000)
     pane = chat_pane(window)
     pane.send("Write a long story")
-    qtbot.waitUntil(lambda: performance.answer_title.text() == "Writing an answer now…", timeout=WAIT)
+    qtbot.waitUntil(lambda: shows_writing(performance), timeout=WAIT)
     assert window.preferences.grab().save(str(tmp_path / "during.png"))
     pane.session.stop()
     qtbot.waitUntil(lambda: not pane.session.busy, timeout=WAIT)

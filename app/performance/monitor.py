@@ -1,5 +1,5 @@
 """Polls the engine for memory and activity while the performance view is open: 2 Hz during an answer,
-every 2 s otherwise. Readings are taken on the context's helper thread (on macOS, system memory
+once a second otherwise. Readings are taken on the context's helper thread (on macOS, system memory
 comes from sysctl and vm_stat) and handed to the UI thread by a queued signal; nothing here calls MLX.
 """
 
@@ -13,7 +13,7 @@ from engine.memory import MemoryReading
 from engine.metrics import Activity
 
 BUSY_INTERVAL_MS = 500
-IDLE_INTERVAL_MS = 2000
+IDLE_INTERVAL_MS = 1000
 
 
 class PerformanceMonitor(QObject):
