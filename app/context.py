@@ -9,6 +9,7 @@ from pathlib import Path
 
 from app.model_state import ModelState
 from app.paths import data_dir
+from app.preferences.apply import apply_to_engine
 from app.settings import Settings
 from app.store import ConversationStore, open_store
 from engine.generation import Engine
@@ -29,10 +30,12 @@ class AppContext:
     @classmethod
     def create(cls, folder: Path | None = None) -> AppContext:
         folder = folder or data_dir()
-        engine = Engine()
         settings = Settings(folder / "settings.json")
+        engine = Engine()
+        apply_to_engine(settings, engine)
         store, notice = open_store(folder / "conversations.sqlite3")
-        return cls(engine, store, settings, ModelState(engine, settings), folder, [notice] if notice else [])
+        notices = settings.warnings + ([notice] if notice else [])
+        return cls(engine, store, settings, ModelState(engine, settings), folder, notices)
 
     def close(self) -> None:
         """Stop the MLX worker and helpers (a worker left running can abort the process at exit)."""

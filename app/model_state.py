@@ -44,7 +44,8 @@ class ModelState(QObject):
         """
         self._set(ModelStatus.LOADING, loading_name=Path(str(spec)).name or str(spec))
         # Queued on the engine now, so a question sent while it loads is answered by this model.
-        loading = self._loading = self._engine.load(spec, allow_oversize=allow_oversize)
+        context = self._settings.values.context_length  # the fit check plans for the context the user chose
+        loading = self._loading = self._engine.load(spec, context=context, allow_oversize=allow_oversize)
         self._task = asyncio.ensure_future(self._finish_loading(spec, loading))
         return self._task
 

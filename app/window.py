@@ -10,7 +10,7 @@ from app.api_server import ApiServerControl
 from app.context import AppContext
 from app.model_state import ModelStatus
 from app.panes import PANES, PaneFactory
-from app.preferences import PreferencesDialog
+from app.preferences.window import PreferencesWindow
 from engine import __version__
 from engine.memory import MemoryReading, format_bytes
 
@@ -45,6 +45,7 @@ class MainWindow(QMainWindow):
         self.menus["File"].addAction(self._quit_action)
         self._build_status_bar()
         self._restore_geometry()
+        self.preferences: PreferencesWindow | None = None
 
     # -- panes -------------------------------------------------------------------------------
     def _build_switcher(self) -> None:
@@ -79,15 +80,25 @@ class MainWindow(QMainWindow):
         quit_action.setShortcut(QKeySequence.StandardKey.Quit)
         quit_action.triggered.connect(self.close)
         self.preferences_action = QAction("Preferences…", self, menuRole=QAction.MenuRole.PreferencesRole)
-        self.preferences_action.setShortcut(QKeySequence.StandardKey.Preferences)
-        self.preferences_action.triggered.connect(self.show_preferences)
+        # The platform's Preferences key is ⌘, on macOS; most Linux desktops define none, so Ctrl+, there.
+        standard = QKeySequence.keyBindings(QKeySequence.StandardKey.Preferences)
+        self.preferences_action.setShortcuts(standard or [QKeySequence("Ctrl+,")])
+        self.preferences_action.triggered.connect(lambda: self.show_preferences())
+        self.performance_action = QAction("Performance", self)
+        self.performance_action.setShortcut(QKeySequence("Ctrl+Alt+P"))
+        self.performance_action.triggered.connect(lambda: self.show_preferences("Performance"))
+        self.menus["View"].addAction(self.performance_action)
         self.menus["Help"].addAction(about)
         self.menus["Edit"].addAction(self.preferences_action)
         self.menus["Edit"].addSeparator()
         self._quit_action = quit_action
 
-    def show_preferences(self) -> None:
-        PreferencesDialog(self.context.settings, self).open()
+    def show_preferences(self, page: str = "Generation") -> PreferencesWindow:
+        """Open the (non-modal) Preferences window at `page`; it is made the first time it is asked for."""
+        if self.preferences is None:
+            self.preferences = PreferencesWindow(self.context, self)
+        self.preferences.show_page(page)
+        return self.preferences
 
     def show_about(self) -> None:
         QMessageBox.about(
@@ -159,6 +170,8 @@ class MainWindow(QMainWindow):
             if hasattr(pane, "shutdown"):
                 pane.shutdown()
         self._memory_timer.stop()
+        if self.preferences is not None:
+            self.preferences.close()
         self.api_server.shutdown()
         self.context.settings.set("window_geometry", self.saveGeometry().toHex().data().decode())
         super().closeEvent(event)

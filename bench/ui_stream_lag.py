@@ -22,7 +22,9 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -113,12 +115,16 @@ async def window_answer(pane: ChatPane, probe: LagProbe) -> tuple[float, int, li
     return answer.generation_tps, answer.generated_tokens, lateness
 
 
-async def bench(args: argparse.Namespace, context: AppContext, window) -> None:
-    pane = window.pane(ChatPane)
-    context.models.load(args.model)
+async def load_bench_model(context: AppContext, model: Path) -> None:
+    context.models.load(model)
     await wait_for(lambda: context.models.status in (ModelStatus.READY, ModelStatus.FAILED))
     if context.models.status is ModelStatus.FAILED:
         raise SystemExit(context.models.error)
+
+
+async def bench(args: argparse.Namespace, context: AppContext, window) -> None:
+    pane = window.pane(ChatPane)
+    await load_bench_model(context, args.model)
     probe = LagProbe()
     probe.start()
     await asyncio.sleep(2.0)
@@ -159,17 +165,11 @@ def build_bench_model(dest: Path) -> Path:
     return build_model(dest, spec)
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--model", type=Path, help="a model folder (default: a random ~10M llama built here)")
-    parser.add_argument("--tokens", type=int, default=1000)
-    parser.add_argument("--rounds", type=int, default=3)
-    args = parser.parse_args()
+def run_in_window(work: Path, settings: str, run: Callable[[AppContext, Any], Awaitable[None]]) -> None:
+    """Open the real window (data folder `work`, that settings file) on a qasync loop and await `run(context, window)`."""
     import qasync
 
-    work = Path(tempfile.mkdtemp(prefix="cabin-ui-bench-"))
-    args.model = args.model or build_bench_model(work / "bench-llama")
-    (work / "settings.json").write_text(f'{{"temperature": 0.0, "max_tokens": {args.tokens}}}')
+    (work / "settings.json").write_text(settings)
     app = create_application()
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
@@ -178,11 +178,28 @@ def main() -> int:
     window.resize(1100, 780)
     window.show()
     try:
-        loop.run_until_complete(bench(args, context, window))
+        loop.run_until_complete(run(context, window))
     finally:
         window.close()
         context.close()
+
+
+def run_bench(bench_fn: Callable[[argparse.Namespace, AppContext, Any], Awaitable[None]], doc: str, prefix: str) -> int:
+    """Parse the window benches' common flags and run `bench_fn(args, context, window)` in the real window."""
+    parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", type=Path, help="a model folder (default: a random ~10M llama built here)")
+    parser.add_argument("--tokens", type=int, default=1000)
+    parser.add_argument("--rounds", type=int, default=3)
+    args = parser.parse_args()
+    work = Path(tempfile.mkdtemp(prefix=prefix))
+    args.model = args.model or build_bench_model(work / "bench-llama")
+    settings = f'{{"temperature": 0.0, "max_tokens": {args.tokens}}}'
+    run_in_window(work, settings, lambda context, window: bench_fn(args, context, window))
     return 0
+
+
+def main() -> int:
+    return run_bench(bench, __doc__, "cabin-ui-bench-")
 
 
 if __name__ == "__main__":

@@ -19,6 +19,14 @@ class SystemMemory:
 
 
 @dataclass(frozen=True)
+class MemoryLimits:
+    """MLX's allocator limits in bytes (`mx.set_memory_limit`, `mx.set_cache_limit`)."""
+
+    memory: int
+    cache: int
+
+
+@dataclass(frozen=True)
 class MemoryReading:
     """All figures in bytes."""
 
@@ -26,6 +34,33 @@ class MemoryReading:
     peak: int
     cache: int
     system: SystemMemory
+    limits: MemoryLimits | None = None
+    """None until the engine has set or read them."""
+
+
+class LimitSetter:
+    """Sets MLX's memory and cache limits, None meaning MLX's own default. Worker thread only.
+
+    MLX can report the memory limit but not the cache limit; `set_cache_limit` returns the previous
+    one, so both defaults are captured before the first change.
+    """
+
+    def __init__(self) -> None:
+        self.defaults: MemoryLimits | None = None
+        self.current: MemoryLimits | None = None
+
+    def apply(self, memory: int | None, cache: int | None) -> MemoryLimits:
+        import mlx.core as mx
+
+        if self.defaults is None:
+            default_cache = mx.set_cache_limit(0)
+            mx.set_cache_limit(default_cache)
+            self.defaults = MemoryLimits(mx.get_memory_limit(), default_cache)
+        cache = self.defaults.cache if cache is None else cache
+        mx.set_memory_limit(self.defaults.memory if memory is None else memory)
+        mx.set_cache_limit(cache)
+        self.current = MemoryLimits(mx.get_memory_limit(), cache)
+        return self.current
 
 
 def parse_meminfo(text: str) -> SystemMemory:

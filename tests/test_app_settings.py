@@ -39,17 +39,3 @@ def test_the_data_folder_can_be_moved_with_an_environment_variable(tmp_path: Pat
     monkeypatch.setenv("CABIN_DATA_DIR", str(tmp_path / "elsewhere"))
     assert data_dir() == tmp_path / "elsewhere" and data_dir().is_dir()
 
-
-def test_preferences_change_the_next_answers_sampling(qtbot, tmp_path: Path) -> None:
-    from app.preferences import PreferencesDialog
-
-    settings = Settings(tmp_path / "settings.json")
-    dialog = PreferencesDialog(settings)
-    qtbot.addWidget(dialog)
-    dialog.temperature.setValue(0.2)
-    dialog.max_tokens.setValue(300)
-    dialog.system_prompt.setPlainText("Be brief.")
-    dialog.accept()
-    reread = Settings(tmp_path / "settings.json")
-    assert (reread.sampling().temperature, reread.sampling().max_tokens) == (0.2, 300)
-    assert reread.get("default_system_prompt") == "Be brief."

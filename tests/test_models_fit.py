@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -52,9 +54,19 @@ def test_without_metal_the_budget_is_three_quarters_of_ram() -> None:
     assert budget_from("linux", {"device_name": "cpu"}, total_memory=16 * GB) == 12 * GB
 
 
-def test_loading_a_model_that_wont_fit_is_refused_with_the_numbers(engine: Engine, llama_model: Path) -> None:
+@pytest.fixture
+def long_context_model(tmp_path: Path, llama_model: Path) -> Path:
+    """The tiny llama claiming a billion-token context (the fit check plans for no more than a model takes)."""
+    dest = tmp_path / "long-context-llama"
+    shutil.copytree(llama_model, dest)
+    config = json.loads((dest / "config.json").read_text())
+    (dest / "config.json").write_text(json.dumps({**config, "max_position_embeddings": 10**9}))
+    return dest
+
+
+def test_loading_a_model_that_wont_fit_is_refused_with_the_numbers(engine: Engine, long_context_model: Path) -> None:
     with pytest.raises(ModelError) as refused:
-        engine.load(llama_model, context=10**9).result()
+        engine.load(long_context_model, context=10**9).result()
     message = str(refused.value)
     assert "won't fit in this machine's memory" in message and "--allow-oversize" in message
     assert engine.model_info is None

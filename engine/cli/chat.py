@@ -24,6 +24,12 @@ def register(commands: Any) -> None:
     parser.add_argument("--min-p", type=float, default=0.0)
     parser.add_argument("--repetition-penalty", type=float, default=1.0)
     parser.add_argument("--seed", type=int)
+    parser.add_argument(
+        "--context-length",
+        type=positive_int,
+        help="most tokens the model sees at once, prompt plus answer; older messages are left out beyond it "
+        "(default: no limit; never more than the model was trained for)",
+    )
     parser.set_defaults(run=run)
 
 
@@ -36,6 +42,7 @@ def settings_from(args: argparse.Namespace) -> SamplingSettings:
             repetition_penalty=args.repetition_penalty,
             max_tokens=args.max_tokens,
             seed=args.seed,
+            context_length=args.context_length,
         )
     except ValueError as e:
         raise CabinError(str(e)) from None

@@ -18,16 +18,20 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from engine.generation.events import Event, Finished, Stats
-from engine.generation.settings import SamplingSettings
-from engine.memory import MemoryReading, system_memory
+from engine.generation.settings import SamplingSettings, within_model_context
+from engine.memory import LimitSetter, MemoryLimits, MemoryReading, system_memory
+from engine.metrics import Activity, after, started
 from engine.models.fit import DEFAULT_CONTEXT
 from engine.models.folder import ModelInfo
 
 if TYPE_CHECKING:
     from engine.compute_dtype import ComputePlan
+    from engine.generation.turn import PreparedPrompt
 
 T = TypeVar("T")
 Message = dict[str, str]
+Preparer = Callable[[Any, SamplingSettings], "PreparedPrompt"]
+"""(tokenizer, settings) -> the prompt to answer and its answer's settings; runs on the worker."""
 _SHUTDOWN = object()
 
 
@@ -119,6 +123,10 @@ class Engine:
         self._mlx_counters = (0, 0, 0)
         self.model_info: ModelInfo | None = None
         self.compute_plan: ComputePlan | None = None
+        self.resident_weight_bytes = 0
+        """Bytes the loaded model's weights take in memory (more than on disk once upcast to float32)."""
+        self._limits = LimitSetter()
+        self._activity = Activity()
         self._pending: set[Generation] = set()
         self._pending_lock = threading.Lock()
         self._thread = threading.Thread(target=self._run, name="cabin-mlx", daemon=True)
@@ -146,12 +154,15 @@ class Engine:
         import mlx.core as mx
 
         self._model = self._tokenizer = self.model_info = self.compute_plan = self._shared = None
+        self.resident_weight_bytes = 0
         self._caches.clear()
         gc.collect()
         mx.clear_cache()
 
     def _load(self, spec: str | Path, context: int, allow_oversize: bool) -> ModelInfo:
         """Check the new model (and that it fits) before freeing the old one, so a refusal costs the user nothing."""
+        from mlx.utils import tree_flatten
+
         from engine.compute_dtype import apply_compute_policy, float32_fit
         from engine.generation.shared_caches import SharedCaches
         from engine.models.fit import memory_budget
@@ -159,12 +170,13 @@ class Engine:
 
         info = inspect_model(spec)
         if not allow_oversize:
-            refuse_if_too_big(info, context)
+            refuse_if_too_big(info, min(context, info.context_length or context))
         self._release_model()
         self._model, self._tokenizer = load_model(info)
         fit = float32_fit(info, context, memory_budget())
         self.compute_plan = apply_compute_policy(self._model, fit, self.upcast_on_cpu)
         self._shared = SharedCaches(self._model, self._shared_size)
+        self.resident_weight_bytes = sum(v.nbytes for _, v in tree_flatten(self._model.parameters()))
         self.model_info = info
         return info
 
@@ -177,40 +189,41 @@ class Engine:
             self._caches.popitem(last=False)
         return cache
 
-    def _generate(
-        self, generation: Generation, render: Callable[[Any], str], settings: SamplingSettings, conversation_id: str | None
-    ) -> Finished:
+    def _generate(self, generation: Generation, prepare: Preparer, settings: SamplingSettings, conversation_id: str | None) -> Finished:
         from engine.generation.turn import run_turn
 
-        if self._model is None:
-            return self._finish_early(generation, "error", "no model is loaded")
-        if generation.stop_requested.is_set():
-            return self._finish_early(generation, "cancelled", None)
+        self._activity = started(self._activity)
 
         def emit(event: Event) -> None:
             self._read_mlx_counters()
+            self._activity = after(self._activity, event)
             generation.emit(event)
+
+        if self._model is None:
+            return self._finish_early(emit, "error", "no model is loaded")
+        if generation.stop_requested.is_set():
+            return self._finish_early(emit, "cancelled", None)
 
         cache = None
         try:
-            rendered = render(self._tokenizer)
+            prepared = prepare(self._tokenizer, within_model_context(settings, self.model_info.context_length))
             if conversation_id is None:
-                cache = self._shared.take(self._tokenizer, rendered)
+                cache = self._shared.take(self._tokenizer, prepared.text)
             else:
                 cache = self._cache_for(conversation_id)
-            return run_turn(self._model, self._tokenizer, cache, rendered, settings, generation.stop_requested, emit)
+            return run_turn(self._model, self._tokenizer, cache, prepared, generation.stop_requested, emit)
         except Exception as e:  # noqa: BLE001 — e.g. a template that cannot render these messages
             if cache is not None:
                 cache.reset()
-            return self._finish_early(generation, "error", f"could not prepare the prompt: {e}")
+            return self._finish_early(emit, "error", f"could not prepare the prompt: {e}")
 
     def _forget(self, conversation_id: str) -> None:
         self._caches.pop(conversation_id, None)
 
     @staticmethod
-    def _finish_early(generation: Generation, reason: str, error: str | None) -> Finished:
+    def _finish_early(emit: Callable[[Event], None], reason: str, error: str | None) -> Finished:
         finished = Finished("", reason, Stats(0, 0, 0.0, 0, 0.0, 0.0, 0), (), error)
-        generation.emit(finished)
+        emit(finished)
         return finished
 
     # -- the public API --------------------------------------------------------------------
@@ -249,9 +262,9 @@ class Engine:
         With `conversation_id=None` the request belongs to no conversation (an API request): it reuses
         whichever shared cache holds the longest prefix of its prompt.
         """
-        from engine.generation.turn import render_prompt
+        from engine.generation.turn import prepare_chat
 
-        return self._start(lambda tokenizer: render_prompt(tokenizer, messages), settings, conversation_id, loop)
+        return self._start(lambda tokenizer, s: prepare_chat(tokenizer, messages, s), settings, conversation_id, loop)
 
     def complete(
         self,
@@ -261,13 +274,13 @@ class Engine:
         loop: asyncio.AbstractEventLoop | None = None,
     ) -> Generation:
         """Queue a continuation of raw text (no chat template), e.g. for /v1/completions."""
-        from engine.generation.turn import render_text
+        from engine.generation.turn import prepare_text
 
-        return self._start(lambda tokenizer: render_text(tokenizer, prompt), settings, conversation_id, loop)
+        return self._start(lambda tokenizer, s: prepare_text(tokenizer, prompt, s), settings, conversation_id, loop)
 
     def _start(
         self,
-        render: Callable[[Any], str],
+        prepare: Preparer,
         settings: SamplingSettings,
         conversation_id: str | None,
         loop: asyncio.AbstractEventLoop | None,
@@ -276,7 +289,7 @@ class Engine:
         with self._pending_lock:
             self._pending.add(generation)
         generation.finished.add_done_callback(lambda _: self._settled(generation))
-        self.submit(lambda: self._generate(generation, render, settings, conversation_id))
+        self.submit(lambda: self._generate(generation, prepare, settings, conversation_id))
         return generation
 
     def _settled(self, generation: Generation) -> None:
@@ -290,12 +303,23 @@ class Engine:
     def memory(self) -> MemoryReading:
         """MLX's counters as of the worker's last step, and the system's memory now. Never calls MLX here."""
         active, peak, cache = self._mlx_counters
-        return MemoryReading(active, peak, cache, system_memory())
+        return MemoryReading(active, peak, cache, system_memory(), self._limits.current)
+
+    def activity(self) -> Activity:
+        """The answer in progress (stats as of its latest token) and the recent answers. Never calls MLX."""
+        return self._activity
 
     def reset_peak_memory(self) -> Future[None]:
-        import mlx.core as mx
+        def reset() -> None:
+            import mlx.core as mx
 
-        return self.submit(mx.reset_peak_memory)
+            mx.reset_peak_memory()
+
+        return self.submit(reset)
+
+    def set_memory_limits(self, memory: int | None, cache: int | None) -> Future[MemoryLimits]:
+        """Set MLX's memory and cache limits in bytes on the worker (None: MLX's default); the limits in effect."""
+        return self.submit(lambda: self._limits.apply(memory, cache))
 
     def shutdown(self) -> None:
         """Stop the worker and free the model (an MLX thread left running can abort the process at exit)."""

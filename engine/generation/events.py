@@ -21,6 +21,8 @@ class Stats:
     """Seconds from the request reaching the worker to the first token."""
     peak_memory: int
     """Bytes, MLX's peak since the last reset."""
+    dropped_messages: int = 0
+    """Oldest messages left out of the prompt to fit the context length."""
 
     @property
     def cached_tokens(self) -> int:

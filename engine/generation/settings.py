@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 
@@ -19,6 +19,8 @@ class SamplingSettings:
     frequency_penalty: float = 0.0
     stop: tuple[str, ...] = ()
     """Strings that end the answer when it would contain them; the answer stops just before one."""
+    context_length: int | None = None
+    """The most tokens the model sees at once, prompt plus answer (None: no limit). See `context_window`."""
 
     def __post_init__(self) -> None:
         checks = {
@@ -31,6 +33,7 @@ class SamplingSettings:
             "frequency_penalty must be between -2 and 2": -2 <= self.frequency_penalty <= 2,
             "max_tokens must be at least 1": self.max_tokens >= 1,
             "seed must be between 0 and 2**64 - 1": self.seed is None or 0 <= self.seed < 2**64,
+            "context_length must be at least 2": self.context_length is None or self.context_length >= 2,
         }
         problems = [message for message, ok in checks.items() if not ok]
         if problems:
@@ -55,3 +58,10 @@ class SamplingSettings:
             frequency_penalty=self.frequency_penalty,
             frequency_context_size=self.max_tokens,
         )
+
+
+def within_model_context(settings: SamplingSettings, model_context: int | None) -> SamplingSettings:
+    """A context length no longer than the one the model was trained for (its config's max_position_embeddings)."""
+    if settings.context_length is None or model_context is None or settings.context_length <= model_context:
+        return settings
+    return replace(settings, context_length=model_context)

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, replace
 from threading import Event as StopFlag
 from typing import Any
 
 import mlx.core as mx
 from mlx_lm import stream_generate
 
+from engine.generation.context_window import ContextOverflow, fit_to_context
 from engine.generation.events import Event, Finished, FinishReason, Stats, Token
 from engine.generation.prompt_cache import ConversationCache
 from engine.generation.settings import SamplingSettings
@@ -39,15 +41,51 @@ def render_text(tokenizer: Any, text: str) -> str:
     return bos + text if adds_bos and not text.startswith(bos) else text
 
 
+@dataclass(frozen=True)
+class PreparedPrompt:
+    """A prompt ready for the model, and the settings of its answer."""
+
+    text: str
+    """Rendered: the chat template (or BOS) already applied."""
+    settings: SamplingSettings
+    """With max_tokens cut to what the context length leaves."""
+    dropped: int = 0
+    """Oldest messages left out to fit the context length."""
+
+
+def prepare_chat(tokenizer: Any, messages: list[Message], settings: SamplingSettings) -> PreparedPrompt:
+    """Render a conversation, leaving out its oldest messages if it would overflow the context length."""
+    if settings.context_length is None:
+        return PreparedPrompt(render_prompt(tokenizer, messages), settings)
+
+    def count(candidate: list[Message]) -> int:
+        return len(tokenizer.encode(render_prompt(tokenizer, candidate), add_special_tokens=False))
+
+    fitted = fit_to_context(messages, count, settings.context_length, settings.max_tokens)
+    answer_settings = replace(settings, max_tokens=fitted.max_tokens)
+    return PreparedPrompt(render_prompt(tokenizer, fitted.messages), answer_settings, fitted.dropped)
+
+
+def prepare_text(tokenizer: Any, text: str, settings: SamplingSettings) -> PreparedPrompt:
+    """A raw completion prompt; with a context length, the answer is cut to what the prompt leaves."""
+    rendered = render_text(tokenizer, text)
+    if settings.context_length is None:
+        return PreparedPrompt(rendered, settings)
+    room = settings.context_length - len(tokenizer.encode(rendered, add_special_tokens=False))
+    if room < 1:
+        raise ContextOverflow(f"the prompt is longer than the context length of {settings.context_length}")
+    return PreparedPrompt(rendered, replace(settings, max_tokens=min(settings.max_tokens, room)))
+
+
 class _Turn:
     """Collects the streamed responses of one answer into text, ids and stats."""
 
-    def __init__(self, prompt_len: int, prefill_len: int, started: float) -> None:
-        self.prompt_len, self.prefill_len, self.started = prompt_len, prefill_len, started
+    def __init__(self, prompt_len: int, prefill_len: int, started: float, dropped: int) -> None:
+        self.prompt_len, self.prefill_len, self.started, self.dropped = prompt_len, prefill_len, started, dropped
         self.pieces: list[str] = []
         self.fed: list[int] = []
         self.ttft = 0.0
-        self.stats = Stats(prompt_len, prefill_len, 0.0, 0, 0.0, 0.0, mx.get_peak_memory())
+        self.stats = Stats(prompt_len, prefill_len, 0.0, 0, 0.0, 0.0, mx.get_peak_memory(), dropped)
 
     def add(self, response: Any, text: str) -> None:
         if not self.fed:
@@ -62,6 +100,7 @@ class _Turn:
             generation_tps=response.generation_tps,
             ttft=self.ttft,
             peak_memory=mx.get_peak_memory(),
+            dropped_messages=self.dropped,
         )
 
     @property
@@ -73,16 +112,16 @@ def run_turn(
     model: Any,
     tokenizer: Any,
     cache: ConversationCache,
-    rendered: str,
-    settings: SamplingSettings,
+    prepared: PreparedPrompt,
     stop: StopFlag,
     emit: Callable[[Event], None],
 ) -> Finished:
-    """Answer the `rendered` prompt (chat template already applied) and emit its events."""
+    """Answer the prepared prompt and emit its events."""
     started = time.perf_counter()
+    rendered, settings = prepared.text, prepared.settings
     prompt = cache.prompt_ids(tokenizer, rendered)
     to_prefill = cache.rewind_to(prompt)
-    turn = _Turn(len(prompt), len(to_prefill), started)
+    turn = _Turn(len(prompt), len(to_prefill), started, prepared.dropped)
     if settings.seed is not None:
         mx.random.seed(settings.seed)
 

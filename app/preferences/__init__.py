@@ -1,0 +1,1 @@
+"""The Preferences window: settings from the typed schema, and the performance view."""

@@ -1,0 +1,24 @@
+"""Settings that the engine holds rather than reads per answer: MLX's memory limits and the float32 upcast."""
+
+from __future__ import annotations
+
+from concurrent.futures import Future
+
+from app.settings import Settings
+from engine.generation import Engine
+from engine.memory import MemoryLimits
+
+ENGINE_KEYS = ("memory_limit_gb", "cache_limit_gb", "upcast_on_cpu")
+
+
+def apply_to_engine(settings: Settings, engine: Engine) -> Future[MemoryLimits] | None:
+    """The upcast is used at the next load; the limits are set on the worker now.
+
+    With no limits chosen and none set before, MLX is left alone (and not even imported yet, so the
+    window still opens before MLX loads).
+    """
+    engine.upcast_on_cpu = settings.values.upcast_on_cpu
+    limits = settings.memory_limits()
+    if limits == (None, None) and engine.memory().limits is None:
+        return None
+    return engine.set_memory_limits(*limits)

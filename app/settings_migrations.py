@@ -1,0 +1,34 @@
+"""Upgrades of the settings file from older formats, one version step at a time (as napari and Picard do).
+
+To change the format: bump `SCHEMA_VERSION` in `app.settings_schema` and add the step from the previous
+version here. A step takes the parsed file of its version and returns the next version's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from app.settings_schema import FIELDS, SCHEMA_VERSION, spec
+
+Data = dict[str, Any]
+
+
+def _flat_to_sections(data: Data) -> Data:
+    """1 → 2: the first window's file held every key at the top level; now each sits in its section."""
+    upgraded: Data = {"version": 2}
+    for key, value in data.items():
+        section = spec(key).section if key in FIELDS else "other"
+        upgraded.setdefault(section, {})[key] = value
+    return upgraded
+
+
+MIGRATIONS: dict[int, Callable[[Data], Data]] = {1: _flat_to_sections}
+
+
+def migrate(data: Data, version: int) -> Data:
+    """The file's data in the current format."""
+    while version < SCHEMA_VERSION:
+        data = MIGRATIONS[version](data)
+        version += 1
+    return data
