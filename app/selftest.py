@@ -20,14 +20,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from engine import __version__
+from engine.device_check import check_mlx
 
 if TYPE_CHECKING:
     from app.context import AppContext
     from engine.generation import Engine
-
-MATMUL_EXPECTED = 1134.0
-"""sum(A @ A.T) for A = arange(12).reshape(3, 4): the squared norm of A's column sums (12, 15, 18, 21)."""
-
 
 def run_selftest(model: str | None = None) -> int:
     os.environ["QT_QPA_PLATFORM"] = "offscreen"
@@ -95,23 +92,6 @@ def check_window(context: AppContext) -> str:
     if image.isNull() or image.width() == 0:
         raise RuntimeError("the main window drew nothing")
     return f"main window drawn offscreen ({image.width()}x{image.height()}, {len(window.panes)} panes, {QApplication.platformName()})"
-
-
-def mlx_matmul() -> tuple[float, str, str]:
-    """On the engine's worker: one small matmul on MLX's default device (the GPU on a Mac)."""
-    import mlx.core as mx
-
-    a = mx.arange(12, dtype=mx.float32).reshape(3, 4)
-    return (a @ a.T).sum().item(), mx.__version__, str(mx.default_device())
-
-
-def check_mlx(engine: Engine, platform_name: str = sys.platform) -> str:
-    total, version, device = engine.submit(mlx_matmul).result(timeout=120)
-    if total != MATMUL_EXPECTED:
-        raise RuntimeError(f"a matmul gave {total}, expected {MATMUL_EXPECTED}")
-    if platform_name == "darwin" and "gpu" not in device:
-        raise RuntimeError(f"MLX runs on {device}: Metal is not available")
-    return f"mlx {version} on {device}, matmul correct"
 
 
 def check_blas() -> str:

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from app.selftest import check_mlx, run_check
+from app.selftest import run_check
+from engine.device_check import check_mlx
 from engine.cli import main
 
 CHECKS = ("window", "mlx", "blas", "export", "files", "child")
