@@ -33,8 +33,9 @@ async def chat():
     await context.models.load(sys.argv[2])
     pane.send("Write a table")
     started = time.monotonic()
-    while time.monotonic() - started < 2.5:
+    while len(pane.session.live_text) < 200 and time.monotonic() - started < 30:
         await asyncio.sleep(0.05)
+    await asyncio.sleep(2.5)  # more than two of the once-a-second saves, however slow the machine
     print("streaming", len(pane.session.live_text), flush=True)
     await asyncio.sleep(3600)
 
