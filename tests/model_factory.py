@@ -48,6 +48,7 @@ class ModelSpec:
     bits: int | None = None
     group_size: int = 32
     seed: int = 0
+    context_length: int = 2048
 
 
 def llama_of_size(hidden_size: int, layers: int) -> ModelSpec:
@@ -94,7 +95,7 @@ def model_config(spec: ModelSpec) -> dict:
         "vocab_size": spec.vocab_size,
         "rms_norm_eps": 1e-5,
         "rope_theta": 10000.0,
-        "max_position_embeddings": 2048,
+        "max_position_embeddings": spec.context_length,
         "tie_word_embeddings": False,
         "torch_dtype": spec.dtype,
         "bos_token_id": None,

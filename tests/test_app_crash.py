@@ -8,8 +8,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from app.conversation import INTERRUPTED
 from app.store import ConversationStore
+from tests.model_factory import ModelSpec, build_model
 
 CHILD = r"""
 import asyncio, json, sys, time
@@ -23,7 +26,7 @@ app = create_application([])
 loop = qasync.QEventLoop(app)
 asyncio.set_event_loop(loop)
 data = Path(sys.argv[1])
-(data / "settings.json").write_text(json.dumps({"temperature": 0.0, "max_tokens": 100000}))
+(data / "settings.json").write_text(json.dumps({"temperature": 0.0, "max_tokens": 100000, "context_length": 65536}))
 context = AppContext.create(data)
 window = build_window(context)
 window.show()
@@ -35,7 +38,7 @@ async def chat():
     started = time.monotonic()
     while len(pane.session.live_text) < 200 and time.monotonic() - started < 30:
         await asyncio.sleep(0.05)
-    await asyncio.sleep(2.5)  # more than two of the once-a-second saves, however slow the machine
+    await asyncio.sleep(2.5)  # more than two of the once-a-second saves; the answer is still streaming
     print("streaming", len(pane.session.live_text), flush=True)
     await asyncio.sleep(3600)
 
@@ -43,10 +46,16 @@ loop.run_until_complete(chat())
 """
 
 
-def test_an_answer_cut_off_by_a_crash_is_kept_and_marked_interrupted(tmp_path: Path, llama_model: Path) -> None:
+@pytest.fixture(scope="module")
+def long_context_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A model trained (so to speak) for 64K tokens: its answer outlasts the test, however fast the machine."""
+    return build_model(tmp_path_factory.mktemp("models") / "long-context", ModelSpec(context_length=65536))
+
+
+def test_an_answer_cut_off_by_a_crash_is_kept_and_marked_interrupted(tmp_path: Path, long_context_model: Path) -> None:
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
     child = subprocess.Popen(
-        [sys.executable, "-c", CHILD, str(tmp_path), str(llama_model)], env=env, stdout=subprocess.PIPE, text=True
+        [sys.executable, "-c", CHILD, str(tmp_path), str(long_context_model)], env=env, stdout=subprocess.PIPE, text=True
     )
     try:
         line = child.stdout.readline()
