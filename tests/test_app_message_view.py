@@ -9,8 +9,9 @@ from PySide6.QtCore import QUrl
 from PySide6.QtGui import QGuiApplication
 
 from app.chat.footer import footer_text
-from app.chat.message_view import MessageView
+from app.chat.message_view import LIVE_FOOTER_INTERVAL, MessageView
 from app.conversation import INTERRUPTED, STREAMING, Message
+from engine.generation import Stats
 
 
 def message(role: str = "assistant", content: str = "", **values) -> Message:
@@ -48,6 +49,16 @@ def test_an_error_is_shown_in_the_footer() -> None:
 
 def test_questions_have_no_footer() -> None:
     assert footer_text(message(role="user", content="hi")) == ""
+
+
+def test_the_live_footer_changes_at_most_four_times_a_second(view_of) -> None:
+    view = view_of(message(finish_reason=STREAMING))
+    view.append("a", Stats(5, 5, 100.0, 1, 40.0, 0.05, 0))
+    view.append("b", Stats(5, 5, 100.0, 2, 41.0, 0.05, 0))
+    assert "1 tokens" in view.footer.text()
+    time.sleep(LIVE_FOOTER_INTERVAL)
+    view.append("c", Stats(5, 5, 100.0, 3, 42.0, 0.05, 0))
+    assert "3 tokens" in view.footer.text()
 
 
 def test_a_streaming_answer_is_rendered_as_markdown_as_it_grows(view_of) -> None:

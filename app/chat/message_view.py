@@ -28,6 +28,11 @@ LIVE_RENDER_SHARE = 0.05
 """Live updates (renders, insertions) may take at most this share of the time: slow ones come less often."""
 LIVE_RENDER_BUDGET = 0.012
 """A render slower than this would make the window stutter: that answer streams as plain text instead."""
+LIVE_FOOTER_INTERVAL = 0.25
+"""Least seconds between updates of the live footer: a label re-laid out 30 times a second costs the UI
+thread as much as the text itself, and figures changing faster than this cannot be read anyway."""
+
+
 def _tool_button(text: str, tip: str) -> QToolButton:
     button = QToolButton()
     button.setText(text)
@@ -88,7 +93,7 @@ class MessageView(QFrame):
             self._layout.addLayout(self._footer_row())
         self._style()
         self._streamed = message.content
-        self._next_render = self._next_append = 0.0
+        self._next_render = self._next_append = self._next_footer = 0.0
         self._unshown = ""
         self._live_markdown = True
         if message.is_streaming:
@@ -153,8 +158,10 @@ class MessageView(QFrame):
         UI never takes more than a small share of the time from decoding."""
         self._streamed += text
         self._unshown += text
-        self.footer.setText(live_footer_text(stats))
         now = time.perf_counter()
+        if now >= self._next_footer:
+            self.footer.setText(live_footer_text(stats))
+            self._next_footer = now + LIVE_FOOTER_INTERVAL
         if self._live_markdown and now >= self._next_render:
             self.body.set_markdown(self._streamed, final=False)
             cost = time.perf_counter() - now
