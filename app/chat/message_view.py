@@ -22,10 +22,12 @@ from app.chat.footer import footer_text, live_footer_text
 from app.conversation import Message
 from engine.generation import Stats
 
-LIVE_RENDER_INTERVAL = 0.3
-"""Least seconds between Markdown renders of an answer still streaming (plain text is appended between)."""
-LIVE_RENDER_SHARE = 0.05
-"""Live updates (renders, insertions) may take at most this share of the time: slow ones come less often."""
+LIVE_RENDER_INTERVAL = 1.0
+"""Least seconds between Markdown renders of an answer still streaming (plain text is appended between):
+a render re-lays out and repaints the whole answer."""
+LIVE_RENDER_SHARE = 0.02
+"""Live updates (renders, insertions) may take at most this share of the time: slow ones come less often.
+Painting costs about as much again, and every bit of it is taken from decoding on a busy CPU."""
 LIVE_RENDER_BUDGET = 0.012
 """A render slower than this would make the window stutter: that answer streams as plain text instead."""
 LIVE_FOOTER_INTERVAL = 0.25
