@@ -1,6 +1,6 @@
 """What the live performance view costs while answers stream through the real window (offscreen).
 
-    QT_QPA_PLATFORM=offscreen .venv/bin/python bench/performance_view_overhead.py [--model DIR] [--tokens 1000] [--rounds 3]
+    QT_QPA_PLATFORM=offscreen .venv/bin/python bench/performance_view_overhead.py [--model DIR] [--tokens 1000] [--rounds 10]
 
 Alternating rounds in one run, same model, prompt and token count, greedy:
 raw `mlx_lm.stream_generate` · the window with Preferences closed · the window with the Performance page

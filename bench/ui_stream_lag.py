@@ -1,6 +1,6 @@
 """Stream long answers through the real window (offscreen) and measure what the user would feel.
 
-    QT_QPA_PLATFORM=offscreen .venv/bin/python bench/ui_stream_lag.py [--model DIR] [--tokens 1000] [--rounds 3]
+    QT_QPA_PLATFORM=offscreen .venv/bin/python bench/ui_stream_lag.py [--model DIR] [--tokens 1000] [--rounds 10]
 
 - UI event-loop lag: lateness of a 10 ms timer while answers stream (p50 / p99 / max; goal p99 < 16 ms),
   next to the same timer on the idle window.
@@ -206,7 +206,7 @@ def run_bench(bench_fn: Callable[[argparse.Namespace, AppContext, Any], Awaitabl
     parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", type=Path, help="a model folder (default: a random ~10M llama built here)")
     parser.add_argument("--tokens", type=int, default=1000)
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=10)
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix=prefix))
     args.model = args.model or build_bench_model(work / "bench-llama")

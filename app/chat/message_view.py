@@ -25,9 +25,9 @@ from engine.generation import Stats
 LIVE_RENDER_INTERVAL = 1.0
 """Least seconds between Markdown renders of an answer still streaming (plain text is appended between):
 a render re-lays out and repaints the whole answer."""
-LIVE_RENDER_SHARE = 0.02
+LIVE_RENDER_SHARE = 0.005
 """Live updates (renders, insertions) may take at most this share of the time: slow ones come less often.
-Painting costs about as much again, and every bit of it is taken from decoding on a busy CPU."""
+Painting them costs about as much again, and on the CPU backend all of it is taken from decoding."""
 LIVE_RENDER_BUDGET = 0.012
 """A render slower than this would make the window stutter: that answer streams as plain text instead."""
 LIVE_FOOTER_INTERVAL = 0.25
@@ -155,9 +155,9 @@ class MessageView(QFrame):
         """Add streamed text: appended as plain text, re-rendered as Markdown a few times a second
         while that stays cheap (an answer whose render takes too long stays plain until it ends).
 
-        Qt re-lays out the whole last paragraph on every insertion, holding the GIL that the MLX
-        worker also needs; when that gets slow (a long paragraph) insertions come less often, so the
-        UI never takes more than a small share of the time from decoding."""
+        Qt re-shapes and repaints the whole last paragraph on every insertion, and on the CPU backend
+        that time comes out of decoding (the cores are shared); when that gets slow (a long paragraph)
+        insertions come less often, so the UI never takes more than a small share of the time."""
         self._streamed += text
         self._unshown += text
         now = time.perf_counter()
