@@ -1,6 +1,6 @@
 """The chat logic behind the window: send, stream, stop, regenerate, edit and switch branches.
 
-Events from the engine's worker are collected by `Generation.drain()` on a ~30 Hz timer, so the UI
+Events from the engine's worker are collected by `Generation.drain()` on a 20 Hz timer, so the UI
 hears about a whole frame of tokens at once (one signal, one repaint), never one per token. An answer
 keeps streaming when the user looks at another conversation; it is saved every second while it grows,
 so a crash loses at most a second of it.
