@@ -11,6 +11,7 @@ from PySide6.QtWidgets import QLabel
 
 from app.chat.pane import ChatPane
 from app.model_state import ModelStatus
+from app.models.pane import ModelsPane
 from app.window import MainWindow
 from tests.app_fixtures import WAIT, chat_pane, close_window, load_model, send
 
@@ -263,3 +264,8 @@ def test_a_memory_refresh_after_closing_is_ignored(make_window) -> None:
     window = make_window()
     close_window(window)
     window._refresh_memory()
+
+
+def test_the_models_pane_plans_for_the_context_length_chosen_in_preferences(make_window) -> None:
+    make_window().context.settings.set("context_length", 16384)
+    assert make_window().pane(ModelsPane).context_length == 16384

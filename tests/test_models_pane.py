@@ -74,6 +74,13 @@ def test_the_catalogue_shows_fit_and_one_recommendation_per_use(store: Path, mak
     assert column(pane.catalogue, 6).count("recommended") <= 5
 
 
+def test_the_fit_check_can_start_from_a_context_off_the_list(store: Path, qtbot, engine: Engine) -> None:
+    pane = ModelsPane(engine, 12000)
+    qtbot.addWidget(pane)
+    assert pane.context_length == 12000
+    assert [pane.context_box.itemData(i) for i in range(pane.context_box.count())][2:5] == [8192, 12000, 16384]
+
+
 def test_a_longer_context_can_change_the_fit(store: Path, make_pane, monkeypatch) -> None:
     monkeypatch.setattr("app.models.pane.memory_budget", lambda: 16 * 1024**3)
     pane = make_pane()

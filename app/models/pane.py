@@ -82,10 +82,12 @@ class ModelsPane(QWidget):
     sig_use_model = Signal(str, bool)
     """The user chose a model to chat with: (repo id or folder path, load it even though it won't fit)."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, context_length: int = DEFAULT_CONTEXT) -> None:
+        """`context_length`: what the fit check plans for at first (the chat's, from Preferences)."""
         super().__init__()
         self.setWindowTitle("Models")
         self.engine = engine
+        self._first_context = context_length
         self.budget: int | None = None
         self._budget_asked = False
         self.models: list[StoredModel] = []
@@ -109,9 +111,10 @@ class ModelsPane(QWidget):
         self.memory_label = QLabel("Checking this machine's memory…")
         self.memory_label.setWordWrap(True)
         self.context_box = QComboBox()
-        for tokens in CONTEXTS:
+        choices = sorted({*CONTEXTS, self._first_context})
+        for tokens in choices:
             self.context_box.addItem(f"{tokens:,} tokens", tokens)
-        self.context_box.setCurrentIndex(CONTEXTS.index(DEFAULT_CONTEXT))
+        self.context_box.setCurrentIndex(choices.index(self._first_context))
         self.context_box.setToolTip("The conversation length the fit check plans for: longer needs more memory")
         self.installed = make_table(INSTALLED_HEADERS)
         self.empty_hint = empty_hint()
@@ -434,7 +437,7 @@ class ModelsPane(QWidget):
 
 def models_pane(context: AppContext) -> ModelsPane:
     """The pane as the main window makes it: "Use for Chat" loads through the app's shared model state."""
-    pane = ModelsPane(context.engine)
+    pane = ModelsPane(context.engine, context.settings.values.context_length)
     pane.sig_use_model.connect(lambda key, oversize: context.models.load(key, allow_oversize=oversize))
     context.models.sig_changed.connect(lambda: pane.show_load_result(context.models))
     return pane
