@@ -78,6 +78,17 @@ def empty_hint() -> QLabel:
     return hint
 
 
+def context_box(chosen: int) -> QComboBox:
+    """The context lengths the fit check can plan for, `chosen` among them and selected."""
+    box = QComboBox()
+    choices = sorted({*CONTEXTS, chosen})
+    for tokens in choices:
+        box.addItem(f"{tokens:,} tokens", tokens)
+    box.setCurrentIndex(choices.index(chosen))
+    box.setToolTip("The conversation length the fit check plans for: longer needs more memory")
+    return box
+
+
 class ModelsPane(QWidget):
     sig_use_model = Signal(str, bool)
     """The user chose a model to chat with: (repo id or folder path, load it even though it won't fit)."""
@@ -87,14 +98,13 @@ class ModelsPane(QWidget):
         super().__init__()
         self.setWindowTitle("Models")
         self.engine = engine
-        self._first_context = context_length
         self.budget: int | None = None
         self._budget_asked = False
         self.models: list[StoredModel] = []
         self.search_results: list[Any] | None = None
         self.job: Job | None = None
         self.watcher = Watcher(self._show_job_progress)
-        self._build()
+        self._build(context_length)
         self._connect()
         self.refresh()
 
@@ -107,15 +117,10 @@ class ModelsPane(QWidget):
             self.watcher.watch(self.engine.submit(memory_budget), self._set_budget)
 
     # -- layout ------------------------------------------------------------------------------
-    def _build(self) -> None:
+    def _build(self, context_length: int) -> None:
         self.memory_label = QLabel("Checking this machine's memory…")
         self.memory_label.setWordWrap(True)
-        self.context_box = QComboBox()
-        choices = sorted({*CONTEXTS, self._first_context})
-        for tokens in choices:
-            self.context_box.addItem(f"{tokens:,} tokens", tokens)
-        self.context_box.setCurrentIndex(choices.index(self._first_context))
-        self.context_box.setToolTip("The conversation length the fit check plans for: longer needs more memory")
+        self.context_box = context_box(context_length)
         self.installed = make_table(INSTALLED_HEADERS)
         self.empty_hint = empty_hint()
         self.installed_stack = QStackedWidget()
