@@ -32,6 +32,7 @@ class GgufSpec:
     tied: bool = False
     seed: int = 0
     extra_metadata: dict[str, object] = field(default_factory=dict)
+    extra_tensors: dict[str, np.ndarray] = field(default_factory=dict)  # float32, e.g. rope_freqs.weight
 
     @property
     def head_dim(self) -> int:
@@ -107,7 +108,8 @@ def add_metadata(writer: GGUFWriter, spec: GgufSpec, vocab: list[str]) -> None:
     if a == "gemma3":
         writer.add_uint32(f"{a}.attention.sliding_window", 64)
     for key, value in spec.extra_metadata.items():
-        writer.add_string(key, value) if isinstance(value, str) else writer.add_float32(key, value)
+        add = {str: writer.add_string, int: writer.add_uint32, float: writer.add_float32}[type(value)]
+        add(key, value)
     writer.add_tokenizer_model("gpt2")
     writer.add_tokenizer_pre("default")
     writer.add_token_list(vocab)
@@ -141,6 +143,7 @@ def write_gguf(path: Path, spec: GgufSpec) -> Path:
     tensors["output_norm.weight"] = (1 + weight(rng, 1, spec.hidden, Q.F32)[0], Q.F32)
     if not spec.tied:
         tensors["output.weight"] = (weight(rng, len(vocab), spec.hidden, spec.linear_type), spec.linear_type)
+    tensors |= {name: (data, Q.F32) for name, data in spec.extra_tensors.items()}
     for name, (data, kind) in tensors.items():
         writer.add_tensor(name, data, raw_dtype=kind if data.dtype == np.uint8 else None)
     writer.write_header_to_file()

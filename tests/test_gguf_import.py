@@ -61,6 +61,36 @@ def test_each_architecture_computes_what_transformers_computes_from_the_same_fil
     assert np.abs(logits - reference).max() <= 1e-3 * np.abs(reference).max()
 
 
+def test_llama3_rope_scaling_is_recovered_from_the_rope_freqs_tensor(tmp_path: Path) -> None:
+    from engine.models.gguf_config import llama3_factors
+
+    scaling = {"factor": 8.0, "low_freq_factor": 1.0, "high_freq_factor": 4.0, "original_max_position_embeddings": 8192}
+    factors = llama3_factors(64, 10_000.0, 8.0, 1.0, 4.0, 8192).astype(np.float32)
+    gguf = write_gguf(tmp_path / "l3.gguf", GgufSpec(layers=1, extra_tensors={"rope_freqs.weight": factors}))
+    import_gguf(gguf, tmp_path / "model")
+    config = json.loads((tmp_path / "model" / "config.json").read_text())
+    assert config["rope_scaling"] == {"rope_type": "llama3", **scaling}
+
+
+def test_rope_freqs_that_match_no_known_llama3_scaling_are_refused(tmp_path: Path) -> None:
+    factors = np.linspace(1, 3, 32, dtype=np.float32)
+    gguf = write_gguf(tmp_path / "odd.gguf", GgufSpec(layers=1, extra_tensors={"rope_freqs.weight": factors}))
+    with pytest.raises(ModelError, match="rope_freqs"):
+        import_gguf(gguf, tmp_path / "model")
+    assert nothing_left_beside(tmp_path / "model")
+
+
+def test_phi3_long_context_rope_factors_become_longrope_scaling(tmp_path: Path) -> None:
+    long, short = np.linspace(1, 4, 32, dtype=np.float32), np.ones(32, np.float32)
+    spec = GgufSpec("phi3", layers=1, extra_metadata={"phi3.rope.scaling.original_context_length": 256},
+                    extra_tensors={"rope_factors_long.weight": long, "rope_factors_short.weight": short})  # fmt: skip
+    import_gguf(write_gguf(tmp_path / "phi3.gguf", spec), tmp_path / "model")
+    config = json.loads((tmp_path / "model" / "config.json").read_text())
+    assert config["rope_scaling"] == {"type": "longrope", "long_factor": long.tolist(), "short_factor": short.tolist()}
+    assert config["original_max_position_embeddings"] == 256
+    mlx_lm.load(str(tmp_path / "model"))
+
+
 def test_the_summary_lists_types_forms_and_sizes(tiny_llama_gguf: Path, tmp_path: Path) -> None:
     summary = import_gguf(tiny_llama_gguf, tmp_path / "model")
     text = "\n".join(summary.lines())
