@@ -52,12 +52,33 @@ def byte_vocab() -> list[str]:
     return chars
 
 
+# Formats with a minimum (value = d·sc·q − dmin·m): sub-block minimum fields set equal to the scales and dmin to
+# d times the middle code, so weights are centred on zero like trained ones (off-centre random weights grow the
+# residual stream by orders of magnitude per layer). Per type: the middle code.
+CENTRED = {Q.Q4_K: 8.0, Q.Q5_K: 16.0, Q.Q2_K: 1.5}
+
+
+def centre(blocks: np.ndarray, kind: Q) -> None:
+    """Make each sub-block's 6-bit (Q4_K/Q5_K) or 4-bit (Q2_K) minimum equal its scale."""
+    if kind == Q.Q2_K:
+        low = blocks[:, :16] & 0x0F
+        blocks[:, :16] = low | (low << 4)
+    else:
+        blocks[:, 8:12] = blocks[:, 4:8]  # m bits 0-5 (and sc/m high bits of sub-blocks 4-7) as sc's
+        low = blocks[:, 12:16] & 0x0F
+        blocks[:, 12:16] = low | (low << 4)
+
+
 def random_blocks(rng: np.random.Generator, rows: int, columns: int, kind: Q) -> np.ndarray:
     block, size = GGML_QUANT_SIZES[kind]
     blocks = rng.integers(0, 256, size=(rows * columns // block, size), dtype=np.uint8)
-    for offset in HALF_FIELDS[kind]:
-        halves = rng.uniform(0.0005, 0.004, size=(len(blocks), 1)).astype(np.float16)
-        blocks[:, offset : offset + 2] = halves.view(np.uint8)
+    d = rng.uniform(0.00005, 0.0004, size=(len(blocks), 1)).astype(np.float16)  # weights of about ±0.1
+    first, *rest = HALF_FIELDS[kind]
+    blocks[:, first : first + 2] = d.view(np.uint8)
+    if kind in CENTRED:
+        centre(blocks, kind)
+        (dmin_at,) = rest
+        blocks[:, dmin_at : dmin_at + 2] = (d * CENTRED[kind]).astype(np.float16).view(np.uint8)
     return blocks.reshape(rows, -1)
 
 

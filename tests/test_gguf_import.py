@@ -201,3 +201,15 @@ def test_cli_import_of_a_bad_file_is_one_line_and_exit_1(tmp_path: Path, capsys)
     bogus.write_text("hello")
     assert main(["models", "import", str(bogus), "--out", str(tmp_path / "out")]) == 1
     assert capsys.readouterr().err.strip() == "cabin: error: x.gguf is not a GGUF file"
+
+
+def test_an_imported_model_exports_to_core_ml_and_matches_mlx(tiny_llama_gguf: Path, tmp_path: Path) -> None:
+    from engine.coreml.export import run_export
+    from engine.coreml.options import ExportOptions
+
+    import_gguf(tiny_llama_gguf, tmp_path / "model")
+    out = tmp_path / "coreml"
+    out.mkdir()
+    options = ExportOptions(model=str(tmp_path / "model"), out=out, context=32, mode="fp16")
+    summary = run_export(options, out, lambda _: None)
+    assert summary.torch_vs_mlx < 1e-3 and summary.program_top_token_matches
