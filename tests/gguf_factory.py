@@ -105,7 +105,8 @@ def norm(rng: np.random.Generator, size: int, kind: Q) -> np.ndarray:
 def block_tensors(spec: GgufSpec) -> dict[str, tuple[int, int]]:
     """Per-layer projections (rows = output, columns = input) in llama.cpp's names for the architecture."""
     h, i, q, kv = spec.hidden, spec.intermediate, spec.heads * spec.head_dim, spec.kv_heads * spec.head_dim
-    attention = {"attn_qkv": (q + 2 * kv, h)} if spec.arch == "phi3" else {"attn_q": (q, h), "attn_k": (kv, h), "attn_v": (kv, h)}
+    separate = {"attn_q": (q, h), "attn_k": (kv, h), "attn_v": (kv, h)}
+    attention = {"attn_qkv": (q + 2 * kv, h)} if spec.arch == "phi3" else separate
     mlp = {"ffn_up": (2 * i, h)} if spec.arch == "phi3" else {"ffn_gate": (i, h), "ffn_up": (i, h)}
     return {**attention, "attn_output": (h, q), **mlp, "ffn_down": (h, i)}
 
