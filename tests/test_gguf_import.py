@@ -216,3 +216,20 @@ def test_an_imported_model_exports_to_core_ml_and_matches_mlx(tiny_llama_gguf: P
     options = ExportOptions(model=str(tmp_path / "model"), out=out, context=32, mode="fp16")
     summary = run_export(options, out, lambda _: None)
     assert summary.torch_vs_mlx < 1e-3 and summary.program_top_token_matches
+
+
+def test_ctrl_c_during_a_cli_import_leaves_nothing(tiny_llama_gguf: Path, tmp_path: Path, monkeypatch) -> None:
+    from engine.models import gguf_import
+
+    written: list[str] = []
+    write_job = gguf_import.write_job
+
+    def interrupt_after_two(out, job, arch) -> None:
+        if len(written) == 2:
+            raise KeyboardInterrupt
+        written.append(job.name)
+        write_job(out, job, arch)
+
+    monkeypatch.setattr(gguf_import, "write_job", interrupt_after_two)
+    assert main(["models", "import", str(tiny_llama_gguf), "--out", str(tmp_path / "model")]) == 130
+    assert nothing_left_beside(tmp_path / "model")
