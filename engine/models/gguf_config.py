@@ -25,7 +25,6 @@ KEYS = {
     "attention.layer_norm_rms_epsilon": "rms_norm_eps",
     "attention.key_length": "head_dim",
     "attention.sliding_window": "sliding_window",
-    "vocab_size": "vocab_size",
 }
 # Llama 3.1/3.2's RoPE scaling is stored only as its result, a `rope_freqs` tensor; these candidates (the values
 # Meta's configs use, and neighbours) are tried until one reproduces the tensor.
@@ -99,6 +98,14 @@ def longrope_scaling(reader: GGUFReader, arch: str) -> dict[str, Any] | None:
     return scaling
 
 
+def embedding_rows(reader: GGUFReader) -> int:
+    """The vocabulary the weights have (converters may trim or pad it against the tokenizer's)."""
+    embedding = next((t for t in reader.tensors if t.name == "token_embd.weight"), None)
+    if embedding is None:
+        raise ModelError("the file has no token_embd.weight tensor")
+    return int(embedding.shape[-1])
+
+
 def build_config(reader: GGUFReader, arch: str, tied: bool) -> dict[str, Any]:
     """mlx_lm's config.json for this file; `tied` when the file has no output.weight (lm_head is the embedding)."""
     model_type, _ = ARCHITECTURES[arch]
@@ -108,8 +115,7 @@ def build_config(reader: GGUFReader, arch: str, tied: bool) -> dict[str, Any]:
         if (value := field(reader, f"{arch}.{key}")) is not None:
             config[name] = value
     config.setdefault("num_key_value_heads", config.get("num_attention_heads"))
-    if "vocab_size" not in config:
-        config["vocab_size"] = len(reader.fields["tokenizer.ggml.tokens"].data)
+    config["vocab_size"] = embedding_rows(reader)
     scaling = rope_scaling(reader, arch) or llama3_rope_scaling(reader, arch, config) or longrope_scaling(reader, arch)
     if scaling:
         config["rope_scaling"] = scaling
