@@ -2,6 +2,8 @@
 
 transformers builds the fast tokenizer from that metadata (its GGUF converters cover the SentencePiece-style
 "llama" and BPE "gpt2" vocabularies that llama.cpp writes); the chat template and BOS/EOS come from the file.
+`PreTrainedTokenizerFast` is asked directly: `AutoTokenizer` would first parse the whole file again with
+gguf's reader to find the model's config (~15x slower here, for the same tokenizer files).
 The chat template is kept in tokenizer_config.json, where every reader (transformers, mlx_lm, swift-transformers)
 finds it.
 """
@@ -20,12 +22,12 @@ JINJA_FILE = "chat_template.jinja"
 
 
 def write_tokenizer(source: Path, dest: Path, reader: GGUFReader) -> None:
-    from transformers import AutoTokenizer
+    from transformers import PreTrainedTokenizerFast
     from transformers.utils import logging
 
     logging.set_verbosity_error()
     try:
-        tokenizer = AutoTokenizer.from_pretrained(str(source.parent), gguf_file=source.name)
+        tokenizer = PreTrainedTokenizerFast.from_pretrained(str(source.parent), gguf_file=source.name)
     except (ValueError, KeyError, TypeError, NotImplementedError) as e:
         raise ModelError(f"could not build the tokenizer of {source.name}: {e}") from None
     tokenizer.save_pretrained(str(dest))
