@@ -89,13 +89,13 @@ IMPORTER_FILES = ("gguf_import.py", "gguf_quants.py", "gguf_tensors.py", "gguf_c
                   "safetensors_out.py")  # fmt: skip
 
 
-def _digest(files: list[Path]) -> str:
+def digest(files: list[Path]) -> str:
     import hashlib
 
-    digest = hashlib.sha256()
+    hasher = hashlib.sha256()
     for file in files:
-        digest.update(file.read_bytes())
-    return digest.hexdigest()[:16]
+        hasher.update(file.read_bytes())
+    return hasher.hexdigest()[:16]
 
 
 @pytest.fixture(scope="session")
@@ -117,7 +117,7 @@ def smollm2_model(smollm2_gguf: Path, request: pytest.FixtureRequest) -> Path:
     from engine.models.gguf_import import import_gguf
 
     importer = Path(__file__).resolve().parents[1] / "engine" / "models"
-    key = f"{_digest([smollm2_gguf])}-{_digest([importer / name for name in IMPORTER_FILES])}"
+    key = f"{digest([smollm2_gguf])}-{digest([importer / name for name in IMPORTER_FILES])}"
     dest = request.config.cache.mkdir("cabin-smollm2") / key / "SmolLM2-135M-Instruct-Q4_1"
     if not ((dest / "config.json").is_file() and (dest / "model.safetensors").is_file()):
         import_gguf(smollm2_gguf, dest, overwrite=True)

@@ -16,7 +16,7 @@ import pytest
 from engine.compute_dtype import upcast_to_float32
 from engine.generation import Engine, SamplingSettings
 from engine.server import ServerConfig
-from tests.conftest import LiveServer
+from tests.conftest import LiveServer, digest
 
 CAPITAL = [{"role": "user", "content": "What is the capital of France?"}]
 GREEDY = SamplingSettings(temperature=0.0, max_tokens=48)
@@ -28,19 +28,33 @@ MIN_AGREEMENT = 0.99
 MAX_SIZE_RATIO = 1.3
 
 
-@pytest.fixture(scope="module")
-def reference_logits(smollm2_gguf: Path, smollm2_model: Path) -> np.ndarray:
-    """transformers' float32 logits over TEXT: its own GGUF loader dequantizes the file (an independent path)."""
+def transformers_logits(gguf: Path, ids: list[int]) -> np.ndarray:
+    """transformers' float32 logits: its own GGUF loader dequantizes the file (a path independent of Cabin's)."""
     import torch
     from transformers import AutoModelForCausalLM
     from transformers.utils import logging
 
     logging.set_verbosity_error()
-    _, tokenizer = mlx_lm.load(str(smollm2_model))
-    model = AutoModelForCausalLM.from_pretrained(str(smollm2_gguf.parent), gguf_file=smollm2_gguf.name,
-                                                 dtype=torch.float32)  # fmt: skip
+    model = AutoModelForCausalLM.from_pretrained(str(gguf.parent), gguf_file=gguf.name, dtype=torch.float32)
     with torch.no_grad():
-        return model(torch.tensor([tokenizer.encode(TEXT)])).logits[0].numpy()
+        return model(torch.tensor([ids])).logits[0].numpy()
+
+
+@pytest.fixture(scope="module")
+def reference_logits(smollm2_gguf: Path, smollm2_model: Path, request: pytest.FixtureRequest) -> np.ndarray:
+    """transformers' logits over TEXT, cached in .pytest_cache by file, text and transformers version (loading
+    the GGUF through transformers takes about a minute here; the imported model is run afresh every time)."""
+    import hashlib
+
+    import transformers
+
+    _, tokenizer = mlx_lm.load(str(smollm2_model))
+    ids = tokenizer.encode(TEXT)
+    key = hashlib.sha256(f"{digest([smollm2_gguf])}{ids}{transformers.__version__}".encode()).hexdigest()[:16]
+    cached = request.config.cache.mkdir("cabin-smollm2-reference") / f"{key}.npy"
+    if not cached.is_file():
+        np.save(cached, transformers_logits(smollm2_gguf, ids))
+    return np.load(cached)
 
 
 def imported_logits(model_path: Path) -> np.ndarray:
