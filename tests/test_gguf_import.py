@@ -162,18 +162,28 @@ def test_a_truncated_file_is_refused_and_leaves_nothing(tiny_llama_gguf: Path, t
     assert nothing_left_beside(tmp_path / "model")
 
 
-def test_an_unsupported_architecture_is_named(tmp_path: Path) -> None:
+def bare_gguf(path: Path, arch: str) -> Path:
+    """A file with an embedding and no metadata beyond the architecture."""
     from gguf import GGUFWriter
 
-    path = tmp_path / "bloom.gguf"
-    writer = GGUFWriter(str(path), "bloom")
+    writer = GGUFWriter(str(path), arch)
     writer.add_tensor("token_embd.weight", np.zeros((4, 8), np.float32))
     writer.write_header_to_file()
     writer.write_kv_data_to_file()
     writer.write_tensors_to_file()
     writer.close()
+    return path
+
+
+def test_an_unsupported_architecture_is_named(tmp_path: Path) -> None:
     with pytest.raises(ModelError, match="architecture 'bloom' is not supported"):
-        import_gguf(path, tmp_path / "model")
+        import_gguf(bare_gguf(tmp_path / "bloom.gguf", "bloom"), tmp_path / "model")
+
+
+def test_missing_metadata_is_named(tmp_path: Path) -> None:
+    with pytest.raises(ModelError, match="lacks llama.embedding_length, llama.block_count"):
+        import_gguf(bare_gguf(tmp_path / "llama.gguf", "llama"), tmp_path / "model")
+    assert nothing_left_beside(tmp_path / "model")
 
 
 def test_an_unsupported_tensor_type_names_the_tensor_and_the_type(tmp_path: Path) -> None:

@@ -26,6 +26,7 @@ KEYS = {
     "attention.key_length": "head_dim",
     "attention.sliding_window": "sliding_window",
 }
+REQUIRED = ("embedding_length", "block_count", "feed_forward_length", "attention.head_count")
 # Llama 3.1/3.2's RoPE scaling is stored only as its result, a `rope_freqs` tensor; these candidates (the values
 # Meta's configs use, and neighbours) are tried until one reproduces the tensor.
 LLAMA3_LOW_HIGH = ((1.0, 4.0), (1.0, 2.0), (2.0, 4.0), (1.0, 8.0))
@@ -111,6 +112,8 @@ def build_config(reader: GGUFReader, arch: str, tied: bool) -> dict[str, Any]:
     model_type, _ = ARCHITECTURES[arch]
     config: dict[str, Any] = {"model_type": model_type, "architectures": [HF_CLASSES[arch]]}
     config["tie_word_embeddings"] = tied
+    if missing := [f"{arch}.{key}" for key in REQUIRED if field(reader, f"{arch}.{key}") is None]:
+        raise ModelError(f"the file's metadata lacks {', '.join(missing)}")
     for key, name in KEYS.items():
         if (value := field(reader, f"{arch}.{key}")) is not None:
             config[name] = value
