@@ -113,7 +113,8 @@ def smollm2_gguf() -> Path:
 @pytest.fixture(scope="session")
 def smollm2_model(smollm2_gguf: Path, request: pytest.FixtureRequest) -> Path:
     """The SmolLM2 GGUF imported by Cabin's importer: an MLX folder cached in .pytest_cache between runs, keyed
-    by the hashes of the file and of the importer's code (an import is renamed into place only when complete)."""
+    by the hashes of the file and of the importer's code (an import is renamed into place only when complete).
+    Shared by the whole session and later runs: read it, copy it to change it."""
     from engine.models.gguf_import import import_gguf
 
     importer = Path(__file__).resolve().parents[1] / "engine" / "models"
