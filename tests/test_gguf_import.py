@@ -180,6 +180,13 @@ def test_an_unsupported_architecture_is_named(tmp_path: Path) -> None:
         import_gguf(bare_gguf(tmp_path / "bloom.gguf", "bloom"), tmp_path / "model")
 
 
+def test_one_part_of_a_split_gguf_is_refused(tmp_path: Path) -> None:
+    spec = GgufSpec(layers=1, extra_metadata={"split.no": 0, "split.count": 3})
+    with pytest.raises(ModelError, match=r"one part of a split GGUF \(3 parts\)"):
+        import_gguf(write_gguf(tmp_path / "part.gguf", spec), tmp_path / "model")
+    assert nothing_left_beside(tmp_path / "model")
+
+
 def test_missing_metadata_is_named(tmp_path: Path) -> None:
     with pytest.raises(ModelError, match="lacks llama.embedding_length, llama.block_count"):
         import_gguf(bare_gguf(tmp_path / "llama.gguf", "llama"), tmp_path / "model")

@@ -236,6 +236,9 @@ def import_gguf(
     if dest.exists() and not overwrite:
         raise ModelError(f"{dest} already exists: choose another name or pass --overwrite")
     reader = open_gguf(source)
+    if (parts := field(reader, "split.count", 1)) > 1:
+        raise ModelError(f"{source.name} is one part of a split GGUF ({parts} parts): "
+                         "join them first with llama-gguf-split --merge")  # fmt: skip
     arch = architecture(reader)
     jobs = plan(reader, arch)
     config = build_config(reader, arch, tied=not any(job.name == "lm_head.weight" for job in jobs))
