@@ -181,3 +181,15 @@ def write_gguf(path: Path, spec: GgufSpec) -> Path:
     writer.write_tensors_to_file()
     writer.close()
     return path
+
+
+def transformers_logits(gguf: Path, ids: list[int]) -> np.ndarray:
+    """transformers' float32 logits: its own GGUF loader dequantizes the file (a path independent of Cabin's)."""
+    import torch
+    from transformers import AutoModelForCausalLM
+    from transformers.utils import logging
+
+    logging.set_verbosity_error()
+    model = AutoModelForCausalLM.from_pretrained(str(gguf.parent), gguf_file=gguf.name, dtype=torch.float32)
+    with torch.no_grad():
+        return model(torch.tensor([ids])).logits[0].numpy()

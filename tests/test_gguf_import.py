@@ -16,7 +16,7 @@ from engine.cli import main
 from engine.compute_dtype import upcast_to_float32
 from engine.errors import Cancelled, ModelError
 from engine.models.gguf_import import default_import_dest, import_gguf
-from tests.gguf_factory import GgufSpec, Q, write_gguf
+from tests.gguf_factory import GgufSpec, Q, transformers_logits, write_gguf
 
 TEXT = "Hello there, the cat sat on the mat."
 # One tiny model per architecture, each with other block types (all exact ones), as llama.cpp lays them out.
@@ -33,17 +33,6 @@ ARCHES = {
 
 def nothing_left_beside(dest: Path) -> bool:
     return not dest.exists() and not list(dest.parent.glob(f".{dest.name}*"))
-
-
-def transformers_logits(gguf: Path, ids: list[int]) -> np.ndarray:
-    import torch
-    from transformers import AutoModelForCausalLM
-    from transformers.utils import logging
-
-    logging.set_verbosity_error()
-    model = AutoModelForCausalLM.from_pretrained(str(gguf.parent), gguf_file=gguf.name, dtype=torch.float32)
-    with torch.no_grad():
-        return model(torch.tensor([ids])).logits[0].numpy()
 
 
 @pytest.fixture(scope="module")

@@ -11,6 +11,7 @@ from typing import Any
 import mlx.core as mx
 import mlx_lm
 import numpy as np
+from tests.gguf_factory import transformers_logits
 import pytest
 
 from engine.compute_dtype import upcast_to_float32
@@ -26,18 +27,6 @@ TEXT = ("The old lighthouse stood at the edge of the cliff, its white paint peel
         "harbour, trusting the steady beam to guide them home through the dark.")  # fmt: skip
 MIN_AGREEMENT = 0.99
 MAX_SIZE_RATIO = 1.3
-
-
-def transformers_logits(gguf: Path, ids: list[int]) -> np.ndarray:
-    """transformers' float32 logits: its own GGUF loader dequantizes the file (a path independent of Cabin's)."""
-    import torch
-    from transformers import AutoModelForCausalLM
-    from transformers.utils import logging
-
-    logging.set_verbosity_error()
-    model = AutoModelForCausalLM.from_pretrained(str(gguf.parent), gguf_file=gguf.name, dtype=torch.float32)
-    with torch.no_grad():
-        return model(torch.tensor([ids])).logits[0].numpy()
 
 
 @pytest.fixture(scope="module")
