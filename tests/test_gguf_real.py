@@ -11,13 +11,13 @@ from typing import Any
 import mlx.core as mx
 import mlx_lm
 import numpy as np
-from tests.gguf_factory import transformers_logits
 import pytest
 
 from engine.compute_dtype import upcast_to_float32
 from engine.generation import Engine, SamplingSettings
 from engine.server import ServerConfig
 from tests.conftest import LiveServer, digest
+from tests.gguf_factory import transformers_logits
 
 CAPITAL = [{"role": "user", "content": "What is the capital of France?"}]
 GREEDY = SamplingSettings(temperature=0.0, max_tokens=48)
