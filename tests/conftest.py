@@ -122,6 +122,20 @@ def put_in_hf_cache(cache: Path, repo_id: str, model: Path, revision: str = "0" 
     return snapshot
 
 
+# -- GGUF files and the other apps' model stores they sit in ----------------------------------------
+@pytest.fixture(scope="session")
+def gguf_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("gguf")
+
+
+@pytest.fixture(scope="session")
+def tiny_gguf(gguf_dir: Path) -> Path:
+    """A two-layer llama GGUF, Q8_0 weights and F32 norms, named "Tiny Llama", written by gguf's writer."""
+    from tests.gguf_factory import write_gguf
+
+    return write_gguf(gguf_dir / "tiny-llama.Q8_0.gguf")
+
+
 # -- Core ML export: one package per recipe, shared by every test that inspects it ----------------
 def _export_coreml(dest: Path, model: Path, **options: object) -> tuple[Path, object]:
     from engine.coreml.export import run_export
