@@ -136,6 +136,14 @@ def tiny_gguf(gguf_dir: Path) -> Path:
     return write_gguf(gguf_dir / "tiny-llama.Q8_0.gguf")
 
 
+@pytest.fixture
+def other_stores(tmp_path: Path, llama_model: Path) -> "Stores":
+    """A home folder with Ollama, LM Studio, llama.cpp and HF-cache models (tests/gguf_factory.py: build_stores)."""
+    from tests.gguf_factory import build_stores
+
+    return build_stores(tmp_path / "home", llama_model)
+
+
 # -- Core ML export: one package per recipe, shared by every test that inspects it ----------------
 def _export_coreml(dest: Path, model: Path, **options: object) -> tuple[Path, object]:
     from engine.coreml.export import run_export

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 from gguf import GGMLQuantizationType, GGUFWriter, LlamaFileType
 from gguf.quants import quantize
+
+if TYPE_CHECKING:
+    from engine.models.elsewhere import Stores
 
 
 @dataclass(frozen=True)
@@ -76,3 +80,64 @@ def write_gguf(path: Path, spec: GgufSpec = GgufSpec()) -> Path:
     writer.write_tensors_to_file()
     writer.close()
     return path
+
+
+def ollama_manifest(blob_digest: str) -> dict:
+    """A manifest as Ollama writes it: config, a GGUF model layer, a template layer."""
+    layer = {"mediaType": "application/vnd.ollama.image.model", "digest": blob_digest, "size": 0}
+    template = {"mediaType": "application/vnd.ollama.image.template", "digest": "sha256:" + "0" * 64, "size": 3}
+    return {"schemaVersion": 2, "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
+            "config": {"mediaType": "application/vnd.docker.container.image.v1+json", "digest": "sha256:" + "1" * 64},
+            "layers": [layer, template]}  # fmt: skip
+
+
+def add_to_ollama(root: Path, name: str, gguf: bytes, registry: str = "registry.ollama.ai") -> Path:
+    """Store `gguf` as a blob named by its hash and `name` ("model:tag" or "ns/model:tag") as its manifest."""
+    import hashlib
+    import json
+
+    digest = hashlib.sha256(gguf).hexdigest()
+    blob = root / "blobs" / f"sha256-{digest}"
+    blob.parent.mkdir(parents=True, exist_ok=True)
+    blob.write_bytes(gguf)
+    repo, tag = name.split(":")
+    namespace, model = repo.split("/") if "/" in repo else ("library", repo)
+    manifest = root / "manifests" / registry / namespace / model / tag
+    manifest.parent.mkdir(parents=True, exist_ok=True)
+    manifest.write_text(json.dumps(ollama_manifest(f"sha256:{digest}")))
+    return blob
+
+
+def write_split(folder: Path, stem: str, count: int = 2) -> list[Path]:
+    """A model split llama.cpp's way: `stem-0000N-of-0000M.gguf`, each shard with its own header."""
+    folder.mkdir(parents=True, exist_ok=True)
+    return [write_gguf(folder / f"{stem}-{i + 1:05d}-of-{count:05d}.gguf", GgufSpec(split=(i, count), seed=i))
+            for i in range(count)]  # fmt: skip
+
+
+def build_stores(home: Path, mlx_model: Path) -> Stores:
+    """A home folder as someone who used Ollama, LM Studio, llama.cpp and GGUF repos from the Hub would have it."""
+    import shutil
+
+    from engine.models.elsewhere import Stores
+
+    home.mkdir(parents=True)
+    tiny = write_gguf(home / "tiny.gguf").read_bytes()
+    (home / "tiny.gguf").unlink()
+    ollama = home / ".ollama" / "models"
+    add_to_ollama(ollama, "smol:135m", tiny)
+    add_to_ollama(ollama, "smol:latest", tiny)  # an alias: the same blob
+    add_to_ollama(ollama, "bartowski/cut:q4", tiny[:-100])
+    lm_studio = home / ".lmstudio" / "models"
+    repo = lm_studio / "lmstudio-community" / "Tiny-GGUF"
+    repo.mkdir(parents=True)
+    write_gguf(repo / "Tiny-Q4_0.gguf", GgufSpec(qtype=GGMLQuantizationType.Q4_0, file_type=LlamaFileType.MOSTLY_Q4_0))
+    write_gguf(repo / "mmproj-Tiny-F16.gguf", GgufSpec(arch="clip", general_type="mmproj", qtype=GGMLQuantizationType.F32))
+    shutil.copytree(mlx_model, lm_studio / "mlx-community" / "tiny-llama")
+    write_split(home / ".cache" / "llama.cpp", "ggml-org_tiny")
+    snapshot = home / "hf" / "hub" / "models--TheBloke--Tiny-GGUF" / "snapshots" / ("a" * 40)
+    snapshot.mkdir(parents=True)
+    write_gguf(snapshot / "tiny.Q8_0.gguf")
+    (snapshot.parents[1] / "refs").mkdir()
+    (snapshot.parents[1] / "refs" / "main").write_text("a" * 40)
+    return Stores.from_env(home, env={}).with_hf_cache(home / "hf" / "hub")
