@@ -17,6 +17,9 @@ os.environ["HF_HUB_CACHE"] = str(_HF_HOME / "hub")
 os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["CABIN_DATA_DIR"] = str(_HF_HOME / "cabin-data")  # never the user's real model records
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+os.environ["CABIN_SCAN_HOME"] = str(_HF_HOME / "home")  # never the user's Ollama / LM Studio / llama.cpp models
+for _store in ("OLLAMA_MODELS", "LLAMA_CACHE"):
+    os.environ.pop(_store, None)
 
 import sys  # noqa: E402
 

@@ -154,3 +154,8 @@ def test_scanning_changes_nothing_in_the_stores(other_stores: Stores) -> None:
     scan(other_stores)
     assert snapshot_of(home) == before
     assert sorted(str(p) for p in home.rglob("*")) == names_before
+
+
+def test_an_ollama_blob_is_imported_under_its_model_name(other_stores: Stores) -> None:
+    model = by_name(other_stores)["smol:135m"]
+    assert model.import_command == f"cabin models import {model.path} --name smol-135m"

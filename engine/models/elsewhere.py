@@ -25,6 +25,8 @@ OLLAMA_MODEL_LAYER = "application/vnd.ollama.image.model"
 OLLAMA_DEFAULT_REGISTRY = "registry.ollama.ai"
 SHARD_SUFFIX = re.compile(r"-\d{5}-of-\d{5}(?=\.gguf$|$)", re.I)  # llama.cpp's "-00001-of-00003.gguf"
 
+SCAN_HOME_ENV = "CABIN_SCAN_HOME"
+
 OLLAMA, LM_STUDIO, LLAMA_CPP, HF_CACHE = "Ollama", "LM Studio", "llama.cpp", "HF cache"
 
 
@@ -40,11 +42,12 @@ class Stores:
     @classmethod
     def from_env(cls, home: Path | None = None, env: Mapping[str, str] | None = None) -> Stores:
         """$OLLAMA_MODELS or ~/.ollama/models; ~/.lmstudio/models and the older ~/.cache/lm-studio/models;
-        $LLAMA_CACHE or llama.cpp's cache folder; the Hugging Face cache Cabin uses."""
+        $LLAMA_CACHE or llama.cpp's cache folder; the Hugging Face cache Cabin uses. `~` is $CABIN_SCAN_HOME
+        when set (the test suite points it at an empty folder, never at the user's own stores)."""
         from engine.models.store import hf_cache_dir
 
-        home = home or Path.home()
         env = os.environ if env is None else env
+        home = home or Path(env.get(SCAN_HOME_ENV) or Path.home())
         llama_cpp = (Path(env["LLAMA_CACHE"]),) if env.get("LLAMA_CACHE") else (
             home / ".cache" / "llama.cpp", home / "Library" / "Caches" / "llama.cpp")  # fmt: skip
         return cls(
@@ -80,9 +83,17 @@ class FoundModel:
         return self.problem is None
 
     @property
+    def import_name(self) -> str | None:
+        """The name to import under: Ollama's blobs are named by hash, so its model name ("llama3.2-3b");
+        other files already carry a readable name."""
+        return re.sub(r"[/:]", "-", self.name) if self.source == OLLAMA else None
+
+    @property
     def import_command(self) -> str:
-        verb = "import" if self.kind == "gguf" else "add"
-        return f"cabin models {verb} {shlex.quote(str(self.path))}"
+        if self.kind == "mlx":
+            return f"cabin models add {shlex.quote(str(self.path))}"
+        name = f" --name {shlex.quote(self.import_name)}" if self.import_name else ""
+        return f"cabin models import {shlex.quote(str(self.path))}{name}"
 
     def fit(self, context: int, budget: int) -> Fit | None:
         return assess(self.weight_bytes, self.kv, context, budget) if self.usable else None
