@@ -1,0 +1,71 @@
+"""Import a GGUF file into Cabin's models in a child process, for the app: progress, cancel, nothing left behind.
+
+The import itself is engine/models/gguf_import.py. Here it runs through the same child-process runner as a
+conversion (engine/models/child.py), writing inside a hidden staging folder beside the destination; the
+folder is renamed into place only when the import is complete and removed whatever happens otherwise,
+so a cancelled or killed child leaves nothing in the list.
+"""
+
+from __future__ import annotations
+
+import shutil
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from engine.errors import ModelError
+from engine.models.child import Send, run_child
+from engine.models.gguf_info import inspect_gguf
+
+
+@dataclass(frozen=True)
+class ImportProgress:
+    fraction: float
+    phase: str
+
+
+@dataclass(frozen=True)
+class Imported:
+    path: Path
+    lines: tuple[str, ...]  # the import summary
+
+
+def import_child(source: str, dest: str, send: Send) -> list[str]:
+    """The child process: one import; its progress goes to the parent."""
+    from engine.models.gguf_import import import_gguf
+
+    summary = import_gguf(Path(source), Path(dest), on_progress=lambda fraction, phase: send("progress", (fraction, phase)))
+    return summary.lines()
+
+
+def import_in_child(
+    source: Path,
+    name: str | None = None,
+    on_progress: Callable[[ImportProgress], None] | None = None,
+    cancel: threading.Event | None = None,
+) -> Imported:
+    """Import `source` into Cabin's models folder (as `name`, else the importer's default name)."""
+    from engine.models.gguf_import import default_import_dest
+
+    source = Path(source).expanduser()
+    inspect_gguf(source)  # a file that is not a whole GGUF is refused before any process starts
+    dest = default_import_dest(source, name)
+    if dest.exists():
+        raise ModelError(f"{dest} already exists: delete it first (cabin models rm {dest})")
+
+    def report(arrived: list[tuple[str, tuple[float, str]]]) -> None:
+        for _, (fraction, phase) in arrived:
+            if on_progress:
+                on_progress(ImportProgress(fraction, phase))
+
+    staging = dest.with_name(f".{dest.name}.importing")
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    try:
+        lines = run_child(import_child, (str(source), str(staging / dest.name)), report, cancel,
+                          failure=f"could not import {source.name}", cancelled=f"import of {source.name} cancelled")  # fmt: skip
+        (staging / dest.name).rename(dest)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return Imported(dest, tuple(lines))
