@@ -1,4 +1,5 @@
-"""Small GGUF files written by the `gguf` package's own writer: llama-shaped tensor tables, random values."""
+"""Small GGUF files written by the `gguf` package's own writer: complete tiny llamas (random weights, a byte-level
+BPE tokenizer, ChatML) that Cabin's importer can import."""
 
 from __future__ import annotations
 
@@ -24,16 +25,28 @@ class GgufSpec:
     layers: int = 2
     heads: int = 4
     kv_heads: int = 2
-    vocab: int = 128
+    vocab: int = 288  # the byte-level vocabulary (260 tokens), padded to a multiple of 32
     context: int = 2048
     general_type: str | None = None  # "mmproj" for a vision projector
     split: tuple[int, int] | None = None  # (index from 0, count)
     seed: int = 0
 
 
+SPECIAL = ["ĠĠ", "<|endoftext|>", "<|im_start|>", "<|im_end|>"]  # one merged token, then ChatML's
+CHATML = ("{% for m in messages %}{{ '<|im_start|>' + m['role'] + '\n' + m['content'] + '<|im_end|>\n' }}{% endfor %}"
+          "{% if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}{% endif %}")  # fmt: skip
+
+
+def byte_level_vocab() -> list[str]:
+    """GPT-2's 256 byte symbols, a merge and ChatML's special tokens: a complete byte-level BPE vocabulary."""
+    printable = [*range(ord("!"), ord("~") + 1), *range(ord("¡"), ord("¬") + 1), *range(ord("®"), ord("ÿ") + 1)]
+    shifted = iter(range(256, 512))
+    return [chr(b) if b in printable else chr(next(shifted)) for b in range(256)] + SPECIAL
+
+
 def tensor_table(spec: GgufSpec) -> dict[str, tuple[int, ...]]:
-    """llama.cpp's names and (rows, columns) of a llama model's weights."""
-    kv = spec.hidden // spec.heads * spec.kv_heads
+    """llama.cpp's names and (rows, columns) of a (tied) llama model's weights."""
+    kv, ffn = spec.hidden // spec.heads * spec.kv_heads, 2 * spec.hidden
     table = {"token_embd.weight": (spec.vocab, spec.hidden), "output_norm.weight": (spec.hidden,)}
     for i in range(spec.layers):
         table |= {
@@ -42,8 +55,25 @@ def tensor_table(spec: GgufSpec) -> dict[str, tuple[int, ...]]:
             f"blk.{i}.attn_k.weight": (kv, spec.hidden),
             f"blk.{i}.attn_v.weight": (kv, spec.hidden),
             f"blk.{i}.attn_output.weight": (spec.hidden, spec.hidden),
+            f"blk.{i}.ffn_norm.weight": (spec.hidden,),
+            f"blk.{i}.ffn_gate.weight": (ffn, spec.hidden),
+            f"blk.{i}.ffn_up.weight": (ffn, spec.hidden),
+            f"blk.{i}.ffn_down.weight": (spec.hidden, ffn),
         }
     return table
+
+
+def add_tokenizer(writer: GGUFWriter, vocab: int) -> None:
+    """A byte-level BPE tokenizer as llama.cpp stores it (one merge: two spaces)."""
+    tokens = byte_level_vocab()
+    tokens += [f"<unused{i}>" for i in range(vocab - len(tokens))]
+    writer.add_tokenizer_model("gpt2")
+    writer.add_token_list(tokens)
+    writer.add_token_types([1] * 257 + [3] * (vocab - 257))
+    writer.add_token_merges(["Ġ Ġ"])
+    writer.add_bos_token_id(258)
+    writer.add_eos_token_id(259)
+    writer.add_chat_template(CHATML)
 
 
 def add_metadata(writer: GGUFWriter, spec: GgufSpec) -> None:
@@ -61,7 +91,10 @@ def add_metadata(writer: GGUFWriter, spec: GgufSpec) -> None:
     writer.add_block_count(spec.layers)
     writer.add_head_count(spec.heads)
     writer.add_head_count_kv(spec.kv_heads)
-    writer.add_token_list([f"tok{i}" for i in range(spec.vocab)])
+    writer.add_feed_forward_length(2 * spec.hidden)
+    writer.add_layer_norm_rms_eps(1e-5)
+    writer.add_rope_freq_base(10000.0)
+    add_tokenizer(writer, spec.vocab)
 
 
 def write_gguf(path: Path, spec: GgufSpec = GgufSpec()) -> Path:

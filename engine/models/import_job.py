@@ -11,11 +11,12 @@ from __future__ import annotations
 import shutil
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from engine.errors import ModelError
 from engine.models.child import Send, run_child
+from engine.models.gguf_import import ImportSummary, default_import_dest, import_gguf
 from engine.models.gguf_info import inspect_gguf
 
 
@@ -31,12 +32,9 @@ class Imported:
     lines: tuple[str, ...]  # the import summary
 
 
-def import_child(source: str, dest: str, send: Send) -> list[str]:
+def import_child(source: str, dest: str, send: Send) -> ImportSummary:
     """The child process: one import; its progress goes to the parent."""
-    from engine.models.gguf_import import import_gguf
-
-    summary = import_gguf(Path(source), Path(dest), on_progress=lambda fraction, phase: send("progress", (fraction, phase)))
-    return summary.lines()
+    return import_gguf(Path(source), Path(dest), on_progress=lambda fraction, phase: send("progress", (fraction, phase)))
 
 
 def import_in_child(
@@ -46,8 +44,6 @@ def import_in_child(
     cancel: threading.Event | None = None,
 ) -> Imported:
     """Import `source` into Cabin's models folder (as `name`, else the importer's default name)."""
-    from engine.models.gguf_import import default_import_dest
-
     source = Path(source).expanduser()
     inspect_gguf(source)  # a file that is not a whole GGUF is refused before any process starts
     dest = default_import_dest(source, name)
@@ -63,9 +59,9 @@ def import_in_child(
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
     try:
-        lines = run_child(import_child, (str(source), str(staging / dest.name)), report, cancel,
-                          failure=f"could not import {source.name}", cancelled=f"import of {source.name} cancelled")  # fmt: skip
+        summary = run_child(import_child, (str(source), str(staging / dest.name)), report, cancel,
+                           failure=f"could not import {source.name}", cancelled=f"import of {source.name} cancelled")  # fmt: skip
         (staging / dest.name).rename(dest)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    return Imported(dest, tuple(lines))
+    return Imported(dest, tuple(replace(summary, dest=dest).lines()))
