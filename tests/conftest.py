@@ -188,6 +188,16 @@ def other_stores(tmp_path: Path, llama_model: Path) -> "Stores":
     return build_stores(tmp_path / "home", llama_model)
 
 
+@pytest.fixture
+def stores_at_home(other_stores: "Stores", monkeypatch: pytest.MonkeyPatch) -> "Stores":
+    """`other_stores` as the ones Cabin scans by default (`cabin models list`, the Models pane)."""
+    from huggingface_hub import constants
+
+    monkeypatch.setenv("CABIN_SCAN_HOME", str(other_stores.ollama.parents[1]))
+    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(other_stores.hf_cache))
+    return other_stores
+
+
 # -- Core ML export: one package per recipe, shared by every test that inspects it ----------------
 def _export_coreml(dest: Path, model: Path, **options: object) -> tuple[Path, object]:
     from engine.coreml.export import run_export

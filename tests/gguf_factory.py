@@ -151,6 +151,7 @@ def write_split(folder: Path, stem: str, count: int = 2) -> list[Path]:
 def build_stores(home: Path, mlx_model: Path) -> Stores:
     """A home folder as someone who used Ollama, LM Studio, llama.cpp and GGUF repos from the Hub would have it."""
     import shutil
+    from dataclasses import replace
 
     from engine.models.elsewhere import Stores
 
@@ -173,4 +174,4 @@ def build_stores(home: Path, mlx_model: Path) -> Stores:
     write_gguf(snapshot / "tiny.Q8_0.gguf")
     (snapshot.parents[1] / "refs").mkdir()
     (snapshot.parents[1] / "refs" / "main").write_text("a" * 40)
-    return Stores.from_env(home, env={}).with_hf_cache(home / "hf" / "hub")
+    return replace(Stores.from_env(home, env={}), hf_cache=home / "hf" / "hub")

@@ -116,16 +116,6 @@ def test_ctrl_c_during_a_pull_stops_it_and_says_how_to_resume(fake_hub: FakeHub,
     assert "cancelled" in err and "pull it again to resume" in err
 
 
-@pytest.fixture
-def stores_at_home(other_stores: Stores, monkeypatch: pytest.MonkeyPatch) -> Stores:
-    """The fake Ollama / LM Studio / llama.cpp / HF-cache home is the one `cabin models list` scans."""
-    from huggingface_hub import constants
-
-    monkeypatch.setenv("CABIN_SCAN_HOME", str(other_stores.ollama.parents[1]))
-    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(other_stores.hf_cache))
-    return other_stores
-
-
 def found_section(out: str) -> list[str]:
     lines = out.splitlines()
     return lines[lines.index("Found elsewhere (other apps' models; import one to use it in Cabin):") + 1 :]

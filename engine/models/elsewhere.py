@@ -57,9 +57,6 @@ class Stores:
             hf_cache=hf_cache_dir(),
         )
 
-    def with_hf_cache(self, hf_cache: Path | None) -> Stores:
-        return replace(self, hf_cache=hf_cache)
-
 
 @dataclass(frozen=True)
 class FoundModel:
