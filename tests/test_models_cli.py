@@ -141,3 +141,10 @@ def test_each_usable_model_found_elsewhere_shows_the_command_that_imports_it(sto
 def test_list_with_only_models_found_elsewhere_says_cabin_has_none_yet(stores_at_home: Stores, cabin_data: Path, capsys) -> None:
     out = run(capsys, "list")[1]
     assert out.startswith("No models in Cabin yet: import one found elsewhere (below)")
+
+
+def test_a_model_found_elsewhere_and_already_imported_says_so(stores_at_home: Stores, cabin_data: Path, capsys) -> None:
+    (cabin_data / "models" / "smol-135m").mkdir(parents=True)
+    section = found_section(run(capsys, "list")[1])
+    row = next(i for i, line in enumerate(section) if line.startswith("smol:135m"))
+    assert section[row + 1] == "    already in Cabin"

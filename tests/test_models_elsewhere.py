@@ -159,3 +159,17 @@ def test_scanning_changes_nothing_in_the_stores(other_stores: Stores) -> None:
 def test_an_ollama_blob_is_imported_under_its_model_name(other_stores: Stores) -> None:
     model = by_name(other_stores)["smol:135m"]
     assert model.import_command == f"cabin models import {model.path} --name smol-135m"
+
+
+def test_a_model_already_imported_is_marked_as_in_cabin(other_stores: Stores, cabin_data: Path) -> None:
+    (cabin_data / "models" / "smol-135m").mkdir(parents=True)
+    found = by_name(other_stores)
+    assert found["smol:135m"].in_cabin and not found["smol:135m"].importable
+    assert not found["lmstudio-community/Tiny-Q4_0"].in_cabin
+
+
+def test_an_mlx_folder_already_added_is_marked_as_in_cabin(other_stores: Stores, cabin_data: Path) -> None:
+    from engine.models.store import add_model_folder
+
+    add_model_folder(by_name(other_stores)["mlx-community/tiny-llama"].path)
+    assert by_name(other_stores)["mlx-community/tiny-llama"].in_cabin

@@ -103,6 +103,9 @@ def test_import_on_an_ollama_model_imports_it_under_its_name(
     finish_job(qtbot, pane)
     keys = [pane.installed.item(r, 0).data(KEY_ROLE) for r in range(pane.installed.rowCount())]
     assert keys == [str(cabin_data / "models" / "smol-135m")]
+    assert pane.message.text().startswith("Imported smol-135m (llama) to ")
+    assert import_button(pane, "smol:135m").text() == "Imported"
+    assert not import_button(pane, "smol:135m").isEnabled()
 
 
 def test_add_on_an_lm_studio_mlx_folder_adds_it(qtbot, stores_at_home: Stores, cabin_data: Path, make_pane) -> None:

@@ -69,10 +69,11 @@ class FoundElsewhere(QWidget):
 
     def set_idle(self, idle: bool) -> None:
         for model, button in zip(self.models, self.buttons, strict=True):
-            button.setEnabled(idle and model.usable)
+            button.setEnabled(idle and model.importable)
 
     def _button(self, model: FoundModel) -> QPushButton:
-        button = QPushButton("Import" if model.kind == "gguf" else "Add")
-        button.setToolTip(model.problem if not model.usable else f"{model.import_command}")
+        verb = "Import" if model.kind == "gguf" else "Add"
+        button = QPushButton(f"{verb}ed" if model.in_cabin else verb)
+        button.setToolTip(model.problem if not model.usable else model.import_command)
         button.clicked.connect(lambda _checked=False, m=model: self.sig_import.emit(m))
         return button

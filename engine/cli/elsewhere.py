@@ -15,12 +15,15 @@ def found_row(model: FoundModel, context: int, budget: int) -> list[str]:
 
 
 def found_elsewhere(found: list[FoundModel], context: int, budget: int) -> str:
-    """The section's text: a table whose usable rows are each followed by their import command."""
+    """The section's text: a table whose usable rows are each followed by their import command (or a note that
+    Cabin has the model already)."""
     rows = [["MODEL", "FROM", "ARCH", "QUANT", "SIZE", "FIT"]] + [found_row(m, context, budget) for m in found]
     lines = table(rows).splitlines()
     out = ["Found elsewhere (other apps' models; import one to use it in Cabin):", lines[0]]
     for model, line in zip(found, lines[1:], strict=True):
         out.append(line)
-        if model.usable:
+        if model.in_cabin:
+            out.append("    already in Cabin")
+        elif model.usable:
             out.append(f"    {model.import_command}")
     return "\n".join(out)

@@ -74,6 +74,11 @@ class FoundModel:
     kv: KVShape = KVShape(0, 0, 0)
     files: int = 1  # a split GGUF counts its shards
     problem: str | None = None
+    in_cabin: bool = False  # already imported (under the name Import would give it) or added
+
+    @property
+    def importable(self) -> bool:
+        return self.usable and not self.in_cabin
 
     @property
     def usable(self) -> bool:
@@ -241,8 +246,23 @@ def scan_hf_cache(cache: Path) -> Iterator[FoundModel]:
                     yield found
 
 
+def already_in_cabin(model: FoundModel) -> bool:
+    """Whether Import would find its model already there: the folder it would write, or the added folder."""
+    from engine.models import local
+    from engine.models.gguf_import import default_import_dest
+
+    if model.kind == "mlx":
+        return model.path.resolve() in local.added_folders()
+    return default_import_dest(model.path, model.import_name).exists()
+
+
 def scan(stores: Stores | None = None) -> list[FoundModel]:
-    """Every model found in the other apps' stores, in store order. Reads headers only; writes nothing."""
+    """Every model found in the other apps' stores, in store order, each marked if Cabin already has it.
+    Reads headers only; writes nothing."""
+    return [replace(m, in_cabin=already_in_cabin(m)) for m in find_all(stores)]
+
+
+def find_all(stores: Stores | None = None) -> list[FoundModel]:
     stores = stores or Stores.from_env()
     found: list[FoundModel] = []
     if stores.ollama.is_dir():

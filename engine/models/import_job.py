@@ -55,13 +55,17 @@ def import_in_child(
             if on_progress:
                 on_progress(ImportProgress(fraction, phase))
 
+    # An Ollama blob's file name is a hash: messages name the model instead.
+    label = name if name and source.suffix.lower() != ".gguf" else source.name
     staging = dest.with_name(f".{dest.name}.importing")
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
     try:
         summary = run_child(import_child, (str(source), str(staging / dest.name)), report, cancel,
-                           failure=f"could not import {source.name}", cancelled=f"import of {source.name} cancelled")  # fmt: skip
+                           failure=f"could not import {label}", cancelled=f"import of {label} cancelled")  # fmt: skip
         (staging / dest.name).rename(dest)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    return Imported(dest, tuple(replace(summary, dest=dest).lines()))
+    lines = replace(summary, dest=dest).lines()
+    lines[0] = lines[0].replace(source.name, label, 1)
+    return Imported(dest, tuple(lines))
