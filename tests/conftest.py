@@ -174,16 +174,16 @@ def gguf_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def tiny_gguf(gguf_dir: Path) -> Path:
-    """A two-layer llama GGUF, Q8_0 weights and F32 norms, named "Tiny Llama", written by gguf's writer."""
-    from tests.gguf_factory import write_gguf
+    """A small two-layer llama GGUF (Q8_0 weights, F32 norms, named "tiny-llama") that Cabin's importer imports."""
+    from tests.store_factory import write_small
 
-    return write_gguf(gguf_dir / "tiny-llama.Q8_0.gguf")
+    return write_small(gguf_dir / "tiny-llama.Q8_0.gguf")
 
 
 @pytest.fixture
 def other_stores(tmp_path: Path, llama_model: Path) -> "Stores":
-    """A home folder with Ollama, LM Studio, llama.cpp and HF-cache models (tests/gguf_factory.py: build_stores)."""
-    from tests.gguf_factory import build_stores
+    """A home folder with Ollama, LM Studio, llama.cpp and HF-cache models (tests/store_factory.py: build_stores)."""
+    from tests.store_factory import build_stores
 
     return build_stores(tmp_path / "home", llama_model)
 

@@ -1,177 +1,174 @@
-"""Small GGUF files written by the `gguf` package's own writer: complete tiny llamas (random weights, a byte-level
-BPE tokenizer, ChatML) that Cabin's importer can import."""
+"""Tiny GGUF files written with the `gguf` package's own writer: random weights in llama.cpp's names and
+layouts, a small byte-level BPE vocabulary, and the metadata llama.cpp's converter writes."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
-from gguf import GGMLQuantizationType, GGUFWriter, LlamaFileType
-from gguf.quants import quantize
+from gguf import GGML_QUANT_SIZES, GGMLQuantizationType, GGUFWriter, quantize
 
-if TYPE_CHECKING:
-    from engine.models.elsewhere import Stores
+Q = GGMLQuantizationType
+# Blocks of these types are built from random bytes with sane fp16 scales (gguf.quants cannot quantize to them).
+# Byte offsets of each type's fp16 fields inside one block.
+HALF_FIELDS = {Q.Q4_K: (0, 2), Q.Q5_K: (0, 2), Q.Q6_K: (208,), Q.Q3_K: (108,), Q.Q2_K: (80, 82), Q.IQ4_NL: (0,)}
+SPECIAL = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"]
+MERGES = ["h e", "Ġ t", "Ġt he"]  # a few merges (transformers' converter needs some), their tokens added to the vocab
+CHATML = ("{% for message in messages %}<|im_start|>{{ message['role'] }}\n{{ message['content'] }}<|im_end|>\n"
+          "{% endfor %}{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}")  # fmt: skip
 
 
 @dataclass(frozen=True)
 class GgufSpec:
     arch: str = "llama"
-    name: str | None = "Tiny Llama"
-    qtype: GGMLQuantizationType = GGMLQuantizationType.Q8_0
-    file_type: int | None = LlamaFileType.MOSTLY_Q8_0
-    hidden: int = 64
-    layers: int = 2
+    linear_type: Q = Q.Q8_0  # type of every projection
+    embedding_type: Q = Q.Q8_0
+    hidden: int = 256
+    intermediate: int = 512
     heads: int = 4
     kv_heads: int = 2
-    vocab: int = 288  # the byte-level vocabulary (260 tokens), padded to a multiple of 32
-    context: int = 2048
-    general_type: str | None = None  # "mmproj" for a vision projector
-    split: tuple[int, int] | None = None  # (index from 0, count)
+    layers: int = 2
+    tied: bool = False
     seed: int = 0
+    extra_metadata: dict[str, object] = field(default_factory=dict)
+    extra_tensors: dict[str, np.ndarray] = field(default_factory=dict)  # float32, e.g. rope_freqs.weight
+
+    @property
+    def head_dim(self) -> int:
+        return self.hidden // self.heads
 
 
-SPECIAL = ["ĠĠ", "<|endoftext|>", "<|im_start|>", "<|im_end|>"]  # one merged token, then ChatML's
-CHATML = ("{% for m in messages %}{{ '<|im_start|>' + m['role'] + '\n' + m['content'] + '<|im_end|>\n' }}{% endfor %}"
-          "{% if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}{% endif %}")  # fmt: skip
-
-
-def byte_level_vocab() -> list[str]:
-    """GPT-2's 256 byte symbols, a merge and ChatML's special tokens: a complete byte-level BPE vocabulary."""
+def byte_vocab() -> list[str]:
+    """GPT-2's byte-to-unicode alphabet: every byte is one token, so any text tokenizes."""
     printable = [*range(ord("!"), ord("~") + 1), *range(ord("¡"), ord("¬") + 1), *range(ord("®"), ord("ÿ") + 1)]
-    shifted = iter(range(256, 512))
-    return [chr(b) if b in printable else chr(next(shifted)) for b in range(256)] + SPECIAL
+    chars, extra = [], 0
+    for byte in range(256):
+        if byte in printable:
+            chars.append(chr(byte))
+        else:
+            chars.append(chr(256 + extra))
+            extra += 1
+    return chars
 
 
-def tensor_table(spec: GgufSpec) -> dict[str, tuple[int, ...]]:
-    """llama.cpp's names and (rows, columns) of a (tied) llama model's weights."""
-    kv, ffn = spec.hidden // spec.heads * spec.kv_heads, 2 * spec.hidden
-    table = {"token_embd.weight": (spec.vocab, spec.hidden), "output_norm.weight": (spec.hidden,)}
-    for i in range(spec.layers):
-        table |= {
-            f"blk.{i}.attn_norm.weight": (spec.hidden,),
-            f"blk.{i}.attn_q.weight": (spec.hidden, spec.hidden),
-            f"blk.{i}.attn_k.weight": (kv, spec.hidden),
-            f"blk.{i}.attn_v.weight": (kv, spec.hidden),
-            f"blk.{i}.attn_output.weight": (spec.hidden, spec.hidden),
-            f"blk.{i}.ffn_norm.weight": (spec.hidden,),
-            f"blk.{i}.ffn_gate.weight": (ffn, spec.hidden),
-            f"blk.{i}.ffn_up.weight": (ffn, spec.hidden),
-            f"blk.{i}.ffn_down.weight": (spec.hidden, ffn),
-        }
-    return table
+# Formats with a minimum (value = d·sc·q − dmin·m): sub-block minimum fields set equal to the scales and dmin to
+# d times the middle code, so weights are centred on zero like trained ones (off-centre random weights grow the
+# residual stream by orders of magnitude per layer). Per type: the middle code.
+CENTRED = {Q.Q4_K: 8.0, Q.Q5_K: 16.0, Q.Q2_K: 1.5}
 
 
-def add_tokenizer(writer: GGUFWriter, vocab: int) -> None:
-    """A byte-level BPE tokenizer as llama.cpp stores it (one merge: two spaces)."""
-    tokens = byte_level_vocab()
-    tokens += [f"<unused{i}>" for i in range(vocab - len(tokens))]
+def centre(blocks: np.ndarray, kind: Q) -> None:
+    """Make each sub-block's 6-bit (Q4_K/Q5_K) or 4-bit (Q2_K) minimum equal its scale."""
+    if kind == Q.Q2_K:
+        low = blocks[:, :16] & 0x0F
+        blocks[:, :16] = low | (low << 4)
+    else:
+        blocks[:, 8:12] = blocks[:, 4:8]  # m bits 0-5 (and sc/m high bits of sub-blocks 4-7) as sc's
+        low = blocks[:, 12:16] & 0x0F
+        blocks[:, 12:16] = low | (low << 4)
+
+
+def random_blocks(rng: np.random.Generator, rows: int, columns: int, kind: Q) -> np.ndarray:
+    block, size = GGML_QUANT_SIZES[kind]
+    blocks = rng.integers(0, 256, size=(rows * columns // block, size), dtype=np.uint8)
+    d = rng.uniform(0.00005, 0.0004, size=(len(blocks), 1)).astype(np.float16)  # weights of about ±0.1
+    first, *rest = HALF_FIELDS[kind]
+    blocks[:, first : first + 2] = d.view(np.uint8)
+    if kind in CENTRED:
+        centre(blocks, kind)
+        (dmin_at,) = rest
+        blocks[:, dmin_at : dmin_at + 2] = (d * CENTRED[kind]).astype(np.float16).view(np.uint8)
+    return blocks.reshape(rows, -1)
+
+
+def weight(rng: np.random.Generator, rows: int, columns: int, kind: Q) -> np.ndarray:
+    """(rows, columns) in `kind`: float32/float16 values, or raw quantized bytes."""
+    values = (rng.standard_normal((rows, columns)) * 0.05).astype(np.float32)
+    if kind == Q.F32:
+        return values
+    if kind == Q.F16:
+        return values.astype(np.float16)
+    if kind in HALF_FIELDS:
+        return random_blocks(rng, rows, columns, kind)
+    return quantize(values, kind)
+
+
+def block_tensors(spec: GgufSpec) -> dict[str, tuple[int, int]]:
+    """Per-layer projections (rows = output, columns = input) in llama.cpp's names for the architecture."""
+    h, i, q, kv = spec.hidden, spec.intermediate, spec.heads * spec.head_dim, spec.kv_heads * spec.head_dim
+    attention = {"attn_qkv": (q + 2 * kv, h)} if spec.arch == "phi3" else {"attn_q": (q, h), "attn_k": (kv, h), "attn_v": (kv, h)}
+    mlp = {"ffn_up": (2 * i, h)} if spec.arch == "phi3" else {"ffn_gate": (i, h), "ffn_up": (i, h)}
+    return {**attention, "attn_output": (h, q), **mlp, "ffn_down": (h, i)}
+
+
+def norm_tensors(spec: GgufSpec) -> dict[str, int]:
+    norms = {"attn_norm": spec.hidden, "ffn_norm": spec.hidden}
+    if spec.arch in ("qwen3", "gemma3"):
+        norms |= {"attn_q_norm": spec.head_dim, "attn_k_norm": spec.head_dim}
+    if spec.arch == "gemma3":
+        norms |= {"post_attention_norm": spec.hidden, "post_ffw_norm": spec.hidden}
+    return norms
+
+
+def add_metadata(writer: GGUFWriter, spec: GgufSpec, vocab: list[str]) -> None:
+    a = spec.arch
+    writer.add_name(f"tiny-{a}")
+    writer.add_uint32(f"{a}.context_length", 512)
+    writer.add_uint32(f"{a}.embedding_length", spec.hidden)
+    writer.add_uint32(f"{a}.block_count", spec.layers)
+    writer.add_uint32(f"{a}.feed_forward_length", spec.intermediate)
+    writer.add_uint32(f"{a}.attention.head_count", spec.heads)
+    writer.add_uint32(f"{a}.attention.head_count_kv", spec.kv_heads)
+    writer.add_float32(f"{a}.attention.layer_norm_rms_epsilon", 1e-6)
+    writer.add_float32(f"{a}.rope.freq_base", 10000.0)
+    writer.add_uint32(f"{a}.rope.dimension_count", spec.head_dim)
+    if a in ("qwen3", "gemma3"):
+        writer.add_uint32(f"{a}.attention.key_length", spec.head_dim)
+        writer.add_uint32(f"{a}.attention.value_length", spec.head_dim)
+    if a == "gemma3":
+        writer.add_uint32(f"{a}.attention.sliding_window", 64)
+    for key, value in spec.extra_metadata.items():
+        add = {str: writer.add_string, int: writer.add_uint32, float: writer.add_float32}[type(value)]
+        add(key, value)
     writer.add_tokenizer_model("gpt2")
-    writer.add_token_list(tokens)
-    writer.add_token_types([1] * 257 + [3] * (vocab - 257))
-    writer.add_token_merges(["Ġ Ġ"])
-    writer.add_bos_token_id(258)
-    writer.add_eos_token_id(259)
+    writer.add_tokenizer_pre("default")
+    writer.add_token_list(vocab)
+    writer.add_token_types([1] * (len(vocab) - len(SPECIAL)) + [3] * len(SPECIAL))
+    writer.add_token_merges(MERGES)
+    writer.add_bos_token_id(vocab.index("<|im_start|>"))
+    writer.add_eos_token_id(vocab.index("<|im_end|>"))
+    writer.add_unk_token_id(vocab.index("<|endoftext|>"))
+    writer.add_pad_token_id(vocab.index("<|endoftext|>"))
+    writer.add_add_bos_token(False)
     writer.add_chat_template(CHATML)
 
 
-def add_metadata(writer: GGUFWriter, spec: GgufSpec) -> None:
-    if spec.name is not None:
-        writer.add_name(spec.name)
-    if spec.general_type is not None:
-        writer.add_type(spec.general_type)
-    if spec.file_type is not None:
-        writer.add_file_type(int(spec.file_type))
-    if spec.split is not None:
-        writer.add_uint16("split.no", spec.split[0])
-        writer.add_uint16("split.count", spec.split[1])
-    writer.add_context_length(spec.context)
-    writer.add_embedding_length(spec.hidden)
-    writer.add_block_count(spec.layers)
-    writer.add_head_count(spec.heads)
-    writer.add_head_count_kv(spec.kv_heads)
-    writer.add_feed_forward_length(2 * spec.hidden)
-    writer.add_layer_norm_rms_eps(1e-5)
-    writer.add_rope_freq_base(10000.0)
-    add_tokenizer(writer, spec.vocab)
-
-
-def write_gguf(path: Path, spec: GgufSpec = GgufSpec()) -> Path:
-    """Write a GGUF file: 2-D weights in `spec.qtype`, norms in F32."""
+def write_gguf(path: Path, spec: GgufSpec) -> Path:
+    """A tiny `spec.arch` model with random weights, as llama.cpp's converter would lay it out."""
     rng = np.random.default_rng(spec.seed)
-    writer = GGUFWriter(path, spec.arch)
-    add_metadata(writer, spec)
-    for name, shape in tensor_table(spec).items():
-        values = rng.standard_normal(shape, dtype=np.float32)
-        if len(shape) == 1 or spec.qtype == GGMLQuantizationType.F32:
-            writer.add_tensor(name, values)
-        else:
-            writer.add_tensor(name, quantize(values, spec.qtype), raw_dtype=spec.qtype)
+    vocab = byte_vocab() + [merge.replace(" ", "") for merge in MERGES] + SPECIAL
+    writer = GGUFWriter(str(path), spec.arch)
+    add_metadata(writer, spec, vocab)
+    tensors: dict[str, tuple[np.ndarray, Q]] = {}
+    tensors["token_embd.weight"] = (weight(rng, len(vocab), spec.hidden, spec.embedding_type), spec.embedding_type)
+    for layer in range(spec.layers):
+        for name, (rows, columns) in block_tensors(spec).items():
+            tensors[f"blk.{layer}.{name}.weight"] = (weight(rng, rows, columns, spec.linear_type), spec.linear_type)
+        if spec.arch == "qwen2":
+            for name, (rows, _) in block_tensors(spec).items():
+                if name in ("attn_q", "attn_k", "attn_v"):
+                    tensors[f"blk.{layer}.{name}.bias"] = (weight(rng, 1, rows, Q.F32)[0], Q.F32)
+        for name, size in norm_tensors(spec).items():
+            tensors[f"blk.{layer}.{name}.weight"] = (1 + weight(rng, 1, size, Q.F32)[0], Q.F32)
+    tensors["output_norm.weight"] = (1 + weight(rng, 1, spec.hidden, Q.F32)[0], Q.F32)
+    if not spec.tied:
+        tensors["output.weight"] = (weight(rng, len(vocab), spec.hidden, spec.linear_type), spec.linear_type)
+    tensors |= {name: (data, Q.F32) for name, data in spec.extra_tensors.items()}
+    for name, (data, kind) in tensors.items():
+        writer.add_tensor(name, data, raw_dtype=kind if data.dtype == np.uint8 else None)
     writer.write_header_to_file()
     writer.write_kv_data_to_file()
     writer.write_tensors_to_file()
     writer.close()
     return path
-
-
-def ollama_manifest(blob_digest: str) -> dict:
-    """A manifest as Ollama writes it: config, a GGUF model layer, a template layer."""
-    layer = {"mediaType": "application/vnd.ollama.image.model", "digest": blob_digest, "size": 0}
-    template = {"mediaType": "application/vnd.ollama.image.template", "digest": "sha256:" + "0" * 64, "size": 3}
-    return {"schemaVersion": 2, "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
-            "config": {"mediaType": "application/vnd.docker.container.image.v1+json", "digest": "sha256:" + "1" * 64},
-            "layers": [layer, template]}  # fmt: skip
-
-
-def add_to_ollama(root: Path, name: str, gguf: bytes, registry: str = "registry.ollama.ai") -> Path:
-    """Store `gguf` as a blob named by its hash and `name` ("model:tag" or "ns/model:tag") as its manifest."""
-    import hashlib
-    import json
-
-    digest = hashlib.sha256(gguf).hexdigest()
-    blob = root / "blobs" / f"sha256-{digest}"
-    blob.parent.mkdir(parents=True, exist_ok=True)
-    blob.write_bytes(gguf)
-    repo, tag = name.split(":")
-    namespace, model = repo.split("/") if "/" in repo else ("library", repo)
-    manifest = root / "manifests" / registry / namespace / model / tag
-    manifest.parent.mkdir(parents=True, exist_ok=True)
-    manifest.write_text(json.dumps(ollama_manifest(f"sha256:{digest}")))
-    return blob
-
-
-def write_split(folder: Path, stem: str, count: int = 2) -> list[Path]:
-    """A model split llama.cpp's way: `stem-0000N-of-0000M.gguf`, each shard with its own header."""
-    folder.mkdir(parents=True, exist_ok=True)
-    return [write_gguf(folder / f"{stem}-{i + 1:05d}-of-{count:05d}.gguf", GgufSpec(split=(i, count), seed=i))
-            for i in range(count)]  # fmt: skip
-
-
-def build_stores(home: Path, mlx_model: Path) -> Stores:
-    """A home folder as someone who used Ollama, LM Studio, llama.cpp and GGUF repos from the Hub would have it."""
-    import shutil
-    from dataclasses import replace
-
-    from engine.models.elsewhere import Stores
-
-    home.mkdir(parents=True)
-    tiny = write_gguf(home / "tiny.gguf").read_bytes()
-    (home / "tiny.gguf").unlink()
-    ollama = home / ".ollama" / "models"
-    add_to_ollama(ollama, "smol:135m", tiny)
-    add_to_ollama(ollama, "smol:latest", tiny)  # an alias: the same blob
-    add_to_ollama(ollama, "bartowski/cut:q4", tiny[:-100])
-    lm_studio = home / ".lmstudio" / "models"
-    repo = lm_studio / "lmstudio-community" / "Tiny-GGUF"
-    repo.mkdir(parents=True)
-    write_gguf(repo / "Tiny-Q4_0.gguf", GgufSpec(qtype=GGMLQuantizationType.Q4_0, file_type=LlamaFileType.MOSTLY_Q4_0))
-    write_gguf(repo / "mmproj-Tiny-F16.gguf", GgufSpec(arch="clip", general_type="mmproj", qtype=GGMLQuantizationType.F32))
-    shutil.copytree(mlx_model, lm_studio / "mlx-community" / "tiny-llama")
-    write_split(home / ".cache" / "llama.cpp", "ggml-org_tiny")
-    snapshot = home / "hf" / "hub" / "models--TheBloke--Tiny-GGUF" / "snapshots" / ("a" * 40)
-    snapshot.mkdir(parents=True)
-    write_gguf(snapshot / "tiny.Q8_0.gguf")
-    (snapshot.parents[1] / "refs").mkdir()
-    (snapshot.parents[1] / "refs" / "main").write_text("a" * 40)
-    return replace(Stores.from_env(home, env={}), hf_cache=home / "hf" / "hub")

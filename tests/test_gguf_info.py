@@ -6,17 +6,18 @@ import struct
 from pathlib import Path
 
 import pytest
-from gguf import GGMLQuantizationType, GGUFReader, LlamaFileType
+from gguf import GGUFReader, GGUFWriter, LlamaFileType
 
 from engine.errors import ModelError
 from engine.models.fit import KVShape
 from engine.models.gguf_info import inspect_gguf
-from tests.gguf_factory import GgufSpec, write_gguf
+from tests.gguf_factory import Q
+from tests.store_factory import write_small
 
 
 def test_the_header_gives_name_architecture_quant_and_context(tiny_gguf: Path) -> None:
     info = inspect_gguf(tiny_gguf)
-    assert (info.name, info.architecture, info.quant, info.context_length) == ("Tiny Llama", "llama", "Q8_0", 2048)
+    assert (info.name, info.architecture, info.quant, info.context_length) == ("tiny-llama", "llama", "Q8_0", 512)
 
 
 def test_parameters_and_tensor_bytes_agree_with_gguf_reader(tiny_gguf: Path) -> None:
@@ -32,22 +33,27 @@ def test_kv_cache_shape_comes_from_the_architecture_keys(tiny_gguf: Path) -> Non
 
 
 def test_a_file_without_a_name_is_named_by_its_stem(gguf_dir: Path) -> None:
-    path = write_gguf(gguf_dir / "nameless.gguf", GgufSpec(name=None))
+    path = gguf_dir / "nameless.gguf"
+    writer = GGUFWriter(path, "llama")  # metadata: the architecture only
+    writer.write_header_to_file()
+    writer.write_kv_data_to_file()
+    writer.write_tensors_to_file()
+    writer.close()
     assert inspect_gguf(path).name == "nameless"
 
 
 def test_file_type_gives_llama_cpp_quant_names(gguf_dir: Path) -> None:
-    path = write_gguf(gguf_dir / "km.gguf", GgufSpec(file_type=LlamaFileType.MOSTLY_Q4_K_M))
+    path = write_small(gguf_dir / "km.gguf", metadata={"general.file_type": int(LlamaFileType.MOSTLY_Q4_K_M)})
     assert inspect_gguf(path).quant == "Q4_K_M"
 
 
 def test_without_file_type_the_type_holding_most_weights_names_the_quant(gguf_dir: Path) -> None:
-    path = write_gguf(gguf_dir / "untyped.gguf", GgufSpec(qtype=GGMLQuantizationType.Q4_0, file_type=None))
+    path = write_small(gguf_dir / "untyped.gguf", Q.Q4_0)
     assert inspect_gguf(path).quant == "Q4_0"
 
 
 def test_a_vision_projector_is_flagged(gguf_dir: Path) -> None:
-    path = write_gguf(gguf_dir / "mmproj.gguf", GgufSpec(arch="clip", general_type="mmproj"))
+    path = write_small(gguf_dir / "mmproj.gguf", Q.F16, arch="clip", metadata={"general.type": "mmproj"})
     assert inspect_gguf(path).is_projector
 
 
@@ -56,7 +62,7 @@ def test_a_chat_model_is_not_a_projector(tiny_gguf: Path) -> None:
 
 
 def test_a_split_file_says_which_shard_it_is(gguf_dir: Path) -> None:
-    path = write_gguf(gguf_dir / "split-00002-of-00003.gguf", GgufSpec(split=(1, 3)))
+    path = write_small(gguf_dir / "split-00002-of-00003.gguf", metadata={"split.no": 1, "split.count": 3})
     assert inspect_gguf(path).shard == (2, 3)
 
 

@@ -8,7 +8,8 @@ from pathlib import Path
 
 from engine.models.elsewhere import HF_CACHE, LLAMA_CPP, LM_STUDIO, OLLAMA, FoundModel, Stores, scan
 from engine.models.fit import Verdict
-from tests.gguf_factory import GgufSpec, add_to_ollama, write_gguf
+from tests.gguf_factory import Q
+from tests.store_factory import add_to_ollama, write_small
 
 
 def by_name(stores: Stores) -> dict[str, FoundModel]:
@@ -78,7 +79,7 @@ def test_a_vision_projector_is_not_listed(other_stores: Stores) -> None:
 def test_a_projector_is_recognised_by_its_header_too(tmp_path: Path) -> None:
     folder = tmp_path / "lms" / "someone" / "Vision-GGUF"
     folder.mkdir(parents=True)
-    write_gguf(folder / "projector.gguf", GgufSpec(arch="clip", general_type="mmproj"))
+    write_small(folder / "projector.gguf", Q.F16, arch="clip", metadata={"general.type": "mmproj"})
     assert scan(Stores(tmp_path / "none", (tmp_path / "lms",), (), None)) == []
 
 
@@ -96,7 +97,7 @@ def test_a_gguf_is_imported_by_its_path(other_stores: Stores) -> None:
 def test_a_path_with_spaces_is_quoted_in_the_command(tmp_path: Path) -> None:
     folder = tmp_path / "my models" / "pub" / "repo"
     folder.mkdir(parents=True)
-    write_gguf(folder / "m.gguf")
+    write_small(folder / "m.gguf")
     [model] = scan(Stores(tmp_path / "none", (tmp_path / "my models",), (), None))
     assert model.import_command == f"cabin models import '{model.path}'"
 

@@ -11,7 +11,7 @@ from engine.errors import Cancelled, ModelError
 from engine.generation import Engine
 from engine.models.import_job import ImportProgress, import_in_child
 from engine.models.store import list_models
-from tests.gguf_factory import GgufSpec, write_gguf
+from tests.store_factory import write_small
 
 
 def test_an_imported_gguf_appears_among_the_models_and_loads(cabin_data: Path, tiny_gguf: Path, engine: Engine) -> None:
@@ -38,7 +38,7 @@ def test_a_cancelled_import_leaves_nothing_behind(cabin_data: Path, tiny_gguf: P
 
 
 def test_a_failure_in_the_importer_is_one_line_and_leaves_nothing(cabin_data: Path, gguf_dir: Path) -> None:
-    odd = write_gguf(gguf_dir / "odd-arch.gguf", GgufSpec(arch="notamodel"))
+    odd = write_small(gguf_dir / "odd-arch.gguf", arch="notamodel")
     with pytest.raises(ModelError, match="^could not import odd-arch.gguf: ") as e:
         import_in_child(odd)
     assert "\n" not in str(e.value)

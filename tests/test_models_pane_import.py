@@ -12,8 +12,9 @@ from PySide6.QtWidgets import QFileDialog
 from app.models.elsewhere_section import BUTTON_COLUMN
 from app.models.pane import ModelsPane, here
 from app.models.tables import KEY_ROLE
+from engine.memory import format_bytes
 from engine.models.elsewhere import Stores
-from tests.gguf_factory import GgufSpec, write_gguf
+from tests.store_factory import write_small
 
 WAIT = 120_000  # an import starts a process that loads transformers for the tokenizer
 
@@ -54,7 +55,8 @@ def test_models_found_elsewhere_are_listed_with_quant_and_fit(stores_at_home: St
     pane = make_pane()
     table = pane.elsewhere.table
     row = texts(table, 0).index("smol:135m")
-    assert [table.item(row, c).text() for c in range(6)] == ["smol:135m", "Ollama", "llama", "Q8_0", "103.1 KB", "fits"]
+    size = format_bytes(pane.found[row].path.stat().st_size)  # the blob's
+    assert [table.item(row, c).text() for c in range(6)] == ["smol:135m", "Ollama", "llama", "Q8_0", size, "fits"]
     assert texts(table, 1) == ["Ollama", "Ollama", "LM Studio", "LM Studio", "llama.cpp", "HF cache"]
 
 
@@ -118,7 +120,7 @@ def test_add_on_an_lm_studio_mlx_folder_adds_it(qtbot, stores_at_home: Stores, c
 def test_a_failing_import_is_one_line_and_the_pane_stays_usable(
     qtbot, store_dirs: None, chosen_file: list, gguf_dir: Path, make_pane
 ) -> None:
-    chosen_file[0] = write_gguf(gguf_dir / "unknown-arch.gguf", GgufSpec(arch="notamodel"))
+    chosen_file[0] = write_small(gguf_dir / "unknown-arch.gguf", arch="notamodel")
     pane = make_pane()
     pane.import_button.click()
     finish_job(qtbot, pane)

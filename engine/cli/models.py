@@ -1,4 +1,4 @@
-"""`cabin models`: list, search, pull, rm, convert, add and recommend models."""
+"""`cabin models`: list, search, pull, rm, convert, import, add and recommend models."""
 
 from __future__ import annotations
 
@@ -40,6 +40,12 @@ def register(commands: Any) -> None:
     convert.add_argument("--group-size", type=int, default=64, help="32, 64 or 128 (default 64)")
     convert.add_argument("--name", help="name of the converted model's folder (default: SOURCE-<bits>bit)")
     convert.set_defaults(run=run_convert)
+    gguf = verbs.add_parser("import", help="import a GGUF file (llama.cpp, Ollama, LM Studio) keeping its quantization")
+    gguf.add_argument("file", help="a .gguf file")
+    gguf.add_argument("--out", help="the folder to create (default: in Cabin's models folder, listed by `models list`)")
+    gguf.add_argument("--name", help="name of the folder in Cabin's models folder (default: the file's name)")
+    gguf.add_argument("--overwrite", action="store_true", help="replace the folder if it exists")
+    gguf.set_defaults(run=run_import)
     add = verbs.add_parser("add", help="list a model folder you have elsewhere on disk")
     add.add_argument("path")
     add.set_defaults(run=run_add)
@@ -195,6 +201,25 @@ def run_convert(args: argparse.Namespace) -> int:
     ratio = result.after / result.before if result.before else 0
     print(f"Converted to {args.bits}-bit: {format_bytes(result.before)} -> {format_bytes(result.after)} ({ratio:.0%})")
     print(f"Chat with it: cabin chat --model {result.model.key}")
+    return 0
+
+
+def run_import(args: argparse.Namespace) -> int:
+    """Ctrl-C lands in import_gguf, which removes its partial folder; main() turns it into exit 130."""
+    from pathlib import Path
+
+    from engine.models.gguf_import import default_import_dest, import_gguf
+
+    def show(fraction: float, text: str) -> None:
+        sys.stderr.write(progress_bar(fraction, text))
+        sys.stderr.flush()
+
+    source = Path(args.file).expanduser()
+    dest = Path(args.out).expanduser() if args.out else default_import_dest(source, args.name)
+    summary = import_gguf(source, dest, overwrite=args.overwrite, on_progress=show)
+    print(file=sys.stderr)
+    print("\n".join(summary.lines()))
+    print(f"Chat with it: cabin chat --model {dest}")
     return 0
 
 

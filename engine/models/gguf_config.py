@@ -27,6 +27,10 @@ KEYS = {
     "attention.sliding_window": "sliding_window",
     "vocab_size": "vocab_size",
 }
+# Llama 3.1/3.2's RoPE scaling is stored only as its result, a `rope_freqs` tensor; these candidates (the values
+# Meta's configs use, and neighbours) are tried until one reproduces the tensor.
+LLAMA3_LOW_HIGH = ((1.0, 4.0), (1.0, 2.0), (2.0, 4.0), (1.0, 8.0))
+LLAMA3_ORIGINAL_CONTEXT = (8192, 4096, 16384, 32768, 2048)
 GEMMA3_SLIDING_PATTERN = 6  # llama.cpp: hparams.set_swa_pattern(6) for LLM_ARCH_GEMMA3
 GEMMA3_27B_LAYERS = 62
 
@@ -59,6 +63,40 @@ def rope_scaling(reader: GGUFReader, arch: str) -> dict[str, Any] | None:
     return scaling
 
 
+def llama3_factors(dims: int, base: float, factor: float, low: float, high: float, original: int) -> np.ndarray:
+    """llama.cpp's convert_hf_to_gguf.py: the per-frequency period multipliers of Llama 3's RoPE scaling."""
+    periods = 2 * np.pi * base ** (np.arange(0, dims, 2) / dims)
+    smooth = (original / periods - low) / (high - low)
+    medium = 1 / ((1 - smooth) / factor + smooth)
+    return np.where(periods < original / high, 1.0, np.where(periods > original / low, factor, medium))
+
+
+def llama3_rope_scaling(reader: GGUFReader, arch: str, config: dict[str, Any]) -> dict[str, Any] | None:
+    """Llama 3's rope_scaling parameters, recovered from the file's `rope_freqs` tensor (None if it has none)."""
+    tensor = next((t for t in reader.tensors if t.name == "rope_freqs.weight"), None)
+    if tensor is None:
+        return None
+    factors = np.asarray(tensor.data, dtype=np.float64)
+    dims = field(reader, f"{arch}.rope.dimension_count", 2 * len(factors))
+    factor = float(factors.max())
+    for (low, high), original in ((pair, n) for pair in LLAMA3_LOW_HIGH for n in LLAMA3_ORIGINAL_CONTEXT):
+        if np.allclose(llama3_factors(dims, config.get("rope_theta", 10_000.0), factor, low, high, original), factors, rtol=1e-5):
+            return {"rope_type": "llama3", "factor": factor, "low_freq_factor": low, "high_freq_factor": high,
+                    "original_max_position_embeddings": original}  # fmt: skip
+    raise ModelError("the file's rope_freqs tensor matches no Llama 3 RoPE scaling Cabin knows")
+
+
+def longrope_scaling(reader: GGUFReader, arch: str) -> dict[str, Any] | None:
+    """Phi-3's long-context RoPE: its factors are stored as tensors (rope_factors_long/short)."""
+    tensors = {t.name: t for t in reader.tensors}
+    if "rope_factors_long.weight" not in tensors:
+        return None
+    scaling: dict[str, Any] = {"type": "longrope"}
+    for kind in ("long", "short"):
+        scaling[f"{kind}_factor"] = [float(x) for x in tensors[f"rope_factors_{kind}.weight"].data]
+    return scaling
+
+
 def build_config(reader: GGUFReader, arch: str, tied: bool) -> dict[str, Any]:
     """mlx_lm's config.json for this file; `tied` when the file has no output.weight (lm_head is the embedding)."""
     model_type, _ = ARCHITECTURES[arch]
@@ -69,8 +107,11 @@ def build_config(reader: GGUFReader, arch: str, tied: bool) -> dict[str, Any]:
     config.setdefault("num_key_value_heads", config.get("num_attention_heads"))
     if "vocab_size" not in config:
         config["vocab_size"] = len(reader.fields["tokenizer.ggml.tokens"].data)
-    if scaling := rope_scaling(reader, arch):
+    scaling = rope_scaling(reader, arch) or llama3_rope_scaling(reader, arch, config) or longrope_scaling(reader, arch)
+    if scaling:
         config["rope_scaling"] = scaling
+    if original := field(reader, f"{arch}.rope.scaling.original_context_length"):
+        config["original_max_position_embeddings"] = original
     if arch == "gemma3":
         config.update(gemma3_extras(config))
     if (bos := field(reader, "tokenizer.ggml.bos_token_id")) is not None:

@@ -231,7 +231,9 @@ def import_gguf(
     reader = open_gguf(source)
     arch = architecture(reader)
     jobs = plan(reader, arch)
-    tied = not any(job.name == "lm_head.weight" for job in jobs)
+    config = build_config(reader, arch, tied=not any(job.name == "lm_head.weight" for job in jobs))
+    if quantization := quantization_config(jobs):
+        config["quantization"] = quantization
     tmp = dest.with_name(f".{dest.name}.partial")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
@@ -240,9 +242,6 @@ def import_gguf(
         if on_progress:
             on_progress(1.0, "tokenizer")
         write_tokenizer(source, tmp, reader)
-        config = build_config(reader, arch, tied)
-        if quantization := quantization_config(jobs):
-            config["quantization"] = quantization
         (tmp / "config.json").write_text(json.dumps(config, indent=2))
         if dest.exists():
             shutil.rmtree(dest)

@@ -148,7 +148,7 @@ def pack(codes: np.ndarray, bits: int) -> np.ndarray:
         per_word = 32 // bits
         shifts = (np.arange(per_word, dtype=np.uint32) * bits).reshape(1, 1, per_word)
         words = codes.reshape(rows, -1, per_word).astype(np.uint32) << shifts
-    return words.sum(axis=-1, dtype=np.uint32)
+        return words.sum(axis=-1, dtype=np.uint32)
     stream = (codes[..., None] >> np.arange(bits, dtype=np.uint8)) & np.uint8(1)
     return np.packbits(stream.reshape(rows, n * bits), axis=-1, bitorder="little").view("<u4")
 
