@@ -135,7 +135,7 @@ def test_each_usable_model_found_elsewhere_shows_the_command_that_imports_it(sto
     out = run(capsys, "list")[1]
     commands = [line.strip() for line in found_section(out) if line.startswith("    cabin models ")]
     assert commands == [m.import_command for m in scan(stores_at_home) if m.usable]
-    assert len(commands) == 5
+    assert len(commands) == 4
 
 
 def test_list_with_only_models_found_elsewhere_says_cabin_has_none_yet(stores_at_home: Stores, cabin_data: Path, capsys) -> None:

@@ -109,6 +109,11 @@ def test_a_split_gguf_is_one_entry_sized_over_its_shards(other_stores: Stores) -
     assert (model.files, model.size_bytes) == (2, sum(s.stat().st_size for s in shards))
 
 
+def test_a_split_gguf_says_it_must_be_joined_before_import(other_stores: Stores) -> None:
+    model = by_name(other_stores)["ggml-org_tiny"]
+    assert model.problem.startswith("split into 2 files: Cabin imports single-file GGUFs")
+
+
 def test_a_split_gguf_with_a_shard_missing_names_it(other_stores: Stores) -> None:
     next(iter(other_stores.llama_cpp)).joinpath("ggml-org_tiny-00002-of-00002.gguf").unlink()
     model = by_name(other_stores)["ggml-org_tiny"]

@@ -11,7 +11,7 @@ from engine.errors import Cancelled, ModelError
 from engine.generation import Engine
 from engine.models.import_job import ImportProgress, import_in_child
 from engine.models.store import list_models
-from tests.store_factory import write_small
+from tests.store_factory import write_small, write_split
 
 
 def test_an_imported_gguf_appears_among_the_models_and_loads(cabin_data: Path, tiny_gguf: Path, engine: Engine) -> None:
@@ -56,3 +56,9 @@ def test_an_existing_model_of_that_name_is_not_overwritten(cabin_data: Path, tin
     (cabin_data / "models" / "taken").mkdir(parents=True)
     with pytest.raises(ModelError, match="taken already exists"):
         import_in_child(tiny_gguf, name="taken")
+
+
+def test_one_file_of_a_split_gguf_is_refused_before_a_process_starts(cabin_data: Path, gguf_dir: Path) -> None:
+    [first, _] = write_split(gguf_dir / "split", "big")
+    with pytest.raises(ModelError, match="^big-00001-of-00002.gguf is one file of a split GGUF"):
+        import_in_child(first)

@@ -26,6 +26,7 @@ OLLAMA_DEFAULT_REGISTRY = "registry.ollama.ai"
 SHARD_SUFFIX = re.compile(r"-\d{5}-of-\d{5}(?=\.gguf$|$)", re.I)  # llama.cpp's "-00001-of-00003.gguf"
 
 SCAN_HOME_ENV = "CABIN_SCAN_HOME"
+MERGE_HINT = "join them with llama.cpp's llama-gguf-split --merge"
 
 OLLAMA, LM_STUDIO, LLAMA_CPP, HF_CACHE = "Ollama", "LM Studio", "llama.cpp", "HF cache"
 
@@ -134,7 +135,7 @@ def gguf_entry(name: str, source: str, path: Path) -> FoundModel | None:
 
 
 def with_shards(first: FoundModel, info: GgufInfo) -> FoundModel:
-    """A split GGUF as one entry: sizes over all its shards, or the missing shard named."""
+    """A split GGUF as one entry, sized over all its shards (the missing shard named); not importable as it is."""
     count = info.shard[1]
     first = replace(first, name=SHARD_SUFFIX.sub("", first.name))
     if not SHARD_SUFFIX.search(first.path.name):
@@ -146,7 +147,7 @@ def with_shards(first: FoundModel, info: GgufInfo) -> FoundModel:
         if isinstance(read, str):
             return replace(first, problem=f"shard {index} of {count}: {read}")
         infos.append(read)
-    return replace(first, size_bytes=sum(i.file_size for i in infos), parameters=sum(i.parameters for i in infos),
+    return replace(first, problem=f"split into {count} files: Cabin imports single-file GGUFs ({MERGE_HINT})", size_bytes=sum(i.file_size for i in infos), parameters=sum(i.parameters for i in infos),
                    weight_bytes=sum(i.tensor_bytes for i in infos), files=count)  # fmt: skip
 
 

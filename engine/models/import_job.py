@@ -16,6 +16,7 @@ from pathlib import Path
 
 from engine.errors import ModelError
 from engine.models.child import Send, run_child
+from engine.models.elsewhere import MERGE_HINT
 from engine.models.gguf_import import ImportSummary, default_import_dest, import_gguf
 from engine.models.gguf_info import inspect_gguf
 
@@ -45,7 +46,8 @@ def import_in_child(
 ) -> Imported:
     """Import `source` into Cabin's models folder (as `name`, else the importer's default name)."""
     source = Path(source).expanduser()
-    inspect_gguf(source)  # a file that is not a whole GGUF is refused before any process starts
+    if inspect_gguf(source).shard:  # a file that is not a whole GGUF is refused before any process starts
+        raise ModelError(f"{source.name} is one file of a split GGUF: Cabin imports single-file GGUFs ({MERGE_HINT})")
     dest = default_import_dest(source, name)
     if dest.exists():
         raise ModelError(f"{dest} already exists: delete it first (cabin models rm {dest})")
