@@ -147,8 +147,9 @@ def with_shards(first: FoundModel, info: GgufInfo) -> FoundModel:
         if isinstance(read, str):
             return replace(first, problem=f"shard {index} of {count}: {read}")
         infos.append(read)
-    return replace(first, problem=f"split into {count} files: Cabin imports single-file GGUFs ({MERGE_HINT})", size_bytes=sum(i.file_size for i in infos), parameters=sum(i.parameters for i in infos),
-                   weight_bytes=sum(i.tensor_bytes for i in infos), files=count)  # fmt: skip
+    problem = f"split into {count} files: Cabin imports single-file GGUFs ({MERGE_HINT})"
+    return replace(first, size_bytes=sum(i.file_size for i in infos), parameters=sum(i.parameters for i in infos),
+                   weight_bytes=sum(i.tensor_bytes for i in infos), files=count, problem=problem)  # fmt: skip
 
 
 def file_size(path: Path) -> int:
