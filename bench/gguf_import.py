@@ -160,7 +160,8 @@ def main() -> None:
     raw = raw_dequantize(source)
     weights_s, total_s = timed_import(source, work / "model")
     print(f"import {source.name}: weights {weights_s:.2f} s, with tokenizer {total_s:.2f} s; "
-          f"gguf.quants.dequantize of every tensor {raw:.2f} s; weights / raw dequantize {weights_s / raw:.2f}x")  # fmt: skip
+          f"gguf.quants.dequantize of every tensor {raw:.2f} s; "
+          f"weights / raw dequantize {weights_s / raw:.2f}x")  # fmt: skip
     rss, weights_heap, tokenizer_heap = peak_memory(source, work / "again")
     print(f"peak memory of an import in a fresh process: RSS {format_bytes(rss)} (with torch and transformers "
           f"loaded); numpy/Python heap peak: weights {format_bytes(weights_heap)}, "

@@ -24,6 +24,7 @@ class GgufSpec:
     arch: str = "llama"
     linear_type: Q = Q.Q8_0  # type of every projection
     embedding_type: Q = Q.Q8_0
+    norm_type: Q = Q.F32
     hidden: int = 256
     intermediate: int = 512
     heads: int = 4
@@ -89,15 +90,23 @@ def weight(rng: np.random.Generator, rows: int, columns: int, kind: Q) -> np.nda
         return values
     if kind == Q.F16:
         return values.astype(np.float16)
+    if kind == Q.BF16:
+        return quantize(values, kind)  # raw bytes
     if kind in HALF_FIELDS:
         return random_blocks(rng, rows, columns, kind)
     return quantize(values, kind)
 
 
+def norm(rng: np.random.Generator, size: int, kind: Q) -> np.ndarray:
+    values = 1 + weight(rng, 1, size, Q.F32)[0]
+    return quantize(values, kind) if kind == Q.BF16 else values.astype(np.float16 if kind == Q.F16 else np.float32)
+
+
 def block_tensors(spec: GgufSpec) -> dict[str, tuple[int, int]]:
     """Per-layer projections (rows = output, columns = input) in llama.cpp's names for the architecture."""
     h, i, q, kv = spec.hidden, spec.intermediate, spec.heads * spec.head_dim, spec.kv_heads * spec.head_dim
-    attention = {"attn_qkv": (q + 2 * kv, h)} if spec.arch == "phi3" else {"attn_q": (q, h), "attn_k": (kv, h), "attn_v": (kv, h)}
+    separate = {"attn_q": (q, h), "attn_k": (kv, h), "attn_v": (kv, h)}
+    attention = {"attn_qkv": (q + 2 * kv, h)} if spec.arch == "phi3" else separate
     mlp = {"ffn_up": (2 * i, h)} if spec.arch == "phi3" else {"ffn_gate": (i, h), "ffn_up": (i, h)}
     return {**attention, "attn_output": (h, q), **mlp, "ffn_down": (h, i)}
 
@@ -160,8 +169,8 @@ def write_gguf(path: Path, spec: GgufSpec) -> Path:
                 if name in ("attn_q", "attn_k", "attn_v"):
                     tensors[f"blk.{layer}.{name}.bias"] = (weight(rng, 1, rows, Q.F32)[0], Q.F32)
         for name, size in norm_tensors(spec).items():
-            tensors[f"blk.{layer}.{name}.weight"] = (1 + weight(rng, 1, size, Q.F32)[0], Q.F32)
-    tensors["output_norm.weight"] = (1 + weight(rng, 1, spec.hidden, Q.F32)[0], Q.F32)
+            tensors[f"blk.{layer}.{name}.weight"] = (norm(rng, size, spec.norm_type), spec.norm_type)
+    tensors["output_norm.weight"] = (norm(rng, spec.hidden, spec.norm_type), spec.norm_type)
     if not spec.tied:
         tensors["output.weight"] = (weight(rng, len(vocab), spec.hidden, spec.linear_type), spec.linear_type)
     tensors |= {name: (data, Q.F32) for name, data in spec.extra_tensors.items()}

@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 from engine.cli import main
+from engine.compute_dtype import upcast_to_float32
 from engine.errors import Cancelled, ModelError
 from engine.models.gguf_import import default_import_dest, import_gguf
 from tests.gguf_factory import GgufSpec, Q, write_gguf
@@ -23,8 +24,9 @@ ARCHES = {
     "llama": GgufSpec("llama", linear_type=Q.Q4_K, embedding_type=Q.Q8_0),
     "qwen2": GgufSpec("qwen2", linear_type=Q.Q4_0, embedding_type=Q.Q5_0, seed=1),
     "qwen3": GgufSpec("qwen3", linear_type=Q.Q5_K, embedding_type=Q.Q4_1, heads=2, kv_heads=1, seed=2),  # head_dim 128
-    "gemma3": GgufSpec("gemma3", linear_type=Q.Q3_K, embedding_type=Q.F16, hidden=512, heads=2, kv_heads=1,
-                       layers=6, tied=True, seed=3),  # head_dim 256, one global layer in six  # fmt: skip
+    "gemma3": GgufSpec("gemma3", linear_type=Q.Q3_K, embedding_type=Q.BF16, norm_type=Q.BF16, hidden=512, heads=2,
+                       kv_heads=1, layers=6, tied=True, seed=3),  # head_dim 256, one global layer in six  # fmt: skip
+    "llama-f16": GgufSpec("llama", linear_type=Q.F16, embedding_type=Q.F16, norm_type=Q.F16, seed=5),
     "phi3": GgufSpec("phi3", linear_type=Q.Q5_1, embedding_type=Q.F32, seed=4),
 }
 
@@ -53,10 +55,11 @@ def tiny_llama_gguf(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_each_architecture_computes_what_transformers_computes_from_the_same_file(arch: str, tmp_path: Path) -> None:
     gguf = write_gguf(tmp_path / f"{arch}.gguf", ARCHES[arch])
     import_gguf(gguf, tmp_path / arch)
-    model, tokenizer = mlx_lm.load(str(tmp_path / arch))  # plain mlx_lm, weights as imported
+    model, tokenizer = mlx_lm.load(str(tmp_path / arch))
+    upcast_to_float32(model)  # compute in float32 as transformers does (exact: float32 scales, widened halves)
     ids = tokenizer.encode(TEXT)
     reference = transformers_logits(gguf, ids)
-    logits = np.array(model(mx.array([ids]))[0].astype(mx.float32))
+    logits = np.array(model(mx.array([ids]))[0])
     # mlx_lm's gemma3 rounds its sqrt(hidden) embedding scale to bfloat16: ~1e-4 relative. Others agree to ~1e-6.
     assert np.abs(logits - reference).max() <= 1e-3 * np.abs(reference).max()
 
@@ -213,3 +216,20 @@ def test_an_imported_model_exports_to_core_ml_and_matches_mlx(tiny_llama_gguf: P
     options = ExportOptions(model=str(tmp_path / "model"), out=out, context=32, mode="fp16")
     summary = run_export(options, out, lambda _: None)
     assert summary.torch_vs_mlx < 1e-3 and summary.program_top_token_matches
+
+
+def test_ctrl_c_during_a_cli_import_leaves_nothing(tiny_llama_gguf: Path, tmp_path: Path, monkeypatch) -> None:
+    from engine.models import gguf_import
+
+    written: list[str] = []
+    write_job = gguf_import.write_job
+
+    def interrupt_after_two(out, job, arch) -> None:
+        if len(written) == 2:
+            raise KeyboardInterrupt
+        written.append(job.name)
+        write_job(out, job, arch)
+
+    monkeypatch.setattr(gguf_import, "write_job", interrupt_after_two)
+    assert main(["models", "import", str(tiny_llama_gguf), "--out", str(tmp_path / "model")]) == 130
+    assert nothing_left_beside(tmp_path / "model")

@@ -25,12 +25,13 @@ KEYS = {
     "attention.layer_norm_rms_epsilon": "rms_norm_eps",
     "attention.key_length": "head_dim",
     "attention.sliding_window": "sliding_window",
-    "vocab_size": "vocab_size",
 }
 # Llama 3.1/3.2's RoPE scaling is stored only as its result, a `rope_freqs` tensor; these candidates (the values
 # Meta's configs use, and neighbours) are tried until one reproduces the tensor.
 LLAMA3_LOW_HIGH = ((1.0, 4.0), (1.0, 2.0), (2.0, 4.0), (1.0, 8.0))
 LLAMA3_ORIGINAL_CONTEXT = (8192, 4096, 16384, 32768, 2048)
+HF_CLASSES = {"llama": "LlamaForCausalLM", "qwen2": "Qwen2ForCausalLM", "qwen3": "Qwen3ForCausalLM",
+              "gemma3": "Gemma3ForCausalLM", "phi3": "Phi3ForCausalLM"}  # fmt: skip
 GEMMA3_SLIDING_PATTERN = 6  # llama.cpp: hparams.set_swa_pattern(6) for LLM_ARCH_GEMMA3
 GEMMA3_27B_LAYERS = 62
 
@@ -78,9 +79,9 @@ def llama3_rope_scaling(reader: GGUFReader, arch: str, config: dict[str, Any]) -
         return None
     factors = np.asarray(tensor.data, dtype=np.float64)
     dims = field(reader, f"{arch}.rope.dimension_count", 2 * len(factors))
-    factor = float(factors.max())
+    factor, base = float(factors.max()), config.get("rope_theta", 10_000.0)
     for (low, high), original in ((pair, n) for pair in LLAMA3_LOW_HIGH for n in LLAMA3_ORIGINAL_CONTEXT):
-        if np.allclose(llama3_factors(dims, config.get("rope_theta", 10_000.0), factor, low, high, original), factors, rtol=1e-5):
+        if np.allclose(llama3_factors(dims, base, factor, low, high, original), factors, rtol=1e-5):
             return {"rope_type": "llama3", "factor": factor, "low_freq_factor": low, "high_freq_factor": high,
                     "original_max_position_embeddings": original}  # fmt: skip
     raise ModelError("the file's rope_freqs tensor matches no Llama 3 RoPE scaling Cabin knows")
@@ -97,16 +98,24 @@ def longrope_scaling(reader: GGUFReader, arch: str) -> dict[str, Any] | None:
     return scaling
 
 
+def embedding_rows(reader: GGUFReader) -> int:
+    """The vocabulary the weights have (converters may trim or pad it against the tokenizer's)."""
+    embedding = next((t for t in reader.tensors if t.name == "token_embd.weight"), None)
+    if embedding is None:
+        raise ModelError("the file has no token_embd.weight tensor")
+    return int(embedding.shape[-1])
+
+
 def build_config(reader: GGUFReader, arch: str, tied: bool) -> dict[str, Any]:
     """mlx_lm's config.json for this file; `tied` when the file has no output.weight (lm_head is the embedding)."""
     model_type, _ = ARCHITECTURES[arch]
-    config: dict[str, Any] = {"model_type": model_type, "architectures": [], "tie_word_embeddings": tied}
+    config: dict[str, Any] = {"model_type": model_type, "architectures": [HF_CLASSES[arch]]}
+    config["tie_word_embeddings"] = tied
     for key, name in KEYS.items():
         if (value := field(reader, f"{arch}.{key}")) is not None:
             config[name] = value
     config.setdefault("num_key_value_heads", config.get("num_attention_heads"))
-    if "vocab_size" not in config:
-        config["vocab_size"] = len(reader.fields["tokenizer.ggml.tokens"].data)
+    config["vocab_size"] = embedding_rows(reader)
     scaling = rope_scaling(reader, arch) or llama3_rope_scaling(reader, arch, config) or longrope_scaling(reader, arch)
     if scaling:
         config["rope_scaling"] = scaling

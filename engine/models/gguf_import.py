@@ -154,11 +154,18 @@ def raw_rows(job: TensorJob) -> np.ndarray:
     return unpermute_rows(rows, job.heads) if job.heads else rows
 
 
+def as_float32(rows: np.ndarray, kind: GGMLQuantizationType) -> np.ndarray:
+    """Float tensor data as float32; the reader gives BF16 as raw bytes."""
+    if kind == GGMLQuantizationType.BF16:
+        return (rows.view(np.uint16).astype(np.uint32) << 16).view(np.float32)
+    return rows.astype(np.float32)
+
+
 def write_job(out: SafetensorsWriter, job: TensorJob, arch: str) -> None:
     rows = raw_rows(job)
     if job.form is None:
-        values = rows.astype(np.float32) - 1 if shifted_norm(arch, job.tensor.name) else rows
-        out.write(job.name, 0, values)
+        shifted = shifted_norm(arch, job.tensor.name)
+        out.write(job.name, 0, as_float32(rows, job.gguf_type) - 1 if shifted else rows)
         return
     base = job.name.removesuffix(".weight")
     step = max(1, CHUNK_VALUES // job.columns)

@@ -6,7 +6,8 @@ backwards. Two converter changes are undone here, as transformers' GGUF loader d
 - llama (and Mistral, stored as llama): the q/k projections' rows are permuted so that llama.cpp's
   interleaved ("normal") RoPE matches HF's rotate-half RoPE; undo it with the inverse row permutation.
   Only whole rows move, so quantized blocks (which run along a row) and their scales stay exact.
-- gemma3: every RMSNorm weight is stored with +1 (llama.cpp computes x·w, HF/mlx_lm x·(1+w)); subtract 1.
+- gemma3: every RMSNorm weight is stored with +1 (`Gemma3Model.modify_tensors` adds `norm_shift`: llama.cpp
+  computes x·w, HF/mlx_lm x·(1+w)), in every gemma3 GGUF llama.cpp can run; subtract 1.
 """
 
 from __future__ import annotations
