@@ -139,6 +139,17 @@ def test_cancelling_an_import_leaves_no_model(qtbot, store_dirs: None, chosen_fi
     assert pane.installed.rowCount() == 0
 
 
+def test_a_second_file_while_importing_is_refused_in_one_line(
+    qtbot, store_dirs: None, tiny_gguf: Path, gguf_dir: Path, make_pane
+) -> None:
+    pane = make_pane()
+    pane.open_files([tiny_gguf])
+    pane.open_files([gguf_dir / "another.gguf"])
+    assert pane.message.text() == f"Wait for “Importing {tiny_gguf.name}” to finish before importing another.gguf."
+    pane.cancel_job()
+    finish_job(qtbot, pane)
+
+
 @pytest.fixture
 def store_dirs(cabin_data: Path, empty_hf_cache: Path) -> None:
     """A private Cabin data folder and HF cache: the pane lists only what the test imports."""
