@@ -2,8 +2,9 @@
 
 A factory takes the shared `AppContext` and returns a QWidget; its windowTitle() names it in the
 switcher. A pane may define `populate_menus(menus: dict[str, QMenu])` to add its commands to the
-"File", "Edit", "Conversation", "View" or "Help" menus, and `shutdown()` to finish its work and save
-its state when the window closes.
+"File", "Edit", "Conversation", "View" or "Help" menus, `shutdown()` to finish its work and save
+its state when the window closes, and `accepts_files(paths) -> bool` with `open_files(paths)` to take files
+dropped on the window (the window then shows that pane).
 """
 
 from __future__ import annotations

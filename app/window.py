@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QByteArray, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence
+from pathlib import Path
+
+from PySide6.QtCore import QByteArray, QMimeData, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
 from PySide6.QtWidgets import QLabel, QMainWindow, QMessageBox, QStackedWidget, QToolBar, QWidget
 
 from app.api_server import ApiServerControl
@@ -46,6 +48,7 @@ class MainWindow(QMainWindow):
         self._build_status_bar()
         self._restore_geometry()
         self.preferences: PreferencesWindow | None = None
+        self.setAcceptDrops(True)
 
     # -- panes -------------------------------------------------------------------------------
     def _build_switcher(self) -> None:
@@ -67,9 +70,31 @@ class MainWindow(QMainWindow):
 
     def show_pane(self, pane: QWidget) -> None:
         self.stack.setCurrentWidget(pane)
+        self.switcher.actions()[self.panes.index(pane)].setChecked(True)
 
     def pane(self, kind: type) -> QWidget:
         return next(p for p in self.panes if isinstance(p, kind))
+
+    # -- files dropped on the window ---------------------------------------------------------
+    def pane_for_files(self, mime: QMimeData) -> tuple[QWidget, list[Path]] | None:
+        """The first pane that takes these dropped files (`accepts_files`, see app/panes.py), and the files."""
+        paths = [Path(url.toLocalFile()) for url in mime.urls() if url.isLocalFile()]
+        takers = (p for p in self.panes if paths and hasattr(p, "accepts_files") and p.accepts_files(paths))
+        pane = next(takers, None)
+        return (pane, paths) if pane is not None else None
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802 — Qt override
+        if self.pane_for_files(event.mimeData()):
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802 — Qt override
+        """Show the pane that takes the files, and hand them to it (a .gguf: the Models pane imports it)."""
+        taker = self.pane_for_files(event.mimeData())
+        if taker is not None:
+            pane, paths = taker
+            self.show_pane(pane)
+            pane.open_files(paths)
+            event.acceptProposedAction()
 
     # -- application menus -------------------------------------------------------------------
     def _build_app_actions(self) -> None:

@@ -96,3 +96,25 @@ def send(qtbot, pane: ChatPane, text: str) -> None:
 def window(make_window, llama_model: Path):
     """The main window with the tiny llama loaded."""
     return make_window(llama_model)
+
+
+@pytest.fixture
+def make_pane(qtbot, engine):
+    """Open Models panes over a real engine, shown at window size, their first listing done; jobs stopped at teardown."""
+    from app.models.pane import ModelsPane
+
+    panes = []
+
+    def make() -> ModelsPane:
+        pane = ModelsPane(engine)
+        qtbot.addWidget(pane)
+        pane.resize(1100, 760)
+        pane.show()
+        qtbot.waitUntil(lambda: not pane.watcher.busy, timeout=WAIT)
+        panes.append(pane)
+        return pane
+
+    yield make
+    for pane in panes:
+        pane.shutdown()
+        qtbot.waitUntil(lambda p=pane: p.job is None, timeout=WAIT)

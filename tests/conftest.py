@@ -17,6 +17,9 @@ os.environ["HF_HUB_CACHE"] = str(_HF_HOME / "hub")
 os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["CABIN_DATA_DIR"] = str(_HF_HOME / "cabin-data")  # never the user's real model records
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+os.environ["CABIN_SCAN_HOME"] = str(_HF_HOME / "home")  # never the user's Ollama / LM Studio / llama.cpp models
+for _store in ("OLLAMA_MODELS", "LLAMA_CACHE"):
+    os.environ.pop(_store, None)
 
 import sys  # noqa: E402
 
@@ -162,6 +165,38 @@ def put_in_hf_cache(cache: Path, repo_id: str, model: Path, revision: str = "0" 
     (repo / "refs").mkdir(parents=True, exist_ok=True)
     (repo / "refs" / "main").write_text(revision)
     return snapshot
+
+
+# -- GGUF files and the other apps' model stores they sit in ----------------------------------------
+@pytest.fixture(scope="session")
+def gguf_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("gguf")
+
+
+@pytest.fixture(scope="session")
+def tiny_gguf(gguf_dir: Path) -> Path:
+    """A small two-layer llama GGUF (Q8_0 weights, F32 norms, named "tiny-llama") that Cabin's importer imports."""
+    from tests.store_factory import write_small
+
+    return write_small(gguf_dir / "tiny-llama.Q8_0.gguf")
+
+
+@pytest.fixture
+def other_stores(tmp_path: Path, llama_model: Path) -> "Stores":
+    """A home folder with Ollama, LM Studio, llama.cpp and HF-cache models (tests/store_factory.py: build_stores)."""
+    from tests.store_factory import build_stores
+
+    return build_stores(tmp_path / "home", llama_model)
+
+
+@pytest.fixture
+def stores_at_home(other_stores: "Stores", monkeypatch: pytest.MonkeyPatch) -> "Stores":
+    """`other_stores` as the ones Cabin scans by default (`cabin models list`, the Models pane)."""
+    from huggingface_hub import constants
+
+    monkeypatch.setenv("CABIN_SCAN_HOME", str(other_stores.ollama.parents[1]))
+    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(other_stores.hf_cache))
+    return other_stores
 
 
 # -- Core ML export: one package per recipe, shared by every test that inspects it ----------------

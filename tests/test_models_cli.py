@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from engine.cli import main
+from engine.models.elsewhere import Stores, scan
 from tests.conftest import put_in_hf_cache
 from tests.fake_hub import FakeHub
 
@@ -113,3 +114,37 @@ def test_ctrl_c_during_a_pull_stops_it_and_says_how_to_resume(fake_hub: FakeHub,
     code, _, err = run(capsys, "pull", REPO)
     assert code == 130
     assert "cancelled" in err and "pull it again to resume" in err
+
+
+def found_section(out: str) -> list[str]:
+    lines = out.splitlines()
+    return lines[lines.index("Found elsewhere (other apps' models; import one to use it in Cabin):") + 1 :]
+
+
+def test_list_shows_models_found_elsewhere_with_their_facts(stores_at_home: Stores, cabin_data: Path, capsys) -> None:
+    code, out, _ = run(capsys, "list")
+    header, first, second = found_section(out)[:3]
+    assert code == 0
+    assert header.split() == ["MODEL", "FROM", "ARCH", "QUANT", "SIZE", "FIT"]
+    assert first.split()[:2] == ["bartowski/cut:q4", "Ollama"]
+    assert "unusable: it is truncated:" in first
+    assert second.split()[:4] == ["smol:135m", "Ollama", "llama", "Q8_0"]
+
+
+def test_each_usable_model_found_elsewhere_shows_the_command_that_imports_it(stores_at_home: Stores, cabin_data: Path, capsys) -> None:
+    out = run(capsys, "list")[1]
+    commands = [line.strip() for line in found_section(out) if line.startswith("    cabin models ")]
+    assert commands == [m.import_command for m in scan(stores_at_home) if m.usable]
+    assert len(commands) == 4
+
+
+def test_list_with_only_models_found_elsewhere_says_cabin_has_none_yet(stores_at_home: Stores, cabin_data: Path, capsys) -> None:
+    out = run(capsys, "list")[1]
+    assert out.startswith("No models in Cabin yet: import one found elsewhere (below)")
+
+
+def test_a_model_found_elsewhere_and_already_imported_says_so(stores_at_home: Stores, cabin_data: Path, capsys) -> None:
+    (cabin_data / "models" / "smol-135m").mkdir(parents=True)
+    section = found_section(run(capsys, "list")[1])
+    row = next(i for i, line in enumerate(section) if line.startswith("smol:135m"))
+    assert section[row + 1] == "    already in Cabin"

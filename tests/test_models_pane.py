@@ -34,25 +34,6 @@ def store(empty_hf_cache: Path, cabin_data: Path) -> Path:
     return empty_hf_cache
 
 
-@pytest.fixture
-def make_pane(qtbot, engine: Engine):
-    panes = []
-
-    def make() -> ModelsPane:
-        pane = ModelsPane(engine)
-        qtbot.addWidget(pane)
-        pane.resize(1100, 760)
-        pane.show()
-        qtbot.waitUntil(lambda: not pane.watcher.busy, timeout=WAIT)
-        panes.append(pane)
-        return pane
-
-    yield make
-    for pane in panes:
-        pane.shutdown()
-        qtbot.waitUntil(lambda p=pane: p.job is None, timeout=WAIT)
-
-
 def test_lists_the_models_on_this_machine_with_their_fit(store: Path, llama_4bit_model: Path, make_pane) -> None:
     put_in_hf_cache(store, REPO, llama_4bit_model)
     pane = make_pane()

@@ -1,12 +1,14 @@
-"""The Models pane: what is on this Mac and whether it fits, the catalogue, downloads, conversion, deletion.
+"""The Models pane: what is on this computer and whether it fits, models other apps keep (found elsewhere), the
+catalogue, downloads, conversion, GGUF import, deletion.
 
 Everything slow runs off the UI thread (listing and deleting on a helper thread, the memory budget on the
-engine's worker because it asks MLX, downloads and conversions as cancellable jobs); one timer shows their
-progress at most ten times a second.
+engine's worker because it asks MLX, downloads, conversions and imports as cancellable jobs); one timer
+shows their progress at most ten times a second.
 """
 
 from __future__ import annotations
 
+import sys
 from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
@@ -30,6 +32,7 @@ from PySide6.QtWidgets import (
 from app.context import AppContext
 from app.model_state import ModelState, ModelStatus
 from app.models.convert_dialog import ConvertDialog
+from app.models.elsewhere_section import FoundElsewhere
 from app.models.jobs import Job, Watcher, run_in_thread
 from app.models.tables import (
     CATALOGUE_HEADERS,
@@ -49,13 +52,20 @@ from engine.generation import Engine
 from engine.memory import format_bytes, system_memory
 from engine.models.convert import ConvertProgress, convert
 from engine.models.download import DownloadProgress, pull
+from engine.models.elsewhere import FoundModel, scan
 from engine.models.fit import DEFAULT_CONTEXT, Fit, Verdict, assess, memory_budget
 from engine.models.hub import is_offline, search
+from engine.models.import_job import Imported, ImportProgress, import_in_child
 from engine.models.recommend import suggest
 from engine.models.store import StoredModel, add_model_folder, delete_model, list_models
 
 CONTEXTS = (2048, 4096, 8192, 16384, 32768, 131072)
 ERROR_COLOR = FIT_COLORS[Verdict.WONT_FIT]
+
+
+def here(platform: str = sys.platform) -> str:
+    """What the pane calls this machine: "this Mac" only on a Mac."""
+    return "this Mac" if platform == "darwin" else "this computer"
 
 
 def section_title(text: str) -> QLabel:
@@ -69,8 +79,8 @@ def section_title(text: str) -> QLabel:
 
 def empty_hint() -> QLabel:
     hint = QLabel(
-        "No models on this Mac yet. Download one from the catalogue below (the recommended ones fit this "
-        "machine), add a model folder you already have, or convert a Hugging Face model."
+        f"No models on {here()} yet. Download one from the catalogue below (the recommended ones fit this "
+        "machine), import a GGUF file, add a model folder you already have, or convert a Hugging Face model."
     )
     hint.setWordWrap(True)
     hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -101,6 +111,7 @@ class ModelsPane(QWidget):
         self.budget: int | None = None
         self._budget_asked = False
         self.models: list[StoredModel] = []
+        self.found: list[FoundModel] = []
         self.search_results: list[Any] | None = None
         self.job: Job | None = None
         self.watcher = Watcher(self._show_job_progress)
@@ -130,6 +141,8 @@ class ModelsPane(QWidget):
         self.delete_button = QPushButton("Delete…")
         self.add_button = QPushButton("Add Folder…")
         self.convert_button = QPushButton("Convert…")
+        self.import_button = QPushButton("Import GGUF…")
+        self.elsewhere = FoundElsewhere(section_title("Found elsewhere"))
         self.catalogue = make_table(CATALOGUE_HEADERS)
         self.search_field = QLineEdit()
         self.search_field.setPlaceholderText("Search mlx-community…")
@@ -149,10 +162,12 @@ class ModelsPane(QWidget):
         layout.addLayout(self._header())
         splitter = QSplitter(Qt.Orientation.Vertical)
         splitter.addWidget(self._installed_section())
+        splitter.addWidget(self.elsewhere)
         splitter.addWidget(self._catalogue_section())
         splitter.setChildrenCollapsible(False)
-        splitter.setStretchFactor(0, 2)
-        splitter.setStretchFactor(1, 3)
+        for index, stretch in enumerate((2, 2, 3)):
+            splitter.setStretchFactor(index, stretch)
+        splitter.setSizes([200, 200, 300])
         layout.addWidget(splitter, 1)
         layout.addWidget(self.task)
         layout.addWidget(self.message)
@@ -168,13 +183,13 @@ class ModelsPane(QWidget):
         section = QWidget()
         column = QVBoxLayout(section)
         column.setContentsMargins(0, 8, 0, 8)
-        column.addWidget(section_title("On this Mac"))
+        column.addWidget(section_title(f"On {here()}"))
         column.addWidget(self.installed_stack, 1)
         buttons = QHBoxLayout()
         for button in (self.use_button, self.delete_button):
             buttons.addWidget(button)
         buttons.addStretch(1)
-        for button in (self.add_button, self.convert_button):
+        for button in (self.import_button, self.add_button, self.convert_button):
             buttons.addWidget(button)
         column.addLayout(buttons)
         return section
@@ -209,6 +224,8 @@ class ModelsPane(QWidget):
         self.delete_button.clicked.connect(self.delete_selected)
         self.add_button.clicked.connect(self.add_folder)
         self.convert_button.clicked.connect(self.convert_model)
+        self.import_button.clicked.connect(self.import_gguf_file)
+        self.elsewhere.sig_import.connect(self.import_found)
         self.download_button.clicked.connect(self.download_selected)
         self.search_field.returnPressed.connect(self.search_hub)
         self.catalogue_button.clicked.connect(self.show_catalogue)
@@ -221,12 +238,20 @@ class ModelsPane(QWidget):
 
     def refresh(self) -> None:
         self.watcher.watch(run_in_thread(list_models, "cabin-list-models"), self._set_models)
+        self.watcher.watch(run_in_thread(scan, "cabin-scan-elsewhere"), self._set_found)
 
     def _set_models(self, future: Future) -> None:
         try:
             self.models = future.result()
         except CabinError as e:
             self.say(f"Could not list models: {e}", error=True)
+        self._fill_tables()
+
+    def _set_found(self, future: Future) -> None:
+        try:
+            self.found = future.result()
+        except (CabinError, OSError) as e:
+            self.say(f"Could not look for other apps' models: {e}", error=True)
         self._fill_tables()
 
     def _set_budget(self, future: Future) -> None:
@@ -242,8 +267,12 @@ class ModelsPane(QWidget):
             return None
         return assess(weights, model.info.kv, self.context_length, self.budget)
 
+    def fit_found(self, model: FoundModel) -> Fit | None:
+        return model.fit(self.context_length, self.budget) if self.budget is not None else None
+
     def _fill_tables(self) -> None:
         fill(self.installed, [installed_row(m, self.fit(m.info.weight_bytes if m.info else 0, m)) for m in self.models])
+        self.elsewhere.show_models(self.found, self.fit_found, idle=self.job is None)
         self.installed_stack.setCurrentWidget(self.installed if self.models else self.empty_hint)
         states = {m.key: ("downloaded" if m.usable else m.status) for m in self.models}
         if self.search_results is None:
@@ -264,6 +293,8 @@ class ModelsPane(QWidget):
         self.download_button.setText("Use for Chat" if chosen else "Download")
         self.download_button.setEnabled(bool(chosen and chosen.usable) or (idle and selected_key(self.catalogue) is not None))
         self.convert_button.setEnabled(idle)
+        self.import_button.setEnabled(idle)
+        self.elsewhere.set_idle(idle)
         offline = is_offline()
         self.search_field.setEnabled(not offline)
         self.search_field.setPlaceholderText("Offline: Hub search is off" if offline else "Search mlx-community…")
@@ -352,6 +383,34 @@ class ModelsPane(QWidget):
             lambda report, cancel: convert(source, bits, group_size, on_progress=report, cancel=cancel),
         )
 
+    def import_gguf_file(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Import a GGUF model", "", "GGUF models (*.gguf)")
+        if path:
+            self.start_import(Path(path))
+
+    def import_found(self, model: FoundModel) -> None:
+        """Import (or, for an MLX folder, add) a model another app keeps."""
+        if model.kind == "mlx":
+            self.add_model_folder(model.path)
+        else:
+            self.start_import(model.path, model.import_name)
+
+    def start_import(self, path: Path, name: str | None = None) -> None:
+        if self.job is not None:
+            self.say(f"Wait for “{self.job.title}” to finish before importing {path.name}.", error=True)
+            return
+        self.start_job(f"Importing {name or path.name}",
+                       lambda report, cancel: import_in_child(path, name, on_progress=report, cancel=cancel))  # fmt: skip
+
+    @staticmethod
+    def accepts_files(paths: list[Path]) -> bool:
+        """Files dropped on the window that this pane takes: GGUF models, to import."""
+        return any(p.suffix.lower() == ".gguf" for p in paths)
+
+    def open_files(self, paths: list[Path]) -> None:
+        """Import the first GGUF among files dropped on the window (one import runs at a time)."""
+        self.start_import(next(p for p in paths if p.suffix.lower() == ".gguf"))
+
     def search_hub(self) -> None:
         query = self.search_field.text().strip()
         if query:
@@ -391,6 +450,8 @@ class ModelsPane(QWidget):
         progress = self.job.latest if self.job else None
         if isinstance(progress, DownloadProgress):
             self.task.show_fraction(progress.fraction, progress.describe())
+        elif isinstance(progress, ImportProgress):
+            self.task.show_fraction(progress.fraction, progress.phase)
         elif isinstance(progress, ConvertProgress):
             fraction = min(progress.written / progress.expected, 1.0) if progress.written and progress.expected else None
             written = f" · {format_bytes(progress.written)} of ~{format_bytes(progress.expected)}" if progress.written else ""
@@ -414,6 +475,8 @@ class ModelsPane(QWidget):
     def _describe_result(result: Any) -> str:
         if isinstance(result, StoredModel):
             return f"{result.key} is ready ({format_bytes(result.size_bytes)}). Select it and choose Use for Chat."
+        if isinstance(result, Imported):
+            return "\n".join(result.lines)
         ratio = result.after / result.before if result.before else 0
         return (f"Converted: {format_bytes(result.before)} → {format_bytes(result.after)} ({ratio:.0%}). "
                 f"{result.model.key} is ready.")  # fmt: skip

@@ -91,22 +91,33 @@ def runs_as(model: StoredModel, context: int, budget: int) -> str:
 
 
 def run_list(args: argparse.Namespace) -> int:
+    from engine.cli.elsewhere import found_elsewhere
+    from engine.models.elsewhere import scan
     from engine.models.store import list_models
 
-    models = list_models()
-    if not models:
+    models, found = list_models(), scan()
+    if not models and not found:
         print("No models yet. Try: cabin models recommend, then cabin models pull REPO")
         return 0
     budget = memory_budget()
+    list_installed(models, args.context, budget)
+    if found:
+        print(f"\n{found_elsewhere(found, args.context, budget)}")
+    return 0
+
+
+def list_installed(models: list[StoredModel], context: int, budget: int) -> None:
+    if not models:
+        print("No models in Cabin yet: import one found elsewhere (below), or try cabin models recommend.")
+        return
     rows = [["MODEL", "ARCH", "PARAMS", "BITS", "SIZE", "LAST USED", "STATUS / FIT", "RUNS AS"]]
     for model in models:
-        fit = assess(model.info.weight_bytes, model.info.kv, args.context, budget) if model.info else None
-        rows.append(model_row(model, fit) + [runs_as(model, args.context, budget)])
+        fit = assess(model.info.weight_bytes, model.info.kv, context, budget) if model.info else None
+        rows.append(model_row(model, fit) + [runs_as(model, context, budget)])
     print(table(rows))
-    print(f"\nFit at {args.context:,} tokens of context against ~{format_bytes(budget)} usable memory.")
+    print(f"\nFit at {context:,} tokens of context against ~{format_bytes(budget)} usable memory.")
     if on_cpu_backend():
         print("On this CPU backend, 4-bit and 16-bit models run in float32 when that copy fits comfortably (faster here).")
-    return 0
 
 
 def quiet_hub_logging() -> None:

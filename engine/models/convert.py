@@ -1,15 +1,12 @@
 """Convert a Hugging Face model folder (or repo) to a quantized MLX model with mlx_lm's convert.
 
-The conversion runs in a child process: it needs MLX, which in this process belongs to the engine's
-worker thread, it can use as much memory as the model, and a cancel must stop it at once. The child's
-"[INFO] ..." lines become progress phases; the folder being written gives the bytes. The result is written
-to a hidden temporary folder and renamed into Cabin's models folder only when complete.
+The conversion runs in a child process (engine/models/child.py says why). The child's "[INFO] ..." lines
+become progress phases; the folder being written gives the bytes. The result is written to a hidden
+temporary folder and renamed into Cabin's models folder only when complete.
 """
 
 from __future__ import annotations
 
-import multiprocessing
-import queue
 import re
 import shutil
 import sys
@@ -18,14 +15,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from engine.errors import Cancelled, ModelError
+from engine.errors import ModelError
 from engine.models import local
+from engine.models.child import Send, run_child
 from engine.models.folder import display_name, inspect_model_folder, read_config, weight_files
 from engine.models.store import StoredModel, find_model, folder_size, looks_like_repo_id, resolve_model
 
 BITS = (8, 6, 4, 3, 2)
 GROUP_SIZES = (32, 64, 128)
-POLL_SECONDS = 0.25
 STARTING = "Starting the converter"
 
 
@@ -101,7 +98,7 @@ def convert(
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.parent.mkdir(parents=True, exist_ok=True)
     try:
-        run_child(folder, tmp, bits, group_size, expected_size(parameters, bits, group_size), on_progress, cancel)
+        run_converter(folder, tmp, bits, group_size, expected_size(parameters, bits, group_size), on_progress, cancel)
         tmp.rename(dest)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -109,7 +106,7 @@ def convert(
     return Conversion(find_model(str(dest)), before, after)
 
 
-def run_child(
+def run_converter(
     folder: Path,
     tmp: Path,
     bits: int,
@@ -118,81 +115,42 @@ def run_child(
     on_progress: Callable[[ConvertProgress], None] | None,
     cancel: threading.Event | None,
 ) -> None:
-    context = multiprocessing.get_context("spawn")
-    messages = context.Queue()
-    child = context.Process(target=child_main, args=(str(folder), str(tmp), bits, group_size, messages), daemon=True)
-    child.start()
-    try:
-        errors = watch_child(child, messages, folder, tmp, expected, on_progress, cancel)
-    finally:  # cancelled, Ctrl-C or a failure here: never leave the converter running
-        if child.is_alive():
-            child.terminate()
-        child.join()
-        messages.close()
-        messages.join_thread()
-    if errors or child.exitcode != 0:
-        reason = errors[0] if errors else f"the converter exited ({child.exitcode})"
-        raise ModelError(f"could not convert {display_name(folder)}: {reason}")
+    """mlx_lm's convert in a child process (engine/models/child.py); each phase it announces and the bytes
+    written so far become progress."""
+    phases = [STARTING]
 
-
-def watch_child(
-    child: multiprocessing.Process,
-    messages: multiprocessing.Queue,
-    folder: Path,
-    tmp: Path,
-    expected: int,
-    on_progress: Callable[[ConvertProgress], None] | None,
-    cancel: threading.Event | None,
-) -> list[str]:
-    """Report each phase the child announces and the bytes it has written; return its error lines."""
-    phases, errors = [STARTING], []
-    while child.is_alive() or not messages.empty():
-        child.join(POLL_SECONDS)
-        if cancel is not None and cancel.is_set():
-            raise Cancelled(f"conversion of {display_name(folder)} cancelled")
-        new_phases = []
-        for kind, text in drain(messages):
-            (new_phases if kind == "phase" else errors).append(text)
-        phases += new_phases
+    def report(arrived: list[tuple[str, str]]) -> None:
+        new_phases = [text for kind, text in arrived if kind == "phase"]
+        phases.extend(new_phases)
         written = folder_size(tmp) if tmp.exists() else 0
         for phase in new_phases or phases[-1:]:
             if on_progress:
                 on_progress(ConvertProgress(phase, written, expected))
-    return errors
 
-
-def drain(messages: multiprocessing.Queue) -> list[tuple[str, str]]:
-    found = []
-    while True:
-        try:
-            found.append(messages.get_nowait())
-        except queue.Empty:
-            return found
+    name = display_name(folder)
+    run_child(child_main, (str(folder), str(tmp), bits, group_size), report, cancel,
+              failure=f"could not convert {name}", cancelled=f"conversion of {name} cancelled")  # fmt: skip
 
 
 class PhaseWriter:
     """Stands in for the child's stdout: mlx_lm's "[INFO] Loading" lines become phases for the parent."""
 
-    def __init__(self, messages: multiprocessing.Queue) -> None:
-        self._messages = messages
+    def __init__(self, send: Send) -> None:
+        self._send = send
 
     def write(self, text: str) -> int:
         for line in text.splitlines():
             if line.startswith("[INFO]"):
-                self._messages.put(("phase", line.removeprefix("[INFO]").strip()))
+                self._send("phase", line.removeprefix("[INFO]").strip())
         return len(text)
 
     def flush(self) -> None:
         pass
 
 
-def child_main(folder: str, tmp: str, bits: int, group_size: int, messages: multiprocessing.Queue) -> None:
-    """The child process: one mlx_lm convert call; a failure is sent back as one line."""
+def child_main(folder: str, tmp: str, bits: int, group_size: int, send: Send) -> None:
+    """The child process: one mlx_lm convert call."""
     from mlx_lm.convert import convert as mlx_convert
 
-    sys.stdout = PhaseWriter(messages)
-    try:
-        mlx_convert(folder, mlx_path=tmp, quantize=True, q_bits=bits, q_group_size=group_size)
-    except Exception as e:  # noqa: BLE001 — reported to the parent as one line
-        messages.put(("error", str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__))
-        sys.exit(1)
+    sys.stdout = PhaseWriter(send)
+    mlx_convert(folder, mlx_path=tmp, quantize=True, q_bits=bits, q_group_size=group_size)
