@@ -68,9 +68,10 @@ def peak_rss() -> int:
     return peak if sys.platform == "darwin" else peak * 1024
 
 
-def mlx_logits(source: SourceModel, prompt: np.ndarray) -> np.ndarray:
-    """The source model's logits from mlx_lm, computed in float32 (exactly dequantized weights): bf16
-    arithmetic alone differs by ~1% on a 125M model, which would hide the structural errors this is for."""
+def mlx_logits(source: SourceModel, *prompts: np.ndarray) -> list[np.ndarray]:
+    """The source model's logits for each prompt from mlx_lm, computed in float32 (exactly dequantized
+    weights): bf16 arithmetic alone differs by ~1% on a 125M model, which would hide the structural
+    errors this is for."""
     import mlx.core as mx
     import mlx_lm
 
@@ -78,7 +79,7 @@ def mlx_logits(source: SourceModel, prompt: np.ndarray) -> np.ndarray:
 
     model, _ = mlx_lm.load(str(source.info.path))
     upcast_to_float32(model)
-    logits = np.array(model(mx.array(prompt))[0].astype(mx.float32))
+    logits = [np.array(model(mx.array(prompt)).astype(mx.float32)) for prompt in prompts]
     del model
     mx.clear_cache()
     return logits
@@ -99,12 +100,13 @@ def torch_predict(wrapper: Any) -> Callable[[dict[str, np.ndarray]], np.ndarray]
     return predict
 
 
-def program_predict(package: Path) -> Callable[[dict[str, np.ndarray]], np.ndarray]:
-    """A golden-vector `predict` over the saved package, run by the numpy MIL interpreter."""
+def program_predict(package: Path | Any) -> Callable[[dict[str, np.ndarray]], np.ndarray]:
+    """A golden-vector `predict` over the saved package (or an already loaded `MilRuntime` of it),
+    run by the numpy MIL interpreter, with a fresh state."""
     from engine.coreml.convert import LOGITS
     from engine.coreml.mil_runtime import MilRuntime
 
-    runtime = MilRuntime.from_package(package)
+    runtime = MilRuntime.from_package(package) if isinstance(package, Path) else package
     state = runtime.make_state()
     return lambda inputs: runtime.predict(inputs, state)[LOGITS]
 
@@ -184,6 +186,7 @@ class Export:
         self.layers: list[LayerError] = []
         self.torch_vs_mlx: float | None = None
         self.agreement: Any = None
+        self.fidelity: Any = None
 
     def run(self) -> ExportSummary:
         self.check()
@@ -212,7 +215,7 @@ class Export:
         """The torch model and its stateful wrapper; the tokenizer files; the golden prompt."""
         import torch  # after the checks: a refusal should not wait for torch and coremltools to import
 
-        from engine.coreml import golden, package
+        from engine.coreml import fidelity, golden, package
         from engine.coreml.source import export_config, read_weights
         from engine.coreml.torch_model import StatefulCausalLM, build_torch_model, cache_shape
 
@@ -226,6 +229,7 @@ class Export:
         self.wrapper = StatefulCausalLM(self.model, self.options.context)
         self.tokenizer = package.write_tokenizer(self.source, self.staging)
         self.prompt = golden.prompt_ids(self.tokenizer, self.config["vocab_size"])
+        self.text = fidelity.text_ids(self.tokenizer, self.config["vocab_size"], self.options.context)
 
     def compare_with_mlx(self) -> None:
         from engine.coreml import golden
@@ -233,7 +237,8 @@ class Export:
         self.steps.start("compare")
         logits = torch_predict(self.wrapper)(golden.step_inputs(self.prompt, 0))[0]
         self.wrapper.reset()
-        self.torch_vs_mlx = golden.relative_difference(logits, mlx_logits(self.source, self.prompt))
+        reference, self.text_reference = mlx_logits(self.source, self.prompt, self.text)
+        self.torch_vs_mlx = golden.relative_difference(logits, reference[0])
         if self.torch_vs_mlx > AGREEMENT_TOLERANCE:
             raise ExportError(
                 f"the PyTorch rebuild of {self.source.info.name} disagrees with MLX "
@@ -278,10 +283,15 @@ class Export:
         package.write_json(self.staging / "config.json", self.config)
 
     def verify(self) -> None:
-        from engine.coreml import golden
+        from engine.coreml import fidelity, golden
 
         self.steps.start("verify")
-        self.agreement = golden.replay(program_predict(self.staging / self.package_name), self.vectors)
+        from engine.coreml.mil_runtime import MilRuntime
+
+        runtime = MilRuntime.from_package(self.staging / self.package_name)
+        self.agreement = golden.replay(program_predict(runtime), self.vectors)
+        text_logits = program_predict(runtime)(golden.step_inputs(self.text, 0))
+        self.fidelity = fidelity.measure(text_logits, self.text_reference, self.text)
         if not self.agreement.within(AGREEMENT_TOLERANCE):
             raise ExportError(
                 f"the saved program disagrees with the reference (relative error "
@@ -321,6 +331,7 @@ class Export:
             torch_vs_mlx=self.torch_vs_mlx,
             program_vs_torch=self.agreement.relative_error if self.agreement else None,
             program_top_token_matches=self.agreement.same_top_token if self.agreement else None,
+            fidelity=self.fidelity,
         )
 
 
@@ -353,7 +364,25 @@ def manifest_body(summary: ExportSummary, export: Export) -> dict:
             "torch_vs_mlx": summary.torch_vs_mlx,
             "program_vs_torch": summary.program_vs_torch,
             "program_top_token_matches": summary.program_top_token_matches,
+            "fidelity": fidelity_body(summary.fidelity),
         },
         "weights": [asdict(layer) for layer in summary.layers],
         "notes": summary.notes,
+    }
+
+
+def fidelity_body(result: Any) -> dict | None:
+    """The quality figures for the manifest: what was measured, against what, and the numbers."""
+    from dataclasses import asdict
+
+    from engine.coreml.fidelity import FIDELITY_TEXT
+
+    if result is None:
+        return None
+    return {
+        **asdict(result),
+        "text": FIDELITY_TEXT,
+        "method": "one prefill of the text; the saved program run by the numpy MIL interpreter (fp16) "
+        "against the source model in MLX float32; teacher-forced top-1 agreement and perplexity",
+        "costs_accuracy": result.costs_accuracy,
     }

@@ -24,6 +24,10 @@ def check_lines(summary: ExportSummary) -> list[str]:
             f"Saved program (numpy MIL run, prefill + decode with state) vs PyTorch: "
             f"relative error {summary.program_vs_torch:.1e}, {same} next tokens"
         )
+    if summary.fidelity is not None:
+        lines.append(f"Quality: {summary.fidelity.describe()}")
+        if summary.fidelity.costs_accuracy:
+            lines.append(f"WARNING: {summary.mode} {summary.bits}-bit costs accuracy on this model (see the figures above).")
     return lines
 
 

@@ -16,6 +16,8 @@ from transformers import AutoConfig, AutoModelForCausalLM
 from transformers.cache_utils import Cache
 from transformers.modeling_utils import ALL_ATTENTION_FUNCTIONS
 
+from engine.coreml.fp16_safe import make_fp16_safe
+
 ATTENTION = "cabin_coreml_sdpa"
 
 
@@ -114,7 +116,8 @@ class StatefulCausalLM(torch.nn.Module):
 
 
 def build_torch_model(config: dict, weights: dict[str, torch.Tensor]) -> torch.nn.Module:
-    """The transformers causal LM for `config` (an HF config.json dict) holding `weights` (fp32)."""
+    """The transformers causal LM for `config` (an HF config.json dict) holding `weights` (fp32),
+    with its norms made fp16-safe (see `fp16_safe.py`)."""
     hf_config = AutoConfig.for_model(**config)
     hf_config._attn_implementation = ATTENTION
     model = AutoModelForCausalLM.from_config(hf_config, dtype=torch.float32)
@@ -124,4 +127,5 @@ def build_torch_model(config: dict, weights: dict[str, torch.Tensor]) -> torch.n
     if missing or result.unexpected_keys:
         names = sorted(missing) + sorted(result.unexpected_keys)
         raise ValueError(f"the weights do not match a {config['model_type']} model: {', '.join(names[:4])}")
+    make_fp16_safe(model)
     return model.eval()
