@@ -41,8 +41,8 @@ def test_targets_ios18(spec) -> None:
 
 def test_inputs_are_flexible_token_ids_and_an_fp16_mask(spec) -> None:
     inputs = {i.name: i.type.multiArrayType for i in spec.description.input}
-    assert list(inputs) == ["inputIds", "causalMask"]
-    ids, mask = inputs["inputIds"], inputs["causalMask"]
+    assert list(inputs) == ["inputIds", "fullAttentionMask"]
+    ids, mask = inputs["inputIds"], inputs["fullAttentionMask"]
     assert ids.dataType == ct.proto.FeatureTypes_pb2.ArrayFeatureType.INT32
     assert mask.dataType == ct.proto.FeatureTypes_pb2.ArrayFeatureType.FLOAT16
     assert [(r.lowerBound, r.upperBound) for r in ids.shapeRange.sizeRanges] == [(1, 1), (1, 32)]
@@ -136,7 +136,7 @@ def test_readme_has_swift_that_loads_the_package_and_keeps_one_state(coreml_pale
     folder, summary = coreml_palettized
     readme = (folder / "README.md").read_text()
     assert summary.package in readme and "makeState()" in readme and "using: state" in readme
-    assert '"inputIds"' in readme and '"causalMask"' in readme
+    assert '"inputIds"' in readme and '"fullAttentionMask"' in readme
 
 
 def test_the_export_ran_its_own_checks(coreml_palettized: tuple[Path, object]) -> None:

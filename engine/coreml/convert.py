@@ -14,7 +14,7 @@ import torch
 
 from engine.coreml.torch_model import StatefulCausalLM
 
-INPUT_IDS, CAUSAL_MASK, LOGITS = "inputIds", "causalMask", "logits"
+INPUT_IDS, ATTENTION_MASK, LOGITS = "inputIds", "fullAttentionMask", "logits"
 KEY_CACHE, VALUE_CACHE = "keyCache", "valueCache"
 TRACE_TOKENS = 2
 
@@ -46,7 +46,7 @@ def convert(traced: torch.jit.ScriptModule, cache_shape: tuple[int, ...], contex
         traced,
         inputs=[
             ct.TensorType(name=INPUT_IDS, shape=(1, query), dtype=np.int32),
-            ct.TensorType(name=CAUSAL_MASK, shape=(1, 1, query, keys), dtype=np.float16),
+            ct.TensorType(name=ATTENTION_MASK, shape=(1, 1, query, keys), dtype=np.float16),
         ],
         outputs=[ct.TensorType(name=LOGITS, dtype=np.float16)],
         states=[ct.StateType(wrapped_type=state, name=KEY_CACHE), ct.StateType(wrapped_type=state, name=VALUE_CACHE)],

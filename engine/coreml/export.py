@@ -89,12 +89,12 @@ def torch_predict(wrapper: Any) -> Callable[[dict[str, np.ndarray]], np.ndarray]
     """A golden-vector `predict` over the torch wrapper (its cache carries over between calls)."""
     import torch
 
-    from engine.coreml.convert import CAUSAL_MASK, INPUT_IDS
+    from engine.coreml.convert import ATTENTION_MASK, INPUT_IDS
 
     def predict(inputs: dict[str, np.ndarray]) -> np.ndarray:
         with torch.no_grad():
             ids = torch.from_numpy(inputs[INPUT_IDS])
-            mask = torch.from_numpy(inputs[CAUSAL_MASK].astype(np.float32))
+            mask = torch.from_numpy(inputs[ATTENTION_MASK].astype(np.float32))
             return wrapper(ids, mask).numpy()
 
     return predict

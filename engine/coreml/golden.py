@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from engine.coreml.convert import CAUSAL_MASK, INPUT_IDS, causal_mask
+from engine.coreml.convert import ATTENTION_MASK, INPUT_IDS, causal_mask
 
 SAMPLE_TEXT = "Cabin exports language models for iPhone and Mac."
 PREFILL_TOKENS = 8
@@ -45,12 +45,12 @@ def prompt_ids(tokenizer: object, vocab_size: int) -> np.ndarray:
 
 
 def step_inputs(ids: np.ndarray, past: int) -> dict[str, np.ndarray]:
-    return {INPUT_IDS: ids.astype(np.int32), CAUSAL_MASK: causal_mask(ids.shape[1], past)}
+    return {INPUT_IDS: ids.astype(np.int32), ATTENTION_MASK: causal_mask(ids.shape[1], past)}
 
 
 def record(predict: Predict, prompt: np.ndarray) -> dict[str, np.ndarray]:
     """Prefill `prompt`, then decode DECODE_STEPS greedy tokens; every input and logits array, by name."""
-    vectors = {"prefill_input_ids": prompt, "prefill_causal_mask": causal_mask(prompt.shape[1], 0)}
+    vectors = {"prefill_input_ids": prompt, "prefill_attention_mask": causal_mask(prompt.shape[1], 0)}
     logits = predict(step_inputs(prompt, 0))
     vectors["prefill_logits"] = logits.astype(np.float32)
     past = prompt.shape[1]
@@ -59,7 +59,7 @@ def record(predict: Predict, prompt: np.ndarray) -> dict[str, np.ndarray]:
         inputs = step_inputs(token, past)
         logits = predict(inputs)
         vectors[f"decode{step}_input_ids"] = token
-        vectors[f"decode{step}_causal_mask"] = inputs[CAUSAL_MASK]
+        vectors[f"decode{step}_attention_mask"] = inputs[ATTENTION_MASK]
         vectors[f"decode{step}_logits"] = logits.astype(np.float32)
         past += 1
     return vectors
@@ -69,7 +69,7 @@ def replay(predict: Predict, golden: dict[str, np.ndarray]) -> Agreement:
     """Feed the golden inputs (not the run's own choices); compare every step's logits and next token."""
     errors, same = [], True
     for step in ["prefill"] + [f"decode{i}" for i in range(DECODE_STEPS)]:
-        inputs = {INPUT_IDS: golden[f"{step}_input_ids"], CAUSAL_MASK: golden[f"{step}_causal_mask"]}
+        inputs = {INPUT_IDS: golden[f"{step}_input_ids"], ATTENTION_MASK: golden[f"{step}_attention_mask"]}
         got = np.asarray(predict(inputs), dtype=np.float32)
         want = golden[f"{step}_logits"]
         errors.append(relative_difference(got, want))

@@ -42,7 +42,7 @@ final class {class_name} {{
         return tokenizer.decode(tokens: newTokens)
     }}
 
-    /// inputIds (1, n) int32 and causalMask (1, 1, n, past + n) fp16: 0 attends, -inf is masked.
+    /// inputIds (1, n) int32 and fullAttentionMask (1, 1, n, past + n) fp16: 0 attends, -inf is masked.
     func predict(_ ids: [Int], past: Int, state: MLState) async throws -> MLShapedArray<Float16> {{
         let n = ids.count
         let inputIds = MLShapedArray<Int32>(scalars: ids.map(Int32.init), shape: [1, n])
@@ -50,10 +50,10 @@ final class {class_name} {{
         for row in 0..<n {{
             for column in (past + row + 1)..<(past + n) {{ mask[row * (past + n) + column] = -.infinity }}
         }}
-        let causalMask = MLShapedArray<Float16>(scalars: mask, shape: [1, 1, n, past + n])
+        let attentionMask = MLShapedArray<Float16>(scalars: mask, shape: [1, 1, n, past + n])
         let features = try MLDictionaryFeatureProvider(dictionary: [
             "inputIds": MLMultiArray(inputIds),
-            "causalMask": MLMultiArray(causalMask),
+            "fullAttentionMask": MLMultiArray(attentionMask),
         ])
         let output = try await model.prediction(from: features, using: state)
         return MLShapedArray<Float16>(output.featureValue(for: "logits")!.multiArrayValue!)
@@ -77,15 +77,22 @@ iOS 18 / macOS 15 and later, loadable with `MLModel` and run with one `MLState` 
 | Package | `{package}` ({package_size}; fp16 would be {fp16_size}) |
 | Weights | {compression} |
 | Context | {context} tokens (the KV cache is allocated at this size) |
-| Inputs | `inputIds` int32 (1, n), n in 1...{context}; `causalMask` fp16 (1, 1, n, past + n) |
+| Inputs | `inputIds` int32 (1, n), n in 1...{context}; `fullAttentionMask` fp16 (1, 1, n, past + n) |
 | Output | `logits` fp16 (1, n, {vocab}) |
 | States | `keyCache`, `valueCache` fp16 {cache_shape} |
 | End of sequence | {eos} |
 
-The mask is additive: 0 where a token may attend, -inf where it may not. `past` is the number of
-tokens already in the state, so a prefill of n tokens uses a (1, 1, n, n) lower-triangular mask and
-each decode step a (1, 1, 1, past + 1) row of zeros. This is the interface swift-transformers'
-stateful `LanguageModel` expects.
+The mask is additive: 0 where a token may attend, -inf (or -65504) where it may not. `past` is the
+number of tokens already in the state, so a prefill of n tokens uses a (1, 1, n, n) lower-triangular
+mask and each decode step a (1, 1, 1, past + 1) row of zeros; the package reads `past` from the mask's
+width, so the mask must be exactly this shape.
+
+**Drivers.** swift-transformers' `LanguageModel.loadCompiled` (the version with `fullAttentionMask`
+support, huggingface/swift-transformers PR #331, 2026-03) drives this package correctly: it picks
+`LanguageModelWithStatefulKVCache`, feeds the prompt then one token per call into one `MLState`, and
+builds exactly this mask for an input named `fullAttentionMask`. Older swift-transformers versions only
+know `causalMask` (which they fill with zeros one column too long) and stop with a missing-input error
+instead of generating wrong text. The Swift below, and `CabinGenerator` in `Swift/`, drive it directly.
 
 ## Files
 

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from engine import __version__
-from engine.coreml.convert import CAUSAL_MASK, INPUT_IDS, KEY_CACHE, LOGITS, VALUE_CACHE
+from engine.coreml.convert import ATTENTION_MASK, INPUT_IDS, KEY_CACHE, LOGITS, VALUE_CACHE
 from engine.coreml.options import ExportOptions
 from engine.coreml.source import SourceModel
 
@@ -46,7 +46,7 @@ def set_metadata(mlmodel: Any, source: SourceModel, options: ExportOptions, eos:
     )
     mlmodel.version = __version__
     mlmodel.input_description[INPUT_IDS] = "Token ids to append, shape (1, n)"
-    mlmodel.input_description[CAUSAL_MASK] = "Additive mask (1, 1, n, past + n): 0 attends, -inf is masked"
+    mlmodel.input_description[ATTENTION_MASK] = "Additive mask (1, 1, n, past + n): 0 attends, -inf is masked"
     mlmodel.output_description[LOGITS] = "Next-token logits for each input position, shape (1, n, vocab)"
     recipe = options.recipe
     mlmodel.user_defined_metadata.update(
@@ -116,7 +116,7 @@ def interface(cache_shape: tuple[int, ...], context: int, vocab: int) -> dict:
     return {
         "inputs": {
             INPUT_IDS: {"dtype": "int32", "shape": [1, f"1...{context}"]},
-            CAUSAL_MASK: {"dtype": "float16", "shape": [1, 1, f"1...{context}", f"1...{context}"]},
+            ATTENTION_MASK: {"dtype": "float16", "shape": [1, 1, f"1...{context}", f"1...{context}"]},
         },
         "states": {name: {"dtype": "float16", "shape": list(cache_shape)} for name in (KEY_CACHE, VALUE_CACHE)},
         "outputs": {LOGITS: {"dtype": "float16", "shape": [1, "n", vocab]}},

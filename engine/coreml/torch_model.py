@@ -81,10 +81,12 @@ def cache_shape(config: Any, context: int) -> tuple[int, int, int, int, int]:
 
 
 class StatefulCausalLM(torch.nn.Module):
-    """forward(inputIds (1, n) int32, causalMask (1, 1, n, past + n) additive) -> logits (1, n, vocab).
+    """forward(inputIds (1, n) int32, fullAttentionMask (1, 1, n, past + n) additive) -> logits (1, n, vocab).
 
-    The number of tokens already cached is `causalMask.shape[-1] - inputIds.shape[-1]`, which is how
-    swift-transformers' stateful language model drives it: one `MLState`, prefill then one token a step.
+    The number of tokens already cached is `fullAttentionMask.shape[-1] - inputIds.shape[-1]`. That is
+    the mask swift-transformers' `LanguageModelWithStatefulKVCache` builds for an input of this name
+    (`additiveAttentionMask(queryLength:totalLength:)`): one `MLState`, the prompt, then one token a step.
+    (Its `causalMask` input is fed zeros one column too long, so the package does not use that name.)
     """
 
     def __init__(self, model: torch.nn.Module, context: int) -> None:
@@ -96,14 +98,14 @@ class StatefulCausalLM(torch.nn.Module):
         self.register_buffer("valueCache", torch.zeros(shape, dtype=dtype))
         self.cache = SliceUpdateCache(self.keyCache, self.valueCache)
 
-    def forward(self, inputIds: torch.Tensor, causalMask: torch.Tensor) -> torch.Tensor:  # noqa: N803 — Core ML names
+    def forward(self, inputIds: torch.Tensor, fullAttentionMask: torch.Tensor) -> torch.Tensor:  # noqa: N803 — Core ML names
         length = inputIds.shape[-1]
-        past = causalMask.shape[-1] - length
+        past = fullAttentionMask.shape[-1] - length
         self.cache.past = past
         positions = torch.arange(length, dtype=torch.long).unsqueeze(0) + past
         out = self.model(
             input_ids=inputIds,
-            attention_mask=causalMask,
+            attention_mask=fullAttentionMask,
             position_ids=positions,
             cache=self.cache,
             use_cache=True,
