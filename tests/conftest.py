@@ -169,8 +169,26 @@ def _export_coreml(dest: Path, model: Path, **options: object) -> tuple[Path, ob
     from engine.coreml.options import ExportOptions
 
     dest.mkdir()
-    summary = run_export(ExportOptions(model=str(model), out=dest, context=32, **options), dest, lambda _: None)
+    summary = run_export(ExportOptions(model=str(model), out=dest, **{"context": 32, **options}), dest, lambda _: None)
     return dest, summary
+
+
+SMOLLM2_CONTEXT = 64
+"""Room for the 60-token quality text and a short chat prompt; a small cache keeps the exports quick."""
+
+
+@pytest.fixture(scope="session")
+def smollm2_coreml_fp16(tmp_path_factory: pytest.TempPathFactory, smollm2_model: Path) -> tuple[Path, object]:
+    """(export folder, summary) of the real SmolLM2 in fp16, verified (golden vectors, agreement, perplexity)."""
+    return _export_coreml(tmp_path_factory.mktemp("coreml") / "smollm2-fp16", smollm2_model, mode="fp16",
+                          context=SMOLLM2_CONTEXT)  # fmt: skip
+
+
+@pytest.fixture(scope="session")
+def smollm2_coreml_affine(tmp_path_factory: pytest.TempPathFactory, smollm2_model: Path) -> tuple[Path, object]:
+    """(export folder, summary) of the real SmolLM2 keeping its own 4/8-bit codes, verified."""
+    return _export_coreml(tmp_path_factory.mktemp("coreml") / "smollm2-affine", smollm2_model, mode="affine",
+                          context=SMOLLM2_CONTEXT)  # fmt: skip
 
 
 @pytest.fixture(scope="session")

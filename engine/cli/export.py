@@ -34,6 +34,8 @@ def register(commands: Any) -> None:
     parser.add_argument("--embeddings", choices=EMBEDDINGS, default="8bit", help="compress the embedding table or not")
     parser.add_argument("--overwrite", action="store_true", help="replace --out if it exists")
     parser.add_argument("--no-verify", action="store_true", help="skip the MLX and saved-program checks")
+    parser.add_argument("--verbose", action="store_true",
+                        help="also show coremltools' and torch's own progress bars and warnings")
     parser.add_argument("--author", default="")
     parser.add_argument("--license", default="")
     parser.add_argument("--description", default="")
@@ -54,6 +56,7 @@ def options_from(args: argparse.Namespace) -> ExportOptions:
         author=args.author,
         license=args.license,
         description=args.description,
+        verbose=args.verbose,
     )
 
 

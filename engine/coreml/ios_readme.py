@@ -81,6 +81,7 @@ iOS 18 / macOS 15 and later, loadable with `MLModel` and run with one `MLState` 
 | Output | `logits` fp16 (1, n, {vocab}) |
 | States | `keyCache`, `valueCache` fp16 {cache_shape} |
 | End of sequence | {eos} |
+| Quality | {quality} |
 
 The mask is additive: 0 where a token may attend, -inf (or -65504) where it may not. `past` is the
 number of tokens already in the state, so a prefill of n tokens uses a (1, 1, n, n) lower-triangular
@@ -123,6 +124,14 @@ def compression_text(summary: ExportSummary) -> str:
     return f"int{summary.bits} linear (symmetric), blocks of {summary.group_size} input values"
 
 
+def quality_text(summary: ExportSummary) -> str:
+    """Agreement and perplexity against the source in MLX float32, and a plain warning when compression costs accuracy."""
+    if summary.fidelity is None:
+        return "not measured (exported without checks)"
+    warning = " **This compression mode costs accuracy on this model.**" if summary.fidelity.costs_accuracy else ""
+    return f"{summary.fidelity.describe()}{warning}"
+
+
 def readme(summary: ExportSummary, vocab: int, cache_shape: tuple[int, ...], eos: list[int]) -> str:
     name = summary.source_model.split("/")[-1]
     class_name = "".join(c for c in name.title() if c.isalnum()) or "Model"
@@ -140,6 +149,7 @@ def readme(summary: ExportSummary, vocab: int, cache_shape: tuple[int, ...], eos
         vocab=vocab,
         cache_shape=" × ".join(map(str, cache_shape)),
         eos=", ".join(map(str, eos)) or "none declared",
+        quality=quality_text(summary),
         swift=SWIFT.format(
             class_name=f"{class_name}Generator", context=summary.context, eos=", ".join(map(str, eos)), package=summary.package
         ).rstrip(),

@@ -84,6 +84,11 @@ class MilRuntime:
         return cls(load_program(package))
 
     @property
+    def input_names(self) -> list[str]:
+        """The inputs a prediction is given (states excluded)."""
+        return [name for name in self.function.inputs if name not in self.state_names]
+
+    @property
     def state_names(self) -> list[str]:
         import coremltools.converters.mil.mil.types as types
 
