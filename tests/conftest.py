@@ -62,6 +62,29 @@ def bf16_4bit_model(models_dir: Path) -> Path:
 
 
 @pytest.fixture(scope="session")
+def qwen3_model(models_dir: Path) -> Path:
+    """Per-head q/k RMSNorms."""
+    return build_model(models_dir / "tiny-qwen3", ModelSpec(arch="qwen3", seed=4))
+
+
+@pytest.fixture(scope="session")
+def mistral_model(models_dir: Path) -> Path:
+    return build_model(models_dir / "tiny-mistral", ModelSpec(arch="mistral", seed=5))
+
+
+@pytest.fixture(scope="session")
+def phi3_model(models_dir: Path) -> Path:
+    """Fused qkv and gate/up projections."""
+    return build_model(models_dir / "tiny-phi3", ModelSpec(arch="phi3", seed=6))
+
+
+@pytest.fixture(scope="session")
+def gemma3_model(models_dir: Path) -> Path:
+    """A sliding-window layer then a global one, each with its own RoPE base; scaled embeddings; four norms a layer."""
+    return build_model(models_dir / "tiny-gemma3", ModelSpec(arch="gemma3_text", seed=7))
+
+
+@pytest.fixture(scope="session")
 def bigger_model(models_dir: Path) -> Path:
     """About 4 MB of weights: big enough for memory to be measurable."""
     return build_model(models_dir / "bigger-llama", ModelSpec(hidden_size=256, intermediate_size=512, seed=2))

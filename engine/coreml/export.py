@@ -89,13 +89,13 @@ def torch_predict(wrapper: Any) -> Callable[[dict[str, np.ndarray]], np.ndarray]
     """A golden-vector `predict` over the torch wrapper (its cache carries over between calls)."""
     import torch
 
-    from engine.coreml.convert import ATTENTION_MASK, INPUT_IDS
+    from engine.coreml.convert import INPUT_IDS
 
     def predict(inputs: dict[str, np.ndarray]) -> np.ndarray:
         with torch.no_grad():
-            ids = torch.from_numpy(inputs[INPUT_IDS])
-            mask = torch.from_numpy(inputs[ATTENTION_MASK].astype(np.float32))
-            return wrapper(ids, mask).numpy()
+            tensors = {name: torch.from_numpy(value if name == INPUT_IDS else value.astype(np.float32))
+                       for name, value in inputs.items()}  # fmt: skip
+            return wrapper(**tensors).numpy()
 
     return predict
 
@@ -235,7 +235,7 @@ class Export:
         from engine.coreml import golden
 
         self.steps.start("compare")
-        logits = torch_predict(self.wrapper)(golden.step_inputs(self.prompt, 0))[0]
+        logits = torch_predict(self.wrapper)(golden.step_inputs(self.prompt, 0, self.wrapper.window))[0]
         self.wrapper.reset()
         reference, self.text_reference = mlx_logits(self.source, self.prompt, self.text)
         self.torch_vs_mlx = golden.relative_difference(logits, reference[0])
@@ -249,7 +249,7 @@ class Export:
         from engine.coreml.convert import convert, trace
 
         self.steps.start("convert", f"context {self.options.context}")
-        self.mlmodel = convert(trace(self.wrapper), self.cache_shape, self.options.context)
+        self.mlmodel = convert(trace(self.wrapper), self.cache_shape, self.options.context, self.wrapper.window)
         self.fp16_bytes = program_weight_bytes(self.mlmodel)
 
     def compress(self) -> None:
@@ -272,10 +272,10 @@ class Export:
         from engine.coreml import golden, package
 
         self.steps.start("save")
-        self.vectors = golden.record(torch_predict(self.wrapper), self.prompt)
+        self.vectors = golden.record(torch_predict(self.wrapper), self.prompt, self.wrapper.window)
         self.wrapper.reset()
         self.eos, self.bos = package.special_tokens(self.source, self.tokenizer)
-        package.set_metadata(self.mlmodel, self.source, self.options, self.eos, self.bos)
+        package.set_metadata(self.mlmodel, self.source, self.options, self.eos, self.bos, self.wrapper.window)
         self.package_name = f"{self.source.info.name.split('/')[-1]}.mlpackage"
         self.mlmodel.save(str(self.staging / self.package_name))
         del self.mlmodel
@@ -290,7 +290,7 @@ class Export:
 
         runtime = MilRuntime.from_package(self.staging / self.package_name)
         self.agreement = golden.replay(program_predict(runtime), self.vectors)
-        text_logits = program_predict(runtime)(golden.step_inputs(self.text, 0))
+        text_logits = program_predict(runtime)(golden.step_inputs(self.text, 0, self.wrapper.window))
         self.fidelity = fidelity.measure(text_logits, self.text_reference, self.text)
         if not self.agreement.within(AGREEMENT_TOLERANCE):
             raise ExportError(
@@ -351,12 +351,12 @@ def manifest_body(summary: ExportSummary, export: Export) -> dict:
             "bytes": source.info.weight_bytes,
         },
         "recipe": export.options.recipe,
-        "interface": package.interface(shape, summary.context, export.config["vocab_size"]),
+        "interface": package.interface(shape, summary.context, export.config["vocab_size"], export.wrapper.window),
         "tokens": {"eos": export.eos, "bos": export.bos},
         "sizes": {"fp16_weights": summary.fp16_bytes, "package": summary.package_bytes},
         "golden": {
             "file": package.GOLDEN_FILE,
-            "steps": ["prefill"] + [f"decode{i}" for i in range(golden.DECODE_STEPS)],
+            "steps": golden.STEPS,
             "reference": "PyTorch (fp32) with the package's decompressed weights",
             "tolerance": {"relative_error": AGREEMENT_TOLERANCE, "same_next_token": True},
         },

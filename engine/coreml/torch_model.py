@@ -75,6 +75,18 @@ class SliceUpdateCache(Cache):
         return self.past
 
 
+def sliding_window(config: Any) -> int | None:
+    """The window of a model that mixes sliding-window and global layers (gemma3), else None.
+
+    The package then takes a second mask, `slidingAttentionMask`, for its sliding layers (the cache
+    keeps every position for every layer; the mask hides what the window excludes): the input and
+    metadata swift-transformers fills for such models.
+    """
+    if "sliding_attention" in (getattr(config, "layer_types", None) or []):
+        return int(config.sliding_window)
+    return None
+
+
 def cache_shape(config: Any, context: int) -> tuple[int, int, int, int, int]:
     head_dim = getattr(config, "head_dim", None) or config.hidden_size // config.num_attention_heads
     return (config.num_hidden_layers, 1, config.num_key_value_heads, context, head_dim)
@@ -94,18 +106,24 @@ class StatefulCausalLM(torch.nn.Module):
         self.model = model
         shape = cache_shape(model.config, context)
         dtype = next(model.parameters()).dtype
+        self.window = sliding_window(model.config)
         self.register_buffer("keyCache", torch.zeros(shape, dtype=dtype))
         self.register_buffer("valueCache", torch.zeros(shape, dtype=dtype))
         self.cache = SliceUpdateCache(self.keyCache, self.valueCache)
 
-    def forward(self, inputIds: torch.Tensor, fullAttentionMask: torch.Tensor) -> torch.Tensor:  # noqa: N803 — Core ML names
+    def forward(  # noqa: N803 — Core ML names
+        self, inputIds: torch.Tensor, fullAttentionMask: torch.Tensor, slidingAttentionMask: torch.Tensor | None = None
+    ) -> torch.Tensor:
         length = inputIds.shape[-1]
         past = fullAttentionMask.shape[-1] - length
         self.cache.past = past
         positions = torch.arange(length, dtype=torch.long).unsqueeze(0) + past
+        masks = fullAttentionMask
+        if slidingAttentionMask is not None:
+            masks = {"full_attention": fullAttentionMask, "sliding_attention": slidingAttentionMask}
         out = self.model(
             input_ids=inputIds,
-            attention_mask=fullAttentionMask,
+            attention_mask=masks,
             position_ids=positions,
             cache=self.cache,
             use_cache=True,
