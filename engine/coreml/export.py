@@ -301,8 +301,10 @@ class Export:
     def finish(self) -> ExportSummary:
         from engine.coreml import package
         from engine.coreml.ios_readme import readme
+        from engine.coreml.swift_package import write_swift_package
 
         self.steps.start("finish")
+        write_swift_package(self.staging, self.package_name, self.options.context, self.eos, self.wrapper.window)
         (self.staging / "README.md").write_text(readme(self.summary(), self.config["vocab_size"], self.cache_shape, self.eos))
         package.write_manifest(self.staging, manifest_body(self.summary(), self))
         self.steps.finish()
