@@ -18,7 +18,8 @@ def register(commands: Any) -> None:
     parser = commands.add_parser(
         "export-coreml",
         help="export a model as a stateful Core ML package for iOS 18 / macOS 15",
-        description="Export a llama, qwen2, qwen3, mistral, phi3 or gemma3 model (fp16/bf16 or MLX 4-bit) as a stateful .mlpackage with its "
+        description="Export a llama, qwen2, qwen3, mistral, phi3 or gemma3 model (fp16/bf16 or MLX 4-bit) as a "
+        "stateful .mlpackage with its "
         "tokenizer, golden test vectors, a manifest and a README with Swift code.",
     )
     parser.add_argument("--model", required=True, help="a model folder, or a repo id in the Hugging Face cache")
