@@ -283,11 +283,11 @@ class Export:
         package.write_json(self.staging / "config.json", self.config)
 
     def verify(self) -> None:
+        """Replay the golden vectors through the saved program (a hard check), then measure its quality."""
         from engine.coreml import fidelity, golden
-
-        self.steps.start("verify")
         from engine.coreml.mil_runtime import MilRuntime
 
+        self.steps.start("verify")
         runtime = MilRuntime.from_package(self.staging / self.package_name)
         self.agreement = golden.replay(program_predict(runtime), self.vectors)
         text_logits = program_predict(runtime)(golden.step_inputs(self.text, 0, self.wrapper.window))
