@@ -27,7 +27,11 @@ def check_lines(summary: ExportSummary) -> list[str]:
     if summary.fidelity is not None:
         lines.append(f"Quality: {summary.fidelity.describe()}")
         if summary.fidelity.costs_accuracy:
-            lines.append(f"WARNING: {summary.mode} {summary.bits}-bit costs accuracy on this model (see the figures above).")
+            f = summary.fidelity
+            lines.append(
+                f"WARNING: {summary.mode} {summary.bits}-bit costs accuracy on this model: {1 - f.agreement:.0%} of next "
+                f"tokens differ from MLX's and perplexity is {f.perplexity / f.reference_perplexity - 1:+.0%}."
+            )
     return lines
 
 
