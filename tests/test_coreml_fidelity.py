@@ -34,3 +34,24 @@ def test_a_mode_costs_accuracy_below_the_agreement_goal_or_with_a_worse_perplexi
     assert not Fidelity(60, 0.97, 10.2, 10.0).costs_accuracy
     assert Fidelity(60, 0.90, 10.0, 10.0).costs_accuracy
     assert Fidelity(60, 1.0, 11.0, 10.0).costs_accuracy
+
+
+def summary_with(fidelity: Fidelity) -> str:
+    from engine.coreml.events import ExportSummary
+    from engine.coreml.summary import summary_text
+
+    return summary_text(ExportSummary(
+        out="/tmp/x", package="m.mlpackage", source_model="m", architecture="llama", parameters=1, mode="palettize",
+        bits=4, group_size=16, context=64, source_bytes=1, fp16_bytes=4, package_bytes=1, seconds=1.0, peak_memory=1,
+        fidelity=fidelity,
+    ))  # fmt: skip
+
+
+def test_the_summary_says_plainly_when_a_mode_costs_accuracy() -> None:
+    text = summary_with(Fidelity(60, 0.87, 31.2, 27.07))
+    assert "top-1 agreement with MLX float32 87.0% over 60 tokens; perplexity 31.20 (MLX 27.07)" in text
+    assert "WARNING: palettize 4-bit costs accuracy on this model: 13% of next tokens differ" in text
+
+
+def test_the_summary_gives_the_figures_without_a_warning_when_the_mode_is_faithful() -> None:
+    assert "WARNING" not in summary_with(Fidelity(60, 1.0, 27.09, 27.07))
