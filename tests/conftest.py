@@ -208,13 +208,6 @@ def smollm2_coreml_fp16(tmp_path_factory: pytest.TempPathFactory, smollm2_model:
 
 
 @pytest.fixture(scope="session")
-def smollm2_coreml_affine(tmp_path_factory: pytest.TempPathFactory, smollm2_model: Path) -> tuple[Path, object]:
-    """(export folder, summary) of the real SmolLM2 keeping its own 4/8-bit codes, verified."""
-    return _export_coreml(tmp_path_factory.mktemp("coreml") / "smollm2-affine", smollm2_model, mode="affine",
-                          context=SMOLLM2_CONTEXT)  # fmt: skip
-
-
-@pytest.fixture(scope="session")
 def coreml_palettized(tmp_path_factory: pytest.TempPathFactory, llama_model: Path) -> tuple[Path, object]:
     """(export folder, summary) of the tiny llama, 4-bit palettized, verified end to end."""
     return _export_coreml(tmp_path_factory.mktemp("coreml") / "palettized", llama_model)

@@ -34,9 +34,10 @@ def question(smollm2_model: Path) -> list[int]:
     return list(tokenizer.apply_chat_template(QUESTION, add_generation_prompt=True))
 
 
-@pytest.mark.parametrize("export", ["smollm2_coreml_fp16", "smollm2_coreml_affine"])
-def test_the_saved_program_agrees_with_mlx_on_a_real_model(export: str, request: pytest.FixtureRequest) -> None:
-    summary = request.getfixturevalue(export)[1]
+def test_the_saved_program_agrees_with_mlx_on_a_real_model(smollm2_coreml_fp16: tuple[Path, object]) -> None:
+    """The fp16 graph stays in range: SmolLM2's 24,064 activations would overflow a plain fp16 RMSNorm.
+    (Affine and palettized packages of this model: bench/coreml_export.py --smollm2; each export costs minutes.)"""
+    summary = smollm2_coreml_fp16[1]
     assert summary.fidelity.tokens >= 50
     assert summary.fidelity.agreement >= 0.95
     assert summary.fidelity.perplexity < summary.fidelity.reference_perplexity * 1.05
