@@ -103,7 +103,8 @@ def main() -> None:
             summary = export(source, Path(tmp) / name, MODES[name], args.context, not args.no_verify)
             rows.append((name, summary))
             steps = ", ".join(f"{step} {seconds:.1f}" for step, seconds in summary.step_seconds.items())
-            print(f"{name}: {summary.seconds:.1f} s ({steps}), peak {format_bytes(summary.peak_memory)}", flush=True)
+            quality = f", {summary.fidelity.describe()}" if summary.fidelity else ""
+            print(f"{name}: {summary.seconds:.1f} s ({steps}), peak {format_bytes(summary.peak_memory)}{quality}", flush=True)
     first = rows[0][1]
     print(f"\nmodel: {first.parameters / 1e6:.1f}M parameters, context {first.context}, checks {'off' if args.no_verify else 'on'}")
     print(f"{'mode':<12} {'time':>8} {'x first':>8} {'peak mem':>10} {'package':>10} {'vs fp16':>8} {'worst layer':>12} "

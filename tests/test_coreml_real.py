@@ -8,6 +8,7 @@ from pathlib import Path
 
 import mlx.core as mx
 import mlx_lm
+from mlx_lm.models.cache import make_prompt_cache
 import pytest
 
 from engine.compute_dtype import upcast_to_float32
@@ -19,13 +20,15 @@ ANSWER_TOKENS = 8
 
 
 def mlx_greedy(model_path: Path, prompt: list[int], count: int) -> list[int]:
+    """MLX float32's greedy tokens: the prompt once, then one token at a time through its KV cache."""
     model, _ = mlx_lm.load(str(model_path))
     upcast_to_float32(model)
-    tokens = list(prompt)
+    cache, tokens = make_prompt_cache(model), []
+    logits = model(mx.array([prompt]), cache=cache)
     for _ in range(count):
-        logits = model(mx.array([tokens]))[0, -1]
-        tokens.append(int(mx.argmax(logits).item()))
-    return tokens[len(prompt):]
+        tokens.append(int(mx.argmax(logits[0, -1]).item()))
+        logits = model(mx.array([tokens[-1:]]), cache=cache)
+    return tokens
 
 
 @pytest.fixture(scope="module")
