@@ -5,6 +5,14 @@ instead of a random model, and prints each package's teacher-forced top-1 agreem
 its perplexity on the fixed text (engine/coreml/fidelity.py) next to MLX's; random weights make those
 two columns meaningless.
 
+Measured 2026-12-04 with --smollm2 --context 128 on the shared 2-core machine under load average 5-9
+(times are wall clock and ~3x an idle machine's); MLX float32 perplexity on the text 23.71:
+    fp16        367 s  2.3 GB  270 MB (100%)  agreement 100%  perplexity 23.73
+    affine4     500 s  2.5 GB  100 MB  (37%)  agreement 100%  perplexity 23.67  (the GGUF's own 4/8-bit codes)
+    palettize4 2004 s  3.0 GB   85 MB  (32%)  agreement  50%  perplexity 82.67  (second rounding of 4-bit codes)
+    palettize6 1113 s  2.9 GB  107 MB  (42%)  agreement  90%  perplexity 23.66
+Most of the palettize time is coremltools' k-means (compress: 1667 s for 4-bit, 892 s for 6-bit).
+
 Each export runs through `ExportJob` (a spawned child, as the CLI and the app run it), so the peak
 memory is the export's own; times are also given as a ratio to the first mode (fp16: convert only,
 no compression). Reference from the issue: ~20 s and 2.2 GB for a 125M
