@@ -11,6 +11,7 @@ Measured 2026-12-04 with --smollm2 --context 128 on the shared 2-core machine un
     affine4     500 s  2.5 GB  100 MB  (37%)  agreement 100%  perplexity 23.67  (the GGUF's own 4/8-bit codes)
     palettize4 2004 s  3.0 GB   85 MB  (32%)  agreement  50%  perplexity 82.67  (second rounding of 4-bit codes)
     palettize6 1113 s  2.9 GB  107 MB  (42%)  agreement  90%  perplexity 23.66
+    palettize8 1731 s  3.2 GB  136 MB  (53%)  agreement  98%  perplexity 23.56
 Most of the palettize time is coremltools' k-means (compress: 1667 s for 4-bit, 892 s for 6-bit).
 
 Each export runs through `ExportJob` (a spawned child, as the CLI and the app run it), so the peak
