@@ -65,6 +65,29 @@ def bf16_4bit_model(models_dir: Path) -> Path:
 
 
 @pytest.fixture(scope="session")
+def qwen3_model(models_dir: Path) -> Path:
+    """Per-head q/k RMSNorms."""
+    return build_model(models_dir / "tiny-qwen3", ModelSpec(arch="qwen3", seed=4))
+
+
+@pytest.fixture(scope="session")
+def mistral_model(models_dir: Path) -> Path:
+    return build_model(models_dir / "tiny-mistral", ModelSpec(arch="mistral", seed=5))
+
+
+@pytest.fixture(scope="session")
+def phi3_model(models_dir: Path) -> Path:
+    """Fused qkv and gate/up projections."""
+    return build_model(models_dir / "tiny-phi3", ModelSpec(arch="phi3", seed=6))
+
+
+@pytest.fixture(scope="session")
+def gemma3_model(models_dir: Path) -> Path:
+    """A sliding-window layer then a global one, each with its own RoPE base; scaled embeddings; four norms a layer."""
+    return build_model(models_dir / "tiny-gemma3", ModelSpec(arch="gemma3_text", seed=7))
+
+
+@pytest.fixture(scope="session")
 def bigger_model(models_dir: Path) -> Path:
     """About 4 MB of weights: big enough for memory to be measurable."""
     return build_model(models_dir / "bigger-llama", ModelSpec(hidden_size=256, intermediate_size=512, seed=2))
@@ -205,8 +228,19 @@ def _export_coreml(dest: Path, model: Path, **options: object) -> tuple[Path, ob
     from engine.coreml.options import ExportOptions
 
     dest.mkdir()
-    summary = run_export(ExportOptions(model=str(model), out=dest, context=32, **options), dest, lambda _: None)
+    summary = run_export(ExportOptions(model=str(model), out=dest, **{"context": 32, **options}), dest, lambda _: None)
     return dest, summary
+
+
+SMOLLM2_CONTEXT = 64
+"""Room for the 60-token quality text and a short chat prompt; a small cache keeps the exports quick."""
+
+
+@pytest.fixture(scope="session")
+def smollm2_coreml_fp16(tmp_path_factory: pytest.TempPathFactory, smollm2_model: Path) -> tuple[Path, object]:
+    """(export folder, summary) of the real SmolLM2 in fp16, verified (golden vectors, agreement, perplexity)."""
+    return _export_coreml(tmp_path_factory.mktemp("coreml") / "smollm2-fp16", smollm2_model, mode="fp16",
+                          context=SMOLLM2_CONTEXT)  # fmt: skip
 
 
 @pytest.fixture(scope="session")

@@ -22,7 +22,29 @@ CHATML_TEMPLATE = (
     "{% if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}{% endif %}"
 )
 SPECIAL_TOKENS = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"]
-ARCHITECTURES = {"llama": "LlamaForCausalLM", "qwen2": "Qwen2ForCausalLM"}
+ARCHITECTURES = {
+    "llama": "LlamaForCausalLM",
+    "qwen2": "Qwen2ForCausalLM",
+    "qwen3": "Qwen3ForCausalLM",
+    "mistral": "MistralForCausalLM",
+    "phi3": "Phi3ForCausalLM",
+    "gemma3_text": "Gemma3ForCausalLM",
+}
+SLIDING_WINDOW = 4
+"""gemma3_text: a window shorter than the test prompts, so the sliding layers really drop keys."""
+
+
+def arch_config(spec: ModelSpec) -> dict:
+    """What an architecture needs beyond the common keys (q/k norm sizes, sliding window, RoPE bases...)."""
+    head_dim = spec.hidden_size // spec.num_attention_heads
+    return {
+        "qwen3": {"head_dim": head_dim},
+        "mistral": {"head_dim": head_dim, "sliding_window": None},
+        "phi3": {"pad_token_id": 0},
+        "gemma3_text": {"head_dim": head_dim, "query_pre_attn_scalar": head_dim, "sliding_window": SLIDING_WINDOW,
+                        "sliding_window_pattern": 2, "rope_theta": 1_000_000.0, "rope_local_base_freq": 10_000.0,
+                        "rms_norm_eps": 1e-6},
+    }.get(spec.arch, {})
 
 _CORPUS = [
     "The quick brown fox jumps over the lazy dog.",
@@ -100,7 +122,7 @@ def model_config(spec: ModelSpec) -> dict:
         "torch_dtype": spec.dtype,
         "bos_token_id": None,
         "eos_token_id": 2,
-    }
+    } | arch_config(spec)
 
 
 def build_model(dest: Path, spec: ModelSpec = ModelSpec()) -> Path:

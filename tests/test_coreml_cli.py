@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -81,9 +82,24 @@ def test_an_unsupported_architecture_is_named(tmp_path: Path, llama_model: Path)
     import json
     import shutil
 
-    mistral = tmp_path / "mistral"
-    shutil.copytree(llama_model, mistral)
-    config = json.loads((mistral / "config.json").read_text())
-    (mistral / "config.json").write_text(json.dumps({**config, "model_type": "mistral"}))
-    with pytest.raises(ModelError, match="is a mistral model; Core ML export supports llama, qwen2"):
-        open_source(str(mistral))
+    other = tmp_path / "starcoder2"
+    shutil.copytree(llama_model, other)
+    config = json.loads((other / "config.json").read_text())
+    (other / "config.json").write_text(json.dumps({**config, "model_type": "starcoder2"}))
+    with pytest.raises(ModelError, match="is a starcoder2 model; Core ML export supports llama, qwen2, qwen3, mistral"):
+        open_source(str(other))
+
+
+def test_the_terminal_shows_only_cabins_own_steps(llama_model: Path, tmp_path: Path, capfd: pytest.CaptureFixture) -> None:
+    argv = ["export-coreml", "--model", str(llama_model), "--out", str(tmp_path / "out"), "--mode", "fp16",
+            "--context", "32", "--no-verify"]
+    assert main(argv) == 0
+    lines = capfd.readouterr().err.splitlines()
+    assert lines and all(re.fullmatch(r"\[\s*\d+%\] .+", line) for line in lines), lines
+
+
+def test_verbose_shows_coremltools_own_output(llama_model: Path, tmp_path: Path, capfd: pytest.CaptureFixture) -> None:
+    argv = ["export-coreml", "--model", str(llama_model), "--out", str(tmp_path / "out"), "--mode", "fp16",
+            "--context", "32", "--no-verify", "--verbose"]
+    assert main(argv) == 0
+    assert "Converting PyTorch Frontend" in capfd.readouterr().err

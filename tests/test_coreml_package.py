@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections import Counter
 from pathlib import Path
 
@@ -41,8 +42,8 @@ def test_targets_ios18(spec) -> None:
 
 def test_inputs_are_flexible_token_ids_and_an_fp16_mask(spec) -> None:
     inputs = {i.name: i.type.multiArrayType for i in spec.description.input}
-    assert list(inputs) == ["inputIds", "causalMask"]
-    ids, mask = inputs["inputIds"], inputs["causalMask"]
+    assert list(inputs) == ["inputIds", "fullAttentionMask"]
+    ids, mask = inputs["inputIds"], inputs["fullAttentionMask"]
     assert ids.dataType == ct.proto.FeatureTypes_pb2.ArrayFeatureType.INT32
     assert mask.dataType == ct.proto.FeatureTypes_pb2.ArrayFeatureType.FLOAT16
     assert [(r.lowerBound, r.upperBound) for r in ids.shapeRange.sizeRanges] == [(1, 1), (1, 32)]
@@ -107,7 +108,7 @@ def test_folder_holds_tokenizer_config_golden_manifest_and_readme(coreml_paletti
     folder, summary = coreml_palettized
     names = {p.name for p in folder.iterdir()}
     assert {summary.package, "tokenizer.json", "tokenizer_config.json", "config.json", "golden.npz",
-            "manifest.json", "README.md"} <= names
+            "manifest.json", "README.md", "CabinGenerator"} <= names
 
 
 def test_tokenizer_config_carries_the_chat_template(coreml_palettized: tuple[Path, object]) -> None:
@@ -132,11 +133,34 @@ def test_manifest_notices_a_changed_file(tmp_path: Path, coreml_palettized: tupl
     assert verify_files(copy) == ["config.json"]
 
 
-def test_readme_has_swift_that_loads_the_package_and_keeps_one_state(coreml_palettized: tuple[Path, object]) -> None:
+def swift_names(generator: str) -> dict[str, str]:
+    """`public static let name = "value"` lines of Generator.swift's Names enum, and its states list."""
+    names = dict(re.findall(r'public static let (\w+) = "(\w+)"', generator))
+    names["states"] = re.search(r"public static let states = \[(.*)\]", generator).group(1).replace('"', "")
+    return names
+
+
+def test_the_swift_package_streams_replies_with_one_state(coreml_palettized: tuple[Path, object]) -> None:
     folder, summary = coreml_palettized
-    readme = (folder / "README.md").read_text()
-    assert summary.package in readme and "makeState()" in readme and "using: state" in readme
-    assert '"inputIds"' in readme and '"causalMask"' in readme
+    package = (folder / "CabinGenerator" / "Package.swift").read_text()
+    generator = (folder / "CabinGenerator" / "Sources" / "CabinGenerator" / "Generator.swift").read_text()
+    assert "https://github.com/huggingface/swift-transformers" in package and '"Tokenizers"' in package
+    assert "-> AsyncThrowingStream<String, Error>" in generator and "applyChatTemplate" in generator
+    assert generator.count("makeState()") == 1 and "using: state" in generator
+    assert f'"{summary.package}"' in generator and "contextLength = 32" in generator
+
+
+def test_the_swift_names_are_the_package_interface(coreml_palettized: tuple[Path, object], spec) -> None:
+    folder = coreml_palettized[0]
+    names = swift_names((folder / "CabinGenerator" / "Sources" / "CabinGenerator" / "Generator.swift").read_text())
+    assert [i.name for i in spec.description.input] == [names["inputIds"], names["fullAttentionMask"]]
+    assert [o.name for o in spec.description.output] == [names["logits"]]
+    assert ", ".join(s.name for s in spec.description.state) == names["states"]
+
+
+def test_the_readme_shows_how_to_add_the_swift_package(coreml_palettized: tuple[Path, object]) -> None:
+    readme = (coreml_palettized[0] / "README.md").read_text()
+    assert "Add Local" in readme and "import CabinGenerator" in readme and "generator.stream(messages:" in readme
 
 
 def test_the_export_ran_its_own_checks(coreml_palettized: tuple[Path, object]) -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from engine.coreml.convert import CAUSAL_MASK, INPUT_IDS, LOGITS, causal_mask
+from engine.coreml.convert import ATTENTION_MASK, INPUT_IDS, LOGITS, causal_mask
 from engine.coreml.mil_runtime import MilRuntime
 from tests.test_coreml_torch import TOKENS, run, wrapper_for
 
@@ -19,7 +19,7 @@ def runtime(coreml_fp16: tuple[Path, object]) -> MilRuntime:
 
 
 def step(runtime: MilRuntime, state: dict, ids: np.ndarray, past: int) -> np.ndarray:
-    outputs = runtime.predict({INPUT_IDS: ids, CAUSAL_MASK: causal_mask(ids.shape[1], past)}, state)
+    outputs = runtime.predict({INPUT_IDS: ids, ATTENTION_MASK: causal_mask(ids.shape[1], past)}, state)
     return outputs[LOGITS].astype(np.float32)
 
 

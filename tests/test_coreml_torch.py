@@ -10,10 +10,11 @@ import numpy as np
 import pytest
 import torch
 
-from engine.coreml.convert import causal_mask
+from engine.coreml.golden import step_inputs
 from engine.coreml.source import count_parameters, export_config, open_source, read_weights
 from engine.coreml.torch_model import StatefulCausalLM, build_torch_model
 from engine.models.folder import weight_files
+from tests.model_factory import SLIDING_WINDOW
 
 TOKENS = np.array([[3, 17, 42, 99, 7, 250, 11, 64]], dtype=np.int32)
 
@@ -25,9 +26,11 @@ def wrapper_for(path: Path, context: int = 32) -> StatefulCausalLM:
 
 
 def run(wrapper: StatefulCausalLM, ids: np.ndarray, past: int) -> np.ndarray:
-    mask = torch.from_numpy(causal_mask(ids.shape[1], past).astype(np.float32))
+    inputs = step_inputs(ids, past, wrapper.window)
+    tensors = {name: torch.from_numpy(value if value.dtype == np.int32 else value.astype(np.float32))
+               for name, value in inputs.items()}  # fmt: skip
     with torch.no_grad():
-        return wrapper(torch.from_numpy(ids), mask).numpy()
+        return wrapper(**tensors).numpy()
 
 
 def mlx_logits(path: Path, ids: np.ndarray) -> np.ndarray:
@@ -39,7 +42,8 @@ def relative(got: np.ndarray, want: np.ndarray) -> float:
     return float(np.abs(got - want).max() / np.abs(want).max())
 
 
-@pytest.mark.parametrize("fixture", ["llama_model", "qwen2_model", "llama_fp16_model", "llama_4bit_model"])
+@pytest.mark.parametrize("fixture", ["llama_model", "qwen2_model", "llama_fp16_model", "llama_4bit_model",
+                                     "qwen3_model", "mistral_model", "phi3_model", "gemma3_model"])
 def test_prefill_logits_match_mlx(fixture: str, request: pytest.FixtureRequest) -> None:
     path = request.getfixturevalue(fixture)
     assert relative(run(wrapper_for(path), TOKENS, 0), mlx_logits(path, TOKENS)) < 1e-3
@@ -49,6 +53,13 @@ def test_decode_step_by_step_through_the_cache_matches_mlx(llama_model: Path) ->
     wrapper = wrapper_for(llama_model)
     steps = [run(wrapper, TOKENS[:, :5], 0)] + [run(wrapper, TOKENS[:, i : i + 1], i) for i in range(5, 8)]
     assert relative(np.concatenate(steps, axis=1), mlx_logits(llama_model, TOKENS)) < 1e-4
+
+
+def test_gemma3_sliding_layers_drop_keys_outside_their_window_in_decode_too(gemma3_model: Path) -> None:
+    wrapper = wrapper_for(gemma3_model)
+    assert wrapper.window == SLIDING_WINDOW < TOKENS.shape[1]
+    steps = [run(wrapper, TOKENS[:, :2], 0)] + [run(wrapper, TOKENS[:, i : i + 1], i) for i in range(2, 8)]
+    assert relative(np.concatenate(steps, axis=1), mlx_logits(gemma3_model, TOKENS)) < 1e-4
 
 
 def test_chunked_prefill_continues_from_the_cache(qwen2_model: Path) -> None:

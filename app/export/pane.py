@@ -20,8 +20,8 @@ from engine.errors import CabinError
 
 POLL_MS = 100
 INTRO = (
-    "Turn a llama or qwen2 model into a stateful Core ML package (iOS 18, macOS 15) with its tokenizer, "
-    "test vectors and Swift code for your app. Exports run in the background; the window stays usable."
+    "Turn a llama, qwen2, qwen3, mistral, phi3 or gemma3 model into a stateful Core ML package (iOS 18, macOS 15) "
+    "with its tokenizer, test vectors and Swift code for your app. Exports run in the background; the window stays usable."
 )
 
 

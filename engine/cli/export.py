@@ -18,7 +18,8 @@ def register(commands: Any) -> None:
     parser = commands.add_parser(
         "export-coreml",
         help="export a model as a stateful Core ML package for iOS 18 / macOS 15",
-        description="Export a llama or qwen2 model (fp16/bf16 or MLX 4-bit) as a stateful .mlpackage with its "
+        description="Export a llama, qwen2, qwen3, mistral, phi3 or gemma3 model (fp16/bf16 or MLX 4-bit) as a "
+        "stateful .mlpackage with its "
         "tokenizer, golden test vectors, a manifest and a README with Swift code.",
     )
     parser.add_argument("--model", required=True, help="a model folder, or a repo id in the Hugging Face cache")
@@ -34,6 +35,8 @@ def register(commands: Any) -> None:
     parser.add_argument("--embeddings", choices=EMBEDDINGS, default="8bit", help="compress the embedding table or not")
     parser.add_argument("--overwrite", action="store_true", help="replace --out if it exists")
     parser.add_argument("--no-verify", action="store_true", help="skip the MLX and saved-program checks")
+    parser.add_argument("--verbose", action="store_true",
+                        help="also show coremltools' and torch's own progress bars and warnings")
     parser.add_argument("--author", default="")
     parser.add_argument("--license", default="")
     parser.add_argument("--description", default="")
@@ -54,6 +57,7 @@ def options_from(args: argparse.Namespace) -> ExportOptions:
         author=args.author,
         license=args.license,
         description=args.description,
+        verbose=args.verbose,
     )
 
 

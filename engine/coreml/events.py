@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from engine.coreml.fidelity import Fidelity
+
 
 @dataclass(frozen=True)
 class Progress:
@@ -48,6 +50,7 @@ class ExportSummary:
     torch_vs_mlx: float | None = None
     program_vs_torch: float | None = None
     program_top_token_matches: bool | None = None
+    fidelity: Fidelity | None = None
 
     @property
     def compression_ratio(self) -> float:

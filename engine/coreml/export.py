@@ -68,9 +68,10 @@ def peak_rss() -> int:
     return peak if sys.platform == "darwin" else peak * 1024
 
 
-def mlx_logits(source: SourceModel, prompt: np.ndarray) -> np.ndarray:
-    """The source model's logits from mlx_lm, computed in float32 (exactly dequantized weights): bf16
-    arithmetic alone differs by ~1% on a 125M model, which would hide the structural errors this is for."""
+def mlx_logits(source: SourceModel, *prompts: np.ndarray) -> list[np.ndarray]:
+    """The source model's logits for each prompt from mlx_lm, computed in float32 (exactly dequantized
+    weights): bf16 arithmetic alone differs by ~1% on a 125M model, which would hide the structural
+    errors this is for."""
     import mlx.core as mx
     import mlx_lm
 
@@ -78,7 +79,7 @@ def mlx_logits(source: SourceModel, prompt: np.ndarray) -> np.ndarray:
 
     model, _ = mlx_lm.load(str(source.info.path))
     upcast_to_float32(model)
-    logits = np.array(model(mx.array(prompt))[0].astype(mx.float32))
+    logits = [np.array(model(mx.array(prompt)).astype(mx.float32)) for prompt in prompts]
     del model
     mx.clear_cache()
     return logits
@@ -88,23 +89,24 @@ def torch_predict(wrapper: Any) -> Callable[[dict[str, np.ndarray]], np.ndarray]
     """A golden-vector `predict` over the torch wrapper (its cache carries over between calls)."""
     import torch
 
-    from engine.coreml.convert import CAUSAL_MASK, INPUT_IDS
+    from engine.coreml.convert import INPUT_IDS
 
     def predict(inputs: dict[str, np.ndarray]) -> np.ndarray:
         with torch.no_grad():
-            ids = torch.from_numpy(inputs[INPUT_IDS])
-            mask = torch.from_numpy(inputs[CAUSAL_MASK].astype(np.float32))
-            return wrapper(ids, mask).numpy()
+            tensors = {name: torch.from_numpy(value if name == INPUT_IDS else value.astype(np.float32))
+                       for name, value in inputs.items()}  # fmt: skip
+            return wrapper(**tensors).numpy()
 
     return predict
 
 
-def program_predict(package: Path) -> Callable[[dict[str, np.ndarray]], np.ndarray]:
-    """A golden-vector `predict` over the saved package, run by the numpy MIL interpreter."""
+def program_predict(package: Path | Any) -> Callable[[dict[str, np.ndarray]], np.ndarray]:
+    """A golden-vector `predict` over the saved package (or an already loaded `MilRuntime` of it),
+    run by the numpy MIL interpreter, with a fresh state."""
     from engine.coreml.convert import LOGITS
     from engine.coreml.mil_runtime import MilRuntime
 
-    runtime = MilRuntime.from_package(package)
+    runtime = MilRuntime.from_package(package) if isinstance(package, Path) else package
     state = runtime.make_state()
     return lambda inputs: runtime.predict(inputs, state)[LOGITS]
 
@@ -184,6 +186,7 @@ class Export:
         self.layers: list[LayerError] = []
         self.torch_vs_mlx: float | None = None
         self.agreement: Any = None
+        self.fidelity: Any = None
 
     def run(self) -> ExportSummary:
         self.check()
@@ -212,7 +215,7 @@ class Export:
         """The torch model and its stateful wrapper; the tokenizer files; the golden prompt."""
         import torch  # after the checks: a refusal should not wait for torch and coremltools to import
 
-        from engine.coreml import golden, package
+        from engine.coreml import fidelity, golden, package
         from engine.coreml.source import export_config, read_weights
         from engine.coreml.torch_model import StatefulCausalLM, build_torch_model, cache_shape
 
@@ -226,14 +229,16 @@ class Export:
         self.wrapper = StatefulCausalLM(self.model, self.options.context)
         self.tokenizer = package.write_tokenizer(self.source, self.staging)
         self.prompt = golden.prompt_ids(self.tokenizer, self.config["vocab_size"])
+        self.text = fidelity.text_ids(self.tokenizer, self.config["vocab_size"], self.options.context)
 
     def compare_with_mlx(self) -> None:
         from engine.coreml import golden
 
         self.steps.start("compare")
-        logits = torch_predict(self.wrapper)(golden.step_inputs(self.prompt, 0))[0]
+        logits = torch_predict(self.wrapper)(golden.step_inputs(self.prompt, 0, self.wrapper.window))[0]
         self.wrapper.reset()
-        self.torch_vs_mlx = golden.relative_difference(logits, mlx_logits(self.source, self.prompt))
+        reference, self.text_reference = mlx_logits(self.source, self.prompt, self.text)
+        self.torch_vs_mlx = golden.relative_difference(logits, reference[0])
         if self.torch_vs_mlx > AGREEMENT_TOLERANCE:
             raise ExportError(
                 f"the PyTorch rebuild of {self.source.info.name} disagrees with MLX "
@@ -244,7 +249,7 @@ class Export:
         from engine.coreml.convert import convert, trace
 
         self.steps.start("convert", f"context {self.options.context}")
-        self.mlmodel = convert(trace(self.wrapper), self.cache_shape, self.options.context)
+        self.mlmodel = convert(trace(self.wrapper), self.cache_shape, self.options.context, self.wrapper.window)
         self.fp16_bytes = program_weight_bytes(self.mlmodel)
 
     def compress(self) -> None:
@@ -267,10 +272,10 @@ class Export:
         from engine.coreml import golden, package
 
         self.steps.start("save")
-        self.vectors = golden.record(torch_predict(self.wrapper), self.prompt)
+        self.vectors = golden.record(torch_predict(self.wrapper), self.prompt, self.wrapper.window)
         self.wrapper.reset()
         self.eos, self.bos = package.special_tokens(self.source, self.tokenizer)
-        package.set_metadata(self.mlmodel, self.source, self.options, self.eos, self.bos)
+        package.set_metadata(self.mlmodel, self.source, self.options, self.eos, self.bos, self.wrapper.window)
         self.package_name = f"{self.source.info.name.split('/')[-1]}.mlpackage"
         self.mlmodel.save(str(self.staging / self.package_name))
         del self.mlmodel
@@ -278,10 +283,15 @@ class Export:
         package.write_json(self.staging / "config.json", self.config)
 
     def verify(self) -> None:
-        from engine.coreml import golden
+        """Replay the golden vectors through the saved program (a hard check), then measure its quality."""
+        from engine.coreml import fidelity, golden
+        from engine.coreml.mil_runtime import MilRuntime
 
         self.steps.start("verify")
-        self.agreement = golden.replay(program_predict(self.staging / self.package_name), self.vectors)
+        runtime = MilRuntime.from_package(self.staging / self.package_name)
+        self.agreement = golden.replay(program_predict(runtime), self.vectors)
+        text_logits = program_predict(runtime)(golden.step_inputs(self.text, 0, self.wrapper.window))
+        self.fidelity = fidelity.measure(text_logits, self.text_reference, self.text)
         if not self.agreement.within(AGREEMENT_TOLERANCE):
             raise ExportError(
                 f"the saved program disagrees with the reference (relative error "
@@ -291,8 +301,10 @@ class Export:
     def finish(self) -> ExportSummary:
         from engine.coreml import package
         from engine.coreml.ios_readme import readme
+        from engine.coreml.swift_package import write_swift_package
 
         self.steps.start("finish")
+        write_swift_package(self.staging, self.package_name, self.options.context, self.eos, self.wrapper.window)
         (self.staging / "README.md").write_text(readme(self.summary(), self.config["vocab_size"], self.cache_shape, self.eos))
         package.write_manifest(self.staging, manifest_body(self.summary(), self))
         self.steps.finish()
@@ -321,6 +333,7 @@ class Export:
             torch_vs_mlx=self.torch_vs_mlx,
             program_vs_torch=self.agreement.relative_error if self.agreement else None,
             program_top_token_matches=self.agreement.same_top_token if self.agreement else None,
+            fidelity=self.fidelity,
         )
 
 
@@ -340,12 +353,12 @@ def manifest_body(summary: ExportSummary, export: Export) -> dict:
             "bytes": source.info.weight_bytes,
         },
         "recipe": export.options.recipe,
-        "interface": package.interface(shape, summary.context, export.config["vocab_size"]),
+        "interface": package.interface(shape, summary.context, export.config["vocab_size"], export.wrapper.window),
         "tokens": {"eos": export.eos, "bos": export.bos},
         "sizes": {"fp16_weights": summary.fp16_bytes, "package": summary.package_bytes},
         "golden": {
             "file": package.GOLDEN_FILE,
-            "steps": ["prefill"] + [f"decode{i}" for i in range(golden.DECODE_STEPS)],
+            "steps": golden.STEPS,
             "reference": "PyTorch (fp32) with the package's decompressed weights",
             "tolerance": {"relative_error": AGREEMENT_TOLERANCE, "same_next_token": True},
         },
@@ -353,7 +366,25 @@ def manifest_body(summary: ExportSummary, export: Export) -> dict:
             "torch_vs_mlx": summary.torch_vs_mlx,
             "program_vs_torch": summary.program_vs_torch,
             "program_top_token_matches": summary.program_top_token_matches,
+            "fidelity": fidelity_body(summary.fidelity),
         },
         "weights": [asdict(layer) for layer in summary.layers],
         "notes": summary.notes,
+    }
+
+
+def fidelity_body(result: Any) -> dict | None:
+    """The quality figures for the manifest: what was measured, against what, and the numbers."""
+    from dataclasses import asdict
+
+    from engine.coreml.fidelity import FIDELITY_TEXT
+
+    if result is None:
+        return None
+    return {
+        **asdict(result),
+        "text": FIDELITY_TEXT,
+        "method": "one prefill of the text; the saved program run by the numpy MIL interpreter (fp16) "
+        "against the source model in MLX float32; teacher-forced top-1 agreement and perplexity",
+        "costs_accuracy": result.costs_accuracy,
     }

@@ -11,11 +11,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from engine.coreml.convert import CAUSAL_MASK, INPUT_IDS, causal_mask
+from engine.coreml.convert import INPUT_IDS, mask_inputs
 
 SAMPLE_TEXT = "Cabin exports language models for iPhone and Mac."
 PREFILL_TOKENS = 8
 DECODE_STEPS = 3
+STEPS = ["prefill"] + [f"decode{i}" for i in range(DECODE_STEPS)]
 
 Predict = Callable[[dict[str, np.ndarray]], np.ndarray]
 
@@ -44,32 +45,33 @@ def prompt_ids(tokenizer: object, vocab_size: int) -> np.ndarray:
     return np.array([ids[:PREFILL_TOKENS]], dtype=np.int32)
 
 
-def step_inputs(ids: np.ndarray, past: int) -> dict[str, np.ndarray]:
-    return {INPUT_IDS: ids.astype(np.int32), CAUSAL_MASK: causal_mask(ids.shape[1], past)}
+def step_inputs(ids: np.ndarray, past: int, window: int | None = None) -> dict[str, np.ndarray]:
+    """One call's inputs by name: the ids and the package's mask(s) for `past` cached tokens."""
+    return {INPUT_IDS: ids.astype(np.int32), **mask_inputs(ids.shape[1], past, window)}
 
 
-def record(predict: Predict, prompt: np.ndarray) -> dict[str, np.ndarray]:
-    """Prefill `prompt`, then decode DECODE_STEPS greedy tokens; every input and logits array, by name."""
-    vectors = {"prefill_input_ids": prompt, "prefill_causal_mask": causal_mask(prompt.shape[1], 0)}
-    logits = predict(step_inputs(prompt, 0))
-    vectors["prefill_logits"] = logits.astype(np.float32)
-    past = prompt.shape[1]
-    for step in range(DECODE_STEPS):
-        token = np.array([[int(np.argmax(logits[0, -1]))]], dtype=np.int32)
-        inputs = step_inputs(token, past)
+def record(predict: Predict, prompt: np.ndarray, window: int | None = None) -> dict[str, np.ndarray]:
+    """Prefill `prompt`, then decode DECODE_STEPS greedy tokens; every input (`<step>_<input name>`) and
+    the logits (`<step>_logits`)."""
+    vectors: dict[str, np.ndarray] = {}
+    ids, past = prompt, 0
+    for step in STEPS:
+        inputs = step_inputs(ids, past, window)
         logits = predict(inputs)
-        vectors[f"decode{step}_input_ids"] = token
-        vectors[f"decode{step}_causal_mask"] = inputs[CAUSAL_MASK]
-        vectors[f"decode{step}_logits"] = logits.astype(np.float32)
-        past += 1
+        vectors |= {f"{step}_{name}": value for name, value in inputs.items()}
+        vectors[f"{step}_logits"] = logits.astype(np.float32)
+        past += ids.shape[1]
+        ids = np.array([[int(np.argmax(logits[0, -1]))]], dtype=np.int32)
     return vectors
 
 
 def replay(predict: Predict, golden: dict[str, np.ndarray]) -> Agreement:
     """Feed the golden inputs (not the run's own choices); compare every step's logits and next token."""
     errors, same = [], True
-    for step in ["prefill"] + [f"decode{i}" for i in range(DECODE_STEPS)]:
-        inputs = {INPUT_IDS: golden[f"{step}_input_ids"], CAUSAL_MASK: golden[f"{step}_causal_mask"]}
+    for step in STEPS:
+        prefix = f"{step}_"
+        inputs = {key.removeprefix(prefix): value for key, value in golden.items()
+                  if key.startswith(prefix) and key != f"{step}_logits"}  # fmt: skip
         got = np.asarray(predict(inputs), dtype=np.float32)
         want = golden[f"{step}_logits"]
         errors.append(relative_difference(got, want))

@@ -2,67 +2,18 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from engine.coreml.events import ExportSummary
 from engine.memory import format_bytes
 
-SWIFT = """\
-import CoreML
-import Tokenizers  // https://github.com/huggingface/swift-transformers
+USAGE = """\
+import CabinGenerator
 
-/// Greedy generation with one MLState: prefill the whole prompt in one call, then one token per call.
-final class {class_name} {{
-    let model: MLModel
-    let tokenizer: Tokenizer
-    let contextLength = {context}
-    let eosTokenIds: Set<Int> = [{eos}]
-
-    init(folder: URL) async throws {{
-        let configuration = MLModelConfiguration()
-        configuration.computeUnits = .cpuAndGPU
-        let compiled = try await MLModel.compileModel(at: folder.appending(path: "{package}"))
-        model = try await MLModel.load(contentsOf: compiled, configuration: configuration)
-        tokenizer = try await AutoTokenizer.from(modelFolder: folder)
-    }}
-
-    func generate(messages: [[String: String]], maxTokens: Int = 256) async throws -> String {{
-        var tokens = try tokenizer.applyChatTemplate(messages: messages)
-        let state = model.makeState()
-        var past = 0
-        var newTokens: [Int] = []
-        var input = tokens
-        while newTokens.count < maxTokens, past + input.count <= contextLength {{
-            let logits = try await predict(input, past: past, state: state)
-            past += input.count
-            let next = argmaxOfLastRow(logits)
-            if eosTokenIds.contains(next) {{ break }}
-            newTokens.append(next)
-            tokens.append(next)
-            input = [next]
-        }}
-        return tokenizer.decode(tokens: newTokens)
-    }}
-
-    /// inputIds (1, n) int32 and causalMask (1, 1, n, past + n) fp16: 0 attends, -inf is masked.
-    func predict(_ ids: [Int], past: Int, state: MLState) async throws -> MLShapedArray<Float16> {{
-        let n = ids.count
-        let inputIds = MLShapedArray<Int32>(scalars: ids.map(Int32.init), shape: [1, n])
-        var mask = [Float16](repeating: 0, count: n * (past + n))
-        for row in 0..<n {{
-            for column in (past + row + 1)..<(past + n) {{ mask[row * (past + n) + column] = -.infinity }}
-        }}
-        let causalMask = MLShapedArray<Float16>(scalars: mask, shape: [1, 1, n, past + n])
-        let features = try MLDictionaryFeatureProvider(dictionary: [
-            "inputIds": MLMultiArray(inputIds),
-            "causalMask": MLMultiArray(causalMask),
-        ])
-        let output = try await model.prediction(from: features, using: state)
-        return MLShapedArray<Float16>(output.featureValue(for: "logits")!.multiArrayValue!)
-    }}
-
-    func argmaxOfLastRow(_ logits: MLShapedArray<Float16>) -> Int {{
-        let row = logits[0][logits.shape[1] - 1].scalars
-        return row.indices.max(by: {{ row[$0] < row[$1] }})!
-    }}
+let folder = Bundle.main.url(forResource: "{folder}", withExtension: nil)!  // this folder, added to your app
+let generator = try await Generator(folder: folder)
+for try await text in generator.stream(messages: [["role": "user", "content": "Hello!"]]) {{
+    print(text, terminator: "")
 }}
 """
 
@@ -77,15 +28,23 @@ iOS 18 / macOS 15 and later, loadable with `MLModel` and run with one `MLState` 
 | Package | `{package}` ({package_size}; fp16 would be {fp16_size}) |
 | Weights | {compression} |
 | Context | {context} tokens (the KV cache is allocated at this size) |
-| Inputs | `inputIds` int32 (1, n), n in 1...{context}; `causalMask` fp16 (1, 1, n, past + n) |
+| Inputs | `inputIds` int32 (1, n), n in 1...{context}; `fullAttentionMask` fp16 (1, 1, n, past + n) |
 | Output | `logits` fp16 (1, n, {vocab}) |
 | States | `keyCache`, `valueCache` fp16 {cache_shape} |
 | End of sequence | {eos} |
+| Quality | {quality} |
 
-The mask is additive: 0 where a token may attend, -inf where it may not. `past` is the number of
-tokens already in the state, so a prefill of n tokens uses a (1, 1, n, n) lower-triangular mask and
-each decode step a (1, 1, 1, past + 1) row of zeros. This is the interface swift-transformers'
-stateful `LanguageModel` expects.
+The mask is additive: 0 where a token may attend, -inf (or -65504) where it may not. `past` is the
+number of tokens already in the state, so a prefill of n tokens uses a (1, 1, n, n) lower-triangular
+mask and each decode step a (1, 1, 1, past + 1) row of zeros; the package reads `past` from the mask's
+width, so the mask must be exactly this shape.
+
+**Drivers.** swift-transformers' `LanguageModel.loadCompiled` (the version with `fullAttentionMask`
+support, huggingface/swift-transformers PR #331, 2026-03) drives this package correctly: it picks
+`LanguageModelWithStatefulKVCache`, feeds the prompt then one token per call into one `MLState`, and
+builds exactly this mask for an input named `fullAttentionMask`. Older swift-transformers versions only
+know `causalMask` (which they fill with zeros one column too long) and stop with a missing-input error
+instead of generating wrong text. `CabinGenerator/` (below) drives it directly.
 
 ## Files
 
@@ -96,10 +55,23 @@ stateful `LanguageModel` expects.
   into one `MLState`. Compare the last row's top token and the relative error (`max|got - want| / max|want|`).
 - `manifest.json`: every file with its SHA-256, the export recipe, checks and per-weight errors.
 
-## Swift
+## Swift: the `CabinGenerator` package
+
+`CabinGenerator/` is a Swift package (iOS 18 / macOS 15; depends on swift-transformers for the tokenizer
+and chat template) with one class, `Generator`: it applies the chat template, keeps one `MLState` per reply,
+feeds the prompt in one prediction and then one token per prediction, and streams the text as an
+`AsyncThrowingStream<String, Error>` (greedy, stops at {eos_text}). Its init checks the model's inputs,
+output and states by name. To use it:
+
+1. In Xcode, File > Add Package Dependencies… > Add Local…, choose `CabinGenerator/`, and add the
+   `CabinGenerator` library to your app target (or `.package(path: "CabinGenerator")` in a Package.swift).
+2. Add this whole folder to the app as a folder reference (blue folder) named `{folder}`, so the
+   `.mlpackage` and the tokenizer files ship together (`Generator` compiles the package on first load;
+   cache the compiled `.mlmodelc` if load time matters).
+3. Stream a reply:
 
 ```swift
-{swift}
+{usage}
 ```
 
 {notes}
@@ -116,9 +88,16 @@ def compression_text(summary: ExportSummary) -> str:
     return f"int{summary.bits} linear (symmetric), blocks of {summary.group_size} input values"
 
 
+def quality_text(summary: ExportSummary) -> str:
+    """Agreement and perplexity against the source in MLX float32, and a plain warning when compression costs accuracy."""
+    if summary.fidelity is None:
+        return "not measured (exported without checks)"
+    warning = " **This compression mode costs accuracy on this model.**" if summary.fidelity.costs_accuracy else ""
+    return f"{summary.fidelity.describe()}{warning}"
+
+
 def readme(summary: ExportSummary, vocab: int, cache_shape: tuple[int, ...], eos: list[int]) -> str:
     name = summary.source_model.split("/")[-1]
-    class_name = "".join(c for c in name.title() if c.isalnum()) or "Model"
     notes = "\n".join(f"- {note}" for note in summary.notes)
     return TEMPLATE.format(
         name=name,
@@ -133,8 +112,9 @@ def readme(summary: ExportSummary, vocab: int, cache_shape: tuple[int, ...], eos
         vocab=vocab,
         cache_shape=" × ".join(map(str, cache_shape)),
         eos=", ".join(map(str, eos)) or "none declared",
-        swift=SWIFT.format(
-            class_name=f"{class_name}Generator", context=summary.context, eos=", ".join(map(str, eos)), package=summary.package
-        ).rstrip(),
+        quality=quality_text(summary),
+        folder=Path(summary.out).name,
+        usage=USAGE.format(folder=Path(summary.out).name).rstrip(),
+        eos_text=f"end-of-sequence ids {', '.join(map(str, eos))}" if eos else "the context length",
         notes=f"## Notes\n\n{notes}\n" if notes else "",
     )

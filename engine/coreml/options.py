@@ -38,6 +38,8 @@ class ExportOptions:
     license: str = ""
     description: str = ""
     min_weight_elements: int = 2048
+    verbose: bool = False
+    """Let coremltools, torch and transformers print their progress bars and warnings (off: only Cabin's steps)."""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "out", Path(self.out).expanduser())

@@ -13,7 +13,10 @@ from typing import Any
 import numpy as np
 
 from engine import __version__
-from engine.coreml.convert import CAUSAL_MASK, INPUT_IDS, KEY_CACHE, LOGITS, VALUE_CACHE
+from engine.coreml.convert import ATTENTION_MASK, INPUT_IDS, KEY_CACHE, LOGITS, SLIDING_MASK, VALUE_CACHE
+
+SLIDING_WINDOW_KEY = "co.huggingface.exporters.sliding_window"
+"""Where swift-transformers reads the window it builds `slidingAttentionMask` with."""
 from engine.coreml.options import ExportOptions
 from engine.coreml.source import SourceModel
 
@@ -35,7 +38,9 @@ def special_tokens(source: SourceModel, tokenizer: Any) -> tuple[list[int], list
     return eos, bos
 
 
-def set_metadata(mlmodel: Any, source: SourceModel, options: ExportOptions, eos: list[int], bos: list[int]) -> None:
+def set_metadata(
+    mlmodel: Any, source: SourceModel, options: ExportOptions, eos: list[int], bos: list[int], window: int | None
+) -> None:
     """Describe the package as Xcode and `MLModel.modelDescription` show it."""
     name, arch = source.info.name, source.info.model_type
     mlmodel.author = options.author or f"Exported with Cabin {__version__} from {name}"
@@ -46,7 +51,10 @@ def set_metadata(mlmodel: Any, source: SourceModel, options: ExportOptions, eos:
     )
     mlmodel.version = __version__
     mlmodel.input_description[INPUT_IDS] = "Token ids to append, shape (1, n)"
-    mlmodel.input_description[CAUSAL_MASK] = "Additive mask (1, 1, n, past + n): 0 attends, -inf is masked"
+    mlmodel.input_description[ATTENTION_MASK] = "Additive mask (1, 1, n, past + n): 0 attends, -inf is masked"
+    if window is not None:
+        mlmodel.input_description[SLIDING_MASK] = f"The same, also masking keys {window} or more positions back"
+        mlmodel.user_defined_metadata[SLIDING_WINDOW_KEY] = str(window)
     mlmodel.output_description[LOGITS] = "Next-token logits for each input position, shape (1, n, vocab)"
     recipe = options.recipe
     mlmodel.user_defined_metadata.update(
@@ -112,12 +120,11 @@ def file_list(folder: Path) -> list[dict]:
     ]
 
 
-def interface(cache_shape: tuple[int, ...], context: int, vocab: int) -> dict:
+def interface(cache_shape: tuple[int, ...], context: int, vocab: int, window: int | None = None) -> dict:
+    mask = {"dtype": "float16", "shape": [1, 1, f"1...{context}", f"1...{context}"]}
+    masks = {ATTENTION_MASK: mask} | ({SLIDING_MASK: {**mask, "sliding_window": window}} if window is not None else {})
     return {
-        "inputs": {
-            INPUT_IDS: {"dtype": "int32", "shape": [1, f"1...{context}"]},
-            CAUSAL_MASK: {"dtype": "float16", "shape": [1, 1, f"1...{context}", f"1...{context}"]},
-        },
+        "inputs": {INPUT_IDS: {"dtype": "int32", "shape": [1, f"1...{context}"]}, **masks},
         "states": {name: {"dtype": "float16", "shape": list(cache_shape)} for name in (KEY_CACHE, VALUE_CACHE)},
         "outputs": {LOGITS: {"dtype": "float16", "shape": [1, "n", vocab]}},
     }

@@ -20,17 +20,29 @@ from engine.coreml.staging import check_destination, discard, make_staging, publ
 from engine.errors import CabinError
 
 
-def _child(options: ExportOptions, staging: Path, conn: Connection) -> None:
-    """The child process: run the export, publish it, and say how it went. Never raises."""
+def silence() -> None:
+    """Keep the libraries' chatter (coremltools' progress bars and "Failed to load _MLCPUComputeDeviceProxy"
+    lines, torch and transformers warnings) off the user's terminal: progress goes over the pipe instead.
+    The child's stdout and stderr go to /dev/null, which also catches what native code prints."""
     import logging
     import os
     import warnings
 
-    os.environ["TQDM_DISABLE"] = "1"  # coremltools' progress bars; progress goes over the pipe instead
-    from engine.coreml.export import run_export
-
+    os.environ["TQDM_DISABLE"] = "1"
     warnings.filterwarnings("ignore")
     logging.disable(logging.WARNING)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 1)
+    os.dup2(devnull, 2)
+    os.close(devnull)
+
+
+def _child(options: ExportOptions, staging: Path, conn: Connection) -> None:
+    """The child process: run the export, publish it, and say how it went. Never raises."""
+    if not options.verbose:
+        silence()
+    from engine.coreml.export import run_export
+
     try:
         summary = run_export(options, staging, conn.send)
         publish(staging, options.out, options.overwrite)

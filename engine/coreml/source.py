@@ -19,7 +19,7 @@ from engine.errors import ModelError
 from engine.models.folder import ModelInfo, inspect_model_folder, weight_files
 from engine.models.store import resolve_model
 
-SUPPORTED_ARCHITECTURES = ("llama", "qwen2")
+SUPPORTED_ARCHITECTURES = ("llama", "qwen2", "qwen3", "mistral", "phi3", "gemma3_text")
 DROPPED_CONFIG_KEYS = ("quantization", "quantization_config")
 
 

@@ -24,6 +24,14 @@ def check_lines(summary: ExportSummary) -> list[str]:
             f"Saved program (numpy MIL run, prefill + decode with state) vs PyTorch: "
             f"relative error {summary.program_vs_torch:.1e}, {same} next tokens"
         )
+    if summary.fidelity is not None:
+        lines.append(f"Quality: {summary.fidelity.describe()}")
+        if summary.fidelity.costs_accuracy:
+            f = summary.fidelity
+            lines.append(
+                f"WARNING: {summary.mode} {summary.bits}-bit costs accuracy on this model: {1 - f.agreement:.0%} of next "
+                f"tokens differ from MLX's and perplexity is {f.perplexity / f.reference_perplexity - 1:+.0%}."
+            )
     return lines
 
 

@@ -16,6 +16,8 @@ from transformers import AutoConfig, AutoModelForCausalLM
 from transformers.cache_utils import Cache
 from transformers.modeling_utils import ALL_ATTENTION_FUNCTIONS
 
+from engine.coreml.fp16_safe import make_fp16_safe
+
 ATTENTION = "cabin_coreml_sdpa"
 
 
@@ -73,16 +75,30 @@ class SliceUpdateCache(Cache):
         return self.past
 
 
+def sliding_window(config: Any) -> int | None:
+    """The window of a model that mixes sliding-window and global layers (gemma3), else None.
+
+    The package then takes a second mask, `slidingAttentionMask`, for its sliding layers (the cache
+    keeps every position for every layer; the mask hides what the window excludes): the input and
+    metadata swift-transformers fills for such models.
+    """
+    if "sliding_attention" in (getattr(config, "layer_types", None) or []):
+        return int(config.sliding_window)
+    return None
+
+
 def cache_shape(config: Any, context: int) -> tuple[int, int, int, int, int]:
     head_dim = getattr(config, "head_dim", None) or config.hidden_size // config.num_attention_heads
     return (config.num_hidden_layers, 1, config.num_key_value_heads, context, head_dim)
 
 
 class StatefulCausalLM(torch.nn.Module):
-    """forward(inputIds (1, n) int32, causalMask (1, 1, n, past + n) additive) -> logits (1, n, vocab).
+    """forward(inputIds (1, n) int32, fullAttentionMask (1, 1, n, past + n) additive) -> logits (1, n, vocab).
 
-    The number of tokens already cached is `causalMask.shape[-1] - inputIds.shape[-1]`, which is how
-    swift-transformers' stateful language model drives it: one `MLState`, prefill then one token a step.
+    The number of tokens already cached is `fullAttentionMask.shape[-1] - inputIds.shape[-1]`. That is
+    the mask swift-transformers' `LanguageModelWithStatefulKVCache` builds for an input of this name
+    (`additiveAttentionMask(queryLength:totalLength:)`): one `MLState`, the prompt, then one token a step.
+    (Its `causalMask` input is fed zeros one column too long, so the package does not use that name.)
     """
 
     def __init__(self, model: torch.nn.Module, context: int) -> None:
@@ -90,18 +106,24 @@ class StatefulCausalLM(torch.nn.Module):
         self.model = model
         shape = cache_shape(model.config, context)
         dtype = next(model.parameters()).dtype
+        self.window = sliding_window(model.config)
         self.register_buffer("keyCache", torch.zeros(shape, dtype=dtype))
         self.register_buffer("valueCache", torch.zeros(shape, dtype=dtype))
         self.cache = SliceUpdateCache(self.keyCache, self.valueCache)
 
-    def forward(self, inputIds: torch.Tensor, causalMask: torch.Tensor) -> torch.Tensor:  # noqa: N803 — Core ML names
+    def forward(  # noqa: N803 — Core ML names
+        self, inputIds: torch.Tensor, fullAttentionMask: torch.Tensor, slidingAttentionMask: torch.Tensor | None = None
+    ) -> torch.Tensor:
         length = inputIds.shape[-1]
-        past = causalMask.shape[-1] - length
+        past = fullAttentionMask.shape[-1] - length
         self.cache.past = past
         positions = torch.arange(length, dtype=torch.long).unsqueeze(0) + past
+        masks = fullAttentionMask
+        if slidingAttentionMask is not None:
+            masks = {"full_attention": fullAttentionMask, "sliding_attention": slidingAttentionMask}
         out = self.model(
             input_ids=inputIds,
-            attention_mask=causalMask,
+            attention_mask=masks,
             position_ids=positions,
             cache=self.cache,
             use_cache=True,
@@ -114,7 +136,8 @@ class StatefulCausalLM(torch.nn.Module):
 
 
 def build_torch_model(config: dict, weights: dict[str, torch.Tensor]) -> torch.nn.Module:
-    """The transformers causal LM for `config` (an HF config.json dict) holding `weights` (fp32)."""
+    """The transformers causal LM for `config` (an HF config.json dict) holding `weights` (fp32),
+    with its norms made fp16-safe (see `fp16_safe.py`)."""
     hf_config = AutoConfig.for_model(**config)
     hf_config._attn_implementation = ATTENTION
     model = AutoModelForCausalLM.from_config(hf_config, dtype=torch.float32)
@@ -124,4 +147,5 @@ def build_torch_model(config: dict, weights: dict[str, torch.Tensor]) -> torch.n
     if missing or result.unexpected_keys:
         names = sorted(missing) + sorted(result.unexpected_keys)
         raise ValueError(f"the weights do not match a {config['model_type']} model: {', '.join(names[:4])}")
+    make_fp16_safe(model)
     return model.eval()
