@@ -58,13 +58,19 @@ class Generation:
         return self._stop
 
     def emit(self, event: Event) -> None:
-        """Called on the worker thread."""
+        """Called on the worker thread (or by whoever cancels the answer before it started)."""
         if self._loop is not None:
-            self._loop.call_soon_threadsafe(self._async_queue.put_nowait, event)
+            self._deliver_on_loop(event)
         else:
             self._queue.put(event)
         if isinstance(event, Finished):
             self.finished.set_result(event)
+
+    def _deliver_on_loop(self, event: Event) -> None:
+        try:
+            self._loop.call_soon_threadsafe(self._async_queue.put_nowait, event)
+        except RuntimeError:
+            pass  # the loop is closed (the app is quitting): nobody can read the event, but `finished` is still set
 
     def drain(self) -> list[Event]:
         """Every event that has arrived so far, without waiting."""
@@ -112,6 +118,8 @@ class Engine:
 
     def __init__(self, max_conversations: int = 4, upcast_on_cpu: bool = True, shared_caches: int = 3) -> None:
         self._requests: queue.Queue[Any] = queue.Queue()
+        self._closing = False
+        self._closing_lock = threading.Lock()
         self._max_conversations = max_conversations
         self.upcast_on_cpu = upcast_on_cpu
         """Run quantized/half models in float32 on the CPU backend when memory allows (engine/compute_dtype.py)."""
@@ -129,6 +137,7 @@ class Engine:
         self._activity = Activity()
         self._pending: set[Generation] = set()
         self._pending_lock = threading.Lock()
+        self._parked = threading.Event()
         self._thread = threading.Thread(target=self._run, name="cabin-mlx", daemon=True)
         self._thread.start()
 
@@ -143,7 +152,23 @@ class Engine:
             except BaseException as e:  # noqa: BLE001 — handed to the caller through the future
                 future.set_exception(e)
             self._read_mlx_counters()
-        self._release_model()
+        try:
+            self._release_model()
+        finally:
+            self._park()
+
+    def _park(self) -> None:
+        """Never let the worker thread end: block it, idle and holding no model, until the process exits.
+
+        When an OS thread ends, its C++ thread-local destructors run after Python considers the thread
+        finished (`Thread.join()` has already returned). MLX's per-thread compile cache holds Python
+        callables, so its destructor takes the GIL; if the interpreter is finalizing by then, taking
+        the GIL exits the thread inside that destructor and the process aborts ("terminate called
+        without an active exception"). A parked thread never runs those destructors; process exit
+        discards it.
+        """
+        self._parked.set()
+        threading.Event().wait()
 
     def _read_mlx_counters(self) -> None:
         import mlx.core as mx
@@ -228,9 +253,13 @@ class Engine:
 
     # -- the public API --------------------------------------------------------------------
     def submit(self, fn: Callable[[], T]) -> Future[T]:
-        """Run `fn` on the worker thread, after everything already queued."""
+        """Run `fn` on the worker thread, after everything already queued (cancelled once shut down)."""
         future: Future[T] = Future()
-        self._requests.put((fn, future))
+        with self._closing_lock:
+            if self._closing:
+                future.cancel()
+            else:
+                self._requests.put((fn, future))
         return future
 
     def load(
@@ -289,7 +318,8 @@ class Engine:
         with self._pending_lock:
             self._pending.add(generation)
         generation.finished.add_done_callback(lambda _: self._settled(generation))
-        self.submit(lambda: self._generate(generation, prepare, settings, conversation_id))
+        request = self.submit(lambda: self._generate(generation, prepare, settings, conversation_id))
+        request.add_done_callback(lambda r: r.cancelled() and self._finish_early(generation.emit, "cancelled", None))
         return generation
 
     def _settled(self, generation: Generation) -> None:
@@ -322,11 +352,28 @@ class Engine:
         return self.submit(lambda: self._limits.apply(memory, cache))
 
     def shutdown(self) -> None:
-        """Stop the worker and free the model (an MLX thread left running can abort the process at exit)."""
+        """Stop every answer, cancel the work not yet started, free the model, and park the worker.
+
+        Afterwards no MLX call is running or will run, so the interpreter can finalize safely: a
+        worker still inside MLX at exit would be killed mid-call, and one that ended would run MLX's
+        thread-local destructors against a finalizing interpreter (see `_park`). Safe to call twice.
+        """
         with self._pending_lock:
-            for generation in self._pending:
+            for generation in list(self._pending):
                 generation.stop()
-        if self._thread.is_alive():
+        with self._closing_lock:
+            self._closing = True
+            self._cancel_queued()
             self._requests.put(_SHUTDOWN)
-            self._thread.join()
+        self._parked.wait()
         gc.collect()
+
+    def _cancel_queued(self) -> None:
+        """Cancel the work not yet started (a queued model load, answers): quitting should not wait for it."""
+        while True:
+            try:
+                request = self._requests.get_nowait()
+            except queue.Empty:
+                return
+            if request is not _SHUTDOWN:
+                request[1].cancel()
