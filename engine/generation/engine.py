@@ -351,6 +351,12 @@ class Engine:
         """Set MLX's memory and cache limits in bytes on the worker (None: MLX's default); the limits in effect."""
         return self.submit(lambda: self._limits.apply(memory, cache))
 
+    def stop_answers(self) -> None:
+        """Stop every answer, running or queued, whoever asked for it (the window, API clients)."""
+        with self._pending_lock:
+            for generation in list(self._pending):
+                generation.stop()
+
     def shutdown(self) -> None:
         """Stop every answer, cancel the work not yet started, free the model, and park the worker.
 
@@ -358,9 +364,7 @@ class Engine:
         worker still inside MLX at exit would be killed mid-call, and one that ended would run MLX's
         thread-local destructors against a finalizing interpreter (see `_park`). Safe to call twice.
         """
-        with self._pending_lock:
-            for generation in list(self._pending):
-                generation.stop()
+        self.stop_answers()
         with self._closing_lock:
             self._closing = True
             self._cancel_queued()
