@@ -12,6 +12,7 @@ import pytest
 
 from engine.generation import Engine, Generation, SamplingSettings
 from engine.generation.events import Finished, Stats
+from engine.generation.mlx_threads import run_on_mlx_thread
 
 HELLO = [{"role": "user", "content": "Hello"}]
 LONG = SamplingSettings(temperature=0.0, max_tokens=100_000)
@@ -72,3 +73,29 @@ def test_an_answer_whose_loop_is_closed_still_finishes() -> None:
     loop.close()
     generation.emit(Finished("", "cancelled", Stats(0, 0, 0.0, 0, 0.0, 0.0, 0)))
     assert generation.result(timeout=0).finish_reason == "cancelled"
+
+
+def mlx_threads() -> set[int]:
+    return {thread.ident for thread in threading.enumerate() if thread.name == "cabin-mlx"}
+
+
+def test_engines_one_after_another_reuse_worker_threads_that_never_end(engine: Engine) -> None:
+    first = engine.submit(threading.get_ident).result()
+    engine.shutdown()
+    before = mlx_threads()
+    for _ in range(3):
+        Engine().shutdown()
+    assert first in before and mlx_threads() == before
+
+
+def test_a_job_that_raises_leaves_its_thread_alive_for_the_next(monkeypatch: pytest.MonkeyPatch) -> None:
+    reported: list[type[BaseException]] = []
+    monkeypatch.setattr(threading, "excepthook", lambda args: reported.append(args.exc_type))
+    ran_on: list[int] = []
+
+    def broken() -> None:
+        ran_on.append(threading.get_ident())
+        raise RuntimeError("broken job")
+
+    run_on_mlx_thread(broken).wait(timeout=30)
+    assert reported == [RuntimeError] and ran_on[0] in mlx_threads()

@@ -1,5 +1,8 @@
 """The engine: one long-lived worker thread that makes every MLX call (load, generate, unload).
 
+The thread never ends (engine/generation/mlx_threads.py explains why); once the engine is shut down
+the next engine reuses it.
+
 MLX streams and lazy arrays belong to the thread that made them, so the model, the prompt caches and
 the random seed all live on this one thread; callers get plain Python values back through futures
 and through a `Generation`'s event queue.
@@ -18,6 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from engine.generation.events import Event, Finished, Stats
+from engine.generation.mlx_threads import run_on_mlx_thread
 from engine.generation.settings import SamplingSettings, within_model_context
 from engine.memory import LimitSetter, MemoryLimits, MemoryReading, system_memory
 from engine.metrics import Activity, after, started
@@ -137,9 +141,8 @@ class Engine:
         self._activity = Activity()
         self._pending: set[Generation] = set()
         self._pending_lock = threading.Lock()
-        self._parked = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="cabin-mlx", daemon=True)
-        self._thread.start()
+        self._stopped = run_on_mlx_thread(self._run)
+        """Set when the worker loop has ended, the model is freed and the thread is free for another engine."""
 
     # -- the worker thread -------------------------------------------------------------------
     def _run(self) -> None:
@@ -152,23 +155,7 @@ class Engine:
             except BaseException as e:  # noqa: BLE001 — handed to the caller through the future
                 future.set_exception(e)
             self._read_mlx_counters()
-        try:
-            self._release_model()
-        finally:
-            self._park()
-
-    def _park(self) -> None:
-        """Never let the worker thread end: block it, idle and holding no model, until the process exits.
-
-        When an OS thread ends, its C++ thread-local destructors run after Python considers the thread
-        finished (`Thread.join()` has already returned). MLX's per-thread compile cache holds Python
-        callables, so its destructor takes the GIL; if the interpreter is finalizing by then, taking
-        the GIL exits the thread inside that destructor and the process aborts ("terminate called
-        without an active exception"). A parked thread never runs those destructors; process exit
-        discards it.
-        """
-        self._parked.set()
-        threading.Event().wait()
+        self._release_model()
 
     def _read_mlx_counters(self) -> None:
         import mlx.core as mx
@@ -358,18 +345,18 @@ class Engine:
                 generation.stop()
 
     def shutdown(self) -> None:
-        """Stop every answer, cancel the work not yet started, free the model, and park the worker.
+        """Stop every answer, cancel the work not yet started, and free the model.
 
-        Afterwards no MLX call is running or will run, so the interpreter can finalize safely: a
-        worker still inside MLX at exit would be killed mid-call, and one that ended would run MLX's
-        thread-local destructors against a finalizing interpreter (see `_park`). Safe to call twice.
+        Afterwards no MLX call is running or will run, so the interpreter can finalize safely: a worker
+        still inside MLX at exit would be killed mid-call. The worker's thread does not end (see
+        engine/generation/mlx_threads.py): it waits for the next engine. Safe to call twice.
         """
         self.stop_answers()
         with self._closing_lock:
             self._closing = True
             self._cancel_queued()
             self._requests.put(_SHUTDOWN)
-        self._parked.wait()
+        self._stopped.wait()
         gc.collect()
 
     def _cancel_queued(self) -> None:
