@@ -71,7 +71,9 @@ def test_a_template_that_writes_bos_is_not_doubled(template_with_bos_model: Path
     assert ids[0] == tokenizer.bos_token_id and ids.count(tokenizer.bos_token_id) == 1
 
 
-def test_a_template_less_answer_is_token_for_token_mlx_lm_with_bos(engine_as_stored: Engine, gemma3_base_4bit_model: Path, gemma3_base: tuple[Any, Any]) -> None:
+def test_a_template_less_answer_is_token_for_token_mlx_lm_with_bos(
+    engine_as_stored: Engine, gemma3_base_4bit_model: Path, gemma3_base: tuple[Any, Any]
+) -> None:
     model, tokenizer = gemma3_base
     prompt = tokenizer.encode("User: Hello\nAssistant:")  # the tokenizer's own encoding: BOS first
     reference = [r.token for r in mlx_lm.stream_generate(model, tokenizer, prompt, max_tokens=GREEDY.max_tokens)]
