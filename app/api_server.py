@@ -39,9 +39,23 @@ class ApiServerControl(QObject):
             self.action.setChecked(True)
 
     def shutdown(self) -> None:
-        """The window is closing: stop answering and release the port."""
-        if self.handle is not None:
-            self.task = asyncio.ensure_future(self._stop())
+        """The window is closing: stop answering and release the port (a start under way is stopped once done).
+
+        The loop must keep running until `stopped()` returns: in-flight answers report their end on it.
+        """
+        starting = self.task if self.task is not None and not self.task.done() else None
+        if self.handle is not None or starting is not None:
+            self.task = asyncio.ensure_future(self._stop_after(starting))
+
+    async def stopped(self) -> None:
+        """Return once the latest start or stop has finished."""
+        if self.task is not None:
+            await asyncio.wait([self.task])
+
+    async def _stop_after(self, starting: asyncio.Task | None) -> None:
+        if starting is not None:
+            await asyncio.wait([starting])
+        await self._stop()
 
     def _toggled(self, on: bool) -> None:
         self.context.settings.set("api_server", on)

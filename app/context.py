@@ -38,7 +38,7 @@ class AppContext:
         return cls(engine, store, settings, ModelState(engine, settings), folder, notices)
 
     def close(self) -> None:
-        """Stop the MLX worker and helpers (a worker left running can abort the process at exit)."""
+        """Stop the engine (no MLX call left in flight at exit; queued work is cancelled) and the helpers."""
         self.engine.shutdown()
         self.background.shutdown(wait=True)
         self.store.close()

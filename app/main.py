@@ -60,6 +60,12 @@ def quit_on_signals(window: MainWindow) -> QTimer:
 
 
 def run_app(data_dir: Path | None = None) -> int:
+    """Run the window until it closes, then shut down in order.
+
+    Closing the window stops the chat's answer (saving it) and asks the API server to stop; the loop
+    then runs until the server's answers have ended and its port is closed; the loop is closed; and
+    last the engine stops (no MLX call left in flight when Python exits).
+    """
     import qasync
 
     app = create_application()
@@ -73,6 +79,7 @@ def run_app(data_dir: Path | None = None) -> int:
     try:
         with loop:
             loop.run_forever()
+            loop.run_until_complete(window.api_server.stopped())
     finally:
         window.deleteLater()
         context.close()

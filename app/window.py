@@ -189,8 +189,12 @@ class MainWindow(QMainWindow):
             self.resize(1100, 760)
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 — Qt override
-        """Save the answer being written and the window's place before closing."""
+        """Quit in order: stop every answer (the chat's is saved), ask the API server to stop, save the window's place.
+
+        The loop must run on until `api_server.stopped()` (see `app.main.run_app`); the engine stops last.
+        """
         self._closed = True
+        self.context.engine.stop_answers()  # API answers too, so the chat's is not left waiting behind one
         for pane in self.panes:
             if hasattr(pane, "shutdown"):
                 pane.shutdown()

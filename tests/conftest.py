@@ -88,6 +88,13 @@ def gemma3_model(models_dir: Path) -> Path:
 
 
 @pytest.fixture(scope="session")
+def gemma3_base_4bit_model(models_dir: Path) -> Path:
+    """Like Gemma 3 base: gemma3_text, 4-bit, a tokenizer that puts <bos> first, and no chat template."""
+    spec = ModelSpec(arch="gemma3_text", bits=4, seed=4, bos_token="<bos>", chat_template=None)
+    return build_model(models_dir / "tiny-gemma3-base-4bit", spec)
+
+
+@pytest.fixture(scope="session")
 def bigger_model(models_dir: Path) -> Path:
     """About 4 MB of weights: big enough for memory to be measurable."""
     return build_model(models_dir / "bigger-llama", ModelSpec(hidden_size=256, intermediate_size=512, seed=2))

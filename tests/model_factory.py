@@ -71,6 +71,10 @@ class ModelSpec:
     group_size: int = 32
     seed: int = 0
     context_length: int = 2048
+    bos_token: str | None = None
+    """A BOS token the tokenizer adds to every encoding (as Llama's and Gemma's do); None: no BOS, like Qwen's."""
+    chat_template: str | None = CHATML_TEMPLATE
+    """None: a base model without a chat template."""
 
 
 def llama_of_size(hidden_size: int, layers: int) -> ModelSpec:
@@ -80,28 +84,31 @@ def llama_of_size(hidden_size: int, layers: int) -> ModelSpec:
                      num_attention_heads=heads, num_key_value_heads=max(1, heads // 3))
 
 
-def build_tokenizer(dest: Path, vocab_size: int) -> None:
+def build_tokenizer(dest: Path, spec: ModelSpec) -> None:
     """Train a byte-level BPE on a fixed corpus and save it as a Hugging Face fast tokenizer."""
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, trainers
     from transformers import PreTrainedTokenizerFast
 
     tokenizer = Tokenizer(models.BPE())
     tokenizer.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     tokenizer.decoder = decoders.ByteLevel()
     trainer = trainers.BpeTrainer(
-        vocab_size=vocab_size,
-        special_tokens=SPECIAL_TOKENS,
+        vocab_size=spec.vocab_size,
+        special_tokens=SPECIAL_TOKENS + ([spec.bos_token] if spec.bos_token else []),
         initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
         show_progress=False,
     )
     tokenizer.train_from_iterator(_CORPUS * 4, trainer=trainer)
+    if spec.bos_token:
+        bos = (spec.bos_token, tokenizer.token_to_id(spec.bos_token))
+        tokenizer.post_processor = processors.TemplateProcessing(single=f"{bos[0]} $A", special_tokens=[bos])
     fast = PreTrainedTokenizerFast(
         tokenizer_object=tokenizer,
         eos_token="<|im_end|>",
         pad_token="<|endoftext|>",
-        bos_token=None,
+        bos_token=spec.bos_token,
     )
-    fast.chat_template = CHATML_TEMPLATE
+    fast.chat_template = spec.chat_template
     fast.save_pretrained(str(dest))
 
 
@@ -128,7 +135,7 @@ def model_config(spec: ModelSpec) -> dict:
 def build_model(dest: Path, spec: ModelSpec = ModelSpec()) -> Path:
     """Write a loadable model folder (config, safetensors, tokenizer) to `dest` and return it."""
     dest.mkdir(parents=True, exist_ok=True)
-    build_tokenizer(dest, spec.vocab_size)
+    build_tokenizer(dest, spec)
     config = model_config(spec)
     model_class, args_class = _get_classes(config)
     mx.random.seed(spec.seed)

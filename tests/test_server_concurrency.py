@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import socket
 import time
@@ -10,8 +11,10 @@ from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import urlsplit
 
 import openai
+import pytest
 
-from engine.generation import SamplingSettings
+from engine.generation import Engine, SamplingSettings
+from engine.server.backend import Backend
 from tests.conftest import LiveServer
 
 MODEL = "tiny-llama"
@@ -138,3 +141,19 @@ def test_closing_the_server_ends_open_streams_with_an_error_event(serve: Callabl
     sock.close()
     assert b'"code":"generation_stopped"' in received
     assert server.handle.activity[-1].finished.finish_reason == "cancelled"
+
+
+def test_a_generation_that_cannot_start_gives_up_its_turn(engine: Engine) -> None:
+    backend = Backend(engine, max_queue=4, default_max_tokens=8)
+
+    def cannot_start(_loop: asyncio.AbstractEventLoop) -> None:
+        raise RuntimeError("the engine refused")
+
+    async def try_twice() -> int:
+        for _ in range(2):  # the second would wait for the turn forever if the first kept it
+            with pytest.raises(RuntimeError):
+                async with backend.generation("/v1/chat/completions", MODEL, cannot_start):
+                    pass
+        return backend.queued
+
+    assert asyncio.run(asyncio.wait_for(try_twice(), timeout=60)) == 0

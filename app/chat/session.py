@@ -14,7 +14,7 @@ from dataclasses import replace
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from app.context import AppContext
-from app.conversation import STREAMING, Message, MessageTree
+from app.conversation import INTERRUPTED, STREAMING, Message, MessageTree
 from engine.generation import Finished, Generation, Stats, Token
 
 FRAME_MS = 50
@@ -223,13 +223,16 @@ class ChatSession(QObject):
             self._saved_at = time.monotonic()
 
     def _finish(self, finished: Finished) -> None:
+        self._end_answer(finished.text, finished.finish_reason, finished.error, finished.stats)
+
+    def _end_answer(self, text: str, finish_reason: str, error: str | None, stats: Stats | None) -> None:
         answer = self._answer
         self._store.update_message(
             answer.id,
-            content=finished.text,
-            finish_reason=finished.finish_reason,
-            error=finished.error,
-            **stats_values(finished.stats),
+            content=text,
+            finish_reason=finish_reason,
+            error=error,
+            **(stats_values(stats) if stats else {}),
         )
         self._timer.stop()
         self._generation = self._answer = None
@@ -241,10 +244,18 @@ class ChatSession(QObject):
         self.sig_busy_changed.emit(False)
 
     def finish_now(self, timeout: float = 5.0) -> None:
-        """Stop any answer and save it before the window closes."""
+        """Stop any answer and save it before the window closes.
+
+        The worker ends an answer within a token, but it may first be busy for longer (loading a model,
+        or an API request's answer): after `timeout` seconds the text so far is saved as interrupted.
+        """
         if self._generation is None:
             return
         self._generation.stop()
-        finished = self._generation.result(timeout)
-        self._generation.drain()
-        self._finish(finished)
+        try:
+            self._generation.result(timeout)
+        except TimeoutError:
+            pass
+        self._poll()
+        if self._generation is not None:
+            self._end_answer(self._text, INTERRUPTED, None, self._stats)

@@ -29,7 +29,7 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
 
 @contextmanager
 def loaded_engine(args: argparse.Namespace) -> Iterator[Engine]:
-    """An engine with the chosen model loaded, shut down cleanly afterwards (an MLX thread left behind can abort exit)."""
+    """An engine with the chosen model loaded, shut down afterwards so that no MLX call is in flight when Python exits."""
     engine = Engine(upcast_on_cpu=not args.keep_dtype)
     try:
         engine.load(args.model, allow_oversize=args.allow_oversize).result()

@@ -1,5 +1,8 @@
 """The engine: one long-lived worker thread that makes every MLX call (load, generate, unload).
 
+The thread never ends (engine/generation/mlx_threads.py explains why); once the engine is shut down
+the next engine reuses it.
+
 MLX streams and lazy arrays belong to the thread that made them, so the model, the prompt caches and
 the random seed all live on this one thread; callers get plain Python values back through futures
 and through a `Generation`'s event queue.
@@ -18,6 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from engine.generation.events import Event, Finished, Stats
+from engine.generation.mlx_threads import run_on_mlx_thread
 from engine.generation.settings import SamplingSettings, within_model_context
 from engine.memory import LimitSetter, MemoryLimits, MemoryReading, system_memory
 from engine.metrics import Activity, after, started
@@ -58,13 +62,19 @@ class Generation:
         return self._stop
 
     def emit(self, event: Event) -> None:
-        """Called on the worker thread."""
+        """Called on the worker thread (or by whoever cancels the answer before it started)."""
         if self._loop is not None:
-            self._loop.call_soon_threadsafe(self._async_queue.put_nowait, event)
+            self._deliver_on_loop(event)
         else:
             self._queue.put(event)
         if isinstance(event, Finished):
             self.finished.set_result(event)
+
+    def _deliver_on_loop(self, event: Event) -> None:
+        try:
+            self._loop.call_soon_threadsafe(self._async_queue.put_nowait, event)
+        except RuntimeError:
+            pass  # the loop is closed (the app is quitting): nobody can read the event, but `finished` is still set
 
     def drain(self) -> list[Event]:
         """Every event that has arrived so far, without waiting."""
@@ -112,6 +122,8 @@ class Engine:
 
     def __init__(self, max_conversations: int = 4, upcast_on_cpu: bool = True, shared_caches: int = 3) -> None:
         self._requests: queue.Queue[Any] = queue.Queue()
+        self._closing = False
+        self._closing_lock = threading.Lock()
         self._max_conversations = max_conversations
         self.upcast_on_cpu = upcast_on_cpu
         """Run quantized/half models in float32 on the CPU backend when memory allows (engine/compute_dtype.py)."""
@@ -129,8 +141,8 @@ class Engine:
         self._activity = Activity()
         self._pending: set[Generation] = set()
         self._pending_lock = threading.Lock()
-        self._thread = threading.Thread(target=self._run, name="cabin-mlx", daemon=True)
-        self._thread.start()
+        self._stopped = run_on_mlx_thread(self._run)
+        """Set when the worker loop has ended, the model is freed and the thread is free for another engine."""
 
     # -- the worker thread -------------------------------------------------------------------
     def _run(self) -> None:
@@ -228,9 +240,13 @@ class Engine:
 
     # -- the public API --------------------------------------------------------------------
     def submit(self, fn: Callable[[], T]) -> Future[T]:
-        """Run `fn` on the worker thread, after everything already queued."""
+        """Run `fn` on the worker thread, after everything already queued (cancelled once shut down)."""
         future: Future[T] = Future()
-        self._requests.put((fn, future))
+        with self._closing_lock:
+            if self._closing:
+                future.cancel()
+            else:
+                self._requests.put((fn, future))
         return future
 
     def load(
@@ -289,7 +305,8 @@ class Engine:
         with self._pending_lock:
             self._pending.add(generation)
         generation.finished.add_done_callback(lambda _: self._settled(generation))
-        self.submit(lambda: self._generate(generation, prepare, settings, conversation_id))
+        request = self.submit(lambda: self._generate(generation, prepare, settings, conversation_id))
+        request.add_done_callback(lambda r: r.cancelled() and self._finish_early(generation.emit, "cancelled", None))
         return generation
 
     def _settled(self, generation: Generation) -> None:
@@ -321,12 +338,33 @@ class Engine:
         """Set MLX's memory and cache limits in bytes on the worker (None: MLX's default); the limits in effect."""
         return self.submit(lambda: self._limits.apply(memory, cache))
 
-    def shutdown(self) -> None:
-        """Stop the worker and free the model (an MLX thread left running can abort the process at exit)."""
+    def stop_answers(self) -> None:
+        """Stop every answer, running or queued, whoever asked for it (the window, API clients)."""
         with self._pending_lock:
-            for generation in self._pending:
+            for generation in list(self._pending):
                 generation.stop()
-        if self._thread.is_alive():
+
+    def shutdown(self) -> None:
+        """Stop every answer, cancel the work not yet started, and free the model.
+
+        Afterwards no MLX call is running or will run, so the interpreter can finalize safely: a worker
+        still inside MLX at exit would be killed mid-call. The worker's thread does not end (see
+        engine/generation/mlx_threads.py): it waits for the next engine. Safe to call twice.
+        """
+        self.stop_answers()
+        with self._closing_lock:
+            self._closing = True
+            self._cancel_queued()
             self._requests.put(_SHUTDOWN)
-            self._thread.join()
+        self._stopped.wait()
         gc.collect()
+
+    def _cancel_queued(self) -> None:
+        """Cancel the work not yet started (a queued model load, answers): quitting should not wait for it."""
+        while True:
+            try:
+                request = self._requests.get_nowait()
+            except queue.Empty:
+                return
+            if request is not _SHUTDOWN:
+                request[1].cancel()

@@ -27,18 +27,34 @@ class Cancelled(Exception):
 
 
 def render_prompt(tokenizer: Any, messages: list[Message]) -> str:
-    """The conversation as the model's chat template writes it, ending with the assistant's turn."""
+    """The conversation as the model's chat template writes it, ending with the assistant's turn.
+
+    A model without a chat template (a base model) gets plain `Role: text` lines. Either way the
+    prompt starts with the BOS token when the model uses one (see `with_bos`).
+    """
     if getattr(tokenizer, "chat_template", None):
-        return tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
-    lines = [f"{m['role'].capitalize()}: {m['content']}" for m in messages]
-    return "\n".join(lines) + "\nAssistant:"
+        rendered = tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+    else:
+        rendered = "\n".join(f"{m['role'].capitalize()}: {m['content']}" for m in messages) + "\nAssistant:"
+    return with_bos(tokenizer, rendered)
 
 
 def render_text(tokenizer: Any, text: str) -> str:
-    """A raw completion prompt, starting with the BOS token when the tokenizer would add one."""
+    """A raw completion prompt, starting with the BOS token when the model uses one."""
+    return with_bos(tokenizer, text)
+
+
+def with_bos(tokenizer: Any, rendered: str) -> str:
+    """`rendered`, starting with the BOS token exactly once if the tokenizer's own encoding starts with it.
+
+    Prompts are tokenized without special tokens (a chat template writes its own), so a prompt that
+    needs BOS must spell it: without it a model trained with BOS first (Gemma, Llama) loses its footing
+    and answers gibberish. Tokenizers that add no BOS (Qwen, ChatML-only models) are left alone, as
+    their own `encode` and mlx_lm leave them.
+    """
     bos = getattr(tokenizer, "bos_token", None)
     adds_bos = bos is not None and tokenizer.encode("")[:1] == [tokenizer.bos_token_id]
-    return bos + text if adds_bos and not text.startswith(bos) else text
+    return bos + rendered if adds_bos and not rendered.startswith(bos) else rendered
 
 
 @dataclass(frozen=True)

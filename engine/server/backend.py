@@ -84,7 +84,11 @@ class Backend:
     async def generation(self, endpoint: str, model: str, begin: Begin) -> AsyncIterator[Generation]:
         """Start a generation for one request when its turn comes; whatever happens to the request, it is stopped."""
         await self._wait_for_turn()
-        generation = begin(asyncio.get_running_loop())
+        try:
+            generation = begin(asyncio.get_running_loop())
+        except BaseException:
+            self._turn.release()
+            raise
         finished = asyncio.wrap_future(generation.finished)
         self._running[generation] = finished
         finished.add_done_callback(lambda done: self._record(endpoint, model, generation, done.result()))
