@@ -51,13 +51,15 @@ def test_pull_shows_progress_and_how_to_chat(fake_hub: FakeHub, capsys, monkeypa
 
     weights, real_report = fake_hub.hold("model.safetensors"), download.report_until_done
 
-    def release_after_a_report(progress: download.DownloadProgress, show) -> None:
-        show(progress)
-        if progress.done:
-            weights.set()
+    def report_then_release_the_weights(transfer, files, total, show) -> None:
+        def report(progress: download.DownloadProgress) -> None:
+            show(progress)
+            if progress.done:
+                weights.set()
 
-    monkeypatch.setattr(download, "report_until_done", lambda transfer, files, total, show: real_report(
-        transfer, files, total, lambda progress: release_after_a_report(progress, show)))
+        real_report(transfer, files, total, report)
+
+    monkeypatch.setattr(download, "report_until_done", report_then_release_the_weights)
     code, out, err = run(capsys, "pull", REPO)
     assert code == 0
     assert "100%" in err and "KB of" in err
