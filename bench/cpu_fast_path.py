@@ -32,7 +32,8 @@ def worker(mode: str, model_path: str, prompt_tokens: int, generate: int, repeat
     import mlx.core as mx
     import mlx_lm
 
-    from engine.bench import decode_bytes_per_token, measure_bandwidth, time_one_run, weights_dtype
+    from engine.bandwidth import memory_bandwidth
+    from engine.bench import decode_bytes_per_token, time_one_run, weights_dtype
     from engine.compute_dtype import apply_compute_policy, float32_fit
     from engine.models.fit import DEFAULT_CONTEXT, memory_budget
     from engine.models.folder import inspect_model_folder
@@ -52,7 +53,7 @@ def worker(mode: str, model_path: str, prompt_tokens: int, generate: int, repeat
         "pp": statistics.median(r[0] for r in runs),
         "tg": statistics.median(r[1] for r in runs),
         "bytes_per_token": decode_bytes_per_token(model),
-        "bandwidth": measure_bandwidth(),
+        "bandwidth": memory_bandwidth(),
     }
 
 
@@ -82,12 +83,15 @@ def parameters(model: Path) -> float:
 
 
 def report(name: str, raw: dict, ours: dict) -> list[str]:
+    from engine.bench import roofline_fraction
+
     lines = []
     for label, figures in (("mlx_lm", raw), ("cabin", ours)):
         roofline = figures["bandwidth"] / figures["bytes_per_token"]
+        fraction = roofline_fraction(figures["tg"], roofline)
         lines.append(
             f"{name:6} {label:7} {figures['blas']:16} {figures['weights']:15} {figures['pp']:9.1f} {figures['tg']:8.2f}"
-            f" {roofline:9.1f} {figures['tg'] / roofline:7.1%}"
+            f" {roofline:9.1f} {'> probe' if fraction is None else f'{fraction:.1%}':>7}"
         )
     lines.append(f"{name:6} {'ratio':7} {'':16} {'':15} {ours['pp'] / raw['pp']:8.1f}x {ours['tg'] / raw['tg']:7.1f}x")
     return lines

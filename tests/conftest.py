@@ -326,6 +326,7 @@ def fake_hub(
     server = serve(hub)
     monkeypatch.setenv("HF_ENDPOINT", hub.url)
     yield hub
+    hub.release_all()
     server.shutdown()
     server.server_close()
 

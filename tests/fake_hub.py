@@ -2,7 +2,9 @@
 
 Point `huggingface_hub` at it (HF_ENDPOINT / `constants.ENDPOINT`) and it serves model folders from disk:
 repo info, the file tree, HEAD/GET of files with HTTP Range (resume), the model search, and the Hub's
-error headers for missing and gated repos. It can also throttle transfers, or cut a file off mid-way.
+error headers for missing and gated repos. It can also cut a file off mid-way, or hold
+a file's transfer open (headers sent, body waiting) until the test lets it go, so a test can see a download
+in progress without racing the clock.
 """
 
 from __future__ import annotations
@@ -10,7 +12,6 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
-import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -18,6 +19,7 @@ from urllib.parse import parse_qs, unquote, urlparse
 
 COMMIT = "c0ffee" + "0" * 34
 CHUNK = 16 * 1024
+HOLD_LIMIT_SECONDS = 300
 
 
 @dataclass(frozen=True)
@@ -51,14 +53,22 @@ class HubFile:
 
 @dataclass
 class FakeHub:
-    """The server's state: repos, gated repo ids, throttling, cuts, and a log of every request."""
+    """The server's state: repos, gated repo ids, cuts, holds, and a log of every request."""
 
     repos: dict[str, dict[str, HubFile]] = field(default_factory=dict)
     gated: set[str] = field(default_factory=set)
-    seconds_per_chunk: float = 0.0
     cut_once: dict[str, int] = field(default_factory=dict)  # file name -> bytes sent before the first GET is cut
     requests: list[Request] = field(default_factory=list)
+    holds: dict[str, threading.Event] = field(default_factory=dict)  # file name -> set to let its body go
     url: str = ""
+
+    def hold(self, name: str) -> threading.Event:
+        """Hold every GET of `name` after its headers until the returned event is set."""
+        return self.holds.setdefault(name, threading.Event())
+
+    def release_all(self) -> None:
+        for event in self.holds.values():
+            event.set()
 
     def add_repo(self, repo_id: str, folder: Path) -> None:
         self.repos[repo_id] = {
@@ -160,8 +170,14 @@ class HubHandler(BaseHTTPRequestHandler):
             self.send_header("Content-Range", f"bytes {start}-{len(file.data) - 1}/{len(file.data)}")
         self.end_headers()
         if method == "GET":
+            self.wait_for_release(filename)
             self.stream(file.data[start:], self.hub.cut_once.pop(filename, None))
         return None
+
+    def wait_for_release(self, filename: str) -> None:
+        """A held file waits for its test; the bound only keeps a failing test from hanging the run."""
+        if filename in self.hub.holds:
+            self.hub.holds[filename].wait(HOLD_LIMIT_SECONDS)
 
     def stream(self, data: bytes, cut_at: int | None) -> None:
         for offset in range(0, len(data), CHUNK):
@@ -173,7 +189,6 @@ class HubHandler(BaseHTTPRequestHandler):
                 self.wfile.flush()
             except (BrokenPipeError, ConnectionResetError):
                 return
-            time.sleep(self.hub.seconds_per_chunk)
 
 
 def serve(hub: FakeHub) -> ThreadingHTTPServer:

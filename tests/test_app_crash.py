@@ -15,7 +15,7 @@ from app.store import ConversationStore
 from tests.model_factory import ModelSpec, build_model
 
 CHILD = r"""
-import asyncio, json, sys, time
+import asyncio, json, sqlite3, sys
 from pathlib import Path
 import qasync
 from app.main import build_window, create_application
@@ -35,12 +35,15 @@ pane = window.pane(ChatPane)
 async def chat():
     await context.models.load(sys.argv[2])
     pane.send("Write a table")
-    started = time.monotonic()
-    while len(pane.session.live_text) < 200 and time.monotonic() - started < 30:
+    saved = sqlite3.connect(data / "conversations.sqlite3")
+    while pane.session.busy and saved_length(saved) <= 20:  # a few of the once-a-second saves are on disk
         await asyncio.sleep(0.05)
-    await asyncio.sleep(2.5)  # more than two of the once-a-second saves; the answer is still streaming
-    print("streaming", len(pane.session.live_text), flush=True)
+    print("streaming" if pane.session.busy else "finished", flush=True)
     await asyncio.sleep(3600)
+
+def saved_length(saved):
+    row = saved.execute("SELECT length(content) FROM messages WHERE role='assistant' AND finish_reason='streaming'")
+    return (row.fetchone() or (0,))[0]
 
 loop.run_until_complete(chat())
 """

@@ -73,7 +73,7 @@ def test_cancel_leaves_nothing_behind(pane: ExportPane, llama_model: Path, tmp_p
     fill(pane, llama_model, tmp_path / "out")
     pane.export_button.click()
     qtbot.waitUntil(lambda: pane.progress.value() > 0, timeout=60_000)
-    with qtbot.waitSignal(pane.sig_failed) as failed:
+    with qtbot.waitSignal(pane.sig_failed, timeout=EXPORT_TIMEOUT_MS) as failed:
         pane.cancel_button.click()
     assert failed.args == ["export cancelled"]
     assert sorted(p.name for p in tmp_path.iterdir()) == []

@@ -8,6 +8,7 @@ import pytest
 from PySide6.QtCore import QUrl
 from PySide6.QtGui import QGuiApplication
 
+from app.chat import message_view
 from app.chat.footer import footer_text
 from app.chat.message_view import LIVE_FOOTER_INTERVAL, MessageView
 from app.conversation import INTERRUPTED, STREAMING, Message
@@ -51,12 +52,24 @@ def test_questions_have_no_footer() -> None:
     assert footer_text(message(role="user", content="hi")) == ""
 
 
-def test_the_live_footer_changes_at_most_four_times_a_second(view_of) -> None:
+class Clock:
+    """Stands in for the time module in message_view: its time moves only when the test says so."""
+
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def perf_counter(self) -> float:
+        return self.now
+
+
+def test_the_live_footer_changes_at_most_four_times_a_second(view_of, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(message_view, "time", clock := Clock())
     view = view_of(message(finish_reason=STREAMING))
     view.append("a", Stats(5, 5, 100.0, 1, 40.0, 0.05, 0))
+    clock.now = 100.0 + LIVE_FOOTER_INTERVAL / 2
     view.append("b", Stats(5, 5, 100.0, 2, 41.0, 0.05, 0))
     assert "1 tokens" in view.footer.text()
-    time.sleep(LIVE_FOOTER_INTERVAL)
+    clock.now = 100.0 + LIVE_FOOTER_INTERVAL
     view.append("c", Stats(5, 5, 100.0, 3, 42.0, 0.05, 0))
     assert "3 tokens" in view.footer.text()
 

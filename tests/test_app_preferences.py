@@ -10,7 +10,7 @@ import pytest
 
 from app.settings_schema import GB
 from engine.generation import Engine
-from tests.app_fixtures import chat_pane, close_window, send
+from tests.app_fixtures import WAIT, chat_pane, close_window, send
 
 
 def enter(preferences, key: str, text: str) -> None:
@@ -111,7 +111,7 @@ def test_a_memory_limit_is_applied_to_mlx_at_once(qtbot, window, preferences, de
     enter(preferences, "memory_limit_gb", "2")
     enter(preferences, "cache_limit_gb", "0.5")
     engine = window.context.engine
-    qtbot.waitUntil(lambda: engine.memory().limits is not None and engine.memory().limits.cache == GB // 2)
+    qtbot.waitUntil(lambda: engine.memory().limits is not None and engine.memory().limits.cache == GB // 2, timeout=WAIT)
     assert engine.memory().limits.memory == 2 * GB
 
 
@@ -120,7 +120,7 @@ def test_restoring_memory_defaults_gives_mlx_its_defaults_back(qtbot, window, pr
     preferences.tabs.setCurrentIndex(1)
     enter(preferences, "memory_limit_gb", "3")
     preferences.restore_button.click()
-    qtbot.waitUntil(lambda: window.context.engine.memory().limits == defaults)
+    qtbot.waitUntil(lambda: window.context.engine.memory().limits == defaults, timeout=WAIT)
 
 
 def test_memory_limits_saved_earlier_are_applied_at_start(make_window, default_limits_afterwards, data_dir) -> None:

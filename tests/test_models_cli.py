@@ -46,8 +46,21 @@ def test_list_with_no_models_says_what_to_do(store: Path, capsys) -> None:
     assert "cabin models recommend" in run(capsys, "list")[1]
 
 
-def test_pull_shows_progress_and_how_to_chat(fake_hub: FakeHub, capsys) -> None:
-    fake_hub.seconds_per_chunk = 0.05
+def test_pull_shows_progress_and_how_to_chat(fake_hub: FakeHub, capsys, monkeypatch) -> None:
+    """The hub holds the weights until a progress line with bytes in it has been printed."""
+    from engine.models import download
+
+    weights, real_report = fake_hub.hold("model.safetensors"), download.report_until_done
+
+    def report_then_release_the_weights(transfer, files, total, show) -> None:
+        def report(progress: download.DownloadProgress) -> None:
+            show(progress)
+            if progress.done:
+                weights.set()
+
+        real_report(transfer, files, total, report)
+
+    monkeypatch.setattr(download, "report_until_done", report_then_release_the_weights)
     code, out, err = run(capsys, "pull", REPO)
     assert code == 0
     assert "100%" in err and "KB of" in err
@@ -103,11 +116,12 @@ def test_chat_allow_oversize_loads_it_anyway(llama_model: Path, capsys, monkeypa
 def test_ctrl_c_during_a_pull_stops_it_and_says_how_to_resume(fake_hub: FakeHub, capsys, monkeypatch) -> None:
     from engine.models import download
 
-    fake_hub.seconds_per_chunk = 0.1
+    weights = fake_hub.hold("model.safetensors")
 
     def interrupt_once_started(transfer, files, total, on_progress) -> None:
         while download.bytes_on_disk(transfer.repo_id, files) == 0:
             transfer.join(0.05)
+        weights.set()
         raise KeyboardInterrupt
 
     monkeypatch.setattr(download, "report_until_done", interrupt_once_started)

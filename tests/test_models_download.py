@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -40,9 +41,18 @@ def test_pull_fetches_only_the_files_an_mlx_model_needs(fake_hub: FakeHub, llama
 
 
 def test_progress_reports_bytes_up_to_the_total(fake_hub: FakeHub) -> None:
-    fake_hub.seconds_per_chunk = 0.1
+    """The hub holds config.json until the first report and the weights until a later report has seen bytes
+    arrive: the speed meter needs two samples with the download still in progress."""
+    config, weights = fake_hub.hold("config.json"), fake_hub.hold("model.safetensors")
     seen: list[DownloadProgress] = []
-    pull(REPO, on_progress=seen.append)
+
+    def report(progress: DownloadProgress) -> None:
+        seen.append(progress)
+        config.set()
+        if progress.done > seen[0].done:
+            weights.set()
+
+    pull(REPO, on_progress=report)
     total = seen[-1].total
     assert total == sum(len(f.data) for f in fake_hub.repos[REPO].values())
     assert seen[-1].done == total
@@ -63,38 +73,40 @@ def test_a_connection_cut_mid_file_resumes_instead_of_starting_over(fake_hub: Fa
     assert [g.range for g in gets] == [None, f"bytes={10 * 1024**2}-"]
 
 
-def test_cancel_stops_the_transfer_and_lists_nothing_usable(fake_hub: FakeHub) -> None:
-    fake_hub.seconds_per_chunk = 0.05
-    cancel = threading.Event()
+def cancel_once_bytes_arrive(cancel: threading.Event, held: threading.Event) -> Callable[[DownloadProgress], None]:
+    """A progress callback that cancels once some files are on disk, then lets the held weights go."""
 
-    def cancel_midway(progress: DownloadProgress) -> None:
+    def report(progress: DownloadProgress) -> None:
         if progress.done > 0:
             cancel.set()
+            held.set()
 
+    return report
+
+
+def test_cancel_stops_the_transfer_and_lists_nothing_usable(fake_hub: FakeHub) -> None:
+    cancel = threading.Event()
+    report = cancel_once_bytes_arrive(cancel, fake_hub.hold("model.safetensors"))
     with pytest.raises(Cancelled, match="pull it again to resume"):
-        pull(REPO, on_progress=cancel_midway, cancel=cancel)
-    requests_after_cancel = len(fake_hub.requests)
+        pull(REPO, on_progress=report, cancel=cancel)
     assert REPO not in usable_keys()
-    threading.Event().wait(0.3)
-    assert len(fake_hub.requests) == requests_after_cancel
+    assert not [t for t in threading.enumerate() if t.name.startswith("cabin-download")]
 
 
 def test_a_cancelled_download_is_listed_as_partial(fake_hub: FakeHub) -> None:
-    fake_hub.seconds_per_chunk = 0.05
     cancel = threading.Event()
     with pytest.raises(Cancelled):
-        pull(REPO, on_progress=lambda p: cancel.set() if p.done else None, cancel=cancel)
+        pull(REPO, on_progress=cancel_once_bytes_arrive(cancel, fake_hub.hold("model.safetensors")), cancel=cancel)
     [model] = [m for m in list_models() if m.key == REPO]
     assert model.status == "partial download"
 
 
 def test_pull_after_an_interruption_fetches_only_what_is_missing(fake_hub: FakeHub) -> None:
-    fake_hub.seconds_per_chunk = 0.05
     cancel = threading.Event()
+    report = cancel_once_bytes_arrive(cancel, fake_hub.hold("model.safetensors"))
     with pytest.raises(Cancelled):
-        pull(REPO, on_progress=lambda p: cancel.set() if p.done else None, cancel=cancel, max_workers=1)
+        pull(REPO, on_progress=report, cancel=cancel, max_workers=1)
     completed = {r.path.rsplit("/", 1)[1] for r in fake_hub.requests if r.method == "GET" and "/resolve/" in r.path}
-    fake_hub.seconds_per_chunk = 0.0
     fake_hub.requests.clear()
     assert pull(REPO).usable
     fetched_again = {r.path.rsplit("/", 1)[1] for r in fake_hub.requests if r.method == "GET" and "/resolve/" in r.path}

@@ -135,24 +135,26 @@ def search_and_select(qtbot, pane: ModelsPane, query: str, key: str) -> None:
 
 
 def test_search_then_download_shows_progress_and_lists_the_model(qtbot, fake_hub: FakeHub, make_pane) -> None:
-    fake_hub.seconds_per_chunk = 0.1
+    weights = fake_hub.hold("model.safetensors")
     pane = make_pane()
     search_and_select(qtbot, pane, "tiny", REPO)
     pane.download_button.click()
     assert pane.task.isVisible() and not pane.download_button.isEnabled()
     qtbot.waitUntil(lambda: "KB of" in pane.task.detail.text(), timeout=WAIT)
+    weights.set()
     qtbot.waitUntil(lambda: pane.job is None, timeout=WAIT)
     qtbot.waitUntil(lambda: column(pane.installed, 0) == [REPO], timeout=WAIT)
     assert not pane.task.isVisible() and "is ready" in pane.message.text()
 
 
 def test_cancel_stops_a_download_and_lists_it_as_partial(qtbot, fake_hub: FakeHub, make_pane) -> None:
-    fake_hub.seconds_per_chunk = 0.2
+    weights = fake_hub.hold("model.safetensors")
     pane = make_pane()
     search_and_select(qtbot, pane, "tiny", REPO)
     pane.download_button.click()
     qtbot.waitUntil(lambda: "KB of" in pane.task.detail.text(), timeout=WAIT)
     pane.task.cancel.click()
+    weights.set()
     qtbot.waitUntil(lambda: pane.job is None, timeout=WAIT)
     qtbot.waitUntil(lambda: not pane.watcher.busy, timeout=WAIT)
     assert "cancelled" in pane.message.text()

@@ -96,7 +96,7 @@ def test_the_window_and_its_file_menu_render_with_the_api_on(qtbot, serving_wind
     send(qtbot, chat_pane(serving_window), "Hello")
     menu = serving_window.menus["File"]
     menu.popup(serving_window.mapToGlobal(serving_window.rect().topLeft()))
-    qtbot.waitUntil(menu.isVisible)
+    qtbot.waitUntil(menu.isVisible, timeout=WAIT)
     shots = {"window-api-on.png": serving_window.grab(), "file-menu.png": menu.grab()}
     menu.hide()
     for name, pixmap in shots.items():

@@ -35,6 +35,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def open_app() -> int:
+    from app.desktop_libraries import check_desktop_libraries
+
+    check_desktop_libraries()  # before Qt is imported: its own failure is a page of text and an abort
     from app.main import run_app
 
     return run_app()

@@ -6,7 +6,7 @@ import argparse
 import json
 from typing import Any
 
-from engine.bench import BenchResult, bench_loaded_model
+from engine.bench import BenchResult, bench_loaded_model, describe_fraction
 from engine.cli.common import add_model_arguments, loaded_engine, positive_int
 from engine.memory import format_bytes
 
@@ -32,7 +32,7 @@ def report(result: BenchResult) -> str:
             f"tg{result.generated_tokens}: {tg.median:.2f} tok/s (min {tg.min:.2f}, max {tg.max:.2f})",
             f"peak memory {format_bytes(result.peak_memory)}",
             f"roofline: {format_bytes(result.bytes_per_token)} read per token at {result.bandwidth_gbs:.1f} GB/s "
-            f"= {result.roofline_tps:.1f} tok/s; achieved {result.roofline_fraction:.1%}",
+            f"= {result.roofline_tps:.1f} tok/s; {describe_fraction(result.roofline_fraction)}",
         ]
     )
 

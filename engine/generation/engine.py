@@ -20,6 +20,7 @@ from concurrent.futures import Future
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from engine.allocator import return_freed_memory
 from engine.generation.events import Event, Finished, Stats
 from engine.generation.mlx_threads import run_on_mlx_thread
 from engine.generation.settings import SamplingSettings, within_model_context
@@ -170,6 +171,7 @@ class Engine:
         self._caches.clear()
         gc.collect()
         mx.clear_cache()
+        return_freed_memory()
 
     def _load(self, spec: str | Path, context: int, allow_oversize: bool) -> ModelInfo:
         """Check the new model (and that it fits) before freeing the old one, so a refusal costs the user nothing."""
@@ -190,6 +192,7 @@ class Engine:
         self._shared = SharedCaches(self._model, self._shared_size)
         self.resident_weight_bytes = sum(v.nbytes for _, v in tree_flatten(self._model.parameters()))
         self.model_info = info
+        return_freed_memory()  # what loading and the float32 upcast used on the way
         return info
 
     def _cache_for(self, conversation_id: str) -> Any:
