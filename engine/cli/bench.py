@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import argparse
 import json
-from typing import Any
 
 from engine.bench import BenchResult, bench_loaded_model
 from engine.cli.common import add_model_arguments, loaded_engine, positive_int
 from engine.memory import format_bytes
 
 
-def register(commands: Any) -> None:
-    parser = commands.add_parser("bench", help="measure prompt and generation speed")
+def register(parser: argparse.ArgumentParser) -> None:
     add_model_arguments(parser)
     parser.add_argument("-p", "--prompt-tokens", type=positive_int, default=512)
     parser.add_argument("-n", "--gen-tokens", type=positive_int, default=128)
