@@ -2,13 +2,13 @@
 command is the headless command line (engine/cli).
 
 Launching it must stay cheap: the app and each command import their heavy libraries only once chosen, so
-`cabin --version` answers at once and the window paints before MLX is imported.
+`cabin --version` answers at once and the window paints before MLX is imported. (The frozen app's
+packaging/cabin_launcher.py handles the "spawn" child processes before it calls `main`.)
 """
 
 from __future__ import annotations
 
 import argparse
-import multiprocessing
 import sys
 from collections.abc import Sequence
 
@@ -49,7 +49,6 @@ def dispatch(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    multiprocessing.freeze_support()  # a frozen Cabin.app re-enters here for the export's child process
     argv = sys.argv[1:] if argv is None else argv
     args = build_parser(argv).parse_args(argv)
     return cli.reporting_errors(lambda: dispatch(args))

@@ -1,13 +1,19 @@
-"""`cabin bench`: prompt processing and generation speed, with the memory-bandwidth roofline."""
+"""`cabin bench`: prompt processing and generation speed, with the memory-bandwidth roofline.
+
+engine.bench imports MLX, so it is imported when a benchmark runs, not for `cabin bench --help`.
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
+from typing import TYPE_CHECKING
 
-from engine.bench import BenchResult, bench_loaded_model
 from engine.cli.common import add_model_arguments, loaded_engine, positive_int
 from engine.memory import format_bytes
+
+if TYPE_CHECKING:
+    from engine.bench import BenchResult
 
 
 def register(parser: argparse.ArgumentParser) -> None:
@@ -36,6 +42,8 @@ def report(result: BenchResult) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    from engine.bench import bench_loaded_model
+
     with loaded_engine(args) as engine:
         result = bench_loaded_model(engine, args.prompt_tokens, args.gen_tokens, args.repeat)
     print(json.dumps(result.to_dict(), indent=2) if args.json else report(result))
