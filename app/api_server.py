@@ -2,11 +2,13 @@
 
 The server shares the app's engine, so API clients use the model the window has loaded, and their
 requests queue on the engine's worker behind the chat's own. The switch is remembered across launches.
+The server (aiohttp) is imported when the switch is first turned on, not before the window paints.
 """
 
 from __future__ import annotations
 
 import asyncio
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Qt
 from PySide6.QtGui import QAction
@@ -14,7 +16,9 @@ from PySide6.QtWidgets import QLabel
 
 from app.context import AppContext
 from engine.errors import CabinError
-from engine.server import Served, ServerConfig, ServerHandle, start_server
+
+if TYPE_CHECKING:
+    from engine.server import Served, ServerHandle
 
 
 class ApiServerControl(QObject):
@@ -62,6 +66,8 @@ class ApiServerControl(QObject):
         self.task = asyncio.ensure_future(self._start() if on else self._stop())
 
     async def _start(self) -> None:
+        from engine.server import ServerConfig, start_server
+
         if self.handle is not None:
             return
         config = ServerConfig(port=int(self.context.settings.get("api_port")))

@@ -93,7 +93,7 @@ async def api_requests_per_second(session: aiohttp.ClientSession, url: str, coun
 
 
 def start_server(model: Path) -> tuple[subprocess.Popen, str]:
-    process = subprocess.Popen([sys.executable, "-m", "engine.cli", "serve", "--model", str(model), "--port", "0",
+    process = subprocess.Popen([sys.executable, "-m", "cabin", "serve", "--model", str(model), "--port", "0",
                                 "--max-queue", "1000"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     return process, re.search(r"at (http://\S+) —", process.stdout.readline()).group(1)
 

@@ -6,7 +6,8 @@ itself in ways the import scanner cannot see:
 - mlx-lm picks its model module by the config's model_type at run time ("Model type llama not
   supported" otherwise), and likewise its chat templates and tool parsers;
 - transformers imports tokenizer and model classes lazily, by name, from the model's config;
-- Cabin finds `engine._blas_shim` with importlib and dlopens scipy-openblas32's library (engine/blas.py);
+- Cabin finds `engine._blas_shim` with importlib and dlopens scipy-openblas32's library (engine/blas.py),
+  and imports each command's module by name once it is chosen (engine/cli);
 - on a Mac, Metal finds `mlx.metallib` next to the libmlx it was loaded from (dladdr), so the
   library goes beside libmlx and a link at the top level, where PyInstaller also links libmlx.
 This module imports no PyInstaller, so the tests can check the recipe.
@@ -33,6 +34,7 @@ SUBMODULE_PACKAGES = (
     "mlx_lm.models",
     "mlx_lm.chat_templates",
     "mlx_lm.tool_parsers",
+    "cabin",
     "engine",
     "app",
 )
@@ -44,8 +46,9 @@ EXPORT_ARCHITECTURES = SUPPORTED_ARCHITECTURES
 TRANSFORMERS_LAZY_KINDS = ("configuration_", "tokenization_")
 """Of every transformers model family, the config and tokenizer modules: any chat model's tokenizer loads."""
 
-DATA_PACKAGES = ("transformers", "tokenizers", "huggingface_hub")
-"""Packages with non-Python files to carry: huggingface_hub's model-card template is written by every conversion."""
+DATA_PACKAGES = ("transformers", "tokenizers", "huggingface_hub", "kernels")
+"""Packages with non-Python files to carry: huggingface_hub's model-card template is written by every conversion;
+kernels (required by transformers 5.25) reads its python_depends.json when the Core ML export imports transformers."""
 
 METADATA = (
     "cabin-ai",

@@ -1,4 +1,4 @@
-"""The frozen app's entry point (Cabin.app, the Linux folder app): the `cabin` command.
+"""The frozen app's entry point (Cabin.app, the Linux folder app): the `cabin` command (cabin/main.py).
 
 Double-clicked, it opens the window; with arguments it is the command line (`Cabin --selftest`).
 """
@@ -10,6 +10,6 @@ if __name__ == "__main__":
     # Model conversion and export run in "spawn" child processes, which re-enter this executable.
     multiprocessing.freeze_support()
 
-    from engine.cli import main
+    from cabin.main import main
 
     sys.exit(main())

@@ -3,14 +3,19 @@
 # frozen app's --selftest with a tiny model built here. Fails if the build fails, if any selftest check fails
 # (a module, library or resource missing from the bundle), or if the frozen app lost the OpenBLAS fast path.
 # CI runs it after the tests (.ci/run); by hand: packaging/smoke_test_linux.sh
+# CABIN_PYTHON=/path/to/venv/bin/python builds with that environment instead of creating .venv (scripts/setup.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
-scripts/setup.sh
+python=${CABIN_PYTHON:-}
+if [ -z "$python" ]; then
+    scripts/setup.sh
+    python=.venv/bin/python
+fi
 
 scratch=$(mktemp -d -t cabin-smoke-XXXXXX)
 trap 'rm -rf "$scratch"' EXIT
-.venv/bin/python -c "
+"$python" -c "
 import sys
 from pathlib import Path
 from tests.model_factory import build_model
@@ -18,7 +23,7 @@ build_model(Path(sys.argv[1]))
 " "$scratch/tiny-llama"
 
 start=$SECONDS
-.venv/bin/python -m PyInstaller --noconfirm --log-level WARN --distpath dist --workpath build/pyinstaller packaging/cabin.spec
+"$python" -m PyInstaller --noconfirm --log-level WARN --distpath dist --workpath build/pyinstaller packaging/cabin.spec
 echo "built dist/Cabin in $((SECONDS - start)) s: $(du -sh dist/Cabin | cut -f1)"
 
 # Run from elsewhere, offline, with a private home and data folder: nothing may come from the source tree,

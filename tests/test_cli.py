@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-CABIN = [sys.executable, "-m", "engine.cli"]
+CABIN = [sys.executable, "-m", "cabin"]
 STATS_LINE = (
     r"\d+ tokens at [\d.]+ tok/s · prompt \d+ tokens \(\d+ cached\) at [\d.]+ tok/s · "
     r"TTFT \d+ ms · peak memory [\d.]+ [KMG]?B · (stop|length)"

@@ -10,15 +10,15 @@ from pathlib import Path
 import pytest
 
 from app.selftest import run_check
+from cabin.main import main
 from engine.device_check import check_mlx
-from engine.cli import main
 
 CHECKS = ("window", "mlx", "blas", "export", "files", "child")
 
 
 def test_the_selftest_passes_with_a_model_and_exits_0(llama_model: Path) -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "engine.cli", "--selftest", str(llama_model)],
+        [sys.executable, "-m", "cabin", "--selftest", str(llama_model)],
         capture_output=True, text=True, timeout=300, env=os.environ | {"PYTHONUNBUFFERED": "1"},
     )  # fmt: skip
     assert result.returncode == 0, result.stdout + result.stderr

@@ -14,7 +14,7 @@ from pathlib import Path
 import openai
 import pytest
 
-CABIN = [sys.executable, "-m", "engine.cli"]
+CABIN = [sys.executable, "-m", "cabin"]
 
 
 @pytest.fixture

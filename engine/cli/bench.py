@@ -1,18 +1,22 @@
-"""`cabin bench`: prompt processing and generation speed, with the memory-bandwidth roofline."""
+"""`cabin bench`: prompt processing and generation speed, with the memory-bandwidth roofline.
+
+engine.bench imports MLX, so it is imported when a benchmark runs, not for `cabin bench --help`.
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
-from typing import Any
+from typing import TYPE_CHECKING
 
-from engine.bench import BenchResult, bench_loaded_model, describe_fraction
 from engine.cli.common import add_model_arguments, loaded_engine, positive_int
 from engine.memory import format_bytes
 
+if TYPE_CHECKING:
+    from engine.bench import BenchResult
 
-def register(commands: Any) -> None:
-    parser = commands.add_parser("bench", help="measure prompt and generation speed")
+
+def register(parser: argparse.ArgumentParser) -> None:
     add_model_arguments(parser)
     parser.add_argument("-p", "--prompt-tokens", type=positive_int, default=512)
     parser.add_argument("-n", "--gen-tokens", type=positive_int, default=128)
@@ -22,6 +26,8 @@ def register(commands: Any) -> None:
 
 
 def report(result: BenchResult) -> str:
+    from engine.bench import describe_fraction
+
     pp, tg = result.pp_tps, result.tg_tps
     kind = f"{result.bits}-bit" if result.bits else "stored as " + result.dtype
     return "\n".join(
@@ -38,6 +44,8 @@ def report(result: BenchResult) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    from engine.bench import bench_loaded_model
+
     with loaded_engine(args) as engine:
         result = bench_loaded_model(engine, args.prompt_tokens, args.gen_tokens, args.repeat)
     print(json.dumps(result.to_dict(), indent=2) if args.json else report(result))

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Any
 
 from engine.cli.common import add_model_arguments, loaded_engine, positive_int, stats_line
 from engine.errors import CabinError
@@ -13,8 +12,7 @@ from engine.generation import Engine, Finished, SamplingSettings, Token
 HELP = "Commands: /reset starts over, /quit leaves (or Ctrl-D). Ctrl-C stops an answer."
 
 
-def register(commands: Any) -> None:
-    parser = commands.add_parser("chat", help="chat with a model in the terminal")
+def register(parser: argparse.ArgumentParser) -> None:
     add_model_arguments(parser)
     parser.add_argument("--prompt", help="answer this one prompt and exit")
     parser.add_argument("--system", help="system prompt")

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Any
 
 from engine.cli.common import positive_int
 from engine.coreml.events import Failed, Finished, Progress
@@ -14,13 +13,10 @@ from engine.coreml.process import ExportJob
 from engine.coreml.summary import summary_text
 
 
-def register(commands: Any) -> None:
-    parser = commands.add_parser(
-        "export-coreml",
-        help="export a model as a stateful Core ML package for iOS 18 / macOS 15",
-        description="Export a llama, qwen2, qwen3, mistral, phi3 or gemma3 model (fp16/bf16 or MLX 4-bit) as a "
-        "stateful .mlpackage with its "
-        "tokenizer, golden test vectors, a manifest and a README with Swift code.",
+def register(parser: argparse.ArgumentParser) -> None:
+    parser.description = (
+        "Export a llama, qwen2, qwen3, mistral, phi3 or gemma3 model (fp16/bf16 or MLX 4-bit) as a stateful "
+        ".mlpackage with its tokenizer, golden test vectors, a manifest and a README with Swift code."
     )
     parser.add_argument("--model", required=True, help="a model folder, or a repo id in the Hugging Face cache")
     parser.add_argument("--out", required=True, type=Path, help="the export folder to create")

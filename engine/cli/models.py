@@ -18,8 +18,7 @@ from engine.models.text import format_ago, format_count
 BAR_WIDTH = 24
 
 
-def register(commands: Any) -> None:
-    parser = commands.add_parser("models", help="list, download, convert and delete models")
+def register(parser: argparse.ArgumentParser) -> None:
     verbs = parser.add_subparsers(dest="verb", metavar="VERB", required=True)
     listing = verbs.add_parser("list", help="the models on this machine (HF cache, converted, added folders)")
     add_context(listing)

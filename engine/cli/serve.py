@@ -7,7 +7,6 @@ import asyncio
 import os
 import signal
 import sys
-from typing import Any
 
 from engine.cli.common import add_model_arguments, loaded_engine, positive_int, stats_line
 from engine.generation import Engine
@@ -22,8 +21,7 @@ def port_number(text: str) -> int:
     return value
 
 
-def register(commands: Any) -> None:
-    parser = commands.add_parser("serve", help="serve a model over OpenAI- and Ollama-compatible HTTP APIs")
+def register(parser: argparse.ArgumentParser) -> None:
     add_model_arguments(parser)
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default: this machine only)")
     parser.add_argument("--port", type=port_number, default=DEFAULT_PORT, help=f"default {DEFAULT_PORT}; 0 picks a free port")
