@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING
 from engine.backends import load_backend
 from engine.generation.caches import PromptCaches
 from engine.models.folder import ModelInfo
-from engine.models.loading import inspect_model, refuse_if_too_big
 
 if TYPE_CHECKING:
     from engine.backends.base import Backend, MemoryCounters
@@ -30,6 +29,8 @@ class ModelLifecycle:
 
     def load(self, spec: str | Path, context: int, allow_oversize: bool, upcast_on_cpu: bool) -> ModelInfo:
         """Check the new model (and that it fits) before freeing the old one, so a refusal costs the user nothing."""
+        from engine.models.loading import inspect_model, refuse_if_too_big
+
         info = inspect_model(spec)
         if not allow_oversize:
             refuse_if_too_big(info, min(context, info.context_length or context))

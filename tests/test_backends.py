@@ -1,4 +1,5 @@
-"""The worker-thread-only rule, asserted in code: a backend runs only on the thread that loaded it (the engine's worker)."""
+"""Inference backends: a model's format picks its backend, and a backend runs only on the thread that loaded it
+(the engine's worker): the worker-thread-only rule, asserted in code."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from typing import Any
 import pytest
 
 from engine.backends.base import Backend
+from engine.backends.mlx import MLXBackend
 from engine.generation import Engine, SamplingSettings
 
 GREEDY = SamplingSettings(temperature=0.0, max_tokens=4)
@@ -29,6 +31,10 @@ CALLS: dict[str, Callable[[Backend], Any]] = {
 
 def loaded_backend(engine: Engine) -> Backend:
     return engine.run_with_backend(lambda backend: backend).result()
+
+
+def test_an_mlx_folder_is_run_by_the_mlx_backend(llama_engine: Engine) -> None:
+    assert type(loaded_backend(llama_engine)) is MLXBackend
 
 
 @pytest.mark.parametrize("call", CALLS.values(), ids=CALLS.keys())
