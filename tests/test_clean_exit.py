@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-CABIN = [sys.executable, "-m", "engine.cli"]
+CABIN = [sys.executable, "-m", "cabin"]
 RUNS = 10
 WAIT = 120
 """Seconds a child process gets to start up or exit before the test fails (never hangs)."""

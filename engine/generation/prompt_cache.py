@@ -4,14 +4,17 @@ Re-tokenizing the rendered history can split an earlier answer into different id
 model generated, which would silently throw the cache away. So the cache keeps checkpoints: rendered
 texts whose ids it knows exactly (each prompt, and each prompt + answer). A new prompt that extends a
 checkpoint's text reuses those ids verbatim and tokenizes only the rest.
+
+This bookkeeping is the same for every backend; the backend only makes, trims and copies the KV cache.
 """
 
 from __future__ import annotations
 
 import copy
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from mlx_lm.models.cache import can_trim_prompt_cache, make_prompt_cache, trim_prompt_cache
+if TYPE_CHECKING:
+    from engine.backends.base import Backend
 
 
 def common_prefix_len(a: list[int], b: list[int]) -> int:
@@ -26,12 +29,12 @@ def common_prefix_len(a: list[int], b: list[int]) -> int:
 class ConversationCache:
     """Lives on the worker thread only."""
 
-    def __init__(self, model: Any) -> None:
-        self._model = model
+    def __init__(self, backend: Backend) -> None:
+        self._backend = backend
         self.reset()
 
     def reset(self) -> None:
-        self.kv: list[Any] = make_prompt_cache(self._model)
+        self.kv: Any = self._backend.new_cache()
         self.tokens: list[int] = []
         """Ids whose keys and values are in `kv`, in order."""
         self._checkpoints: dict[str, int] = {}
@@ -47,10 +50,9 @@ class ConversationCache:
         """Drop cached tokens that are not a prefix of `prompt`; return the ids still to prefill (≥ 1)."""
         keep = min(common_prefix_len(prompt, self.tokens), len(prompt) - 1)
         if keep < len(self.tokens):
-            if not can_trim_prompt_cache(self.kv):
+            if not self._backend.trim_cache(self.kv, len(self.tokens) - keep):
                 self.reset()
                 return prompt
-            trim_prompt_cache(self.kv, len(self.tokens) - keep)
             self.tokens = self.tokens[:keep]
             self._checkpoints = {text: n for text, n in self._checkpoints.items() if n <= keep}
         return prompt[len(self.tokens) :]
@@ -72,7 +74,7 @@ class ConversationCache:
     def fork(self) -> ConversationCache:
         """An independent copy (its own keys and values), to rewind without losing this one."""
         twin = copy.copy(self)
-        twin.kv = copy.deepcopy(self.kv)
+        twin.kv = self._backend.copy_cache(self.kv)
         twin.tokens = list(self.tokens)
         twin._checkpoints = dict(self._checkpoints)
         return twin

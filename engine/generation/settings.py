@@ -1,9 +1,8 @@
-"""Sampling settings for one answer. Plain data: the MLX sampler is built on the worker thread."""
+"""Sampling settings for one answer. Plain data: each backend turns them into its own sampler (engine/backends)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import Any
 
 
 @dataclass(frozen=True)
@@ -38,26 +37,6 @@ class SamplingSettings:
         problems = [message for message, ok in checks.items() if not ok]
         if problems:
             raise ValueError("; ".join(problems))
-
-    def sampler(self, vocab_size: int) -> Any:
-        """A top_k of the whole vocabulary or more keeps every token: the same as no top_k (mlx would fail on it)."""
-        from mlx_lm.sample_utils import make_sampler
-
-        top_k = self.top_k if self.top_k < vocab_size else 0
-        return make_sampler(temp=self.temperature, top_p=self.top_p, min_p=self.min_p, top_k=top_k)
-
-    def logits_processors(self) -> list[Any]:
-        from mlx_lm.sample_utils import make_logits_processors
-
-        penalty = None if self.repetition_penalty == 1.0 else self.repetition_penalty
-        # OpenAI's presence and frequency penalties look at everything generated so far, not a short window.
-        return make_logits_processors(
-            repetition_penalty=penalty,
-            presence_penalty=self.presence_penalty,
-            presence_context_size=self.max_tokens,
-            frequency_penalty=self.frequency_penalty,
-            frequency_context_size=self.max_tokens,
-        )
 
 
 def within_model_context(settings: SamplingSettings, model_context: int | None) -> SamplingSettings:

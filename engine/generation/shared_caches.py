@@ -8,16 +8,19 @@ the request works on a copy instead, so both stay reusable. The least recently u
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from engine.generation.prompt_cache import ConversationCache
+
+if TYPE_CHECKING:
+    from engine.backends.base import Backend
 
 
 class SharedCaches:
     """Lives on the worker thread only."""
 
-    def __init__(self, model: Any, size: int) -> None:
-        self._model = model
+    def __init__(self, backend: Backend, size: int) -> None:
+        self._backend = backend
         self._size = size
         self._caches: list[ConversationCache] = []
         """Least recently used first."""
@@ -30,7 +33,7 @@ class SharedCaches:
         matches = [(cache.cached_prefix_len(tokenizer, rendered), cache) for cache in self._caches]
         held, best = max(matches, key=lambda match: match[0], default=(0, None))
         if best is None or held == 0:
-            chosen = ConversationCache(self._model)
+            chosen = ConversationCache(self._backend)
         elif held < len(best.tokens):
             chosen = best.fork()
         else:

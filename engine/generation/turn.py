@@ -1,4 +1,4 @@
-"""One answer: render the prompt, reuse the prompt cache, stream tokens with mlx_lm. Worker thread only."""
+"""One answer: render the prompt, reuse the prompt cache, stream the backend's tokens as events. Worker thread only."""
 
 from __future__ import annotations
 
@@ -8,9 +8,7 @@ from dataclasses import dataclass, replace
 from threading import Event as StopFlag
 from typing import Any
 
-import mlx.core as mx
-from mlx_lm import stream_generate
-
+from engine.backends.base import Backend, PrefillStopped, Step
 from engine.generation.context_window import ContextOverflow, fit_to_context
 from engine.generation.events import Event, Finished, FinishReason, Stats, Token
 from engine.generation.prompt_cache import ConversationCache
@@ -18,12 +16,6 @@ from engine.generation.settings import SamplingSettings
 from engine.generation.stop_strings import StopStrings
 
 Message = dict[str, str]
-PREFILL_STEP = 512
-"""Prefill chunk size: a stop request during prefill is seen after at most this many tokens."""
-
-
-class Cancelled(Exception):
-    pass
 
 
 def render_prompt(tokenizer: Any, messages: list[Message]) -> str:
@@ -94,28 +86,28 @@ def prepare_text(tokenizer: Any, text: str, settings: SamplingSettings) -> Prepa
 
 
 class _Turn:
-    """Collects the streamed responses of one answer into text, ids and stats."""
+    """Collects the streamed steps of one answer into text, ids and stats."""
 
-    def __init__(self, prompt_len: int, prefill_len: int, started: float, dropped: int) -> None:
+    def __init__(self, prompt_len: int, prefill_len: int, started: float, dropped: int, peak_memory: int) -> None:
         self.prompt_len, self.prefill_len, self.started, self.dropped = prompt_len, prefill_len, started, dropped
         self.pieces: list[str] = []
         self.fed: list[int] = []
         self.ttft = 0.0
-        self.stats = Stats(prompt_len, prefill_len, 0.0, 0, 0.0, 0.0, mx.get_peak_memory(), dropped)
+        self.stats = Stats(prompt_len, prefill_len, 0.0, 0, 0.0, 0.0, peak_memory, dropped)
 
-    def add(self, response: Any, text: str) -> None:
+    def add(self, step: Step, text: str) -> None:
         if not self.fed:
             self.ttft = time.perf_counter() - self.started
         self.pieces.append(text)
-        self.fed.append(response.token)
+        self.fed.append(step.token)
         self.stats = Stats(
             prompt_tokens=self.prompt_len,
             prefilled_tokens=self.prefill_len,
-            prompt_tps=response.prompt_tps,
-            generated_tokens=response.generation_tokens,
-            generation_tps=response.generation_tps,
+            prompt_tps=step.prompt_tps,
+            generated_tokens=step.generated_tokens,
+            generation_tps=step.generation_tps,
             ttft=self.ttft,
-            peak_memory=mx.get_peak_memory(),
+            peak_memory=step.peak_memory,
             dropped_messages=self.dropped,
         )
 
@@ -125,59 +117,38 @@ class _Turn:
 
 
 def run_turn(
-    model: Any,
-    tokenizer: Any,
-    cache: ConversationCache,
-    prepared: PreparedPrompt,
-    stop: StopFlag,
-    emit: Callable[[Event], None],
+    backend: Backend, cache: ConversationCache, prepared: PreparedPrompt, stop: StopFlag, emit: Callable[[Event], None]
 ) -> Finished:
-    """Answer the prepared prompt and emit its events."""
+    """Answer the prepared prompt with the backend and emit its events."""
     started = time.perf_counter()
     rendered, settings = prepared.text, prepared.settings
-    prompt = cache.prompt_ids(tokenizer, rendered)
+    prompt = cache.prompt_ids(backend.tokenizer, rendered)
     to_prefill = cache.rewind_to(prompt)
-    turn = _Turn(len(prompt), len(to_prefill), started, prepared.dropped)
-    if settings.seed is not None:
-        mx.random.seed(settings.seed)
-
-    def check_stop(_done: int, _total: int) -> None:
-        if stop.is_set():
-            raise Cancelled
+    turn = _Turn(len(prompt), len(to_prefill), started, prepared.dropped, backend.memory().peak)
 
     reason: FinishReason = "cancelled"
     error = None
     stop_strings = StopStrings(settings.stop)
-    responses = stream_generate(
-        model,
-        tokenizer,
-        to_prefill,
-        max_tokens=settings.max_tokens,
-        sampler=settings.sampler(tokenizer.vocab_size),
-        logits_processors=settings.logits_processors(),
-        prompt_cache=cache.kv,
-        prefill_step_size=PREFILL_STEP,
-        prompt_progress_callback=check_stop,
-    )
+    steps = backend.generate(to_prefill, cache.kv, settings, stop)
     try:
-        for response in responses:
-            text = stop_strings.feed(response.text)
-            if not stop_strings.hit and (response.finish_reason or stop.is_set()):
+        for step in steps:
+            text = stop_strings.feed(step.text)
+            if not stop_strings.hit and (step.finish_reason or stop.is_set()):
                 text += stop_strings.flush()
-            turn.add(response, text)
-            if text or response.finish_reason != "stop":
-                emit(Token(text, response.token, turn.stats))
-            if stop_strings.hit or response.finish_reason:
-                reason = "stop" if stop_strings.hit else response.finish_reason
+            turn.add(step, text)
+            if text or step.finish_reason != "stop":
+                emit(Token(text, step.token, turn.stats))
+            if stop_strings.hit or step.finish_reason:
+                reason = "stop" if stop_strings.hit else step.finish_reason
                 break
             if stop.is_set():
                 break
-    except Cancelled:
+    except PrefillStopped:
         reason = "cancelled"
     except Exception as e:  # noqa: BLE001 — a crash mid-answer keeps the partial text and reports it
         reason, error = "error", f"generation failed: {e}"
     finally:
-        responses.close()
+        steps.close()
 
     ended_on_eos = reason == "stop" and not stop_strings.hit
     answer_ids = turn.fed[:-1] if ended_on_eos else turn.fed

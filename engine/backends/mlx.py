@@ -1,0 +1,146 @@
+"""The MLX backend: a model folder of safetensors run by mlx_lm, on MLX's GPU (Metal) or CPU backend."""
+
+from __future__ import annotations
+
+import copy
+import gc
+from collections.abc import Iterator
+from threading import Event as StopFlag
+from typing import Any
+
+import mlx.core as mx
+from mlx.utils import tree_flatten
+from mlx_lm import stream_generate
+from mlx_lm.models.cache import can_trim_prompt_cache, make_prompt_cache, trim_prompt_cache
+from mlx_lm.sample_utils import make_logits_processors, make_sampler
+
+from engine.allocator import return_freed_memory
+from engine.backends.base import MemoryCounters, PrefillStopped, Step, WorkerBound, worker_only
+from engine.compute_dtype import ComputePlan, apply_compute_policy, float32_fit
+from engine.generation.settings import SamplingSettings
+from engine.models.fit import memory_budget
+from engine.models.folder import ModelInfo
+from engine.models.loading import load_model
+
+PREFILL_STEP = 512
+"""Prefill chunk size: a stop request during prefill is seen after at most this many tokens."""
+
+
+def sampler(settings: SamplingSettings, vocab_size: int) -> Any:
+    """A top_k of the whole vocabulary or more keeps every token: the same as no top_k (mlx would fail on it)."""
+    top_k = settings.top_k if settings.top_k < vocab_size else 0
+    return make_sampler(temp=settings.temperature, top_p=settings.top_p, min_p=settings.min_p, top_k=top_k)
+
+
+def logits_processors(settings: SamplingSettings) -> list[Any]:
+    penalty = None if settings.repetition_penalty == 1.0 else settings.repetition_penalty
+    # OpenAI's presence and frequency penalties look at everything generated so far, not a short window.
+    return make_logits_processors(
+        repetition_penalty=penalty,
+        presence_penalty=settings.presence_penalty,
+        presence_context_size=settings.max_tokens,
+        frequency_penalty=settings.frequency_penalty,
+        frequency_context_size=settings.max_tokens,
+    )
+
+
+def read_counters() -> MemoryCounters:
+    return MemoryCounters(mx.get_active_memory(), mx.get_peak_memory(), mx.get_cache_memory())
+
+
+class MLXBackend(WorkerBound):
+    """A model loaded with mlx_lm. Made by `load`, on the thread that will use it."""
+
+    def __init__(self, model: Any, tokenizer: Any, compute_plan: ComputePlan) -> None:
+        super().__init__()
+        self._model, self._tokenizer = model, tokenizer
+        self.compute_plan: ComputePlan | None = compute_plan
+        self.resident_weight_bytes = sum(v.nbytes for _, v in tree_flatten(model.parameters()))
+
+    @classmethod
+    def load(cls, info: ModelInfo, context: int, upcast_on_cpu: bool) -> MLXBackend:
+        """Load a validated model folder; on MLX's CPU backend upcast it to float32 when that fits (compute_dtype)."""
+        model, tokenizer = load_model(info)
+        plan = apply_compute_policy(model, float32_fit(info, context, memory_budget()), upcast_on_cpu)
+        backend = cls(model, tokenizer, plan)
+        return_freed_memory()  # what loading and the float32 upcast used on the way
+        return backend
+
+    @property
+    @worker_only
+    def model(self) -> Any:
+        return self._model
+
+    @property
+    @worker_only
+    def tokenizer(self) -> Any:
+        return self._tokenizer
+
+    @worker_only
+    def new_cache(self) -> list[Any]:
+        return make_prompt_cache(self._model)
+
+    @worker_only
+    def trim_cache(self, kv: list[Any], n: int) -> bool:
+        if not can_trim_prompt_cache(kv):
+            return False
+        trim_prompt_cache(kv, n)
+        return True
+
+    @worker_only
+    def copy_cache(self, kv: list[Any]) -> list[Any]:
+        return copy.deepcopy(kv)
+
+    @worker_only
+    def generate(self, prompt: list[int], kv: list[Any], settings: SamplingSettings, stop: StopFlag) -> Iterator[Step]:
+        if settings.seed is not None:
+            mx.random.seed(settings.seed)
+
+        def check_stop(_done: int, _total: int) -> None:
+            if stop.is_set():
+                raise PrefillStopped
+
+        responses = stream_generate(
+            self._model,
+            self._tokenizer,
+            prompt,
+            max_tokens=settings.max_tokens,
+            sampler=sampler(settings, self._tokenizer.vocab_size),
+            logits_processors=logits_processors(settings),
+            prompt_cache=kv,
+            prefill_step_size=PREFILL_STEP,
+            prompt_progress_callback=check_stop,
+        )
+        return self._steps(responses)
+
+    def _steps(self, responses: Iterator[Any]) -> Iterator[Step]:
+        try:
+            for response in responses:
+                self.check_thread("generate")
+                yield Step(
+                    response.token,
+                    response.text,
+                    response.finish_reason,
+                    response.prompt_tps,
+                    response.generation_tokens,
+                    response.generation_tps,
+                    mx.get_peak_memory(),
+                )
+        finally:
+            responses.close()
+
+    @worker_only
+    def memory(self) -> MemoryCounters:
+        return read_counters()
+
+    @worker_only
+    def reset_peak_memory(self) -> None:
+        mx.reset_peak_memory()
+
+    @worker_only
+    def release(self) -> MemoryCounters:
+        self._model = self._tokenizer = None
+        gc.collect()
+        mx.clear_cache()
+        return_freed_memory()
+        return read_counters()

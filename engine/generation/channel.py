@@ -1,0 +1,61 @@
+"""The request channel: work for the worker thread, as (function, future) pairs run in the order they came.
+
+Any thread may submit; only the worker serves. Closing cancels what has not started, so quitting never
+waits for a queued model load or answer.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+_CLOSED = object()
+
+
+class RequestChannel:
+    def __init__(self) -> None:
+        self._requests: queue.Queue[Any] = queue.Queue()
+        self._closing = False
+        self._closing_lock = threading.Lock()
+
+    def submit(self, fn: Callable[[], T]) -> Future[T]:
+        """Run `fn` on the worker, after everything already queued (cancelled once the channel is closed)."""
+        future: Future[T] = Future()
+        with self._closing_lock:
+            if self._closing:
+                future.cancel()
+            else:
+                self._requests.put((fn, future))
+        return future
+
+    def serve(self, after_each: Callable[[], None]) -> None:
+        """On the worker: run each request, then `after_each()`, until the channel is closed."""
+        while (request := self._requests.get()) is not _CLOSED:
+            fn, future = request
+            if not future.set_running_or_notify_cancel():
+                continue
+            try:
+                future.set_result(fn())
+            except BaseException as e:  # noqa: BLE001 — handed to the caller through the future
+                future.set_exception(e)
+            after_each()
+
+    def close(self) -> None:
+        """Refuse new work, cancel the work not yet started, and end `serve` once the running request returns."""
+        with self._closing_lock:
+            self._closing = True
+            self._cancel_queued()
+            self._requests.put(_CLOSED)
+
+    def _cancel_queued(self) -> None:
+        while True:
+            try:
+                request = self._requests.get_nowait()
+            except queue.Empty:
+                return
+            if request is not _CLOSED:
+                request[1].cancel()

@@ -1,0 +1,50 @@
+"""The model's lifecycle on the worker: check that a model fits, load it with the backend its format needs,
+and release it (with its prompt caches) before the next one."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from engine.backends import load_backend
+from engine.generation.caches import PromptCaches
+from engine.models.folder import ModelInfo
+
+if TYPE_CHECKING:
+    from engine.backends.base import Backend, MemoryCounters
+    from engine.compute_dtype import ComputePlan
+
+
+class ModelLifecycle:
+    """Worker thread only; `info`, `compute_plan` and `resident_weight_bytes` are plain values anyone may read."""
+
+    def __init__(self, max_conversations: int, shared_caches: int) -> None:
+        self._max_conversations = max_conversations
+        self._shared_size = shared_caches
+        self.backend: Backend | None = None
+        self.caches: PromptCaches | None = None
+        self.info: ModelInfo | None = None
+        self.compute_plan: ComputePlan | None = None
+        self.resident_weight_bytes = 0
+
+    def load(self, spec: str | Path, context: int, allow_oversize: bool, upcast_on_cpu: bool) -> ModelInfo:
+        """Check the new model (and that it fits) before freeing the old one, so a refusal costs the user nothing."""
+        from engine.models.loading import inspect_model, refuse_if_too_big
+
+        info = inspect_model(spec)
+        if not allow_oversize:
+            refuse_if_too_big(info, min(context, info.context_length or context))
+        self.release()
+        self.backend = load_backend(info, context, upcast_on_cpu)
+        self.caches = PromptCaches(self.backend, self._max_conversations, self._shared_size)
+        self.compute_plan = self.backend.compute_plan
+        self.resident_weight_bytes = self.backend.resident_weight_bytes
+        self.info = info
+        return info
+
+    def release(self) -> MemoryCounters | None:
+        """Free the model and its caches; the runtime's memory afterwards (None: no model was loaded)."""
+        backend, self.backend = self.backend, None
+        self.caches = self.info = self.compute_plan = None
+        self.resident_weight_bytes = 0
+        return backend.release() if backend is not None else None
