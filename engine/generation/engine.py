@@ -25,6 +25,7 @@ from engine.generation.events import Event, Finished, Stats
 from engine.generation.mlx_threads import run_on_mlx_thread
 from engine.generation.settings import SamplingSettings, within_model_context
 from engine.memory import LimitSetter, MemoryLimits, MemoryReading, system_memory
+from engine.messages import Message
 from engine.metrics import Activity, after, started
 from engine.models.fit import DEFAULT_CONTEXT
 from engine.models.folder import ModelInfo
@@ -34,7 +35,6 @@ if TYPE_CHECKING:
     from engine.generation.turn import PreparedPrompt
 
 T = TypeVar("T")
-Message = dict[str, str]
 Preparer = Callable[[Any, SamplingSettings], "PreparedPrompt"]
 """(tokenizer, settings) -> the prompt to answer and its answer's settings; runs on the worker."""
 _SHUTDOWN = object()
