@@ -48,8 +48,10 @@ class ToolResult:
 
 @dataclass(frozen=True)
 class Image:
-    url: str
+    url: str | None = None
     """An http(s) URL or a data: URL holding the image itself."""
+    data: str | None = None
+    """The image as base64, when it came without a URL (Ollama's `images`)."""
     detail: str | None = None
 
 

@@ -126,7 +126,7 @@ def test_stats_on_every_step_and_at_the_end(llama_engine: Engine) -> None:
 
 
 def test_a_request_that_cannot_render_ends_with_an_error_and_the_engine_goes_on(llama_engine: Engine) -> None:
-    broken = llama_engine.chat([Message("user", (Image("data:image/png;base64,AA=="),))], GREEDY).result()
+    broken = llama_engine.chat([Message("user", (Image(url="data:image/png;base64,AA=="),))], GREEDY).result()
     assert broken.finish_reason == "error"
     assert "could not prepare the prompt" in broken.error and "reads text only" in broken.error
     assert llama_engine.chat(HELLO, GREEDY).result().finish_reason == "length"
