@@ -109,7 +109,8 @@ def chat_message(raw: Any, index: int) -> Message:
 def refuse_images(messages: list[Message]) -> None:
     """No model Cabin runs reads images yet: say so (400) instead of answering without them."""
     if any(isinstance(part, Image) for message in messages for part in message.parts):
-        raise ApiError.unsupported("images", "Image input (the loaded model reads text only)")
+        raise ApiError.invalid("Image input is not supported: the loaded model reads text only.", "images",
+                               "unsupported_parameter")
 
 
 def parse_chat(body: Any, default_max_tokens: int) -> OllamaChat:

@@ -80,8 +80,10 @@ def refuse_attachments(messages: list[Message]) -> None:
     for index, message in enumerate(messages):
         for part in message.parts:
             if type(part) in ATTACHMENTS:
-                raise ApiError.unsupported(f"messages[{index}].content",
-                                           f"{ATTACHMENTS[type(part)]} (the loaded model reads text only)")
+                param = f"messages[{index}].content"
+                raise ApiError.invalid(f"{ATTACHMENTS[type(part)]} is not supported: the loaded model reads text only "
+                                       f"({param} holds {'an image' if isinstance(part, Image) else 'a file'}).",
+                                       param, "unsupported_parameter")
 
 
 def chat_messages(fields: Fields) -> list[Message]:
