@@ -10,9 +10,9 @@ from pathlib import Path
 from app.model_state import ModelState
 from app.paths import data_dir
 from app.preferences.apply import apply_to_engine
-from app.settings import Settings
-from app.store import ConversationStore, open_store
+from engine.conversations.store import ConversationStore, open_store
 from engine.generation import Engine
+from engine.settings.file import Settings
 
 
 @dataclass

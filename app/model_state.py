@@ -9,10 +9,10 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
 
-from app.settings import Settings
 from engine.errors import CabinError
 from engine.generation import Engine
 from engine.models.folder import ModelInfo
+from engine.settings.file import Settings
 
 
 class ModelStatus(Enum):

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 
 from engine import __version__
 from engine.device_check import check_mlx
+from engine.messages import user
 
 if TYPE_CHECKING:
     from app.context import AppContext
@@ -140,7 +141,7 @@ def check_model(engine: Engine, model: str) -> str:
     from engine.generation.settings import SamplingSettings
 
     info = engine.load(model).result(timeout=600)
-    answer = engine.chat([{"role": "user", "content": "Hello"}], SamplingSettings(temperature=0.0, max_tokens=8), "selftest")
+    answer = engine.chat([user("Hello")], SamplingSettings(temperature=0.0, max_tokens=8), "selftest")
     finished = answer.result(timeout=600)
     if finished.finish_reason == "error":
         raise RuntimeError(finished.error)

@@ -25,18 +25,19 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import aiohttp  # noqa: E402
 
 from engine.generation import Engine, SamplingSettings, Token  # noqa: E402
+from engine.messages import Message, system, user  # noqa: E402
 from tests.model_factory import build_model, llama_of_size  # noqa: E402
 
 SYSTEM = ("You are Cabin, a helpful local assistant. " * 30).strip()
 MODEL = "bench-llama"
 
 
-def question(n: int) -> list[dict[str, str]]:
-    return [{"role": "user", "content": f"Question {n}: tell me about the weather, code, tables and lists."}]
+def question(n: int) -> list[Message]:
+    return [user(f"Question {n}: tell me about the weather, code, tables and lists.")]
 
 
-def with_system(n: int) -> list[dict[str, str]]:
-    return [{"role": "system", "content": SYSTEM}, *question(n)]
+def with_system(n: int) -> list[Message]:
+    return [system(SYSTEM), *question(n)]
 
 
 def decode_rate(times: list[float]) -> float:

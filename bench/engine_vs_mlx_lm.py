@@ -20,15 +20,17 @@ import mlx_lm  # noqa: E402
 from mlx.utils import tree_flatten  # noqa: E402
 
 from engine.generation import Engine, SamplingSettings  # noqa: E402
+from engine.chat_template import template_messages  # noqa: E402
+from engine.messages import Message, assistant, system, user  # noqa: E402
 from tests.model_factory import build_model, llama_of_size  # noqa: E402
 
 QUESTION = "Tell me about the weather, code, tables and lists, and how a local assistant answers."
 
 
-def raw_mlx_lm(model_path: Path, messages: list[dict], max_tokens: int) -> tuple[float, float]:
+def raw_mlx_lm(model_path: Path, messages: list[Message], max_tokens: int) -> tuple[float, float]:
     """(prompt tok/s, generation tok/s) from mlx_lm.stream_generate on this thread."""
     model, tokenizer = raw_mlx_lm.loaded.setdefault(model_path, mlx_lm.load(str(model_path)))
-    prompt = tokenizer.apply_chat_template(messages, add_generation_prompt=True)
+    prompt = tokenizer.apply_chat_template(template_messages(messages), add_generation_prompt=True)
     *_, last = mlx_lm.stream_generate(model, tokenizer, prompt, max_tokens=max_tokens)
     return last.prompt_tps, last.generation_tps
 
@@ -36,19 +38,19 @@ def raw_mlx_lm(model_path: Path, messages: list[dict], max_tokens: int) -> tuple
 raw_mlx_lm.loaded = {}
 
 
-def cabin(engine: Engine, messages: list[dict], max_tokens: int, conversation: str) -> tuple[float, float]:
+def cabin(engine: Engine, messages: list[Message], max_tokens: int, conversation: str) -> tuple[float, float]:
     stats = engine.chat(messages, SamplingSettings(temperature=0, max_tokens=max_tokens), conversation).result().stats
     return stats.prompt_tps, stats.generation_tps
 
 
 def chat_ttfts(engine: Engine, turns: int, max_tokens: int, reuse_cache: bool) -> list[float]:
     settings = SamplingSettings(temperature=0, max_tokens=max_tokens)
-    messages, ttfts = [{"role": "system", "content": "You are Cabin, a helpful local assistant."}], []
+    messages, ttfts = [system("You are Cabin, a helpful local assistant.")], []
     for turn in range(turns):
-        messages.append({"role": "user", "content": f"Question {turn}: {QUESTION}"})
+        messages.append(user(f"Question {turn}: {QUESTION}"))
         conversation = "chat" if reuse_cache else f"fresh-{turn}"
         answer = engine.chat(messages, settings, conversation).result()
-        messages.append({"role": "assistant", "content": answer.text})
+        messages.append(assistant(answer.text))
         ttfts.append(answer.stats.ttft)
     return ttfts
 
@@ -70,7 +72,7 @@ def main() -> None:
 
         engine = Engine()
         engine.load(path).result()
-        messages = [{"role": "user", "content": QUESTION}]
+        messages = [user(QUESTION)]
         raw_mlx_lm(path, messages, 4)
         cabin(engine, messages, 4, "warmup")
         raw, ours = [], []

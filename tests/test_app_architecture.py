@@ -44,6 +44,8 @@ def test_the_packages_keep_every_contract() -> None:
         ("app/paths.py", "import mlx.core as mx", "app reaches MLX only through engine"),
         ("app/paths.py", "def generate():\n    from mlx_lm import stream_generate", "app reaches MLX only through engine"),
         ("engine/errors.py", "from PySide6.QtCore import QObject", "engine imports no Qt"),
+        ("engine/conversations/store.py", "from PySide6.QtCore import QSettings", "engine imports no Qt"),
+        ("engine/settings/file.py", "def window():\n    from PySide6.QtWidgets import QWidget", "engine imports no Qt"),
     ],
 )
 def test_an_import_against_the_arrows_breaks_its_contract(source_copy: Path, module: str, code: str, contract: str) -> None:

@@ -11,8 +11,8 @@ def test_a_prompt_streams_an_answer_into_the_window(qtbot, window) -> None:
     pane.session.sig_streamed.connect(lambda text, _stats: streamed.append(text))
     send(qtbot, pane, "Hello")
     question, answer = pane.session.thread
-    assert question.content == "Hello"
-    assert answer.content == "".join(streamed)
+    assert question.text == "Hello"
+    assert answer.text == "".join(streamed)
     assert answer.finish_reason in ("stop", "length") and answer.generated_tokens > 0
     assert [v.message.id for v in pane.chat.views] == [question.id, answer.id]
     assert pane.composer.edit.toPlainText() == ""
@@ -32,7 +32,7 @@ def test_stop_ends_the_answer_and_keeps_the_partial_text_marked_stopped(qtbot, w
     qtbot.waitUntil(lambda: not pane.session.busy, timeout=WAIT)
     answer = pane.session.thread[-1]
     assert answer.finish_reason == "cancelled"
-    assert 0 < answer.generated_tokens < 100_000 and answer.content
+    assert 0 < answer.generated_tokens < 100_000 and answer.text
     assert "stopped" in pane.chat.views[-1].footer.text()
     assert pane.composer.button.text() == "Send"
 
@@ -81,7 +81,7 @@ def test_editing_a_question_resends_from_there_and_keeps_the_old_branch(qtbot, w
     first_question.edit_send_button.click()
     qtbot.waitUntil(lambda: not pane.session.busy, timeout=WAIT)
     question, answer = pane.session.thread
-    assert question.content == "Hi there" and question.parent_id is None
+    assert question.text == "Hi there" and question.parent_id is None
     assert answer.finish_reason in ("stop", "length")
     pane.chat.views[0].switcher.previous.click()
     assert [m.id for m in pane.session.thread] == [m.id for m in old_thread]
@@ -139,7 +139,7 @@ def test_an_answer_keeps_streaming_while_another_conversation_is_open(qtbot, win
     pane.new_chat()
     assert pane.chat.currentWidget() is pane.chat.empty
     pane.session.open(first_id)
-    assert pane.chat.views[-1].body.toPlainText().startswith(pane.session.thread[-1].content[:10])
+    assert pane.chat.views[-1].body.toPlainText().startswith(pane.session.thread[-1].text[:10])
     qtbot.waitUntil(lambda: not pane.session.busy, timeout=WAIT)
     answer = window.context.store.thread(first_id)[-1]
     assert answer.finish_reason in ("stop", "length")

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from app.conversation import INTERRUPTED
-from app.store import ConversationStore
+from engine.conversations.model import INTERRUPTED
+from engine.conversations.store import ConversationStore
 from tests.model_factory import ModelSpec, build_model
 
 CHILD = r"""
@@ -42,7 +42,7 @@ async def chat():
     await asyncio.sleep(3600)
 
 def saved_length(saved):
-    row = saved.execute("SELECT length(content) FROM messages WHERE role='assistant' AND finish_reason='streaming'")
+    row = saved.execute("SELECT coalesce(length(json_extract(parts, '$[0].text')), 0) FROM messages WHERE role='assistant' AND finish_reason='streaming'")
     return (row.fetchone() or (0,))[0]
 
 loop.run_until_complete(chat())
@@ -70,5 +70,5 @@ def test_an_answer_cut_off_by_a_crash_is_kept_and_marked_interrupted(tmp_path: P
     (conversation,) = store.conversations()
     question, answer = store.thread(conversation.id)
     store.close()
-    assert question.content == "Write a table"
-    assert answer.finish_reason == INTERRUPTED and len(answer.content) > 20
+    assert question.text == "Write a table"
+    assert answer.finish_reason == INTERRUPTED and len(answer.text) > 20

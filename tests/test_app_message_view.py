@@ -11,17 +11,18 @@ from PySide6.QtGui import QGuiApplication
 from app.chat import message_view
 from app.chat.footer import footer_text
 from app.chat.message_view import LIVE_FOOTER_INTERVAL, MessageView
-from app.conversation import INTERRUPTED, STREAMING, Message
+from engine.conversations.model import INTERRUPTED, STREAMING, StoredMessage
 from engine.generation import Stats
+from engine.messages import text_parts
 
 
-def message(role: str = "assistant", content: str = "", **values) -> Message:
-    return Message("m1", "c1", None, role, content, time.time(), **values)
+def message(role: str = "assistant", content: str = "", **values) -> StoredMessage:
+    return StoredMessage("m1", "c1", None, role, text_parts(content), time.time(), **values)
 
 
 @pytest.fixture
 def view_of(qtbot):
-    def make(msg: Message) -> MessageView:
+    def make(msg: StoredMessage) -> MessageView:
         view = MessageView(msg, "model", (0, 1))
         qtbot.addWidget(view)
         view.resize(600, 400)

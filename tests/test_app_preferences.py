@@ -8,8 +8,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from app.settings_schema import GB
 from engine.generation import Engine
+from engine.settings.schema import GB
 from tests.app_fixtures import WAIT, chat_pane, close_window, send
 
 

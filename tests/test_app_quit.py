@@ -10,7 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from app.conversation import INTERRUPTED
+from engine.conversations.model import INTERRUPTED
 from tests.app_fixtures import WAIT, chat_pane
 from tests.test_server_app_toggle import fetch, switch
 

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 from app.paths import data_dir
-from app.settings import Settings
+from engine.settings.file import Settings
 
 
 def test_a_missing_file_gives_defaults(tmp_path: Path) -> None:

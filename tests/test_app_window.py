@@ -53,8 +53,8 @@ def test_history_survives_closing_and_reopening_the_window(qtbot, make_window, l
     pane = chat_pane(make_window())
     assert pane.conversations.list.count() == 1
     pane.conversations.list.setCurrentRow(0)
-    assert [(m.role, m.content, m.generated_tokens) for m in pane.session.thread] == [
-        (m.role, m.content, m.generated_tokens) for m in before
+    assert [(m.role, m.text, m.generated_tokens) for m in pane.session.thread] == [
+        (m.role, m.text, m.generated_tokens) for m in before
     ]
     assert len(pane.chat.views) == 2
 
@@ -68,7 +68,7 @@ def test_closing_mid_answer_saves_the_partial_answer(qtbot, make_window, llama_m
     conversation_id = pane.session.conversation_id
     close_window(window)
     answer = chat_pane(make_window()).context.store.thread(conversation_id)[-1]
-    assert answer.finish_reason == "cancelled" and len(answer.content) > 20
+    assert answer.finish_reason == "cancelled" and len(answer.text) > 20
 
 
 def test_the_first_question_names_the_conversation(qtbot, window) -> None:

@@ -12,6 +12,7 @@ import pytest
 from engine.backends.base import Backend
 from engine.backends.mlx import MLXBackend
 from engine.generation import Engine, SamplingSettings
+from engine.messages import user
 
 GREEDY = SamplingSettings(temperature=0.0, max_tokens=4)
 OFF_THREAD = "only on the engine's worker thread"
@@ -64,4 +65,4 @@ def test_the_same_calls_work_on_the_worker(llama_engine: Engine) -> None:
 def test_a_refused_call_leaves_the_engine_answering(llama_engine: Engine) -> None:
     with pytest.raises(RuntimeError, match=OFF_THREAD):
         loaded_backend(llama_engine).release()
-    assert llama_engine.chat([{"role": "user", "content": "Hi"}], GREEDY).result().finish_reason in ("stop", "length")
+    assert llama_engine.chat([user("Hi")], GREEDY).result().finish_reason in ("stop", "length")

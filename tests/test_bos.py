@@ -14,10 +14,11 @@ from engine.generation.prompt_cache import ConversationCache
 from engine.generation.turn import prepare_chat, prepare_text, run_turn
 from engine.models.fit import DEFAULT_CONTEXT
 from engine.models.loading import inspect_model
+from engine.messages import assistant, user
 from tests.model_factory import CHATML_TEMPLATE, ModelSpec, build_model
 
 GREEDY = SamplingSettings(temperature=0.0, max_tokens=8)
-HELLO = [{"role": "user", "content": "Hello"}]
+HELLO = [user("Hello")]
 
 
 def load_as_stored(path: Path) -> MLXBackend:
@@ -65,7 +66,7 @@ def test_the_next_turn_from_the_prompt_cache_keeps_one_bos(gemma3_base: MLXBacke
     cache = ConversationCache(gemma3_base)
     first = prepare_chat(tokenizer, HELLO, GREEDY)
     answer = run_turn(gemma3_base, cache, first, StopFlag(), lambda _event: None)
-    follow_up = [*HELLO, {"role": "assistant", "content": answer.text}, {"role": "user", "content": "And then?"}]
+    follow_up = [*HELLO, assistant(answer.text), user("And then?")]
     rendered = prepare_chat(tokenizer, follow_up, GREEDY).text
     ids = cache.prompt_ids(tokenizer, rendered)
     assert cache.cached_prefix_len(tokenizer, rendered) > 1

@@ -20,6 +20,7 @@ from engine.compute_dtype import float32_fit, plan_compute, stored_precision, up
 from engine.models.fit import Fit
 from engine.models.folder import inspect_model_folder
 from engine.generation import Engine, SamplingSettings
+from engine.messages import user
 
 GREEDY = SamplingSettings(temperature=0, max_tokens=24)
 HELLO = [{"role": "user", "content": "Hello there"}]
@@ -29,9 +30,10 @@ GREEDY_TOKENS_SCRIPT = """
 import json, sys
 from engine.blas import ACTIVE
 from engine.generation import Engine, SamplingSettings
+from engine.messages import user
 engine = Engine()
 engine.load(sys.argv[1]).result()
-answer = engine.chat([{"role": "user", "content": "Hello there"}], SamplingSettings(temperature=0, max_tokens=32)).result()
+answer = engine.chat([user("Hello there")], SamplingSettings(temperature=0, max_tokens=32)).result()
 engine.shutdown()
 print(json.dumps({"blas": ACTIVE.name, "tokens": list(answer.token_ids)}))
 """
@@ -102,7 +104,7 @@ def test_upcast_model_has_only_float32_weights(bf16_4bit_model: Path) -> None:
 def test_engine_greedy_tokens_match_mlx_lm_on_the_same_upcast_weights(engine: Engine, bf16_4bit_model: Path) -> None:
     engine.load(bf16_4bit_model).result()
     assert engine.compute_plan.upcast
-    ours = engine.chat(HELLO, GREEDY).result()
+    ours = engine.chat([user("Hello there")], GREEDY).result()
     model, tokenizer = load_raw(bf16_4bit_model)
     upcast_to_float32(model)
     prompt = tokenizer.apply_chat_template(HELLO, add_generation_prompt=True)

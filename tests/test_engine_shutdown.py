@@ -13,8 +13,9 @@ import pytest
 from engine.generation import Engine, Generation, SamplingSettings
 from engine.generation.events import Finished, Stats
 from engine.generation.mlx_threads import run_on_mlx_thread
+from engine.messages import user
 
-HELLO = [{"role": "user", "content": "Hello"}]
+HELLO = [user("Hello")]
 LONG = SamplingSettings(temperature=0.0, max_tokens=100_000)
 
 

@@ -8,8 +8,9 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from engine.generation import Engine, Finished, SamplingSettings, Token
+from engine.messages import user
 
-HELLO = [{"role": "user", "content": "Hello there"}]
+HELLO = [user("Hello there")]
 GREEDY = SamplingSettings(temperature=0.0, max_tokens=24)
 
 

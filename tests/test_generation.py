@@ -11,9 +11,10 @@ import pytest
 
 from engine.generation import Engine, Finished, SamplingSettings, Token
 from engine.generation.turn import render_prompt
+from engine.messages import Image, Message, system, user
 
 GREEDY = SamplingSettings(temperature=0.0, max_tokens=24)
-HELLO = [{"role": "user", "content": "Hello there"}]
+HELLO = [user("Hello there")]
 
 
 def mlx_lm_tokens(model_path: Path, messages: list[dict[str, str]], max_tokens: int) -> list[int]:
@@ -29,9 +30,9 @@ def mlx_lm_tokens(model_path: Path, messages: list[dict[str, str]], max_tokens: 
 def test_greedy_output_is_token_for_token_mlx_lm(engine_as_stored: Engine, fixture: str, request: pytest.FixtureRequest) -> None:
     path = request.getfixturevalue(fixture)
     engine_as_stored.load(path).result()
-    messages = [{"role": "system", "content": "Be brief."}, *HELLO]
-    finished = engine_as_stored.chat(messages, GREEDY).result()
-    assert list(finished.token_ids) == mlx_lm_tokens(path, messages, GREEDY.max_tokens)
+    finished = engine_as_stored.chat([system("Be brief."), *HELLO], GREEDY).result()
+    as_mlx_lm_reads_them = [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Hello there"}]
+    assert list(finished.token_ids) == mlx_lm_tokens(path, as_mlx_lm_reads_them, GREEDY.max_tokens)
 
 
 def test_streamed_tokens_add_up_to_the_final_text(llama_engine: Engine) -> None:
@@ -44,7 +45,7 @@ def test_streamed_tokens_add_up_to_the_final_text(llama_engine: Engine) -> None:
 
 def test_system_prompt_is_rendered_through_the_chat_template(llama_engine: Engine) -> None:
     tokenizer = llama_engine.run_with_model(lambda _model, tokenizer: tokenizer).result()
-    rendered = render_prompt(tokenizer, [{"role": "system", "content": "You are terse."}, *HELLO])
+    rendered = render_prompt(tokenizer, [system("You are terse."), *HELLO])
     assert rendered.startswith("<|im_start|>system\nYou are terse.<|im_end|>")
     assert rendered.endswith("<|im_start|>assistant\n")
 
@@ -57,7 +58,7 @@ def test_max_tokens_ends_with_length(llama_engine: Engine) -> None:
 
 def test_eos_ends_with_stop(engine: Engine, eos_model: Path) -> None:
     engine.load(eos_model).result()
-    finished = engine.chat([{"role": "user", "content": "Hello"}], GREEDY).result()
+    finished = engine.chat([user("Hello")], GREEDY).result()
     assert finished.finish_reason == "stop"
     assert finished.token_ids == ()
 
@@ -125,9 +126,9 @@ def test_stats_on_every_step_and_at_the_end(llama_engine: Engine) -> None:
 
 
 def test_a_request_that_cannot_render_ends_with_an_error_and_the_engine_goes_on(llama_engine: Engine) -> None:
-    broken = llama_engine.chat([{"role": "user", "content": None}], GREEDY).result()
+    broken = llama_engine.chat([Message("user", (Image(url="data:image/png;base64,AA=="),))], GREEDY).result()
     assert broken.finish_reason == "error"
-    assert "could not prepare the prompt" in broken.error
+    assert "could not prepare the prompt" in broken.error and "reads text only" in broken.error
     assert llama_engine.chat(HELLO, GREEDY).result().finish_reason == "length"
 
 

@@ -15,6 +15,7 @@ import pytest
 
 from engine.compute_dtype import upcast_to_float32
 from engine.generation import Engine, SamplingSettings
+from engine.messages import user
 from engine.server import ServerConfig
 from tests.conftest import LiveServer, digest
 from tests.gguf_factory import transformers_logits
@@ -85,7 +86,7 @@ def test_the_chat_template_and_eos_come_from_the_gguf(smollm2_model: Path) -> No
 
 
 def test_cabin_chats_with_it_and_stops_at_im_end(smollm2_engine: Engine) -> None:
-    finished = smollm2_engine.chat(CAPITAL, GREEDY).result()
+    finished = smollm2_engine.chat([user(CAPITAL[0]["content"])], GREEDY).result()
     assert "Paris" in finished.text
     assert finished.finish_reason == "stop"
     assert "<|im_end|>" not in finished.text

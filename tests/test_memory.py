@@ -10,6 +10,7 @@ import pytest
 from engine import memory
 from engine.generation import Engine
 from engine.memory import format_bytes, parse_meminfo, parse_vm_stat, system_memory
+from engine.messages import user
 
 MEMINFO = """MemTotal:       24684084 kB
 MemFree:         1000000 kB
@@ -61,7 +62,7 @@ def test_engine_reports_mlx_memory_of_the_loaded_model(llama_engine: Engine) -> 
 
 
 def test_reset_peak_memory(llama_engine: Engine) -> None:
-    llama_engine.chat([{"role": "user", "content": "Hi"}]).result()
+    llama_engine.chat([user("Hi")]).result()
     llama_engine.reset_peak_memory().result()
     llama_engine.submit(lambda: None).result()
     reading = llama_engine.memory()

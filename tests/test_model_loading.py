@@ -10,6 +10,7 @@ import pytest
 
 from engine.errors import ModelError
 from engine.generation import Engine
+from engine.messages import user
 from engine.models.folder import inspect_model_folder
 from tests.conftest import put_in_hf_cache
 
@@ -120,4 +121,4 @@ def test_loading_a_new_model_frees_the_old_one(engine: Engine, bigger_model: Pat
 def test_a_broken_folder_does_not_unload_the_working_model(llama_engine: Engine, tmp_path: Path) -> None:
     load_error(llama_engine, tmp_path)
     assert llama_engine.model_info is not None
-    assert llama_engine.chat([{"role": "user", "content": "Hi"}]).result().finish_reason in ("stop", "length")
+    assert llama_engine.chat([user("Hi")]).result().finish_reason in ("stop", "length")

@@ -11,6 +11,7 @@ import pytest
 
 from engine.errors import OfflineError
 from engine.generation import Engine, SamplingSettings
+from engine.messages import user
 from engine.models.download import pull
 from engine.models.hub import search
 from engine.models.store import list_models
@@ -45,7 +46,7 @@ def test_list_load_and_chat_from_the_cache_open_no_socket(
 ) -> None:
     assert [m.key for m in list_models() if m.usable] == [cached_model]
     engine.load(cached_model).result()
-    finished = engine.chat([{"role": "user", "content": "Hi"}], SamplingSettings(max_tokens=4)).result()
+    finished = engine.chat([user("Hi")], SamplingSettings(max_tokens=4)).result()
     assert finished.finish_reason in ("stop", "length")
     assert no_sockets == []
 

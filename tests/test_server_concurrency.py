@@ -14,6 +14,7 @@ import openai
 import pytest
 
 from engine.generation import Engine, SamplingSettings
+from engine.messages import Message, user
 from engine.server.backend import Backend
 from tests.conftest import LiveServer
 
@@ -22,6 +23,11 @@ MODEL = "tiny-llama"
 
 def question(n: int) -> list[dict[str, str]]:
     return [{"role": "user", "content": f"Question number {n}: tell me about boats"}]
+
+
+def asked(n: int) -> list[Message]:
+    """The same question, as the engine takes it."""
+    return [user(question(n)[0]["content"])]
 
 
 def open_stream(server: LiveServer, path: str, body: dict) -> socket.socket:
@@ -60,7 +66,7 @@ def test_twenty_concurrent_requests_are_all_answered_correctly(api_server: LiveS
     with ThreadPoolExecutor(max_workers=20) as pool:
         answers = list(pool.map(ask, range(20)))
     settings = SamplingSettings(temperature=0, max_tokens=8)
-    expected = [api_server.engine.chat(question(n), settings, f"check-{n}").result().text for n in range(20)]
+    expected = [api_server.engine.chat(asked(n), settings, f"check-{n}").result().text for n in range(20)]
     assert answers == expected
     assert len(api_server.handle.activity) == 20
 
@@ -105,7 +111,7 @@ def test_the_apps_own_request_waits_for_one_api_answer_not_the_whole_queue(api_s
     read_until(running, b"data: ")
     queued = [open_stream(api_server, "/v1/chat/completions", {**long, "max_tokens": 4}) for _ in range(3)]
     wait_for(lambda: api_server.handle.queued == 4)
-    app_request = api_server.engine.chat(question(9), SamplingSettings(temperature=0, max_tokens=4), "app")
+    app_request = api_server.engine.chat(asked(9), SamplingSettings(temperature=0, max_tokens=4), "app")
     running.close()
     app_done = app_request.result(timeout=60)
     api_done = [served for served in api_server.handle.activity if served.finished.finish_reason != "cancelled"]

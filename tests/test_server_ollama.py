@@ -7,6 +7,7 @@ import json
 from urllib.parse import urlsplit
 
 from engine.generation import SamplingSettings
+from engine.messages import user
 from tests.conftest import LiveServer
 
 MODEL = "tiny-llama"
@@ -27,7 +28,7 @@ def ndjson(response: http.client.HTTPResponse) -> list[dict]:
 
 def engine_answer(server: LiveServer, repetition_penalty: float = 1.0) -> str:
     settings = SamplingSettings(temperature=0, max_tokens=10, repetition_penalty=repetition_penalty)
-    return server.engine.chat(HELLO, settings, conversation_id="ref").result().text
+    return server.engine.chat([user("Hello there")], settings, conversation_id="ref").result().text
 
 
 def test_chat_streams_ndjson_ending_with_ollamas_counters(api_server: LiveServer) -> None:

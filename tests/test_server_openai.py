@@ -10,6 +10,7 @@ import openai
 import pytest
 
 from engine.generation import SamplingSettings
+from engine.messages import user
 from tests.conftest import LiveServer
 
 MODEL = "tiny-llama"
@@ -34,7 +35,7 @@ def sse_events(response: http.client.HTTPResponse) -> list[str]:
 
 def engine_answer(server: LiveServer, max_tokens: int = 12) -> str:
     settings = SamplingSettings(temperature=0.0, max_tokens=max_tokens)
-    return server.engine.chat(HELLO, settings, conversation_id="reference").result().text
+    return server.engine.chat([user("Hello there")], settings, conversation_id="reference").result().text
 
 
 def test_models_lists_the_loaded_model(client: openai.OpenAI) -> None:

@@ -9,10 +9,11 @@ from pathlib import Path
 import pytest
 
 from engine.generation import Engine, SamplingSettings
+from engine.messages import user
 
 MB = 1024**2
 GREEDY = SamplingSettings(temperature=0, max_tokens=6)
-HELLO = [{"role": "user", "content": "Hello there"}]
+HELLO = [user("Hello there")]
 
 
 @pytest.fixture

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from app.settings import Settings
-from app.settings_schema import SCHEMA_VERSION, SettingError
+from engine.settings.file import Settings
+from engine.settings.schema import SCHEMA_VERSION, SettingError
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from app.settings_schema import DEFAULTS, FIELDS, SettingError, check, parse, spec, to_text
+from engine.settings.schema import DEFAULTS, FIELDS, SettingError, check, parse, spec, to_text
 
 USER_FACING = [key for key in FIELDS if spec(key).section != "window"]
 

@@ -7,16 +7,13 @@ from pathlib import Path
 import mlx_lm
 
 from engine.generation import Engine, Finished, SamplingSettings
+from engine.messages import Message, assistant, system, user
 
 GREEDY = SamplingSettings(temperature=0.0, max_tokens=8)
-SYSTEM = {"role": "system", "content": "You are Cabin, a local assistant. Answer in Markdown with tables and lists."}
+SYSTEM = system("You are Cabin, a local assistant. Answer in Markdown with tables and lists.")
 
 
-def user(text: str) -> dict[str, str]:
-    return {"role": "user", "content": text}
-
-
-def ask(engine: Engine, messages: list[dict[str, str]]) -> Finished:
+def ask(engine: Engine, messages: list[Message]) -> Finished:
     return engine.chat(messages, GREEDY, conversation_id=None).result()
 
 
@@ -31,7 +28,7 @@ def test_a_request_sharing_a_system_prompt_prefills_only_what_differs(llama_engi
 def test_a_conversation_resent_in_full_reuses_its_answer_even_after_other_requests(llama_engine: Engine) -> None:
     first = ask(llama_engine, [SYSTEM, user("About apples")])
     ask(llama_engine, [SYSTEM, user("About boats")])
-    follow_up = ask(llama_engine, [SYSTEM, user("About apples"), {"role": "assistant", "content": first.text}, user("More")])
+    follow_up = ask(llama_engine, [SYSTEM, user("About apples"), assistant(first.text), user("More")])
     assert follow_up.stats.cached_tokens == first.stats.prompt_tokens + first.stats.generated_tokens
 
 
@@ -46,7 +43,7 @@ def test_shared_requests_leave_conversation_caches_alone(llama_engine: Engine) -
     mine = llama_engine.chat([user("Mine")], GREEDY, conversation_id="mine").result()
     for n in range(6):
         ask(llama_engine, [user(f"Request {n}")])
-    back = llama_engine.chat([user("Mine"), {"role": "assistant", "content": mine.text}, user("More")], GREEDY, "mine").result()
+    back = llama_engine.chat([user("Mine"), assistant(mine.text), user("More")], GREEDY, "mine").result()
     assert back.stats.cached_tokens == mine.stats.prompt_tokens + mine.stats.generated_tokens
 
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from engine.generation import Engine, SamplingSettings, Token
 from engine.generation.stop_strings import StopStrings
+from engine.messages import assistant, user
 
-HELLO = [{"role": "user", "content": "Hello there"}]
+HELLO = [user("Hello there")]
 GREEDY = SamplingSettings(temperature=0.0, max_tokens=24)
 
 
@@ -65,6 +66,6 @@ def test_a_stop_string_that_never_appears_changes_nothing(llama_engine: Engine) 
 def test_the_next_turn_after_a_stop_string_still_reuses_the_prompt(llama_engine: Engine) -> None:
     full = llama_engine.chat(HELLO, GREEDY, conversation_id="full").result().text
     stopped = llama_engine.chat(HELLO, SamplingSettings(temperature=0.0, max_tokens=24, stop=(full[6:9],))).result()
-    follow_up = [*HELLO, {"role": "assistant", "content": stopped.text}, {"role": "user", "content": "More"}]
+    follow_up = [*HELLO, assistant(stopped.text), user("More")]
     answer = llama_engine.chat(follow_up, GREEDY).result()
     assert answer.stats.cached_tokens >= stopped.stats.prompt_tokens

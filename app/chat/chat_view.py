@@ -9,7 +9,7 @@ from PySide6.QtWidgets import QLabel, QPushButton, QScrollArea, QStackedWidget, 
 
 from app.chat.message_view import MessageView
 from app.chat.session import ChatSession
-from app.conversation import Message
+from engine.conversations.model import StoredMessage
 from engine.generation import Stats
 
 STICK_MARGIN = 24
@@ -91,7 +91,7 @@ class ChatView(QStackedWidget):
         self._stick = True
         self._follow()
 
-    def _view_for(self, message: Message) -> MessageView:
+    def _view_for(self, message: StoredMessage) -> MessageView:
         versions = [m.id for m in self._session.siblings(message)]
         author = "You" if message.role == "user" else (message.model or self._assistant_name())
         view = MessageView(message, author, (versions.index(message.id), len(versions)))
@@ -111,7 +111,7 @@ class ChatView(QStackedWidget):
         if self.views:
             self.views[-1].append(text, stats)
 
-    def _finished(self, message: Message) -> None:
+    def _finished(self, message: StoredMessage) -> None:
         for view in self.views:
             if view.message.id == message.id:
                 view.finish(message)

@@ -19,7 +19,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.conversation import Conversation
+from engine.conversations.model import Conversation
 
 SEARCH_DELAY_MS = 150
 UNDO_SECONDS = 10

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from app.conversation import INTERRUPTED, Message
+from engine.conversations.model import INTERRUPTED, StoredMessage
 from engine.generation import Stats
 
 REASONS = {
@@ -16,7 +16,7 @@ def stats_text(tokens: int, tps: float, ttft: float) -> str:
     return f"{tokens} tokens · {tps:.1f} tok/s · TTFT {ttft * 1000:.0f} ms"
 
 
-def footer_text(message: Message) -> str:
+def footer_text(message: StoredMessage) -> str:
     """'128 tokens · 45.3 tok/s · TTFT 120 ms · stopped' for an answer; '' for a question."""
     if message.role != "assistant":
         return ""

@@ -19,7 +19,7 @@ from PySide6.QtWidgets import (
 from app.chat.browser import MessageBrowser
 from app.chat.composer import PromptEdit
 from app.chat.footer import footer_text, live_footer_text
-from app.conversation import Message
+from engine.conversations.model import StoredMessage
 from engine.generation import Stats
 
 LIVE_RENDER_INTERVAL = 1.0
@@ -72,7 +72,7 @@ class MessageView(QFrame):
     sig_switch = Signal(str, int)
     """(message id, -1 or +1): show another version of this message."""
 
-    def __init__(self, message: Message, author: str, version: tuple[int, int]) -> None:
+    def __init__(self, message: StoredMessage, author: str, version: tuple[int, int]) -> None:
         super().__init__()
         self.message = message
         self.setObjectName("userMessage" if message.role == "user" else "assistantMessage")
@@ -94,15 +94,15 @@ class MessageView(QFrame):
         if message.role == "assistant":
             self._layout.addLayout(self._footer_row())
         self._style()
-        self._streamed = message.content
+        self._streamed = message.text
         self._next_render = self._next_append = self._next_footer = 0.0
         self._unshown = ""
         self._live_markdown = True
         if message.is_streaming:
-            self.body.set_plain(message.content)
+            self.body.set_plain(message.text)
             self.footer.setText(live_footer_text(None))
         else:
-            self.body.set_markdown(message.content)
+            self.body.set_markdown(message.text)
 
     def _header(self, author: str, version: tuple[int, int]) -> QHBoxLayout:
         row = QHBoxLayout()
@@ -175,9 +175,9 @@ class MessageView(QFrame):
             self._next_append = now + (time.perf_counter() - now) / LIVE_RENDER_SHARE
             self._unshown = ""
 
-    def finish(self, message: Message) -> None:
+    def finish(self, message: StoredMessage) -> None:
         self.message = message
-        self.body.set_markdown(message.content)
+        self.body.set_markdown(message.text)
         self.footer.setText(footer_text(message))
         self._style()
 
@@ -188,7 +188,7 @@ class MessageView(QFrame):
 
     # -- actions -----------------------------------------------------------------------------
     def _copy(self) -> None:
-        QGuiApplication.clipboard().setText(self.message.content)
+        QGuiApplication.clipboard().setText(self.message.text)
 
     def start_editing(self) -> None:
         """Swap the text for an editor; Send asks again from the edited question."""
@@ -198,7 +198,7 @@ class MessageView(QFrame):
         panel = QVBoxLayout(self.edit_panel)
         panel.setContentsMargins(0, 0, 0, 0)
         self.editor = PromptEdit()
-        self.editor.setPlainText(self.message.content)
+        self.editor.setPlainText(self.message.text)
         self.editor.sig_submit.connect(self._submit_edit)
         self.editor.sig_cancel.connect(self.stop_editing)
         send, cancel = QPushButton("Send"), QPushButton("Cancel")

@@ -1,9 +1,8 @@
-"""The chat logic behind the window: send, stream, stop, regenerate, edit and switch branches.
+"""The conversation controller behind the window: send, stop, regenerate, edit and switch branches.
 
-Events from the engine's worker are collected by `Generation.drain()` on a 20 Hz timer, so the UI
-hears about a whole frame of tokens at once (one signal, one repaint), never one per token. An answer
-keeps streaming when the user looks at another conversation; it is saved every second while it grows,
-so a crash loses at most a second of it.
+The answer's tokens arrive a frame at a time through a `StreamPump`. An answer keeps streaming when the
+user looks at another conversation; it is saved every second while it grows, so a crash loses at most
+a second of it.
 """
 
 from __future__ import annotations
@@ -11,17 +10,15 @@ from __future__ import annotations
 import time
 from dataclasses import replace
 
-from PySide6.QtCore import QObject, QTimer, Signal
+from PySide6.QtCore import QObject, Signal
 
+from app.chat.stream_pump import StreamPump
 from app.context import AppContext
-from app.conversation import INTERRUPTED, STREAMING, Message, MessageTree
-from engine.generation import Finished, Generation, Stats, Token
+from engine.conversations.history import prompt_messages
+from engine.conversations.model import INTERRUPTED, STREAMING, MessageTree, StoredMessage
+from engine.generation import Finished, Stats
+from engine.messages import Message, assistant, text_parts, user
 
-FRAME_MS = 50
-"""How often streamed text reaches the screen (20 times a second). Each frame costs the UI thread about
-1 ms of layout and painting on a 2-core Linux machine, and on the CPU backend that time comes straight
-out of decoding: at 30 frames a second the window decoded 5% slower than raw mlx_lm, at 20 (with the
-pacing in message_view.py) 1–2% slower."""
 SAVE_INTERVAL = 1.0
 NEW_TITLE = "New chat"
 TITLE_LENGTH = 48
@@ -48,7 +45,7 @@ class ChatSession(QObject):
     sig_streamed = Signal(str, object)
     """(text added this frame, Stats so far) for the answer being written in the open conversation."""
     sig_answer_finished = Signal(object)
-    """The Message of an answer that just ended (stop, length, cancelled or error) in the open conversation."""
+    """The StoredMessage of an answer that just ended (stop, length, cancelled or error) in the open conversation."""
     sig_busy_changed = Signal(bool)
     sig_conversations_changed = Signal()
     """A conversation was created, renamed or got newer: the list should refresh."""
@@ -60,20 +57,17 @@ class ChatSession(QObject):
         self.conversation_id: str | None = None
         self.draft_system_prompt: str = context.settings.get("default_system_prompt")
         self.tree = MessageTree({})
-        self.thread: list[Message] = []
-        self._generation: Generation | None = None
-        self._answer: Message | None = None
-        self._text = ""
-        self._stats: Stats | None = None
+        self.thread: list[StoredMessage] = []
+        self._answer: StoredMessage | None = None
         self._saved_at = 0.0
-        self._timer = QTimer(self)
-        self._timer.setInterval(FRAME_MS)
-        self._timer.timeout.connect(self._poll)
+        self._pump = StreamPump(self)
+        self._pump.sig_frame.connect(self._streamed)
+        self._pump.sig_finished.connect(self._finish)
 
     # -- reading -----------------------------------------------------------------------------
     @property
     def busy(self) -> bool:
-        return self._generation is not None
+        return self._pump.running
 
     @property
     def streaming_in_view(self) -> bool:
@@ -91,13 +85,13 @@ class ChatSession(QObject):
 
     @property
     def live_text(self) -> str:
-        return self._text
+        return self._pump.text
 
     @property
     def live_stats(self) -> Stats | None:
-        return self._stats
+        return self._pump.stats
 
-    def siblings(self, message: Message) -> list[Message]:
+    def siblings(self, message: StoredMessage) -> list[StoredMessage]:
         return self.tree.siblings(message)
 
     # -- navigation --------------------------------------------------------------------------
@@ -117,10 +111,10 @@ class ChatSession(QObject):
             self.thread = [self._live(m) for m in self.tree.path_to(leaf)]
         self.sig_thread_changed.emit()
 
-    def _live(self, message: Message) -> Message:
+    def _live(self, message: StoredMessage) -> StoredMessage:
         """The answer being written carries its in-memory text, newer than the last save."""
         if self._answer is not None and message.id == self._answer.id:
-            return replace(message, content=self._text)
+            return replace(message, parts=text_parts(self._pump.text))
         return message
 
     def switch_branch(self, message_id: str, step: int) -> None:
@@ -150,7 +144,7 @@ class ChatSession(QObject):
             conversation = self._store.create_conversation(title_from(text), self.draft_system_prompt)
             self.conversation_id = conversation.id
         parent = self.thread[-1].id if self.thread else None
-        question = self._store.add_message(self.conversation_id, parent, "user", text)
+        question = self._store.add_message(self.conversation_id, parent, user(text))
         self._answer_to(question)
         return True
 
@@ -168,58 +162,41 @@ class ChatSession(QObject):
         original = self.tree.messages.get(message_id)
         if self.busy or original is None or original.role != "user" or not text.strip():
             return False
-        question = self._store.add_message(self.conversation_id, original.parent_id, "user", text)
+        question = self._store.add_message(self.conversation_id, original.parent_id, user(text))
         self._answer_to(question)
         return True
 
     def stop(self) -> None:
         """End the answer within a token; what was written so far is kept, marked as stopped."""
-        if self._generation is not None:
-            self._generation.stop()
+        self._pump.stop()
 
-    def _prompt_messages(self, question: Message) -> list[dict[str, str]]:
-        tree = self._store.tree(question.conversation_id)
-        history = [{"role": m.role, "content": m.content} for m in tree.path_to(question.id)]
+    def _prompt_messages(self, question: StoredMessage) -> list[Message]:
+        thread = self._store.tree(question.conversation_id).path_to(question.id)
         system = self._store.conversation(question.conversation_id).system_prompt
-        return ([{"role": "system", "content": system}] if system.strip() else []) + history
+        return prompt_messages(system, [m.message for m in thread])
 
-    def _answer_to(self, question: Message) -> None:
+    def _answer_to(self, question: StoredMessage) -> None:
         model = self._context.models.name or None
         self._answer = self._store.add_message(
-            question.conversation_id, question.id, "assistant", "", model=model, finish_reason=STREAMING
+            question.conversation_id, question.id, assistant(""), model=model, finish_reason=STREAMING
         )
-        self._text, self._stats, self._saved_at = "", None, time.monotonic()
-        self._generation = self._context.engine.chat(
+        self._saved_at = time.monotonic()
+        self._pump.start(self._context.engine.chat(
             self._prompt_messages(question), self._context.settings.sampling(), question.conversation_id
-        )
-        self._timer.start()
+        ))
         self._reload()
         self.sig_busy_changed.emit(True)
         self.sig_conversations_changed.emit()
 
     # -- streaming ---------------------------------------------------------------------------
-    def _poll(self) -> None:
-        if self._generation is None:
-            return
-        pieces, finished = [], None
-        for event in self._generation.drain():
-            if isinstance(event, Token):
-                pieces.append(event.text)
-                self._stats = event.stats
-            elif isinstance(event, Finished):
-                finished = event
-        if pieces:
-            delta = "".join(pieces)
-            self._text += delta
-            if self.streaming_in_view:
-                self.sig_streamed.emit(delta, self._stats)
-            self._save_partial()
-        if finished is not None:
-            self._finish(finished)
+    def _streamed(self, delta: str) -> None:
+        if self.streaming_in_view:
+            self.sig_streamed.emit(delta, self._pump.stats)
+        self._save_partial()
 
     def _save_partial(self) -> None:
         if time.monotonic() - self._saved_at >= SAVE_INTERVAL:
-            self._store.update_message(self._answer.id, content=self._text)
+            self._store.update_message(self._answer.id, parts=text_parts(self._pump.text))
             self._saved_at = time.monotonic()
 
     def _finish(self, finished: Finished) -> None:
@@ -229,14 +206,13 @@ class ChatSession(QObject):
         answer = self._answer
         self._store.update_message(
             answer.id,
-            content=text,
+            parts=text_parts(text),
             finish_reason=finish_reason,
             error=error,
             **(stats_values(stats) if stats else {}),
         )
-        self._timer.stop()
-        self._generation = self._answer = None
-        self._text, self._stats = "", None
+        self._pump.release()
+        self._answer = None
         if answer.conversation_id == self.conversation_id:
             self.tree = self._store.tree(self.conversation_id)
             self.thread = [self.tree.messages[m.id] for m in self.thread]
@@ -249,13 +225,6 @@ class ChatSession(QObject):
         The worker ends an answer within a token, but it may first be busy for longer (loading a model,
         or an API request's answer): after `timeout` seconds the text so far is saved as interrupted.
         """
-        if self._generation is None:
-            return
-        self._generation.stop()
-        try:
-            self._generation.result(timeout)
-        except TimeoutError:
-            pass
-        self._poll()
-        if self._generation is not None:
-            self._end_answer(self._text, INTERRUPTED, None, self._stats)
+        self._pump.wait(timeout)
+        if self._pump.running:
+            self._end_answer(self._pump.text, INTERRUPTED, None, self._pump.stats)

@@ -7,7 +7,8 @@ from dataclasses import asdict
 from datetime import datetime, timezone
 
 from app.chat.footer import footer_text
-from app.conversation import Conversation, Message, MessageTree
+from engine.conversations.model import Conversation, MessageTree, StoredMessage
+from engine.conversations.parts_json import tagged
 
 FORMAT_VERSION = 1
 
@@ -16,27 +17,32 @@ def _iso(timestamp: float) -> str:
     return datetime.fromtimestamp(timestamp, timezone.utc).isoformat(timespec="seconds")
 
 
-def to_markdown(conversation: Conversation, thread: list[Message]) -> str:
+def to_markdown(conversation: Conversation, thread: list[StoredMessage]) -> str:
     """The visible branch as a Markdown document: a heading per turn, each answer's stats in italics."""
     lines = [f"# {conversation.title}", "", f"_Exported from Cabin, {_iso(conversation.updated)}_", ""]
     if conversation.system_prompt.strip():
         lines += ["## System prompt", "", conversation.system_prompt.strip(), ""]
     for message in thread:
         heading = "You" if message.role == "user" else f"Assistant ({message.model})" if message.model else "Assistant"
-        lines += [f"## {heading}", "", message.content.strip(), ""]
+        lines += [f"## {heading}", "", message.text.strip(), ""]
         footer = footer_text(message)
         if footer:
             lines += [f"_{footer}_", ""]
     return "\n".join(lines)
 
 
-def to_json(conversation: Conversation, tree: MessageTree, thread: list[Message]) -> str:
+def to_json(conversation: Conversation, tree: MessageTree, thread: list[StoredMessage]) -> str:
     """The whole conversation, every branch included; `thread` lists the ids of the visible branch."""
     document = {
         "format": "cabin-conversation",
         "version": FORMAT_VERSION,
         "conversation": {**asdict(conversation), "created": _iso(conversation.created), "updated": _iso(conversation.updated)},
         "thread": [m.id for m in thread],
-        "messages": [{**asdict(m), "created": _iso(m.created)} for m in tree.messages.values()],
+        "messages": [_exported(m) for m in tree.messages.values()],
     }
     return json.dumps(document, indent=2, ensure_ascii=False)
+
+
+def _exported(message: StoredMessage) -> dict:
+    """Its fields, with the parts tagged by type and the visible text as "content"."""
+    return {**asdict(message), "content": message.text, "parts": tagged(message.parts), "created": _iso(message.created)}

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from concurrent.futures import Future
 
-from app.settings import Settings
 from engine.generation import Engine
 from engine.memory import MemoryLimits
+from engine.settings.file import Settings
 
 ENGINE_KEYS = ("memory_limit_gb", "cache_limit_gb", "upcast_on_cpu")
 

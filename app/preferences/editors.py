@@ -12,7 +12,7 @@ from typing import Any
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QLineEdit, QPlainTextEdit, QWidget
 
-from app.settings_schema import spec, to_text, value_type
+from engine.settings.schema import spec, to_text, value_type
 
 TEXT_SAVE_DELAY_MS = 600
 ERROR_STYLE = "QLineEdit { border: 1px solid #d32f2f; border-radius: 3px; padding: 2px; }"

@@ -26,7 +26,7 @@ from app.context import AppContext
 from app.performance.view import PerformanceView
 from app.preferences.apply import ENGINE_KEYS, apply_to_engine
 from app.preferences.editors import SettingEditor, editor_for, range_hint
-from app.settings_schema import SettingError, parse, section_keys, spec, to_text
+from engine.settings.schema import SettingError, parse, section_keys, spec, to_text
 
 PAGES = {
     "Generation": {"Sampling": "sampling", "Context": "context", "New conversations": "chat"},

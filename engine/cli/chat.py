@@ -6,8 +6,10 @@ import argparse
 import sys
 
 from engine.cli.common import add_model_arguments, loaded_engine, positive_int, stats_line
+from engine.conversations.history import History
 from engine.errors import CabinError
 from engine.generation import Engine, Finished, SamplingSettings, Token
+from engine.messages import Message
 
 HELP = "Commands: /reset starts over, /quit leaves (or Ctrl-D). Ctrl-C stops an answer."
 
@@ -46,7 +48,7 @@ def settings_from(args: argparse.Namespace) -> SamplingSettings:
         raise CabinError(str(e)) from None
 
 
-def stream_answer(engine: Engine, messages: list[dict[str, str]], settings: SamplingSettings) -> Finished:
+def stream_answer(engine: Engine, messages: list[Message], settings: SamplingSettings) -> Finished:
     """Print the answer as it streams; Ctrl-C stops it and keeps what was said."""
     generation = engine.chat(messages, settings)
     try:
@@ -64,13 +66,9 @@ def stream_answer(engine: Engine, messages: list[dict[str, str]], settings: Samp
     return finished
 
 
-def system_messages(system: str | None) -> list[dict[str, str]]:
-    return [{"role": "system", "content": system}] if system else []
-
-
 def interactive(engine: Engine, args: argparse.Namespace, settings: SamplingSettings) -> int:
     print(f"Chatting with {engine.model_info.name}. {HELP}", file=sys.stderr)
-    messages = system_messages(args.system)
+    history = History(args.system or "")
     while True:
         try:
             line = input(">>> ").strip()
@@ -83,15 +81,14 @@ def interactive(engine: Engine, args: argparse.Namespace, settings: SamplingSett
         if line == "/quit":
             return 0
         if line == "/reset":
-            messages = system_messages(args.system)
+            history.clear()
             engine.forget("default")
             print("(conversation cleared)", file=sys.stderr)
             continue
         if not line:
             continue
-        messages.append({"role": "user", "content": line})
-        finished = stream_answer(engine, messages, settings)
-        messages.append({"role": "assistant", "content": finished.text})
+        finished = stream_answer(engine, history.ask(line), settings)
+        history.answered(finished.text)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -99,6 +96,5 @@ def run(args: argparse.Namespace) -> int:
     with loaded_engine(args) as engine:
         if args.prompt is None:
             return interactive(engine, args, settings)
-        messages = system_messages(args.system) + [{"role": "user", "content": args.prompt}]
-        finished = stream_answer(engine, messages, settings)
+        finished = stream_answer(engine, History(args.system or "").ask(args.prompt), settings)
         return 1 if finished.finish_reason == "error" else 0

@@ -12,7 +12,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-Message = dict[str, str]
+from engine.messages import Message
+
 REFILL_SHARE = 0.75
 
 
@@ -31,11 +32,11 @@ class Fitted:
 
 def _drop_oldest(messages: list[Message]) -> list[Message]:
     """Without the oldest message after the system prompt, and without an answer left with no question."""
-    start = 1 if messages[0]["role"] == "system" else 0
+    start = 1 if messages[0].role == "system" else 0
     if len(messages) - start <= 1:
         return messages
     rest = messages[start + 1 :]
-    while len(rest) > 1 and rest[0]["role"] == "assistant":
+    while len(rest) > 1 and rest[0].role == "assistant":
         rest = rest[1:]
     return messages[:start] + rest
 

@@ -27,6 +27,7 @@ from engine.generation.mlx_threads import run_on_mlx_thread
 from engine.generation.settings import SamplingSettings
 from engine.generation.worker import Preparer, Worker, finish_early
 from engine.memory import LimitSetter, MemoryLimits, MemoryReading, system_memory
+from engine.messages import Message
 from engine.metrics import Activity
 from engine.models.fit import DEFAULT_CONTEXT
 from engine.models.folder import ModelInfo
@@ -38,7 +39,6 @@ if TYPE_CHECKING:
 __all__ = ["Engine", "Generation"]
 
 T = TypeVar("T")
-Message = dict[str, str]
 
 
 class Engine:

@@ -9,13 +9,13 @@ from threading import Event as StopFlag
 from typing import Any
 
 from engine.backends.base import Backend, PrefillStopped, Step
+from engine.chat_template import plain_prompt, template_messages
 from engine.generation.context_window import ContextOverflow, fit_to_context
 from engine.generation.events import Event, Finished, FinishReason, Stats, Token
 from engine.generation.prompt_cache import ConversationCache
 from engine.generation.settings import SamplingSettings
 from engine.generation.stop_strings import StopStrings
-
-Message = dict[str, str]
+from engine.messages import Message
 
 
 def render_prompt(tokenizer: Any, messages: list[Message]) -> str:
@@ -24,10 +24,13 @@ def render_prompt(tokenizer: Any, messages: list[Message]) -> str:
     A model without a chat template (a base model) gets plain `Role: text` lines. Either way the
     prompt starts with the BOS token when the model uses one (see `with_bos`).
     """
-    if getattr(tokenizer, "chat_template", None):
-        rendered = tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+    template = getattr(tokenizer, "chat_template", None)
+    if template:
+        rendered = tokenizer.apply_chat_template(
+            template_messages(messages, template), tokenize=False, add_generation_prompt=True
+        )
     else:
-        rendered = "\n".join(f"{m['role'].capitalize()}: {m['content']}" for m in messages) + "\nAssistant:"
+        rendered = plain_prompt(messages)
     return with_bos(tokenizer, rendered)
 
 

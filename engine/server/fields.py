@@ -1,4 +1,7 @@
-"""Typed reads of a JSON request body: every missing, mistyped or out-of-range field is a 400 naming it."""
+"""Typed reads of a JSON request body: every missing, mistyped or out-of-range field is a 400 naming it.
+
+Also what both wire formats (OpenAI, Ollama) read the same way: the seed range, top_p = 0 as greedy.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +9,13 @@ from typing import Any
 
 from engine.server.errors import ApiError
 
+MAX_SEED = 2**64 - 1
 _JSON_TYPES = {str: "string", bool: "boolean", int: "integer", float: "number", list: "array", dict: "object"}
+
+
+def greedy_when_top_p_is_zero(temperature: float, top_p: float) -> tuple[float, float]:
+    """top_p = 0 keeps only the most likely token: that is greedy decoding (temperature 0)."""
+    return (0.0, 1.0) if top_p == 0 else (temperature, top_p)
 
 
 def _json_type(value: Any) -> str:

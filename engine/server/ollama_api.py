@@ -96,7 +96,7 @@ async def chat(request: web.Request) -> web.StreamResponse:
 async def generate(request: web.Request) -> web.StreamResponse:
     backend = request.app[BACKEND]
     parsed = parse_generate(await read_json(request), backend.default_max_tokens)
-    if parsed.raw_prompt is None and not parsed.messages[-1]["content"]:
+    if parsed.raw_prompt is None and not parsed.messages[-1].text:
         # Ollama's way to ask for the model to be loaded: it is, so say so without generating.
         model = backend.model_id(parsed.model)
         return json_response({"model": model, "created_at": iso_now(), "response": "", "done": True, "done_reason": "load"})

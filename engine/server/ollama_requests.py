@@ -2,21 +2,22 @@
 
 Sampling defaults are Ollama's documented ones (temperature 0.8, top_k 40, top_p 0.9, repeat_penalty
 1.1). Like Ollama, unknown `options` (num_ctx, num_gpu, ...) are ignored; fields that would change the
-answer and are not supported here (images, tools, JSON format, thinking) are refused.
+answer and are not supported here (images, tools, JSON format, thinking) are refused. Messages are read
+into typed parts, tool calls and results included; images are refused because no model here reads them.
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any
 
 from engine.generation import SamplingSettings
+from engine.messages import Image, Message, Part, Reasoning, ToolCall, ToolResult, system, text_parts
 from engine.server.errors import ApiError
-from engine.server.fields import Fields
-from engine.server.openai_requests import MAX_SEED, greedy_when_top_p_is_zero
+from engine.server.fields import MAX_SEED, Fields, greedy_when_top_p_is_zero
 
-Message = dict[str, str]
-ROLES = ("system", "user", "assistant")
+ROLES = ("system", "user", "assistant", "tool")
 
 
 @dataclass(frozen=True)
@@ -68,20 +69,48 @@ def refuse_unsupported(fields: Fields) -> None:
         raise ApiError.unsupported("tools", "Tool calling")
     if fields.raw("think") not in (None, False):
         raise ApiError.unsupported("think", "Thinking")
-    if fields.raw("images"):
-        raise ApiError.unsupported("images", "Image input")
+
+
+def images(raw: Any, param: str) -> tuple[Part, ...]:
+    """Ollama's `images`: base64 strings."""
+    if raw is None:
+        return ()
+    if not isinstance(raw, list) or not all(isinstance(item, str) for item in raw):
+        raise ApiError.invalid(f"invalid {param}: expected an array of base64 strings", param)
+    return tuple(Image(data=item) for item in raw)
+
+
+def tool_calls(fields: Fields, where: str) -> tuple[Part, ...]:
+    """Ollama's tool calls carry no id and give the arguments as an object."""
+    calls = []
+    for index, raw in enumerate(fields.raw("tool_calls") or []):
+        function = Fields(raw, f"{where}.tool_calls[{index}]").nested("function")
+        arguments = function.raw("arguments") or {}
+        calls.append(ToolCall("", function.string("name", required=True), json.dumps(arguments)))
+    return tuple(calls)
 
 
 def chat_message(raw: Any, index: int) -> Message:
     where = f"messages[{index}]"
     fields = Fields(raw, where)
     role = fields.string("role", required=True)
-    if role == "tool" or fields.raw("tool_calls"):
-        raise ApiError.unsupported(f"{where}.role", "Tool calling")
     if role not in ROLES:
         raise ApiError.invalid(f"invalid role '{role}' in {where}", f"{where}.role")
     refuse_unsupported(fields)
-    return {"role": role, "content": fields.string("content", "")}
+    content = fields.string("content", "")
+    if role == "tool":
+        return Message("tool", (ToolResult("", content, fields.string("tool_name")),))
+    thinking = fields.string("thinking")
+    thought = (Reasoning(thinking),) if thinking else ()
+    attached = images(fields.raw("images"), f"{where}.images")
+    return Message(role, thought + text_parts(content) + attached + tool_calls(fields, where))
+
+
+def refuse_images(messages: list[Message]) -> None:
+    """No model Cabin runs reads images yet: say so (400) instead of answering without them."""
+    if any(isinstance(part, Image) for message in messages for part in message.parts):
+        raise ApiError.invalid("Image input is not supported: the loaded model reads text only.", "images",
+                               "unsupported_parameter")
 
 
 def parse_chat(body: Any, default_max_tokens: int) -> OllamaChat:
@@ -89,6 +118,7 @@ def parse_chat(body: Any, default_max_tokens: int) -> OllamaChat:
     model = fields.string("model", required=True)
     refuse_unsupported(fields)
     messages = [chat_message(raw, i) for i, raw in enumerate(fields.items("messages"))]
+    refuse_images(messages)
     settings = settings_from_options(fields.nested("options"), default_max_tokens)
     return OllamaChat(model, settings, fields.boolean("stream", True), messages)
 
@@ -100,8 +130,10 @@ def parse_generate(body: Any, default_max_tokens: int) -> OllamaGenerate:
     if fields.given("suffix") or fields.raw("context") or fields.given("template"):
         raise ApiError.unsupported("suffix", "suffix, context and template")
     prompt = fields.string("prompt", required=True)
-    system = fields.string("system")
-    messages = ([{"role": "system", "content": system}] if system else []) + [{"role": "user", "content": prompt}]
+    instructions = fields.string("system")
+    question = Message("user", text_parts(prompt) + images(fields.raw("images"), "images"))
+    messages = ([system(instructions)] if instructions else []) + [question]
+    refuse_images(messages)
     settings = settings_from_options(fields.nested("options"), default_max_tokens)
     raw = prompt if fields.boolean("raw", False) else None
     return OllamaGenerate(model, settings, fields.boolean("stream", True), messages, raw)

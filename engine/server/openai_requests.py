@@ -12,12 +12,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from engine.generation import SamplingSettings
+from engine.messages import Message
 from engine.server.errors import ApiError
-from engine.server.fields import Fields
+from engine.server.fields import MAX_SEED, Fields, greedy_when_top_p_is_zero
+from engine.server.openai_messages import chat_messages
 
-Message = dict[str, str]
-
-MAX_SEED = 2**64 - 1
 SAMPLING_FIELDS = {
     "temperature", "top_p", "max_tokens", "seed", "stop", "presence_penalty", "frequency_penalty", "n",
     "logprobs", "top_logprobs", "logit_bias", "stream", "stream_options", "model",
@@ -33,7 +32,6 @@ CHAT_FIELDS = SAMPLING_FIELDS | IGNORED_FIELDS | {
     "modalities", "audio",
 }
 COMPLETION_FIELDS = SAMPLING_FIELDS | IGNORED_FIELDS | {"prompt", "echo", "suffix", "best_of"}
-ROLES = {"system": "system", "developer": "system", "user": "user", "assistant": "assistant"}
 
 
 @dataclass(frozen=True)
@@ -71,11 +69,6 @@ def refuse_unsupported(fields: Fields) -> None:
         raise ApiError.unsupported("logit_bias", "logit_bias")
 
 
-def greedy_when_top_p_is_zero(temperature: float, top_p: float) -> tuple[float, float]:
-    """top_p = 0 keeps only the most likely token: that is greedy decoding (temperature 0)."""
-    return (0.0, 1.0) if top_p == 0 else (temperature, top_p)
-
-
 def sampling_settings(fields: Fields, default_max_tokens: int, max_tokens: int | None) -> SamplingSettings:
     temperature, top_p = greedy_when_top_p_is_zero(
         fields.number("temperature", 1.0, 0, 2), fields.number("top_p", 1.0, 0, 1)
@@ -107,35 +100,6 @@ def streaming(fields: Fields) -> tuple[bool, bool]:
     return stream, options.boolean("include_usage", False)
 
 
-def message_text(content: Any, param: str) -> str:
-    """A message's content: a string, or an array of text parts (joined)."""
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list) and all(isinstance(part, dict) for part in content):
-        kinds = {part.get("type") for part in content}
-        if kinds - {"text"}:
-            what = ", ".join(sorted(str(kind) for kind in kinds - {"text"}))
-            raise ApiError.unsupported(param, f"Content of type {what} (this model reads text only)")
-        return "".join(Fields(part, param).string("text", required=True) for part in content)
-    raise ApiError.invalid(f"Invalid type for '{param}': expected a string or an array of content parts.", param,
-                           "invalid_type")
-
-
-def chat_message(raw: Any, index: int) -> Message:
-    where = f"messages[{index}]"
-    fields = Fields(raw, where)
-    role = fields.string("role", required=True)
-    if role in ("tool", "function") or fields.given("tool_calls") or fields.given("function_call"):
-        raise ApiError.unsupported(f"{where}.role", "Tool calling")
-    if role not in ROLES:
-        raise ApiError.invalid(f"Invalid value for '{where}.role': '{role}' is not one of system, developer, user, "
-                               "assistant.", f"{where}.role", "invalid_value")
-    if not fields.given("content"):
-        raise ApiError.invalid(f"Missing required parameter: '{where}.content'.", f"{where}.content",
-                               "missing_required_parameter")
-    return {"role": ROLES[role], "content": message_text(fields.raw("content"), f"{where}.content")}
-
-
 def refuse_chat_extras(fields: Fields) -> None:
     if fields.raw("tools") or fields.raw("functions"):
         raise ApiError.unsupported("tools", "Tool calling")
@@ -151,7 +115,7 @@ def parse_chat(body: Any, default_max_tokens: int) -> ChatRequest:
     fields = Fields(body)
     refuse_unknown(fields, CHAT_FIELDS)
     model = fields.string("model", required=True)
-    messages = [chat_message(raw, i) for i, raw in enumerate(fields.items("messages"))]
+    messages = chat_messages(fields)
     refuse_unsupported(fields)
     refuse_chat_extras(fields)
     max_tokens = fields.integer("max_completion_tokens", None, 1) or fields.integer("max_tokens", None, 1)

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from engine.messages import Message, Part, Role
+
 STREAMING = "streaming"
 """finish_reason of an answer still being written; found at start-up it means the app died mid-answer."""
 INTERRUPTED = "interrupted"
@@ -25,12 +27,14 @@ class Conversation:
 
 
 @dataclass(frozen=True)
-class Message:
+class StoredMessage:
+    """A Message as a conversation keeps it: its place in the tree, and how its answer went."""
+
     id: str
     conversation_id: str
     parent_id: str | None
-    role: str
-    content: str
+    role: Role
+    parts: tuple[Part, ...]
     created: float
     model: str | None = None
     finish_reason: str | None = None
@@ -45,22 +49,30 @@ class Message:
     def is_streaming(self) -> bool:
         return self.finish_reason == STREAMING
 
+    @property
+    def message(self) -> Message:
+        return Message(self.role, self.parts)
+
+    @property
+    def text(self) -> str:
+        return self.message.text
+
 
 @dataclass
 class MessageTree:
     """All messages of one conversation, indexed for walking branches."""
 
-    messages: dict[str, Message]
-    children: dict[str | None, list[Message]] = field(default_factory=dict)
+    messages: dict[str, StoredMessage]
+    children: dict[str | None, list[StoredMessage]] = field(default_factory=dict)
 
     @classmethod
-    def of(cls, messages: list[Message]) -> MessageTree:
+    def of(cls, messages: list[StoredMessage]) -> MessageTree:
         tree = cls({m.id: m for m in messages})
         for message in sorted(messages, key=lambda m: m.created):
             tree.children.setdefault(message.parent_id, []).append(message)
         return tree
 
-    def path_to(self, leaf_id: str | None) -> list[Message]:
+    def path_to(self, leaf_id: str | None) -> list[StoredMessage]:
         """The messages from the root down to `leaf_id`, in order."""
         path = []
         while leaf_id is not None and leaf_id in self.messages:
@@ -69,11 +81,11 @@ class MessageTree:
             leaf_id = message.parent_id
         return path[::-1]
 
-    def siblings(self, message: Message) -> list[Message]:
+    def siblings(self, message: StoredMessage) -> list[StoredMessage]:
         """`message` and the other versions of it (same parent), oldest first."""
         return self.children.get(message.parent_id, [message])
 
-    def newest_leaf_under(self, message: Message) -> Message:
+    def newest_leaf_under(self, message: StoredMessage) -> StoredMessage:
         """Follow the most recent child down to a leaf: where a switched-to branch was left."""
         while self.children.get(message.id):
             message = self.children[message.id][-1]

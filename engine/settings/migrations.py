@@ -1,6 +1,6 @@
 """Upgrades of the settings file from older formats, one version step at a time (as napari and Picard do).
 
-To change the format: bump `SCHEMA_VERSION` in `app.settings_schema` and add the step from the previous
+To change the format: bump `SCHEMA_VERSION` in `engine.settings.schema` and add the step from the previous
 version here. A step takes the parsed file of its version and returns the next version's.
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from app.settings_schema import FIELDS, SCHEMA_VERSION, spec
+from engine.settings.schema import FIELDS, SCHEMA_VERSION, spec
 
 Data = dict[str, Any]
 

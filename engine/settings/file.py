@@ -1,8 +1,8 @@
-"""The settings file: the typed schema of `app.settings_schema`, stored as versioned JSON in the app-data folder.
+"""The settings file: the typed schema of `engine.settings.schema`, stored as versioned JSON in the app-data folder.
 
 Reading never stops the app: a file that is not JSON is moved aside and the defaults are used; a value
 the schema refuses falls back to its default; either way the original is kept beside the settings file
-and `warnings` says what happened. Older files are migrated (`app.settings_migrations`); keys the schema
+and `warnings` says what happened. Older files are migrated (`engine.settings.migrations`); keys the schema
 does not know (another version's, another pane's) are kept as they are. Writes are atomic.
 """
 
@@ -16,8 +16,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from app.settings_migrations import migrate
-from app.settings_schema import DEFAULTS, FIELDS, GB, SCHEMA_VERSION, Preferences, SettingError, check, spec
+from engine.settings.migrations import migrate
+from engine.settings.schema import DEFAULTS, FIELDS, GB, SCHEMA_VERSION, Preferences, SettingError, check, spec
 from engine.generation import SamplingSettings
 
 OTHER = "other"

@@ -13,39 +13,13 @@ from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
-from app.conversation import INTERRUPTED, STREAMING, Conversation, Message, MessageTree
+from engine.conversations import parts_json
+from engine.conversations.model import INTERRUPTED, STREAMING, Conversation, MessageTree, StoredMessage
+from engine.conversations.schema import prepare
+from engine.messages import Message
 
-SCHEMA_VERSION = 1
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS conversations (
-    id TEXT PRIMARY KEY,
-    title TEXT NOT NULL,
-    system_prompt TEXT NOT NULL DEFAULT '',
-    created REAL NOT NULL,
-    updated REAL NOT NULL,
-    current_leaf TEXT,
-    deleted INTEGER NOT NULL DEFAULT 0
-);
-CREATE TABLE IF NOT EXISTS messages (
-    id TEXT PRIMARY KEY,
-    conversation_id TEXT NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,
-    parent_id TEXT REFERENCES messages(id) ON DELETE CASCADE,
-    role TEXT NOT NULL,
-    content TEXT NOT NULL,
-    created REAL NOT NULL,
-    model TEXT,
-    finish_reason TEXT,
-    generated_tokens INTEGER NOT NULL DEFAULT 0,
-    generation_tps REAL NOT NULL DEFAULT 0,
-    ttft REAL NOT NULL DEFAULT 0,
-    prompt_tokens INTEGER NOT NULL DEFAULT 0,
-    cached_tokens INTEGER NOT NULL DEFAULT 0,
-    error TEXT
-);
-CREATE INDEX IF NOT EXISTS messages_by_conversation ON messages(conversation_id, created);
-"""
 CONVERSATION_COLUMNS = ", ".join(f.name for f in fields(Conversation))
-MESSAGE_COLUMNS = [f.name for f in fields(Message)]
+MESSAGE_COLUMNS = [f.name for f in fields(StoredMessage)]
 STAT_COLUMNS = set(MESSAGE_COLUMNS) - {"id", "conversation_id", "parent_id", "role", "created"}
 
 
@@ -75,12 +49,15 @@ class ConversationStore:
     def __init__(self, path: Path) -> None:
         self.path = path
         self._db = sqlite3.connect(path, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
+        try:
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            prepare(self._db, path)  # before foreign keys are on: an upgrade rebuilds tables
+        except sqlite3.DatabaseError:
+            self._db.close()
+            raise
         self._db.execute("PRAGMA foreign_keys=ON")
-        with self._db:
-            self._db.executescript(SCHEMA)
-            self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+        self._db.create_function("message_text", 1, parts_json.text_of, deterministic=True)
         self._recover()
 
     def _recover(self) -> None:
@@ -117,7 +94,7 @@ class ConversationStore:
             pattern = "%" + search.strip().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
             query += (
                 " AND (title LIKE ?1 ESCAPE '\\' OR EXISTS (SELECT 1 FROM messages m"
-                " WHERE m.conversation_id = c.id AND m.content LIKE ?1 ESCAPE '\\'))"
+                " WHERE m.conversation_id = c.id AND message_text(m.parts) LIKE ?1 ESCAPE '\\'))"
             )
             params = (pattern,)
         rows = self._db.execute(query + " ORDER BY updated DESC", params).fetchall()
@@ -140,40 +117,43 @@ class ConversationStore:
         self._db.execute("DELETE FROM conversations WHERE deleted")
 
     # -- messages ----------------------------------------------------------------------------
-    def add_message(self, conversation_id: str, parent_id: str | None, role: str, content: str, **stats: Any) -> Message:
+    def add_message(self, conversation_id: str, parent_id: str | None, message: Message, **stats: Any) -> StoredMessage:
         """Append a message under `parent_id` and make it the conversation's current leaf."""
-        message = Message(new_id(), conversation_id, parent_id, role, content, time.time(), **stats)
-        values = [getattr(message, name) for name in MESSAGE_COLUMNS]
+        stored = StoredMessage(new_id(), conversation_id, parent_id, message.role, message.parts, time.time(), **stats)
+        values = [getattr(stored, name) for name in MESSAGE_COLUMNS]
+        values[MESSAGE_COLUMNS.index("parts")] = parts_json.encode(stored.parts)
         with self._db:
             self._db.execute("BEGIN")
             self._db.execute(
                 f"INSERT INTO messages ({', '.join(MESSAGE_COLUMNS)}) VALUES ({', '.join('?' * len(values))})", values
             )
-            self._set_leaf(conversation_id, message.id, message.created)
-        return message
+            self._set_leaf(conversation_id, stored.id, stored.created)
+        return stored
 
     def update_message(self, message_id: str, **values: Any) -> None:
-        """Change a message's content, finish reason or stats (e.g. as an answer streams in)."""
+        """Change a message's parts, finish reason or stats (e.g. as an answer streams in)."""
         unknown = set(values) - STAT_COLUMNS
         if unknown:
             raise StoreError(f"cannot update {', '.join(sorted(unknown))}")
+        if "parts" in values:
+            values["parts"] = parts_json.encode(values["parts"])
         assignments = ", ".join(f"{name}=?" for name in values)
         self._db.execute(f"UPDATE messages SET {assignments} WHERE id=?", (*values.values(), message_id))
 
-    def message(self, message_id: str) -> Message:
+    def message(self, message_id: str) -> StoredMessage:
         row = self._db.execute(f"SELECT {', '.join(MESSAGE_COLUMNS)} FROM messages WHERE id=?", (message_id,)).fetchone()
         if row is None:
             raise StoreError(f"no message {message_id}")
-        return Message(*row)
+        return _stored(row)
 
     def tree(self, conversation_id: str) -> MessageTree:
         rows = self._db.execute(
             f"SELECT {', '.join(MESSAGE_COLUMNS)} FROM messages WHERE conversation_id=? ORDER BY created, rowid",
             (conversation_id,),
         ).fetchall()
-        return MessageTree.of([Message(*row) for row in rows])
+        return MessageTree.of([_stored(row) for row in rows])
 
-    def thread(self, conversation_id: str) -> list[Message]:
+    def thread(self, conversation_id: str) -> list[StoredMessage]:
         """The messages the user sees: root to the current leaf."""
         return self.tree(conversation_id).path_to(self.conversation(conversation_id).current_leaf)
 
@@ -187,3 +167,9 @@ class ConversationStore:
             self._db.execute(
                 "UPDATE conversations SET current_leaf=?, updated=? WHERE id=?", (message_id, updated, conversation_id)
             )
+
+
+def _stored(row: tuple[Any, ...]) -> StoredMessage:
+    values = dict(zip(MESSAGE_COLUMNS, row))
+    values["parts"] = parts_json.decode(values["parts"])
+    return StoredMessage(**values)

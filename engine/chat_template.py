@@ -1,0 +1,77 @@
+"""Typed messages -> the dicts a Hugging Face chat template reads (`tokenizer.apply_chat_template`).
+
+Plain text becomes `{"role", "content"}` exactly as it always was, so prompts (and their prompt cache)
+do not change. Tool calls become the assistant's `tool_calls`, tool results a "tool" message; reasoning
+is passed as `reasoning_content` to templates that read it (Qwen3, DeepSeek-R1 style) and dropped
+elsewhere, as those models' own chat formats do. Images and files cannot be shown to a text-only model:
+they are refused with a readable error instead of being left out silently.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from engine.errors import CabinError
+from engine.messages import File, Image, Message, Reasoning, ToolCall, ToolResult
+
+REASONING_KEY = "reasoning_content"
+
+
+class UnsupportedContent(CabinError):
+    """A message holds something this model cannot read (an image for a text-only model)."""
+
+
+def refuse_attachments(messages: list[Message]) -> None:
+    """Raise UnsupportedContent naming the first image or file: this model reads text only."""
+    for index, message in enumerate(messages):
+        for part in message.parts:
+            if isinstance(part, (Image, File)):
+                what = "an image" if isinstance(part, Image) else "a file"
+                raise UnsupportedContent(f"message {index + 1} holds {what}, but this model reads text only")
+
+
+def template_messages(messages: list[Message], template: str | None = None) -> list[dict[str, Any]]:
+    """The conversation as chat-template dicts; `template` (its Jinja source) decides whether reasoning is kept."""
+    refuse_attachments(messages)
+    keep_reasoning = template is not None and REASONING_KEY in str(template)
+    return [rendered for message in messages for rendered in _template_message(message, keep_reasoning)]
+
+
+def _template_message(message: Message, keep_reasoning: bool) -> list[dict[str, Any]]:
+    """One dict, or one per result for a tool message answering several calls."""
+    results = message.of_kind(ToolResult)
+    if message.role == "tool" and results:
+        return [_tool_message(result) for result in results]
+    rendered: dict[str, Any] = {"role": message.role, "content": message.text}
+    calls = message.of_kind(ToolCall)
+    if calls:
+        rendered["tool_calls"] = [_tool_call(call) for call in calls]
+    reasoning = "".join(part.text for part in message.of_kind(Reasoning))
+    if keep_reasoning and reasoning:
+        rendered[REASONING_KEY] = reasoning
+    return [rendered]
+
+
+def _tool_call(call: ToolCall) -> dict[str, Any]:
+    """Templates index into the arguments (`arguments.items()`), so JSON objects are passed parsed."""
+    try:
+        arguments: Any = json.loads(call.arguments)
+    except ValueError:
+        arguments = call.arguments
+    if not isinstance(arguments, dict):
+        arguments = call.arguments
+    return {"id": call.id, "type": "function", "function": {"name": call.name, "arguments": arguments}}
+
+
+def _tool_message(result: ToolResult) -> dict[str, Any]:
+    rendered = {"role": "tool", "tool_call_id": result.call_id, "content": result.content}
+    if result.name:
+        rendered["name"] = result.name
+    return rendered
+
+
+def plain_prompt(messages: list[Message]) -> str:
+    """For a model without a chat template (a base model): `Role: text` lines, then the assistant's cue."""
+    refuse_attachments(messages)
+    return "\n".join(f"{m.role.capitalize()}: {m.text}" for m in messages) + "\nAssistant:"

@@ -1,0 +1,36 @@
+"""What a model is asked in a conversation: the system prompt, then the messages so far.
+
+The window (a branch of the stored message tree) and `cabin chat` (a list kept in memory) both build
+their prompt here, so a conversation reads the same to the model wherever it is held.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from engine.messages import Message, assistant, system, user
+
+
+def prompt_messages(system_prompt: str, thread: Iterable[Message]) -> list[Message]:
+    """The system prompt (unless blank) followed by the thread."""
+    return ([system(system_prompt)] if system_prompt.strip() else []) + list(thread)
+
+
+@dataclass
+class History:
+    """A conversation held in memory, one answer after another (no branches): `cabin chat`'s."""
+
+    system_prompt: str = ""
+    thread: list[Message] = field(default_factory=list)
+
+    def ask(self, text: str) -> list[Message]:
+        """Add the user's message; the messages to answer it with."""
+        self.thread.append(user(text))
+        return prompt_messages(self.system_prompt, self.thread)
+
+    def answered(self, text: str) -> None:
+        self.thread.append(assistant(text))
+
+    def clear(self) -> None:
+        self.thread.clear()

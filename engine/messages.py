@@ -1,0 +1,104 @@
+"""Messages as the engine, the store and the API parsers share them: a role and a tuple of typed parts.
+
+A part is plain frozen data. Text is what every model reads; reasoning is a model's own thinking
+(kept apart so a template can drop or keep it); a tool call and its result carry what function calling
+needs; images and files are attachments, held here even where no model can read them yet, so that a
+request carrying one is refused by name instead of losing it on the way.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal, Union
+
+Role = Literal["system", "user", "assistant", "tool"]
+ROLES: tuple[Role, ...] = ("system", "user", "assistant", "tool")
+
+
+@dataclass(frozen=True)
+class Text:
+    text: str
+
+
+@dataclass(frozen=True)
+class Reasoning:
+    """What a model wrote while thinking, before its answer."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class ToolCall:
+    """The assistant asks for a function to be run."""
+
+    id: str
+    name: str
+    arguments: str
+    """As the model or the API wrote them: JSON text, not necessarily valid."""
+
+
+@dataclass(frozen=True)
+class ToolResult:
+    """What a function returned, answering the ToolCall with the same id."""
+
+    call_id: str
+    content: str
+    name: str | None = None
+
+
+@dataclass(frozen=True)
+class Image:
+    url: str | None = None
+    """An http(s) URL or a data: URL holding the image itself."""
+    data: str | None = None
+    """The image as base64, when it came without a URL (Ollama's `images`)."""
+    detail: str | None = None
+
+
+@dataclass(frozen=True)
+class File:
+    """An attached document, by name, with its bytes inline or a file id the caller gave."""
+
+    name: str | None = None
+    media_type: str | None = None
+    data: str | None = None
+    """Base64 or a data: URL."""
+    file_id: str | None = None
+
+
+Part = Union[Text, Reasoning, ToolCall, ToolResult, Image, File]
+
+
+@dataclass(frozen=True)
+class Message:
+    role: Role
+    parts: tuple[Part, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.role not in ROLES:
+            raise ValueError(f"unknown role {self.role!r}")
+
+    @property
+    def text(self) -> str:
+        """The text parts, joined: what the user sees of the message."""
+        return "".join(part.text for part in self.parts if isinstance(part, Text))
+
+    def of_kind(self, kind: type[Part]) -> list[Part]:
+        return [part for part in self.parts if isinstance(part, kind)]
+
+
+def text_parts(text: str) -> tuple[Part, ...]:
+    """A message body of plain text; empty text has no parts."""
+    return (Text(text),) if text else ()
+
+
+def system(text: str) -> Message:
+    return Message("system", text_parts(text))
+
+
+def user(text: str) -> Message:
+    return Message("user", text_parts(text))
+
+
+def assistant(text: str) -> Message:
+    return Message("assistant", text_parts(text))
