@@ -14,7 +14,7 @@ import openai
 import pytest
 
 from engine.generation import Engine, SamplingSettings
-from engine.server.backend import Backend
+from engine.server.request_queue import RequestQueue
 from tests.conftest import LiveServer
 
 MODEL = "tiny-llama"
@@ -144,7 +144,7 @@ def test_closing_the_server_ends_open_streams_with_an_error_event(serve: Callabl
 
 
 def test_a_generation_that_cannot_start_gives_up_its_turn(engine: Engine) -> None:
-    backend = Backend(engine, max_queue=4, default_max_tokens=8)
+    queue = RequestQueue(engine, max_queue=4, default_max_tokens=8)
 
     def cannot_start(_loop: asyncio.AbstractEventLoop) -> None:
         raise RuntimeError("the engine refused")
@@ -152,8 +152,8 @@ def test_a_generation_that_cannot_start_gives_up_its_turn(engine: Engine) -> Non
     async def try_twice() -> int:
         for _ in range(2):  # the second would wait for the turn forever if the first kept it
             with pytest.raises(RuntimeError):
-                async with backend.generation("/v1/chat/completions", MODEL, cannot_start):
+                async with queue.generation("/v1/chat/completions", MODEL, cannot_start):
                     pass
-        return backend.queued
+        return queue.queued
 
     assert asyncio.run(asyncio.wait_for(try_twice(), timeout=60)) == 0
