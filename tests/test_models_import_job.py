@@ -9,18 +9,19 @@ import pytest
 
 from engine.errors import Cancelled, ModelError
 from engine.generation import Engine
-from engine.models.import_job import ImportProgress, import_in_child
+from engine.jobs import JobProgress
+from engine.models.import_job import import_in_child
 from engine.models.store import list_models
 from tests.store_factory import write_small, write_split
 
 
 def test_an_imported_gguf_appears_among_the_models_and_loads(cabin_data: Path, tiny_gguf: Path, engine: Engine) -> None:
-    seen: list[ImportProgress] = []
+    seen: list[JobProgress] = []
     result = import_in_child(tiny_gguf, name="tiny", on_progress=seen.append)
     assert [m.key for m in list_models()] == [str(result.path)]
     assert engine.load(str(result.path)).result().model_type == "llama"
     assert result.lines[0] == f"Imported {tiny_gguf.name} (llama) to {result.path}"
-    assert seen[-1] == ImportProgress(1.0, "tokenizer")
+    assert seen[-1] == JobProgress("import", 1.0, "tokenizer")
 
 
 def test_nothing_but_the_model_is_left_in_the_models_folder(cabin_data: Path, tiny_gguf: Path) -> None:

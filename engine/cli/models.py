@@ -191,8 +191,7 @@ def run_convert(args: argparse.Namespace) -> int:
     from engine.models.convert import convert
 
     def show(progress: Any) -> None:
-        done = f", {format_bytes(progress.written)} of ~{format_bytes(progress.expected)} written" if progress.written else ""
-        sys.stderr.write(f"\r{progress.phase}{done}\033[K")
+        sys.stderr.write(progress_bar(progress.fraction or 0.0, progress.message))
         sys.stderr.flush()
 
     result = convert(args.source, args.bits, args.group_size, args.name, on_progress=show)
