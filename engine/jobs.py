@@ -23,7 +23,7 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
-from engine.errors import CabinError, Cancelled
+from engine.errors import CabinError, CancelledByUser
 
 POLL_SECONDS = 0.25
 """How often `run()` looks at its cancel flag."""
@@ -160,7 +160,7 @@ class ChildJob:
         error: type[CabinError] = CabinError,
     ) -> Any:
         """Block until the end, handing progress to `on_progress` and checking `cancel` every POLL_SECONDS.
-        Returns the result; raises Cancelled, or `error` with the failure's line."""
+        Returns the result; raises CancelledByUser, or `error` with the failure's line."""
         try:
             while not self.done:
                 if cancel is not None and cancel.is_set():
@@ -172,7 +172,7 @@ class ChildJob:
         finally:  # Ctrl-C or a failure here: never leave the child running
             self.cancel()
         if isinstance(self.result, JobCancelled):
-            raise Cancelled(self.result.message)
+            raise CancelledByUser(self.result.message)
         if isinstance(self.result, JobFailed):
             raise error(self.result.message)
         return self.result.result

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.errors import Cancelled, ModelError
+from engine.errors import CancelledByUser, ModelError
 from engine.generation import Engine
 from engine.jobs import JobProgress
 from engine.models.convert import convert
@@ -73,6 +73,6 @@ def test_a_failed_conversion_leaves_nothing_behind(
 def test_cancel_stops_the_converter(store: None, llama_fp16_model: Path, cabin_data: Path) -> None:
     cancel = threading.Event()
     cancel.set()
-    with pytest.raises(Cancelled):
+    with pytest.raises(CancelledByUser):
         convert(llama_fp16_model, bits=4, cancel=cancel)
     assert list_models() == []

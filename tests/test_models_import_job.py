@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.errors import Cancelled, ModelError
+from engine.errors import CancelledByUser, ModelError
 from engine.generation import Engine
 from engine.jobs import JobProgress
 from engine.models.import_job import import_in_child
@@ -32,7 +32,7 @@ def test_nothing_but_the_model_is_left_in_the_models_folder(cabin_data: Path, ti
 def test_a_cancelled_import_leaves_nothing_behind(cabin_data: Path, tiny_gguf: Path) -> None:
     cancel = threading.Event()
     cancel.set()
-    with pytest.raises(Cancelled, match=f"^import of {tiny_gguf.name} cancelled$"):
+    with pytest.raises(CancelledByUser, match=f"^import of {tiny_gguf.name} cancelled$"):
         import_in_child(tiny_gguf, cancel=cancel)
     assert list_models() == []
     assert not any((cabin_data / "models").iterdir())

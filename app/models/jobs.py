@@ -15,7 +15,7 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QTimer
 
-from engine.errors import CabinError, Cancelled
+from engine.errors import CabinError, CancelledByUser
 from engine.jobs import JobCancelled, JobEnd, JobFailed, JobFinished
 
 POLL_MS = 100
@@ -50,7 +50,7 @@ class Job:
         """How the finished job ended; a bug (an error that is not a CabinError) is raised, not reported."""
         try:
             return JobFinished(self.future.result())
-        except Cancelled as e:
+        except CancelledByUser as e:
             return JobCancelled(str(e))
         except CabinError as e:
             return JobFailed(str(e))

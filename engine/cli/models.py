@@ -8,7 +8,7 @@ import threading
 from typing import Any
 
 from engine.cli.common import positive_int
-from engine.errors import CabinError, Cancelled
+from engine.errors import CabinError, CancelledByUser
 from engine.memory import format_bytes, system_memory
 from engine.models.fit import DEFAULT_CONTEXT, Fit, Verdict, assess, memory_budget
 from engine.models.recommend import suggest
@@ -159,7 +159,7 @@ def run_pull(args: argparse.Namespace) -> int:
     quiet_hub_logging()
     try:
         model = pull(args.repo, on_progress=show, cancel=threading.Event())
-    except Cancelled as e:
+    except CancelledByUser as e:
         print(f"\n{e}", file=sys.stderr)
         return 130
     print(file=sys.stderr)
