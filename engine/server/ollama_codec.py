@@ -43,6 +43,10 @@ def done_fields(finished: Finished, started: float) -> dict[str, Any]:
     }
 
 
+def error_body(error: ApiError) -> dict[str, Any]:
+    return {"error": error.message}
+
+
 class OllamaCodec:
     """One request's objects: they name the model and count `total_duration` from the codec's creation."""
 
@@ -73,7 +77,7 @@ class OllamaCodec:
         return ApiError(500, f"generation failed: {finished.error}", "server_error")
 
     def error_body(self, error: ApiError) -> dict[str, Any]:
-        return error.ollama_body()
+        return error_body(error)
 
     async def send(self, response: web.StreamResponse, data: Any) -> None:
         await send_line(response, data)

@@ -70,6 +70,10 @@ def usage(stats: Stats) -> dict[str, Any]:
     }
 
 
+def error_body(error: ApiError) -> dict[str, Any]:
+    return {"error": {"message": error.message, "type": error.kind, "param": error.param, "code": error.code}}
+
+
 class OpenAICodec:
     """One request's objects: they share an id, a creation time and the model's name."""
 
@@ -110,7 +114,7 @@ class OpenAICodec:
         return ApiError(500, f"Generation failed: {finished.error}", "server_error", None, "generation_failed")
 
     def error_body(self, error: ApiError) -> dict:
-        return error.openai_body()
+        return error_body(error)
 
     async def send(self, response: web.StreamResponse, data: Any) -> None:
         await send_event(response, data)
