@@ -7,20 +7,21 @@ against the expected size are the progress of that step.
 
 from __future__ import annotations
 
+import contextlib
+import io
 import threading
 from pathlib import Path
 from typing import Any
 
 from engine.jobs import JobProgress, Report
 from engine.memory import format_bytes
-from engine.models.store import folder_size
 
 REPORT_SECONDS = 0.25
 CAST_DTYPES = ("float16", "bfloat16", "float32")
 
 
 class WriteProgress:
-    """While open, reports every REPORT_SECONDS how much of `expected` the folder holds."""
+    """While open, reports every REPORT_SECONDS how many of the `expected` bytes of weights the folder holds."""
 
     def __init__(self, folder: Path, expected: int, report: Report) -> None:
         self._folder, self._expected, self._report = folder, expected, report
@@ -41,7 +42,7 @@ class WriteProgress:
             self._send()
 
     def _send(self) -> None:
-        written = folder_size(self._folder) if self._folder.exists() else 0
+        written = sum(f.stat().st_size for f in self._folder.glob("*.safetensors"))
         fraction = min(written / self._expected, 1.0) if self._expected else None
         message = f"Quantizing and writing: {format_bytes(written)} of ~{format_bytes(self._expected)}"
         self._report(JobProgress("write", fraction, message))
@@ -65,7 +66,13 @@ def cast_to_saved_dtype(model: Any, config: dict) -> None:
 
 
 def convert_child(folder: str, tmp: str, bits: int, group_size: int, expected: int, report: Report) -> None:
-    """The child process: quantize the model in `folder` to `bits` and write it to `tmp`."""
+    """The child process: quantize the model in `folder` to `bits` and write it to `tmp`. What mlx_lm prints
+    ("[INFO] Quantized model with 4.5 bits per weight") stays off the user's terminal."""
+    with contextlib.redirect_stdout(io.StringIO()):
+        convert_quietly(folder, tmp, bits, group_size, expected, report)
+
+
+def convert_quietly(folder: str, tmp: str, bits: int, group_size: int, expected: int, report: Report) -> None:
     from mlx_lm.utils import load, quantize_model, save
 
     report(JobProgress("load", 0.0, "Loading"))
