@@ -14,7 +14,7 @@ Measured 2026-12-04 with --smollm2 --context 128 on the shared 2-core machine un
     palettize8 1731 s  3.2 GB  136 MB  (53%)  agreement  98%  perplexity 23.56
 Most of the palettize time is coremltools' k-means (compress: 1667 s for 4-bit, 892 s for 6-bit).
 
-Each export runs through `ExportJob` (a spawned child, as the CLI and the app run it), so the peak
+Each export runs through `start_export` (a spawned child job, as the CLI and the app run it), so the peak
 memory is the export's own; times are also given as a ratio to the first mode (fp16: convert only,
 no compression). Reference from the issue: ~20 s and 2.2 GB for a 125M
 model; 4-bit palettes ~25% of fp16.
@@ -75,15 +75,15 @@ def smollm2(dest: Path) -> Path:
 
 
 def export(model: Path, out: Path, recipe: dict, context: int, verify: bool):
-    from engine.coreml.events import Failed
     from engine.coreml.options import ExportOptions
-    from engine.coreml.process import ExportJob
+    from engine.coreml.process import start_export
+    from engine.jobs import JobFinished
 
-    job = ExportJob(ExportOptions(model=str(model), out=out, context=context, verify=verify, **recipe))
+    job = start_export(ExportOptions(model=str(model), out=out, context=context, verify=verify, **recipe))
     result = job.wait()
-    if isinstance(result, Failed):
+    if not isinstance(result, JobFinished):
         raise SystemExit(f"{out.name}: {result.message}")
-    return result.summary
+    return result.result
 
 
 def main() -> None:

@@ -17,5 +17,5 @@ class OfflineError(DownloadError):
     """The Hub was not contacted because Cabin is offline (HF_HUB_OFFLINE=1)."""
 
 
-class Cancelled(CabinError):
-    """The user stopped a download or a conversion."""
+class CancelledByUser(CabinError):
+    """The user stopped a long job: a download, a conversion, an import."""

@@ -10,13 +10,13 @@ from pathlib import Path
 import pytest
 
 from engine.cli import main
-from engine.coreml.events import Failed, Progress
 from engine.coreml.fit import check_fits
 from engine.coreml.options import ExportError, ExportOptions
-from engine.coreml.process import ExportJob
+from engine.coreml.process import start_export
 from engine.coreml.source import open_source
 from engine.coreml.staging import PARTIAL_MARK
 from engine.errors import ModelError
+from engine.jobs import JobCancelled, JobFailed, JobProgress
 
 
 def leftovers(folder: Path) -> list[str]:
@@ -48,28 +48,28 @@ def test_refuses_to_overwrite_without_being_asked(llama_model: Path, tmp_path: P
 
 
 def test_a_model_that_cannot_be_exported_fails_with_one_line_and_leaves_nothing(tmp_path: Path) -> None:
-    job = ExportJob(ExportOptions(model=str(tmp_path / "absent"), out=tmp_path / "out"))
+    job = start_export(ExportOptions(model=str(tmp_path / "absent"), out=tmp_path / "out"))
     result = job.wait(timeout=120)
-    assert isinstance(result, Failed) and "no model at" in result.message and "\n" not in result.message
+    assert isinstance(result, JobFailed) and "no model at" in result.message and "\n" not in result.message
     assert not (tmp_path / "out").exists() and leftovers(tmp_path) == []
 
 
 def test_cancel_stops_the_export_and_removes_its_partial_folder(llama_model: Path, tmp_path: Path) -> None:
-    job = ExportJob(ExportOptions(model=str(llama_model), out=tmp_path / "out", context=32))
+    job = start_export(ExportOptions(model=str(llama_model), out=tmp_path / "out", context=32))
     first = next(iter(job))
-    assert isinstance(first, Progress)
+    assert isinstance(first, JobProgress)
     job.cancel()
-    assert isinstance(job.result, Failed) and job.result.cancelled
+    assert isinstance(job.result, JobCancelled)
     assert not (tmp_path / "out").exists() and leftovers(tmp_path) == []
 
 
 def test_poll_never_blocks_and_ends_with_the_result(tmp_path: Path) -> None:
-    job = ExportJob(ExportOptions(model=str(tmp_path / "absent"), out=tmp_path / "out"))
+    job = start_export(ExportOptions(model=str(tmp_path / "absent"), out=tmp_path / "out"))
     events = []
     while not job.done:
         events += job.poll()
         time.sleep(0.05)
-    assert isinstance(events[-1], Failed)
+    assert isinstance(events[-1], JobFailed)
 
 
 def test_a_model_too_large_for_memory_is_refused_up_front(llama_model: Path) -> None:

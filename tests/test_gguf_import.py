@@ -14,7 +14,7 @@ import pytest
 
 from engine.cli import main
 from engine.compute_dtype import upcast_to_float32
-from engine.errors import Cancelled, ModelError
+from engine.errors import CancelledByUser, ModelError
 from engine.models.gguf_import import default_import_dest, import_gguf
 from tests.gguf_factory import GgufSpec, Q, transformers_logits, write_gguf
 
@@ -129,7 +129,7 @@ def test_a_cancel_leaves_nothing_behind(tiny_llama_gguf: Path, tmp_path: Path) -
         if fraction > 0.3:
             cancel.set()
 
-    with pytest.raises(Cancelled):
+    with pytest.raises(CancelledByUser):
         import_gguf(tiny_llama_gguf, tmp_path / "model", on_progress=cancel_midway, cancel=cancel)
     assert nothing_left_beside(tmp_path / "model")
 

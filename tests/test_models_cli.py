@@ -90,10 +90,10 @@ def test_rm_without_a_terminal_asks_for_yes(store: Path, llama_4bit_model: Path,
     assert code == 1 and "pass --yes" in err
 
 
-def test_convert_shows_the_size_before_and_after(store: Path, llama_fp16_model: Path, capsys) -> None:
-    code, out, err = run(capsys, "convert", str(llama_fp16_model), "--bits", "4")
-    assert code == 0 and "Quantizing" in err
-    assert out.startswith("Converted to 4-bit: ") and "->" in out
+def test_convert_shows_its_steps_then_the_size_before_and_after(store: Path, llama_fp16_model: Path, capfd) -> None:
+    code, out, err = run(capfd, "convert", str(llama_fp16_model), "--bits", "4")  # capfd: the child's output too
+    assert code == 0 and "Quantizing" in err and "100%" in err
+    assert out.startswith("Converted to 4-bit: ") and "->" in out  # nothing the converter printed comes first
 
 
 def test_recommend_picks_one_model_per_use(capsys) -> None:

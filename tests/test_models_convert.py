@@ -9,9 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from engine.errors import Cancelled, ModelError
+from engine.errors import CancelledByUser, ModelError
 from engine.generation import Engine
-from engine.models.convert import ConvertProgress, convert
+from engine.jobs import JobProgress
+from engine.models.convert import convert
 from engine.models.store import list_models
 
 
@@ -24,12 +25,12 @@ def store(empty_hf_cache: Path, cabin_data: Path) -> None:
 def test_converted_model_loads_and_shrinks_as_expected(
     store: None, llama_fp16_model: Path, engine: Engine, bits: int, group_size: int
 ) -> None:
-    seen: list[ConvertProgress] = []
+    seen: list[JobProgress] = []
     result = convert(llama_fp16_model, bits=bits, group_size=group_size, on_progress=seen.append)
     info = engine.load(result.model.key).result()
     assert (info.bits, result.model.source) == (bits, "converted")
     assert result.after / result.before == pytest.approx((bits + 32 / group_size) / 16, rel=0.15)
-    assert "Quantizing" in {p.phase for p in seen}
+    assert [p.step for p in seen][:2] == ["load", "quantize"] and seen[-1].step == "write"
 
 
 def test_converted_model_is_named_for_its_source_and_bits(store: None, llama_fp16_model: Path) -> None:
@@ -72,6 +73,6 @@ def test_a_failed_conversion_leaves_nothing_behind(
 def test_cancel_stops_the_converter(store: None, llama_fp16_model: Path, cabin_data: Path) -> None:
     cancel = threading.Event()
     cancel.set()
-    with pytest.raises(Cancelled):
+    with pytest.raises(CancelledByUser):
         convert(llama_fp16_model, bits=4, cancel=cancel)
     assert list_models() == []

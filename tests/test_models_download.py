@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.errors import Cancelled, DownloadError
+from engine.errors import CancelledByUser, DownloadError
 from engine.generation import Engine
 from engine.models.download import DownloadProgress, SpeedMeter, format_duration, pull
 from engine.models.store import list_models
@@ -87,7 +87,7 @@ def cancel_once_bytes_arrive(cancel: threading.Event, held: threading.Event) -> 
 def test_cancel_stops_the_transfer_and_lists_nothing_usable(fake_hub: FakeHub) -> None:
     cancel = threading.Event()
     report = cancel_once_bytes_arrive(cancel, fake_hub.hold("model.safetensors"))
-    with pytest.raises(Cancelled, match="pull it again to resume"):
+    with pytest.raises(CancelledByUser, match="pull it again to resume"):
         pull(REPO, on_progress=report, cancel=cancel)
     assert REPO not in usable_keys()
     assert not [t for t in threading.enumerate() if t.name.startswith("cabin-download")]
@@ -95,7 +95,7 @@ def test_cancel_stops_the_transfer_and_lists_nothing_usable(fake_hub: FakeHub) -
 
 def test_a_cancelled_download_is_listed_as_partial(fake_hub: FakeHub) -> None:
     cancel = threading.Event()
-    with pytest.raises(Cancelled):
+    with pytest.raises(CancelledByUser):
         pull(REPO, on_progress=cancel_once_bytes_arrive(cancel, fake_hub.hold("model.safetensors")), cancel=cancel)
     [model] = [m for m in list_models() if m.key == REPO]
     assert model.status == "partial download"
@@ -104,7 +104,7 @@ def test_a_cancelled_download_is_listed_as_partial(fake_hub: FakeHub) -> None:
 def test_pull_after_an_interruption_fetches_only_what_is_missing(fake_hub: FakeHub) -> None:
     cancel = threading.Event()
     report = cancel_once_bytes_arrive(cancel, fake_hub.hold("model.safetensors"))
-    with pytest.raises(Cancelled):
+    with pytest.raises(CancelledByUser):
         pull(REPO, on_progress=report, cancel=cancel, max_workers=1)
     completed = {r.path.rsplit("/", 1)[1] for r in fake_hub.requests if r.method == "GET" and "/resolve/" in r.path}
     fake_hub.requests.clear()

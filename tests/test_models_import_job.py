@@ -7,20 +7,21 @@ from pathlib import Path
 
 import pytest
 
-from engine.errors import Cancelled, ModelError
+from engine.errors import CancelledByUser, ModelError
 from engine.generation import Engine
-from engine.models.import_job import ImportProgress, import_in_child
+from engine.jobs import JobProgress
+from engine.models.import_job import import_in_child
 from engine.models.store import list_models
 from tests.store_factory import write_small, write_split
 
 
 def test_an_imported_gguf_appears_among_the_models_and_loads(cabin_data: Path, tiny_gguf: Path, engine: Engine) -> None:
-    seen: list[ImportProgress] = []
+    seen: list[JobProgress] = []
     result = import_in_child(tiny_gguf, name="tiny", on_progress=seen.append)
     assert [m.key for m in list_models()] == [str(result.path)]
     assert engine.load(str(result.path)).result().model_type == "llama"
     assert result.lines[0] == f"Imported {tiny_gguf.name} (llama) to {result.path}"
-    assert seen[-1] == ImportProgress(1.0, "tokenizer")
+    assert seen[-1] == JobProgress("import", 1.0, "tokenizer")
 
 
 def test_nothing_but_the_model_is_left_in_the_models_folder(cabin_data: Path, tiny_gguf: Path) -> None:
@@ -31,7 +32,7 @@ def test_nothing_but_the_model_is_left_in_the_models_folder(cabin_data: Path, ti
 def test_a_cancelled_import_leaves_nothing_behind(cabin_data: Path, tiny_gguf: Path) -> None:
     cancel = threading.Event()
     cancel.set()
-    with pytest.raises(Cancelled, match=f"^import of {tiny_gguf.name} cancelled$"):
+    with pytest.raises(CancelledByUser, match=f"^import of {tiny_gguf.name} cancelled$"):
         import_in_child(tiny_gguf, cancel=cancel)
     assert list_models() == []
     assert not any((cabin_data / "models").iterdir())

@@ -15,7 +15,7 @@ import pytest
 
 from engine.generation import Engine, SamplingSettings
 from engine.messages import Message, user
-from engine.server.backend import Backend
+from engine.server.request_queue import RequestQueue
 from tests.conftest import LiveServer
 
 MODEL = "tiny-llama"
@@ -136,21 +136,33 @@ def test_requests_beyond_the_queue_bound_get_a_503_to_retry(serve: Callable[...,
         sock.close()
 
 
-def test_closing_the_server_ends_open_streams_with_an_error_event(serve: Callable[..., LiveServer]) -> None:
+LONG_ANSWER = {
+    "/v1/chat/completions": {"max_tokens": 100_000, "temperature": 0},
+    "/api/chat": {"options": {"num_predict": 100_000, "temperature": 0}},
+}
+
+
+@pytest.mark.parametrize(("path", "first", "error"), [
+    ("/v1/chat/completions", b"data: ", b'data: {"error":{"message":"The answer was stopped'),
+    ("/api/chat", b'"done":false', b'{"error":"the answer was stopped before it finished'),
+])  # fmt: skip
+def test_closing_the_server_ends_open_streams_with_an_error_in_their_format(
+    serve: Callable[..., LiveServer], path: str, first: bytes, error: bytes
+) -> None:
     server = serve()
-    body = {"model": MODEL, "messages": question(4), "max_tokens": 100_000, "temperature": 0, "stream": True}
-    sock = open_stream(server, "/v1/chat/completions", body)
-    received = read_until(sock, b"data: ")
+    body = {"model": MODEL, "messages": question(4), "stream": True, **LONG_ANSWER[path]}
+    sock = open_stream(server, path, body)
+    received = read_until(sock, first)
     server.run(server.handle.close())
     while chunk := sock.recv(65536):
         received += chunk
     sock.close()
-    assert b'"code":"generation_stopped"' in received
+    assert error in received
     assert server.handle.activity[-1].finished.finish_reason == "cancelled"
 
 
 def test_a_generation_that_cannot_start_gives_up_its_turn(engine: Engine) -> None:
-    backend = Backend(engine, max_queue=4, default_max_tokens=8)
+    queue = RequestQueue(engine, max_queue=4, default_max_tokens=8)
 
     def cannot_start(_loop: asyncio.AbstractEventLoop) -> None:
         raise RuntimeError("the engine refused")
@@ -158,8 +170,8 @@ def test_a_generation_that_cannot_start_gives_up_its_turn(engine: Engine) -> Non
     async def try_twice() -> int:
         for _ in range(2):  # the second would wait for the turn forever if the first kept it
             with pytest.raises(RuntimeError):
-                async with backend.generation("/v1/chat/completions", MODEL, cannot_start):
+                async with queue.generation("/v1/chat/completions", MODEL, cannot_start):
                     pass
-        return backend.queued
+        return queue.queued
 
     assert asyncio.run(asyncio.wait_for(try_twice(), timeout=60)) == 0

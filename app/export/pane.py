@@ -1,6 +1,6 @@
 """The Export pane: turn a model into a Core ML package for an iOS team, with progress and a summary.
 
-The export runs in a child process (`engine.coreml.process.ExportJob`), so this pane never imports
+The export runs in a child process (`engine.coreml.process.start_export`, a `ChildJob`), so this pane never imports
 torch or MLX and the window stays responsive; a timer polls the job ten times a second.
 """
 
@@ -13,10 +13,11 @@ from PySide6.QtGui import QDesktopServices, QFontDatabase
 from PySide6.QtWidgets import QApplication, QHBoxLayout, QLabel, QPlainTextEdit, QProgressBar, QPushButton, QVBoxLayout, QWidget
 
 from app.export.form import ExportForm
-from engine.coreml.events import ExportSummary, Failed, Finished, Progress
-from engine.coreml.process import ExportJob
+from engine.coreml.events import ExportSummary
+from engine.coreml.process import start_export
 from engine.coreml.summary import summary_text
 from engine.errors import CabinError
+from engine.jobs import ChildJob, JobEvent, JobFinished, JobProgress
 
 POLL_MS = 100
 INTRO = (
@@ -34,7 +35,7 @@ class ExportPane(QWidget):
     def __init__(self, context: object | None = None) -> None:
         super().__init__()
         self.setWindowTitle("Export")
-        self.job: ExportJob | None = None
+        self.job: ChildJob | None = None
         self.summary: ExportSummary | None = None
         self.form = ExportForm()
         self.export_button = QPushButton("Export")
@@ -90,7 +91,7 @@ class ExportPane(QWidget):
         if self.running:
             return
         try:
-            self.job = ExportJob(self.form.options())
+            self.job = start_export(self.form.options())
         except CabinError as e:
             self._show_failure(str(e))
             return
@@ -117,18 +118,18 @@ class ExportPane(QWidget):
         if self.summary:
             QDesktopServices.openUrl(QUrl.fromLocalFile(self.summary.out))
 
-    def _show(self, event: Progress | Finished | Failed) -> None:
-        if isinstance(event, Progress):
+    def _show(self, event: JobEvent) -> None:
+        if isinstance(event, JobProgress):
             self.progress.setValue(int(event.fraction * 1000))
             self.status.setText(event.message)
-        elif isinstance(event, Finished):
+        elif isinstance(event, JobFinished):
             self._end()
-            self.summary = event.summary
+            self.summary = event.result
             self.progress.setValue(1000)
-            self.status.setText(f"Exported to {Path(event.summary.out) / event.summary.package}")
-            self.result.setPlainText(summary_text(event.summary))
+            self.status.setText(f"Exported to {Path(self.summary.out) / self.summary.package}")
+            self.result.setPlainText(summary_text(self.summary))
             self.reveal_button.setEnabled(True)
-            self.sig_finished.emit(event.summary)
+            self.sig_finished.emit(self.summary)
         else:
             self._end()
             self.progress.setValue(0)

@@ -1,7 +1,9 @@
 """Work the Models pane runs off the UI thread, watched by one UI timer.
 
-Short reads (listing, memory budget, search) are futures; long jobs (download, convert) also carry a
-cancel flag and their latest progress, which the timer shows at most 10 times a second.
+Short reads (listing, memory budget, search) are futures; long jobs (download, convert, import) also
+carry a cancel flag and their latest progress, which the timer shows at most 10 times a second. A long
+job ends with one of the child-job runner's events (engine/jobs.py): `JobFinished`, `JobFailed` or
+`JobCancelled`; its progress is a `JobProgress` (a download reports its own `DownloadProgress`).
 """
 
 from __future__ import annotations
@@ -12,6 +14,9 @@ from concurrent.futures import Future
 from typing import Any
 
 from PySide6.QtCore import QObject, QTimer
+
+from engine.errors import CabinError, CancelledByUser
+from engine.jobs import JobCancelled, JobEnd, JobFailed, JobFinished
 
 POLL_MS = 100
 
@@ -40,6 +45,15 @@ class Job:
 
     def _report(self, progress: Any) -> None:
         self.latest = progress
+
+    def end(self) -> JobEnd:
+        """How the finished job ended; a bug (an error that is not a CabinError) is raised, not reported."""
+        try:
+            return JobFinished(self.future.result())
+        except CancelledByUser as e:
+            return JobCancelled(str(e))
+        except CabinError as e:
+            return JobFailed(str(e))
 
 
 class Watcher(QObject):

@@ -47,15 +47,16 @@ from app.models.tables import (
     selected_key,
 )
 from app.models.task_bar import TaskBar
-from engine.errors import CabinError, Cancelled
+from engine.errors import CabinError
 from engine.generation import Engine
 from engine.memory import format_bytes, system_memory
-from engine.models.convert import ConvertProgress, convert
+from engine.jobs import JobCancelled, JobFailed, JobProgress
+from engine.models.convert import convert
 from engine.models.download import DownloadProgress, pull
 from engine.models.elsewhere import FoundModel, scan
 from engine.models.fit import DEFAULT_CONTEXT, Fit, Verdict, assess, memory_budget
 from engine.models.hub import is_offline, search
-from engine.models.import_job import Imported, ImportProgress, import_in_child
+from engine.models.import_job import Imported, import_in_child
 from engine.models.recommend import suggest
 from engine.models.store import StoredModel, add_model_folder, delete_model, list_models
 
@@ -450,25 +451,20 @@ class ModelsPane(QWidget):
         progress = self.job.latest if self.job else None
         if isinstance(progress, DownloadProgress):
             self.task.show_fraction(progress.fraction, progress.describe())
-        elif isinstance(progress, ImportProgress):
-            self.task.show_fraction(progress.fraction, progress.phase)
-        elif isinstance(progress, ConvertProgress):
-            fraction = min(progress.written / progress.expected, 1.0) if progress.written and progress.expected else None
-            written = f" · {format_bytes(progress.written)} of ~{format_bytes(progress.expected)}" if progress.written else ""
-            self.task.show_fraction(fraction, progress.phase + written)
+        elif isinstance(progress, JobProgress):
+            self.task.show_fraction(progress.fraction, progress.message)
 
-    def _job_done(self, future: Future) -> None:
+    def _job_done(self, _future: Future) -> None:
+        end = self.job.end()
         self.job = None
         self.task.hide()
         self._update_buttons()
-        try:
-            result = future.result()
-        except Cancelled as e:
-            self.say(f"{str(e)[0].upper()}{str(e)[1:]}.")
-        except CabinError as e:
-            self.say(str(e), error=True)
+        if isinstance(end, JobCancelled):
+            self.say(f"{end.message[0].upper()}{end.message[1:]}.")
+        elif isinstance(end, JobFailed):
+            self.say(end.message, error=True)
         else:
-            self.say(self._describe_result(result))
+            self.say(self._describe_result(end.result))
         self.refresh()
 
     @staticmethod

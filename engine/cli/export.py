@@ -7,10 +7,10 @@ import sys
 from pathlib import Path
 
 from engine.cli.common import positive_int
-from engine.coreml.events import Failed, Finished, Progress
 from engine.coreml.options import BITS, EMBEDDINGS, MODES, ExportError, ExportOptions
-from engine.coreml.process import ExportJob
+from engine.coreml.process import start_export
 from engine.coreml.summary import summary_text
+from engine.jobs import JobFinished, JobProgress
 
 
 def register(parser: argparse.ArgumentParser) -> None:
@@ -57,22 +57,21 @@ def options_from(args: argparse.Namespace) -> ExportOptions:
     )
 
 
-def show(event: Progress) -> None:
+def show(event: JobProgress) -> None:
     print(f"[{event.fraction:4.0%}] {event.message}", file=sys.stderr, flush=True)
 
 
 def run(args: argparse.Namespace) -> int:
-    job = ExportJob(options_from(args))
+    job = start_export(options_from(args))
     try:
         for event in job:
-            if isinstance(event, Progress):
+            if isinstance(event, JobProgress):
                 show(event)
     except KeyboardInterrupt:
         job.cancel()
         print("cabin: export cancelled; nothing was written", file=sys.stderr)
         return 130
-    if isinstance(job.result, Failed):
+    if not isinstance(job.result, JobFinished):
         raise ExportError(job.result.message)
-    assert isinstance(job.result, Finished)
-    print(summary_text(job.result.summary))
+    print(summary_text(job.result.result))
     return 0

@@ -8,7 +8,7 @@ import threading
 from typing import Any
 
 from engine.cli.common import positive_int
-from engine.errors import CabinError, Cancelled
+from engine.errors import CabinError, CancelledByUser
 from engine.memory import format_bytes, system_memory
 from engine.models.fit import DEFAULT_CONTEXT, Fit, Verdict, assess, memory_budget
 from engine.models.recommend import suggest
@@ -159,7 +159,7 @@ def run_pull(args: argparse.Namespace) -> int:
     quiet_hub_logging()
     try:
         model = pull(args.repo, on_progress=show, cancel=threading.Event())
-    except Cancelled as e:
+    except CancelledByUser as e:
         print(f"\n{e}", file=sys.stderr)
         return 130
     print(file=sys.stderr)
@@ -191,8 +191,7 @@ def run_convert(args: argparse.Namespace) -> int:
     from engine.models.convert import convert
 
     def show(progress: Any) -> None:
-        done = f", {format_bytes(progress.written)} of ~{format_bytes(progress.expected)} written" if progress.written else ""
-        sys.stderr.write(f"\r{progress.phase}{done}\033[K")
+        sys.stderr.write(progress_bar(progress.fraction or 0.0, progress.message))
         sys.stderr.flush()
 
     result = convert(args.source, args.bits, args.group_size, args.name, on_progress=show)

@@ -1,17 +1,10 @@
-"""What an export reports while it runs and when it ends: plain, picklable dataclasses sent over a pipe."""
+"""What an export reports when it ends: plain, picklable dataclasses sent over a pipe (its progress is a JobProgress)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
 from engine.coreml.fidelity import Fidelity
-
-
-@dataclass(frozen=True)
-class Progress:
-    step: str
-    fraction: float
-    message: str
 
 
 @dataclass(frozen=True)
@@ -59,17 +52,3 @@ class ExportSummary:
     @property
     def worst_layer(self) -> LayerError | None:
         return max(self.layers, key=lambda layer: layer.relative_error, default=None)
-
-
-@dataclass(frozen=True)
-class Finished:
-    summary: ExportSummary
-
-
-@dataclass(frozen=True)
-class Failed:
-    message: str
-    cancelled: bool = False
-
-
-Event = Progress | Finished | Failed

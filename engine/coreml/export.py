@@ -16,9 +16,10 @@ from typing import Any
 
 import numpy as np
 
-from engine.coreml.events import ExportSummary, LayerError, Progress
+from engine.coreml.events import ExportSummary, LayerError
 from engine.coreml.options import ExportError, ExportOptions
 from engine.coreml.source import SourceModel
+from engine.jobs import JobProgress, Report
 
 STEPS = {
     "check": ("Checking the model", 0.02),
@@ -32,11 +33,10 @@ STEPS = {
     "finish": ("Writing the manifest", 0.02),
 }
 AGREEMENT_TOLERANCE = 1e-2
-Report = Callable[[Progress], None]
 
 
 class Steps:
-    """Turns 'starting step X' into Progress events with an overall fraction."""
+    """Turns 'starting step X' into JobProgress events with an overall fraction."""
 
     def __init__(self, report: Report) -> None:
         self._report = report
@@ -48,13 +48,13 @@ class Steps:
     def start(self, step: str, detail: str = "") -> None:
         self._close()
         label, _ = STEPS[step]
-        self._report(Progress(step, self._done, f"{label}{': ' + detail if detail else ''}"))
+        self._report(JobProgress(step, self._done, f"{label}{': ' + detail if detail else ''}"))
         self._done += STEPS[step][1]
         self._current = (step, time.perf_counter())
 
     def finish(self) -> None:
         self._close()
-        self._report(Progress("done", 1.0, "Done"))
+        self._report(JobProgress("done", 1.0, "Done"))
 
     def _close(self) -> None:
         if self._current:

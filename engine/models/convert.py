@@ -1,36 +1,27 @@
-"""Convert a Hugging Face model folder (or repo) to a quantized MLX model with mlx_lm's convert.
+"""Convert a Hugging Face model folder (or repo) to a quantized MLX model with mlx_lm's pieces.
 
-The conversion runs in a child process (engine/models/child.py says why). The child's "[INFO] ..." lines
-become progress phases; the folder being written gives the bytes. The result is written to a hidden
-temporary folder and renamed into Cabin's models folder only when complete.
+The conversion runs as a child job (engine/jobs.py says why; engine/models/convert_child.py is the
+child's side, which reports its own progress). The result is written to a hidden temporary folder
+and renamed into Cabin's models folder only when complete.
 """
 
 from __future__ import annotations
 
 import re
 import shutil
-import sys
 import threading
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from engine.errors import ModelError
+from engine.jobs import ChildJob, Report
 from engine.models import local
-from engine.models.child import Send, run_child
+from engine.models.convert_child import convert_child
 from engine.models.folder import display_name, inspect_model_folder, read_config, weight_files
-from engine.models.store import StoredModel, find_model, folder_size, looks_like_repo_id, resolve_model
+from engine.models.store import StoredModel, find_model, looks_like_repo_id, resolve_model
 
 BITS = (8, 6, 4, 3, 2)
 GROUP_SIZES = (32, 64, 128)
-STARTING = "Starting the converter"
-
-
-@dataclass(frozen=True)
-class ConvertProgress:
-    phase: str  # mlx_lm's own words: "Loading", "Quantizing", ...
-    written: int
-    expected: int  # estimated size of the converted weights
 
 
 @dataclass(frozen=True)
@@ -85,7 +76,7 @@ def convert(
     bits: int = 4,
     group_size: int = 64,
     name: str | None = None,
-    on_progress: Callable[[ConvertProgress], None] | None = None,
+    on_progress: Report | None = None,
     cancel: threading.Event | None = None,
 ) -> Conversion:
     """Quantize `source` to `bits` with mlx_lm into Cabin's models folder; returns sizes before and after."""
@@ -97,60 +88,11 @@ def convert(
     tmp = dest.with_name(f".{dest.name}.partial")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        run_converter(folder, tmp, bits, group_size, expected_size(parameters, bits, group_size), on_progress, cancel)
-        tmp.rename(dest)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+    label = display_name(folder)
+    expected = expected_size(parameters, bits, group_size)
+    job = ChildJob(convert_child, (str(folder), str(tmp), bits, group_size, expected),
+                   name="conversion", staging=tmp, publish=lambda: tmp.rename(dest),
+                   failure=f"could not convert {label}", cancelled=f"conversion of {label} cancelled")  # fmt: skip
+    job.run(on_progress, cancel, error=ModelError)
     after = sum(f.stat().st_size for f in weight_files(dest))
     return Conversion(find_model(str(dest)), before, after)
-
-
-def run_converter(
-    folder: Path,
-    tmp: Path,
-    bits: int,
-    group_size: int,
-    expected: int,
-    on_progress: Callable[[ConvertProgress], None] | None,
-    cancel: threading.Event | None,
-) -> None:
-    """mlx_lm's convert in a child process (engine/models/child.py); each phase it announces and the bytes
-    written so far become progress."""
-    phases = [STARTING]
-
-    def report(arrived: list[tuple[str, str]]) -> None:
-        new_phases = [text for kind, text in arrived if kind == "phase"]
-        phases.extend(new_phases)
-        written = folder_size(tmp) if tmp.exists() else 0
-        for phase in new_phases or phases[-1:]:
-            if on_progress:
-                on_progress(ConvertProgress(phase, written, expected))
-
-    name = display_name(folder)
-    run_child(child_main, (str(folder), str(tmp), bits, group_size), report, cancel,
-              failure=f"could not convert {name}", cancelled=f"conversion of {name} cancelled")  # fmt: skip
-
-
-class PhaseWriter:
-    """Stands in for the child's stdout: mlx_lm's "[INFO] Loading" lines become phases for the parent."""
-
-    def __init__(self, send: Send) -> None:
-        self._send = send
-
-    def write(self, text: str) -> int:
-        for line in text.splitlines():
-            if line.startswith("[INFO]"):
-                self._send("phase", line.removeprefix("[INFO]").strip())
-        return len(text)
-
-    def flush(self) -> None:
-        pass
-
-
-def child_main(folder: str, tmp: str, bits: int, group_size: int, send: Send) -> None:
-    """The child process: one mlx_lm convert call."""
-    from mlx_lm.convert import convert as mlx_convert
-
-    sys.stdout = PhaseWriter(send)
-    mlx_convert(folder, mlx_path=tmp, quantize=True, q_bits=bits, q_group_size=group_size)

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from engine.errors import Cancelled, DownloadError
+from engine.errors import CancelledByUser, DownloadError
 from engine.memory import format_bytes
 from engine.models.folder import inspect_model_folder
 from engine.models.hub import endpoint, ensure_online, hub_api, hub_errors
@@ -141,7 +141,7 @@ def cancellable_bar(cancel: threading.Event) -> type:
 
         def update(self, n: float | None = 1) -> bool | None:
             if cancel.is_set():
-                raise Cancelled("download cancelled")
+                raise CancelledByUser("download cancelled")
             return super().update(n)
 
     return CancellableBar
@@ -182,7 +182,7 @@ def pull(
     """Download `repo_id` (or finish an interrupted download) and return it as a usable model.
 
     `on_progress` is called on this thread about four times a second. Setting `cancel` stops the transfer
-    within one chunk; Cancelled is raised and the files completed so far are kept for the next pull.
+    within one chunk; CancelledByUser is raised and the files completed so far are kept for the next pull.
     """
     ensure_online(f"download {repo_id}")
     cancel = cancel or threading.Event()
@@ -218,10 +218,10 @@ def finish(
     total: int,
     on_progress: Callable[[DownloadProgress], None] | None,
 ) -> StoredModel:
-    if transfer.cancel.is_set() or isinstance(transfer.error, Cancelled):
+    if transfer.cancel.is_set() or isinstance(transfer.error, CancelledByUser):
         kept = bytes_on_disk(repo_id, files)
-        raise Cancelled(f"download of {repo_id} cancelled with {format_bytes(kept)} of {format_bytes(total)} kept; "
-                        f"pull it again to resume")  # fmt: skip
+        raise CancelledByUser(f"download of {repo_id} cancelled with {format_bytes(kept)} of {format_bytes(total)} "
+                              "kept; pull it again to resume")
     if transfer.error is not None:
         with hub_errors(repo_id):
             raise transfer.error

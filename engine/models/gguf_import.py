@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 from gguf import GGMLQuantizationType, GGUFReader, ReaderTensor
 
-from engine.errors import Cancelled, ModelError
+from engine.errors import CancelledByUser, ModelError
 from engine.memory import format_bytes
 from engine.models import local
 from engine.models.gguf_config import architecture, build_config, field
@@ -200,7 +200,7 @@ def write_weights(
     with SafetensorsWriter(tmp / WEIGHTS_FILE, specs, metadata={"format": "mlx"}) as out:
         for job in jobs:
             if cancel is not None and cancel.is_set():
-                raise Cancelled("import cancelled")
+                raise CancelledByUser("import cancelled")
             if on_progress:
                 on_progress(done / total, f"{job.tensor.name} ({job.gguf_type.name})")
             write_job(out, job, arch)
@@ -230,7 +230,7 @@ def import_gguf(
     on_progress: Progress | None = None,
     cancel: threading.Event | None = None,
 ) -> ImportSummary:
-    """Import the GGUF file `source` into the MLX model folder `dest`; raises ModelError or Cancelled."""
+    """Import the GGUF file `source` into the MLX model folder `dest`; raises ModelError or CancelledByUser."""
     started = time.perf_counter()
     source, dest = Path(source).expanduser(), Path(dest).expanduser()
     if dest.exists() and not overwrite:

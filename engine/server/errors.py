@@ -1,8 +1,6 @@
-"""API errors: one exception type that renders as OpenAI's error body, or Ollama's on /api/ routes."""
+"""API errors: one exception type; each wire format's codec renders it (OpenAI's body, or Ollama's on /api/ routes)."""
 
 from __future__ import annotations
-
-from typing import Any
 
 
 class ApiError(Exception):
@@ -28,9 +26,3 @@ class ApiError(Exception):
     @classmethod
     def no_model(cls) -> ApiError:
         return cls(503, "No model is loaded.", "server_error", None, "model_not_loaded")
-
-    def openai_body(self) -> dict[str, Any]:
-        return {"error": {"message": self.message, "type": self.kind, "param": self.param, "code": self.code}}
-
-    def ollama_body(self) -> dict[str, Any]:
-        return {"error": self.message}

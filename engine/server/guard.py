@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 
 from aiohttp import web
 
+from engine.server import ollama_codec, openai_codec
 from engine.server.errors import ApiError
 from engine.server.wire import json_response
 
@@ -44,7 +45,8 @@ def hostname(value: str) -> str | None:
 
 
 def error_response(request: web.Request, error: ApiError) -> web.Response:
-    body = error.ollama_body() if request.path.startswith("/api/") else error.openai_body()
+    codec = ollama_codec if request.path.startswith("/api/") else openai_codec
+    body = codec.error_body(error)
     response = json_response(body, error.status)
     if error.status == 503:
         response.headers["Retry-After"] = "1"

@@ -1,110 +1,46 @@
 """Ollama-compatible endpoints: /, /api/version, /api/tags, /api/ps, /api/show, /api/chat and /api/generate.
 
-Streaming is NDJSON; the last object has `done: true` and Ollama's counters (durations in nanoseconds).
+The generating handlers parse their request, pick the engine call and the codec (engine/server/ollama_codec.py),
+and leave the rest to the server core (engine/server/core.py).
 """
 
 from __future__ import annotations
 
 import hashlib
-import time
-from collections.abc import Callable
 from datetime import datetime, timezone
 from typing import Any
 
 from aiohttp import web
 
 from engine import __version__
-from engine.generation import Finished, Generation
 from engine.models.folder import ModelInfo
-from engine.server.backend import BACKEND, Begin, text_of, until_finished
-from engine.server.errors import ApiError
+from engine.server.core import answer, chat_call, completion_call
 from engine.server.fields import Fields
-from engine.server.ollama_requests import OllamaRequest, parse_chat, parse_generate
-from engine.server.wire import iso_now, json_response, open_stream, read_json, send_line
-
-Piece = Callable[[str], dict[str, Any]]
-"""How a piece of answer text sits in a response object (`message` for chat, `response` for generate)."""
-
-
-def chat_piece(text: str) -> dict[str, Any]:
-    return {"message": {"role": "assistant", "content": text}}
-
-
-def generate_piece(text: str) -> dict[str, Any]:
-    return {"response": text}
-
-
-def nanoseconds(seconds: float) -> int:
-    return int(seconds * 1e9)
-
-
-def done_fields(finished: Finished, started: float) -> dict[str, Any]:
-    stats = finished.stats
-    return {
-        "done": True,
-        "done_reason": finished.finish_reason,
-        "total_duration": nanoseconds(time.perf_counter() - started),
-        "load_duration": 0,
-        "prompt_eval_count": stats.prompt_tokens,
-        "prompt_eval_duration": nanoseconds(stats.prefilled_tokens / stats.prompt_tps) if stats.prompt_tps else 0,
-        "eval_count": stats.generated_tokens,
-        "eval_duration": nanoseconds(stats.generated_tokens / stats.generation_tps) if stats.generation_tps else 0,
-    }
-
-
-def failure(finished: Finished) -> ApiError:
-    if finished.finish_reason == "cancelled":
-        return ApiError(503, "the answer was stopped before it finished (the server is stopping)", "server_error")
-    return ApiError(500, f"generation failed: {finished.error}", "server_error")
-
-
-async def stream(request: web.Request, generation: Generation, model: str, piece: Piece, started: float) -> web.StreamResponse:
-    response = await open_stream(request, "application/x-ndjson")
-    async for events in generation.batches():
-        text = text_of(events)
-        if text:
-            await send_line(response, {"model": model, "created_at": iso_now(), **piece(text), "done": False})
-    finished = events[-1]
-    if finished.finish_reason in ("stop", "length"):
-        await send_line(response, {"model": model, "created_at": iso_now(), **piece(""), **done_fields(finished, started)})
-    else:
-        await send_line(response, failure(finished).ollama_body())
-    await response.write_eof()
-    return response
-
-
-async def answer(request: web.Request, parsed: OllamaRequest, piece: Piece, begin: Begin) -> web.StreamResponse:
-    started = time.perf_counter()
-    backend = request.app[BACKEND]
-    model = backend.model_id(parsed.model)
-    async with backend.generation(request.path, model, begin) as generation:
-        if parsed.stream:
-            return await stream(request, generation, model, piece, started)
-        finished = await until_finished(generation)
-    if finished.finish_reason not in ("stop", "length"):
-        raise failure(finished)
-    return json_response({"model": model, "created_at": iso_now(), **piece(finished.text), **done_fields(finished, started)})
-
+from engine.server.ollama_codec import OllamaCodec, chat_piece, generate_piece
+from engine.server.ollama_requests import parse_chat, parse_generate
+from engine.server.request_queue import REQUEST_QUEUE
+from engine.server.wire import iso_now, json_response, read_json
 
 async def chat(request: web.Request) -> web.StreamResponse:
-    backend = request.app[BACKEND]
-    parsed = parse_chat(await read_json(request), backend.default_max_tokens)
-    begin = lambda loop: backend.engine.chat(parsed.messages, parsed.settings, None, loop)  # noqa: E731
-    return await answer(request, parsed, chat_piece, begin)
+    queue = request.app[REQUEST_QUEUE]
+    parsed = parse_chat(await read_json(request), queue.default_max_tokens)
+    model = queue.model_id(parsed.model)
+    begin = chat_call(queue.engine, parsed.messages, parsed.settings)
+    return await answer(request, OllamaCodec(model, chat_piece), model, begin, parsed.stream)
 
 
 async def generate(request: web.Request) -> web.StreamResponse:
-    backend = request.app[BACKEND]
-    parsed = parse_generate(await read_json(request), backend.default_max_tokens)
+    queue = request.app[REQUEST_QUEUE]
+    parsed = parse_generate(await read_json(request), queue.default_max_tokens)
+    model = queue.model_id(parsed.model)
     if parsed.raw_prompt is None and not parsed.messages[-1].text:
         # Ollama's way to ask for the model to be loaded: it is, so say so without generating.
-        model = backend.model_id(parsed.model)
         return json_response({"model": model, "created_at": iso_now(), "response": "", "done": True, "done_reason": "load"})
     if parsed.raw_prompt is not None:
-        begin = lambda loop: backend.engine.complete(parsed.raw_prompt, parsed.settings, None, loop)  # noqa: E731
+        begin = completion_call(queue.engine, parsed.raw_prompt, parsed.settings)
     else:
-        begin = lambda loop: backend.engine.chat(parsed.messages, parsed.settings, None, loop)  # noqa: E731
-    return await answer(request, parsed, generate_piece, begin)
+        begin = chat_call(queue.engine, parsed.messages, parsed.settings)
+    return await answer(request, OllamaCodec(model, generate_piece), model, begin, parsed.stream)
 
 
 def model_entry(info: ModelInfo) -> dict[str, Any]:
@@ -127,12 +63,12 @@ def model_entry(info: ModelInfo) -> dict[str, Any]:
 
 
 async def tags(request: web.Request) -> web.Response:
-    info = request.app[BACKEND].engine.model_info
+    info = request.app[REQUEST_QUEUE].engine.model_info
     return json_response({"models": [model_entry(info)] if info else []})
 
 
 async def running(request: web.Request) -> web.Response:
-    info = request.app[BACKEND].engine.model_info
+    info = request.app[REQUEST_QUEUE].engine.model_info
     if info is None:
         return json_response({"models": []})
     entry = {**model_entry(info), "size_vram": info.weight_bytes, "expires_at": "9999-12-31T23:59:59Z"}
@@ -141,10 +77,10 @@ async def running(request: web.Request) -> web.Response:
 
 
 async def show(request: web.Request) -> web.Response:
-    backend = request.app[BACKEND]
+    queue = request.app[REQUEST_QUEUE]
     fields = Fields(await read_json(request))
-    backend.model_id(fields.string("model") or fields.string("name", required=True))
-    info = backend.loaded_model()
+    queue.model_id(fields.string("model") or fields.string("name", required=True))
+    info = queue.loaded_model()
     entry = model_entry(info)
     context = {f"{info.model_type}.context_length": info.context_length} if info.context_length else {}
     return json_response({"modelfile": "", "parameters": "", "template": "", "details": entry["details"],

@@ -11,7 +11,7 @@ from aiohttp import web
 from engine.errors import CabinError
 from engine.generation import Engine
 from engine.server import guard, ollama_api, openai_api
-from engine.server.backend import BACKEND, Backend, Served
+from engine.server.request_queue import REQUEST_QUEUE, RequestQueue, Served
 
 DEFAULT_PORT = 11434
 
@@ -35,7 +35,7 @@ def build_app(engine: Engine, config: ServerConfig) -> web.Application:
     if config.api_key:
         middlewares.append(guard.api_key_check(config.api_key))
     app = web.Application(middlewares=middlewares, client_max_size=config.max_body_bytes)
-    app[BACKEND] = Backend(engine, config.max_queue, config.max_tokens)
+    app[REQUEST_QUEUE] = RequestQueue(engine, config.max_queue, config.max_tokens)
     app.on_response_prepare.append(guard.allow_origin)
     openai_api.add_routes(app)
     ollama_api.add_routes(app)
@@ -44,8 +44,8 @@ def build_app(engine: Engine, config: ServerConfig) -> web.Application:
 class ServerHandle:
     """A running server: its address, what it has served, and `await close()`."""
 
-    def __init__(self, runner: web.AppRunner, backend: Backend, host: str, port: int) -> None:
-        self._runner, self._backend = runner, backend
+    def __init__(self, runner: web.AppRunner, queue: RequestQueue, host: str, port: int) -> None:
+        self._runner, self._queue = runner, queue
         self.host, self.port = host, port
 
     @property
@@ -56,20 +56,20 @@ class ServerHandle:
     @property
     def activity(self) -> deque[Served]:
         """The most recent finished generations, oldest first."""
-        return self._backend.activity
+        return self._queue.activity
 
     @property
     def queued(self) -> int:
         """Requests generating or waiting for the engine now."""
-        return self._backend.queued
+        return self._queue.queued
 
     def on_served(self, listener: Callable[[Served], None]) -> None:
         """Call `listener` (on the loop) each time a generation finishes."""
-        self._backend.listeners.append(listener)
+        self._queue.listeners.append(listener)
 
     async def close(self) -> None:
         """Stop answers in flight (their clients get an error event), then close every connection."""
-        await self._backend.stop_all()
+        await self._queue.stop_all()
         await self._runner.cleanup()
 
 async def start_server(engine: Engine, config: ServerConfig = ServerConfig()) -> ServerHandle:
@@ -85,4 +85,4 @@ async def start_server(engine: Engine, config: ServerConfig = ServerConfig()) ->
         await runner.cleanup()
         raise CabinError(f"cannot listen on {config.host}:{config.port}: {e.strerror or e}") from None
     port = runner.addresses[0][1]
-    return ServerHandle(runner, app[BACKEND], config.host, port)
+    return ServerHandle(runner, app[REQUEST_QUEUE], config.host, port)

@@ -1,4 +1,4 @@
-"""What every endpoint shares: the engine, the model's names, the request queue and the activity log.
+"""The API's request queue, shared by every endpoint: the engine, the model's names, turns and the activity log.
 
 Generations run on the engine's one worker thread. API requests wait here, in arrival order, and go to
 the engine one at a time: so a message typed in the app while API clients have a queue of requests
@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 from aiohttp import web
 
-from engine.generation import Engine, Event, Finished, Generation, Token
+from engine.generation import Engine, Finished, Generation
 from engine.models.folder import ModelInfo
 from engine.server.errors import ApiError
 
@@ -35,7 +35,9 @@ class Served:
     at: float = field(default_factory=time.time)
 
 
-class Backend:
+class RequestQueue:
+    """API requests waiting for (or holding) their turn on the engine, and what they served."""
+
     def __init__(self, engine: Engine, max_queue: int, default_max_tokens: int) -> None:
         self.engine = engine
         self.max_queue = max_queue
@@ -114,16 +116,4 @@ class Backend:
             await asyncio.wait(list(self._running.values()), timeout=timeout)
 
 
-def text_of(events: list[Event]) -> str:
-    """The answer text a batch of events adds."""
-    return "".join(event.text for event in events if isinstance(event, Token))
-
-
-async def until_finished(generation: Generation) -> Finished:
-    """The end of a generation whose events arrive on this loop (the tokens are skipped)."""
-    async for event in generation:
-        pass
-    return event
-
-
-BACKEND = web.AppKey("backend", Backend)
+REQUEST_QUEUE = web.AppKey("request_queue", RequestQueue)

@@ -1,0 +1,83 @@
+"""Ollama's wire format: NDJSON objects, the last with `done: true` and Ollama's counters (durations in
+nanoseconds), and its error bodies."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from aiohttp import web
+
+from engine.generation import Finished
+from engine.server.errors import ApiError
+from engine.server.wire import iso_now, send_line
+
+Piece = Callable[[str], dict[str, Any]]
+"""How a piece of answer text sits in a response object (`message` for chat, `response` for generate)."""
+
+
+def chat_piece(text: str) -> dict[str, Any]:
+    return {"message": {"role": "assistant", "content": text}}
+
+
+def generate_piece(text: str) -> dict[str, Any]:
+    return {"response": text}
+
+
+def nanoseconds(seconds: float) -> int:
+    return int(seconds * 1e9)
+
+
+def done_fields(finished: Finished, started: float) -> dict[str, Any]:
+    stats = finished.stats
+    return {
+        "done": True,
+        "done_reason": finished.finish_reason,
+        "total_duration": nanoseconds(time.perf_counter() - started),
+        "load_duration": 0,
+        "prompt_eval_count": stats.prompt_tokens,
+        "prompt_eval_duration": nanoseconds(stats.prefilled_tokens / stats.prompt_tps) if stats.prompt_tps else 0,
+        "eval_count": stats.generated_tokens,
+        "eval_duration": nanoseconds(stats.generated_tokens / stats.generation_tps) if stats.generation_tps else 0,
+    }
+
+
+def error_body(error: ApiError) -> dict[str, Any]:
+    return {"error": error.message}
+
+
+class OllamaCodec:
+    """One request's objects: they name the model and count `total_duration` from the codec's creation."""
+
+    content_type = "application/x-ndjson"
+
+    def __init__(self, model: str, piece: Piece) -> None:
+        self.model, self.piece = model, piece
+        self.started = time.perf_counter()
+
+    def _object(self, text: str) -> dict[str, Any]:
+        return {"model": self.model, "created_at": iso_now(), **self.piece(text)}
+
+    def opening(self) -> Sequence[Any]:
+        return []
+
+    def delta(self, text: str) -> dict[str, Any]:
+        return {**self._object(text), "done": False}
+
+    def closing(self, finished: Finished) -> Sequence[Any]:
+        return [{**self._object(""), **done_fields(finished, self.started)}]
+
+    def whole(self, finished: Finished) -> dict[str, Any]:
+        return {**self._object(finished.text), **done_fields(finished, self.started)}
+
+    def failure(self, finished: Finished) -> ApiError:
+        if finished.finish_reason == "cancelled":
+            return ApiError(503, "the answer was stopped before it finished (the server is stopping)", "server_error")
+        return ApiError(500, f"generation failed: {finished.error}", "server_error")
+
+    def error_body(self, error: ApiError) -> dict[str, Any]:
+        return error_body(error)
+
+    async def send(self, response: web.StreamResponse, data: Any) -> None:
+        await send_line(response, data)

@@ -1,0 +1,120 @@
+"""OpenAI's wire format: completion objects, server-sent event chunks, `[DONE]`, and its error bodies.
+
+Chat and text completions differ only in the shape of a choice, so one codec serves both, given its `Shape`.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from aiohttp import web
+
+from engine.generation import Finished, Stats
+from engine.server.errors import ApiError
+from engine.server.wire import send_event
+
+
+class ChatShape:
+    object = "chat.completion"
+    chunk_object = "chat.completion.chunk"
+    id_prefix = "chatcmpl"
+
+    def opening(self) -> dict | None:
+        return {"index": 0, "delta": {"role": "assistant", "content": ""}, "logprobs": None, "finish_reason": None}
+
+    def delta(self, text: str) -> dict:
+        return {"index": 0, "delta": {"content": text}, "logprobs": None, "finish_reason": None}
+
+    def closing(self, reason: str) -> dict:
+        return {"index": 0, "delta": {}, "logprobs": None, "finish_reason": reason}
+
+    def whole(self, text: str, reason: str) -> dict:
+        message = {"role": "assistant", "content": text, "refusal": None}
+        return {"index": 0, "message": message, "logprobs": None, "finish_reason": reason}
+
+
+@dataclass(frozen=True)
+class CompletionShape:
+    echo: str
+    """The prompt, when the request asked for it to be echoed before the completion."""
+    object = "text_completion"
+    chunk_object = "text_completion"
+    id_prefix = "cmpl"
+
+    def opening(self) -> dict | None:
+        return self.delta(self.echo) if self.echo else None
+
+    def delta(self, text: str) -> dict:
+        return {"index": 0, "text": text, "logprobs": None, "finish_reason": None}
+
+    def closing(self, reason: str) -> dict:
+        return {"index": 0, "text": "", "logprobs": None, "finish_reason": reason}
+
+    def whole(self, text: str, reason: str) -> dict:
+        return {"index": 0, "text": self.echo + text, "logprobs": None, "finish_reason": reason}
+
+
+Shape = ChatShape | CompletionShape
+
+
+def usage(stats: Stats) -> dict[str, Any]:
+    return {
+        "prompt_tokens": stats.prompt_tokens,
+        "completion_tokens": stats.generated_tokens,
+        "total_tokens": stats.prompt_tokens + stats.generated_tokens,
+        "prompt_tokens_details": {"cached_tokens": stats.cached_tokens},
+    }
+
+
+def error_body(error: ApiError) -> dict[str, Any]:
+    return {"error": {"message": error.message, "type": error.kind, "param": error.param, "code": error.code}}
+
+
+class OpenAICodec:
+    """One request's objects: they share an id, a creation time and the model's name."""
+
+    content_type = "text/event-stream"
+
+    def __init__(self, shape: Shape, model: str, include_usage: bool) -> None:
+        self.shape, self.model, self.include_usage = shape, model, include_usage
+        self.id = f"{shape.id_prefix}-{uuid.uuid4().hex[:24]}"
+        self.created = int(time.time())
+
+    def _head(self, kind: str) -> dict:
+        return {"id": self.id, "object": kind, "created": self.created, "model": self.model}
+
+    def _chunk(self, choice: dict) -> dict:
+        extra = {"usage": None} if self.include_usage else {}
+        return {**self._head(self.shape.chunk_object), "choices": [choice], **extra}
+
+    def opening(self) -> Sequence[Any]:
+        opening = self.shape.opening()
+        return [] if opening is None else [self._chunk(opening)]
+
+    def delta(self, text: str) -> dict:
+        return self._chunk(self.shape.delta(text))
+
+    def closing(self, finished: Finished) -> Sequence[Any]:
+        usage_chunk = {**self._head(self.shape.chunk_object), "choices": [], "usage": usage(finished.stats)}
+        return [self._chunk(self.shape.closing(finished.finish_reason)), *([usage_chunk] if self.include_usage else []),
+                "[DONE]"]
+
+    def whole(self, finished: Finished) -> dict:
+        choice = self.shape.whole(finished.text, finished.finish_reason)
+        return {**self._head(self.shape.object), "choices": [choice], "usage": usage(finished.stats)}
+
+    def failure(self, finished: Finished) -> ApiError:
+        if finished.finish_reason == "cancelled":
+            return ApiError(503, "The answer was stopped before it finished (the server is stopping).", "server_error",
+                            None, "generation_stopped")
+        return ApiError(500, f"Generation failed: {finished.error}", "server_error", None, "generation_failed")
+
+    def error_body(self, error: ApiError) -> dict:
+        return error_body(error)
+
+    async def send(self, response: web.StreamResponse, data: Any) -> None:
+        await send_event(response, data)
