@@ -53,6 +53,7 @@ class ModelsPane(ModelsView):
         self.search_results: list[Any] | None = None
         self.job: Job | None = None
         self.watcher = Watcher(self._show_job_progress)
+        self.watcher.setParent(self)  # deleted with the pane: a closed pane's pending reads call nothing back
         self._connect()
         self.refresh()
 
