@@ -117,9 +117,11 @@ def test_loading_a_new_model_frees_the_old_one(engine: Engine, bigger_model: Pat
     assert abs(again - small) < 200_000
 
 
-def test_a_released_model_is_freed_by_reference_counting_alone(engine: Engine, llama_model: Path, collector_off: None) -> None:
-    """No reference cycle holds a model's arrays, so unloading frees them without a gc.collect() (which costs
-    ~0.3 s of GIL in a process that imported torch) after answers in a conversation and outside one."""
+def test_a_released_model_is_freed_by_reference_counting_alone(
+    engine: Engine, llama_model: Path, collector_off: None
+) -> None:
+    """No reference cycle holds a model's arrays, so unloading frees them without a gc.collect() (~0.2 s of GIL
+    once mlx_lm is imported), after answers in a conversation and outside one."""
     engine.submit(lambda: None).result()
     before = engine.memory().active
     engine.load(llama_model).result()

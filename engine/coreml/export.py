@@ -83,7 +83,8 @@ class Export:
 
     def compare_with_mlx(self) -> None:
         self.steps.start("compare")
-        self.torch_vs_mlx, self.text_reference = compare_torch_with_mlx(self.wrapper, self.source, self.prompt, self.text)
+        self.torch_vs_mlx, self.text_reference = compare_torch_with_mlx(self.wrapper, self.source, self.prompt,
+                                                                        self.text)  # fmt: skip
 
     def convert(self) -> None:
         from engine.coreml.convert import convert, trace
