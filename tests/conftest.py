@@ -33,6 +33,18 @@ pytest_plugins = ["tests.app_fixtures"]
 sys.path.append(str(Path(__file__).resolve().parents[1] / "packaging"))  # packaging/'s scripts, for their tests
 
 
+@pytest.fixture(scope="module", autouse=True)
+def frozen_heap() -> None:
+    """Before each test module: collect, then move every object still alive (the imported modules, the session's
+    fixtures) to the collector's permanent generation. The engine's full gc.collect() at shutdown (and the app's at
+    close) then scans only what the tests made since, instead of the ~500,000 objects torch, coremltools, Qt and
+    transformers leave behind: ~0.4 s per collection in a whole-suite process."""
+    import gc
+
+    gc.collect()
+    gc.freeze()
+
+
 @pytest.fixture(scope="session")
 def models_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("models")
@@ -171,6 +183,16 @@ def engine_as_stored() -> Iterator[Engine]:
     engine = Engine(upcast_on_cpu=False)
     yield engine
     engine.shutdown()
+
+
+@pytest.fixture
+def collector_off() -> Iterator[None]:
+    """Python's cyclic garbage collector disabled for the test: only reference counting frees objects."""
+    import gc
+
+    gc.disable()
+    yield
+    gc.enable()
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from engine.coreml.compress import weight_constants
-from engine.coreml.export import program_predict
+from engine.coreml.checks import program_predict
 from engine.coreml.golden import replay
 from engine.coreml.mil_runtime import load_program
 from engine.coreml.package import verify_files

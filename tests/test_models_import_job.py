@@ -15,7 +15,9 @@ from engine.models.store import list_models
 from tests.store_factory import write_small, write_split
 
 
-def test_an_imported_gguf_appears_among_the_models_and_loads(cabin_data: Path, tiny_gguf: Path, engine: Engine) -> None:
+def test_an_imported_gguf_appears_among_the_models_and_loads(
+    cabin_data: Path, empty_hf_cache: Path, tiny_gguf: Path, engine: Engine
+) -> None:
     seen: list[JobProgress] = []
     result = import_in_child(tiny_gguf, name="tiny", on_progress=seen.append)
     assert [m.key for m in list_models()] == [str(result.path)]
@@ -29,7 +31,7 @@ def test_nothing_but_the_model_is_left_in_the_models_folder(cabin_data: Path, ti
     assert [p.name for p in result.path.parent.iterdir()] == ["tidy"]
 
 
-def test_a_cancelled_import_leaves_nothing_behind(cabin_data: Path, tiny_gguf: Path) -> None:
+def test_a_cancelled_import_leaves_nothing_behind(cabin_data: Path, empty_hf_cache: Path, tiny_gguf: Path) -> None:
     cancel = threading.Event()
     cancel.set()
     with pytest.raises(CancelledByUser, match=f"^import of {tiny_gguf.name} cancelled$"):

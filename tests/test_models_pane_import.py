@@ -10,7 +10,8 @@ from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QFileDialog
 
 from app.models.elsewhere_section import BUTTON_COLUMN
-from app.models.pane import ModelsPane, here
+from app.models.pane import ModelsPane
+from app.models.view import here
 from app.models.tables import KEY_ROLE
 from engine.memory import format_bytes
 from engine.models.elsewhere import Stores

@@ -1,6 +1,8 @@
 """The Models pane: what is on this computer and whether it fits, models other apps keep (found elsewhere), the
 catalogue, downloads, conversion, GGUF import, deletion.
 
+This module is its controller: the state (stored models, memory budget, search results, the running job) and
+the actions; the widgets are app/models/view.py's, what the tables' rows say is app/models/tables.py's.
 Everything slow runs off the UI thread (listing and deleting on a helper thread, the memory budget on the
 engine's worker because it asks MLX, downloads, conversions and imports as cancellable jobs); one timer
 shows their progress at most ten times a second.
@@ -8,45 +10,20 @@ shows their progress at most ten times a second.
 
 from __future__ import annotations
 
-import sys
 from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Signal
 from PySide6.QtGui import QShowEvent
-from PySide6.QtWidgets import (
-    QComboBox,
-    QFileDialog,
-    QHBoxLayout,
-    QLabel,
-    QLineEdit,
-    QMessageBox,
-    QPushButton,
-    QSplitter,
-    QStackedWidget,
-    QVBoxLayout,
-    QWidget,
-)
+from PySide6.QtWidgets import QFileDialog
 
 from app.context import AppContext
 from app.model_state import ModelState, ModelStatus
 from app.models.convert_dialog import ConvertDialog
-from app.models.elsewhere_section import FoundElsewhere
 from app.models.jobs import Job, Watcher, run_in_thread
-from app.models.tables import (
-    CATALOGUE_HEADERS,
-    FIT_COLORS,
-    INSTALLED_HEADERS,
-    catalogue_row,
-    fill,
-    installed_row,
-    make_table,
-    search_row,
-    select_key,
-    selected_key,
-)
-from app.models.task_bar import TaskBar
+from app.models.tables import catalogue_rows, fill, installed_rows, select_key, selected_key
+from app.models.view import ModelsView
 from engine.errors import CabinError
 from engine.generation import Engine
 from engine.memory import format_bytes, system_memory
@@ -57,57 +34,18 @@ from engine.models.elsewhere import FoundModel, scan
 from engine.models.fit import DEFAULT_CONTEXT, Fit, Verdict, assess, memory_budget
 from engine.models.hub import is_offline, search
 from engine.models.import_job import Imported, import_in_child
-from engine.models.recommend import suggest
 from engine.models.store import StoredModel, add_model_folder, delete_model, list_models
 
-CONTEXTS = (2048, 4096, 8192, 16384, 32768, 131072)
-ERROR_COLOR = FIT_COLORS[Verdict.WONT_FIT]
 
+class ModelsPane(ModelsView):
+    """The view, driven: fills it from the state, runs what its buttons ask for."""
 
-def here(platform: str = sys.platform) -> str:
-    """What the pane calls this machine: "this Mac" only on a Mac."""
-    return "this Mac" if platform == "darwin" else "this computer"
-
-
-def section_title(text: str) -> QLabel:
-    label = QLabel(text)
-    font = label.font()
-    font.setBold(True)
-    font.setPointSizeF(font.pointSizeF() * 1.1)
-    label.setFont(font)
-    return label
-
-
-def empty_hint() -> QLabel:
-    hint = QLabel(
-        f"No models on {here()} yet. Download one from the catalogue below (the recommended ones fit this "
-        "machine), import a GGUF file, add a model folder you already have, or convert a Hugging Face model."
-    )
-    hint.setWordWrap(True)
-    hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
-    hint.setStyleSheet("color: palette(placeholder-text); padding: 24px")
-    return hint
-
-
-def context_box(chosen: int) -> QComboBox:
-    """The context lengths the fit check can plan for, `chosen` among them and selected."""
-    box = QComboBox()
-    choices = sorted({*CONTEXTS, chosen})
-    for tokens in choices:
-        box.addItem(f"{tokens:,} tokens", tokens)
-    box.setCurrentIndex(choices.index(chosen))
-    box.setToolTip("The conversation length the fit check plans for: longer needs more memory")
-    return box
-
-
-class ModelsPane(QWidget):
     sig_use_model = Signal(str, bool)
     """The user chose a model to chat with: (repo id or folder path, load it even though it won't fit)."""
 
     def __init__(self, engine: Engine, context_length: int = DEFAULT_CONTEXT) -> None:
         """`context_length`: what the fit check plans for at first (the chat's, from Preferences)."""
-        super().__init__()
-        self.setWindowTitle("Models")
+        super().__init__(context_length)
         self.engine = engine
         self.budget: int | None = None
         self._budget_asked = False
@@ -116,7 +54,7 @@ class ModelsPane(QWidget):
         self.search_results: list[Any] | None = None
         self.job: Job | None = None
         self.watcher = Watcher(self._show_job_progress)
-        self._build(context_length)
+        self.watcher.setParent(self)  # deleted with the pane: a closed pane's pending reads call nothing back
         self._connect()
         self.refresh()
 
@@ -127,93 +65,6 @@ class ModelsPane(QWidget):
         if not self._budget_asked:
             self._budget_asked = True
             self.watcher.watch(self.engine.submit(memory_budget), self._set_budget)
-
-    # -- layout ------------------------------------------------------------------------------
-    def _build(self, context_length: int) -> None:
-        self.memory_label = QLabel("Checking this machine's memory…")
-        self.memory_label.setWordWrap(True)
-        self.context_box = context_box(context_length)
-        self.installed = make_table(INSTALLED_HEADERS)
-        self.empty_hint = empty_hint()
-        self.installed_stack = QStackedWidget()
-        self.installed_stack.addWidget(self.installed)
-        self.installed_stack.addWidget(self.empty_hint)
-        self.use_button = QPushButton("Use for Chat")
-        self.delete_button = QPushButton("Delete…")
-        self.add_button = QPushButton("Add Folder…")
-        self.convert_button = QPushButton("Convert…")
-        self.import_button = QPushButton("Import GGUF…")
-        self.elsewhere = FoundElsewhere(section_title("Found elsewhere"))
-        self.catalogue = make_table(CATALOGUE_HEADERS)
-        self.search_field = QLineEdit()
-        self.search_field.setPlaceholderText("Search mlx-community…")
-        self.search_field.setClearButtonEnabled(True)
-        self.search_field.setMinimumWidth(220)
-        self.catalogue_button = QPushButton("Show Catalogue")
-        self.download_button = QPushButton("Download")
-        self.task = TaskBar()
-        self.message = QLabel()
-        self.message.setWordWrap(True)
-        self.message.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self._lay_out()
-
-    def _lay_out(self) -> None:
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(16, 12, 16, 12)
-        layout.addLayout(self._header())
-        splitter = QSplitter(Qt.Orientation.Vertical)
-        splitter.addWidget(self._installed_section())
-        splitter.addWidget(self.elsewhere)
-        splitter.addWidget(self._catalogue_section())
-        splitter.setChildrenCollapsible(False)
-        for index, stretch in enumerate((2, 2, 3)):
-            splitter.setStretchFactor(index, stretch)
-        splitter.setSizes([200, 200, 300])
-        layout.addWidget(splitter, 1)
-        layout.addWidget(self.task)
-        layout.addWidget(self.message)
-
-    def _header(self) -> QHBoxLayout:
-        row = QHBoxLayout()
-        row.addWidget(self.memory_label, 1)
-        row.addWidget(QLabel("Fit for"))
-        row.addWidget(self.context_box)
-        return row
-
-    def _installed_section(self) -> QWidget:
-        section = QWidget()
-        column = QVBoxLayout(section)
-        column.setContentsMargins(0, 8, 0, 8)
-        column.addWidget(section_title(f"On {here()}"))
-        column.addWidget(self.installed_stack, 1)
-        buttons = QHBoxLayout()
-        for button in (self.use_button, self.delete_button):
-            buttons.addWidget(button)
-        buttons.addStretch(1)
-        for button in (self.import_button, self.add_button, self.convert_button):
-            buttons.addWidget(button)
-        column.addLayout(buttons)
-        return section
-
-    def _catalogue_section(self) -> QWidget:
-        section = QWidget()
-        column = QVBoxLayout(section)
-        column.setContentsMargins(0, 8, 0, 0)
-        title_row = QHBoxLayout()
-        title_row.addWidget(section_title("Catalogue"))
-        note = QLabel("mlx-community 4-bit models · sizes and needs are approximate")
-        note.setStyleSheet("color: palette(placeholder-text)")
-        note.setWordWrap(True)
-        title_row.addWidget(note, 1)
-        title_row.addWidget(self.search_field)
-        title_row.addWidget(self.catalogue_button)
-        column.addLayout(title_row)
-        column.addWidget(self.catalogue, 1)
-        buttons = QHBoxLayout()
-        buttons.addWidget(self.download_button)
-        buttons.addStretch(1)
-        column.addLayout(buttons)
-        return section
 
     def _connect(self) -> None:
         self.context_box.currentIndexChanged.connect(self._fill_tables)
@@ -233,10 +84,6 @@ class ModelsPane(QWidget):
         self.task.cancel.clicked.connect(self.cancel_job)
 
     # -- reading state -----------------------------------------------------------------------
-    @property
-    def context_length(self) -> int:
-        return self.context_box.currentData()
-
     def refresh(self) -> None:
         self.watcher.watch(run_in_thread(list_models, "cabin-list-models"), self._set_models)
         self.watcher.watch(run_in_thread(scan, "cabin-scan-elsewhere"), self._set_found)
@@ -272,17 +119,9 @@ class ModelsPane(QWidget):
         return model.fit(self.context_length, self.budget) if self.budget is not None else None
 
     def _fill_tables(self) -> None:
-        fill(self.installed, [installed_row(m, self.fit(m.info.weight_bytes if m.info else 0, m)) for m in self.models])
+        self.show_installed(installed_rows(self.models, lambda m: self.fit(m.info.weight_bytes if m.info else 0, m)))
         self.elsewhere.show_models(self.found, self.fit_found, idle=self.job is None)
-        self.installed_stack.setCurrentWidget(self.installed if self.models else self.empty_hint)
-        states = {m.key: ("downloaded" if m.usable else m.status) for m in self.models}
-        if self.search_results is None:
-            suggestions = suggest(self.budget or 0, self.context_length)
-            rows = [catalogue_row(s, states.get(s.entry.repo_id, ""), s.entry.repo_id, self.budget is not None)
-                    for s in suggestions]  # fmt: skip
-        else:
-            rows = [search_row(m, states.get(m.repo_id, "")) for m in self.search_results]
-        fill(self.catalogue, rows)
+        fill(self.catalogue, catalogue_rows(self.models, self.search_results, self.budget, self.context_length))
         self._update_buttons()
 
     def _update_buttons(self) -> None:
@@ -304,10 +143,6 @@ class ModelsPane(QWidget):
     def selected_model(self) -> StoredModel | None:
         key = selected_key(self.installed)
         return next((m for m in self.models if m.key == key), None)
-
-    def say(self, text: str, error: bool = False) -> None:
-        self.message.setStyleSheet(f"color: {ERROR_COLOR}" if error else "")
-        self.message.setText(text)
 
     # -- actions -----------------------------------------------------------------------------
     def use_selected(self) -> None:
@@ -476,14 +311,6 @@ class ModelsPane(QWidget):
         ratio = result.after / result.before if result.before else 0
         return (f"Converted: {format_bytes(result.before)} → {format_bytes(result.after)} ({ratio:.0%}). "
                 f"{result.model.key} is ready.")  # fmt: skip
-
-    def confirm(self, question: str, detail: str, verb: str) -> bool:
-        box = QMessageBox(QMessageBox.Icon.Question, question, question, parent=self)
-        box.setInformativeText(detail)
-        yes = box.addButton(verb, QMessageBox.ButtonRole.DestructiveRole if verb == "Delete" else QMessageBox.ButtonRole.AcceptRole)
-        box.addButton(QMessageBox.StandardButton.Cancel)
-        box.exec()
-        return box.clickedButton() is yes
 
     def show_load_result(self, models: ModelState) -> None:
         """After "Use for Chat": say whether the model loaded (and refresh its last-used time) or why not."""

@@ -1,6 +1,12 @@
-"""The two tables of the Models pane: models on this machine, and the catalogue (or Hub search results)."""
+"""The two tables of the Models pane: models on this machine, and the catalogue (or Hub search results).
+
+What each row says, from the pane's state (the stored models, the memory budget, the search results); the
+pane (app/models/pane.py) fills its tables with them.
+"""
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor
@@ -9,7 +15,7 @@ from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableWidget, QTab
 from engine.memory import format_bytes
 from engine.models.fit import Fit, Verdict
 from engine.models.hub import HubModel
-from engine.models.recommend import Suggestion
+from engine.models.recommend import Suggestion, suggest
 from engine.models.store import StoredModel
 from engine.models.text import format_ago, format_count
 
@@ -110,3 +116,18 @@ def search_row(model: HubModel, entry_state: str) -> list[QTableWidgetItem]:
     downloads = f"{model.downloads:,} downloads"
     return [cell(model.repo_id, model.repo_id), cell("Hub search"), cell("—"), cell("—"), cell("—"), cell("—"),
             cell(entry_state or downloads)]  # fmt: skip
+
+
+def installed_rows(models: list[StoredModel], fit: Callable[[StoredModel], Fit | None]) -> list[list[QTableWidgetItem]]:
+    return [installed_row(model, fit(model)) for model in models]
+
+
+def catalogue_rows(
+    models: list[StoredModel], search_results: list[HubModel] | None, budget: int | None, context_length: int
+) -> list[list[QTableWidgetItem]]:
+    """The catalogue's suggestions for this machine, or the Hub search results; each with its state here."""
+    states = {m.key: ("downloaded" if m.usable else m.status) for m in models}
+    if search_results is not None:
+        return [search_row(m, states.get(m.repo_id, "")) for m in search_results]
+    return [catalogue_row(s, states.get(s.entry.repo_id, ""), s.entry.repo_id, budget is not None)
+            for s in suggest(budget or 0, context_length)]  # fmt: skip

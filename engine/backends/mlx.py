@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-import gc
 from collections.abc import Iterator
 from threading import Event as StopFlag
 from typing import Any
@@ -139,8 +138,9 @@ class MLXBackend(WorkerBound):
 
     @worker_only
     def release(self) -> MemoryCounters:
+        """Free the model by dropping the references to it: nothing holds its arrays in a reference cycle, so no
+        collector pass is needed (a full one holds the GIL ~0.2 s once mlx_lm, transformers and torch are in)."""
         self._model = self._tokenizer = None
-        gc.collect()
         mx.clear_cache()
         return_freed_memory()
         return read_counters()

@@ -7,167 +7,18 @@ calling thread.
 
 from __future__ import annotations
 
-import resource
-import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from engine.coreml.checks import affine_settings, check_program, compare_torch_with_mlx, context_for, torch_predict
 from engine.coreml.events import ExportSummary, LayerError
-from engine.coreml.options import ExportError, ExportOptions
-from engine.coreml.source import SourceModel
-from engine.jobs import JobProgress, Report
-
-STEPS = {
-    "check": ("Checking the model", 0.02),
-    "read": ("Reading weights", 0.08),
-    "torch": ("Building the PyTorch model", 0.05),
-    "compare": ("Comparing PyTorch with MLX", 0.05),
-    "convert": ("Tracing and converting to Core ML", 0.30),
-    "compress": ("Compressing weights", 0.30),
-    "save": ("Writing the package", 0.08),
-    "verify": ("Running the saved program", 0.10),
-    "finish": ("Writing the manifest", 0.02),
-}
-AGREEMENT_TOLERANCE = 1e-2
-
-
-class Steps:
-    """Turns 'starting step X' into JobProgress events with an overall fraction."""
-
-    def __init__(self, report: Report) -> None:
-        self._report = report
-        self._done = 0.0
-        self._current: tuple[str, float] | None = None
-        self.seconds: dict[str, float] = {}
-        """How long each step took, for the summary and the benchmark."""
-
-    def start(self, step: str, detail: str = "") -> None:
-        self._close()
-        label, _ = STEPS[step]
-        self._report(JobProgress(step, self._done, f"{label}{': ' + detail if detail else ''}"))
-        self._done += STEPS[step][1]
-        self._current = (step, time.perf_counter())
-
-    def finish(self) -> None:
-        self._close()
-        self._report(JobProgress("done", 1.0, "Done"))
-
-    def _close(self) -> None:
-        if self._current:
-            step, began = self._current
-            self.seconds[step] = time.perf_counter() - began
-
-
-def peak_rss() -> int:
-    """Peak resident memory of this process in bytes (ru_maxrss is KiB on Linux, bytes on macOS)."""
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return peak if sys.platform == "darwin" else peak * 1024
-
-
-def mlx_logits(source: SourceModel, *prompts: np.ndarray) -> list[np.ndarray]:
-    """The source model's logits for each prompt from mlx_lm, computed in float32 (exactly dequantized
-    weights): bf16 arithmetic alone differs by ~1% on a 125M model, which would hide the structural
-    errors this is for."""
-    import mlx.core as mx
-    import mlx_lm
-
-    from engine.compute_dtype import upcast_to_float32
-
-    model, _ = mlx_lm.load(str(source.info.path))
-    upcast_to_float32(model)
-    logits = [np.array(model(mx.array(prompt)).astype(mx.float32)) for prompt in prompts]
-    del model
-    mx.clear_cache()
-    return logits
-
-
-def torch_predict(wrapper: Any) -> Callable[[dict[str, np.ndarray]], np.ndarray]:
-    """A golden-vector `predict` over the torch wrapper (its cache carries over between calls)."""
-    import torch
-
-    from engine.coreml.convert import INPUT_IDS
-
-    def predict(inputs: dict[str, np.ndarray]) -> np.ndarray:
-        with torch.no_grad():
-            tensors = {name: torch.from_numpy(value if name == INPUT_IDS else value.astype(np.float32))
-                       for name, value in inputs.items()}  # fmt: skip
-            return wrapper(**tensors).numpy()
-
-    return predict
-
-
-def program_predict(package: Path | Any) -> Callable[[dict[str, np.ndarray]], np.ndarray]:
-    """A golden-vector `predict` over the saved package (or an already loaded `MilRuntime` of it),
-    run by the numpy MIL interpreter, with a fresh state."""
-    from engine.coreml.convert import LOGITS
-    from engine.coreml.mil_runtime import MilRuntime
-
-    runtime = MilRuntime.from_package(package) if isinstance(package, Path) else package
-    state = runtime.make_state()
-    return lambda inputs: runtime.predict(inputs, state)[LOGITS]
-
-
-def program_weight_bytes(mlmodel: Any) -> int:
-    """Bytes of every constant in the fp16 program: the size of the uncompressed package's weights."""
-    return sum(
-        op.outputs[0].val.nbytes
-        for op in mlmodel._mil_program.functions["main"].operations
-        if op.op_type == "const" and isinstance(op.outputs[0].val, np.ndarray)
-    )
-
-
-def folder_bytes(path: Path) -> int:
-    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
-
-
-def context_for(source: SourceModel, options: ExportOptions, notes: list[str]) -> int:
-    limit = source.info.context_length
-    if limit and options.context > limit:
-        notes.append(f"Context reduced from {options.context} to the model's maximum of {limit} tokens.")
-        return limit
-    return options.context
-
-
-def affine_settings(source: SourceModel, options: ExportOptions) -> dict:
-    """Affine mode takes its bits and group size from the source's MLX quantization."""
-    from engine.coreml.source import layer_quantization
-
-    if options.mode != "affine":
-        return {}
-    if not source.quantized:
-        raise ExportError(f"affine mode keeps an MLX model's own quantization, and {source.info.name} is not quantized")
-    group_size, bits = layer_quantization(source.config, "")
-    if bits not in (4, 8):
-        raise ExportError(f"affine mode supports 4- and 8-bit MLX models; {source.info.name} is {bits}-bit")
-    return {"bits": bits, "group_size": group_size}
-
-
-def compression_notes(source: SourceModel, options: ExportOptions, result: Any) -> list[str]:
-    notes = []
-    if source.quantized and options.mode in ("palettize", "linear"):
-        notes.append(
-            f"The source weights were already {source.info.bits}-bit (MLX affine); they were dequantized and "
-            f"re-compressed, so the package carries two rounding errors stacked, not one "
-            f"(--mode affine keeps MLX's own quantization instead)."
-        )
-    if options.mode == "affine":
-        notes.append(
-            f"Kept the source's own MLX {options.bits}-bit quantization (groups of {options.group_size}); "
-            f"the remaining error is fp16 rounding of scales and offsets."
-        )
-    for plan in result.adjusted:
-        notes.append(
-            f"{plan.const}: size {plan.requested} does not divide {plan.shape}; used {plan.size} instead."
-        )
-    if result.uncompressed:
-        notes.append(f"These large weights stayed fp16: {', '.join(result.uncompressed)}.")
-    if options.embeddings == "fp16":
-        notes.append("The token embedding table was left in fp16 (--embeddings fp16).")
-    return notes
+from engine.coreml.manifest import compression_notes, folder_bytes, manifest_body, peak_rss, program_weight_bytes
+from engine.coreml.options import ExportOptions
+from engine.coreml.steps import Steps
+from engine.jobs import Report
 
 
 def run_export(options: ExportOptions, staging: Path, report: Report) -> ExportSummary:
@@ -232,18 +83,9 @@ class Export:
         self.text = fidelity.text_ids(self.tokenizer, self.config["vocab_size"], self.options.context)
 
     def compare_with_mlx(self) -> None:
-        from engine.coreml import golden
-
         self.steps.start("compare")
-        logits = torch_predict(self.wrapper)(golden.step_inputs(self.prompt, 0, self.wrapper.window))[0]
-        self.wrapper.reset()
-        reference, self.text_reference = mlx_logits(self.source, self.prompt, self.text)
-        self.torch_vs_mlx = golden.relative_difference(logits, reference[0])
-        if self.torch_vs_mlx > AGREEMENT_TOLERANCE:
-            raise ExportError(
-                f"the PyTorch rebuild of {self.source.info.name} disagrees with MLX "
-                f"(relative error {self.torch_vs_mlx:.2e})"
-            )
+        self.torch_vs_mlx, self.text_reference = compare_torch_with_mlx(self.wrapper, self.source, self.prompt,
+                                                                        self.text)  # fmt: skip
 
     def convert(self) -> None:
         from engine.coreml.convert import convert, trace
@@ -283,20 +125,9 @@ class Export:
         package.write_json(self.staging / "config.json", self.config)
 
     def verify(self) -> None:
-        """Replay the golden vectors through the saved program (a hard check), then measure its quality."""
-        from engine.coreml import fidelity, golden
-        from engine.coreml.mil_runtime import MilRuntime
-
         self.steps.start("verify")
-        runtime = MilRuntime.from_package(self.staging / self.package_name)
-        self.agreement = golden.replay(program_predict(runtime), self.vectors)
-        text_logits = program_predict(runtime)(golden.step_inputs(self.text, 0, self.wrapper.window))
-        self.fidelity = fidelity.measure(text_logits, self.text_reference, self.text)
-        if not self.agreement.within(AGREEMENT_TOLERANCE):
-            raise ExportError(
-                f"the saved program disagrees with the reference (relative error "
-                f"{self.agreement.relative_error:.2e}, same next token: {self.agreement.same_top_token})"
-            )
+        self.agreement, self.fidelity = check_program(self.staging / self.package_name, self.vectors, self.text,
+                                                      self.text_reference, self.wrapper.window)  # fmt: skip
 
     def finish(self) -> ExportSummary:
         from engine.coreml import package
@@ -336,55 +167,3 @@ class Export:
             fidelity=self.fidelity,
         )
 
-
-def manifest_body(summary: ExportSummary, export: Export) -> dict:
-    from dataclasses import asdict
-
-    from engine.coreml import golden, package
-
-    source, shape = export.source, export.cache_shape
-    return {
-        "package": summary.package,
-        "source": {
-            "model": source.info.name,
-            "architecture": source.info.model_type,
-            "parameters": source.parameters,
-            "bits": source.info.bits,
-            "bytes": source.info.weight_bytes,
-        },
-        "recipe": export.options.recipe,
-        "interface": package.interface(shape, summary.context, export.config["vocab_size"], export.wrapper.window),
-        "tokens": {"eos": export.eos, "bos": export.bos},
-        "sizes": {"fp16_weights": summary.fp16_bytes, "package": summary.package_bytes},
-        "golden": {
-            "file": package.GOLDEN_FILE,
-            "steps": golden.STEPS,
-            "reference": "PyTorch (fp32) with the package's decompressed weights",
-            "tolerance": {"relative_error": AGREEMENT_TOLERANCE, "same_next_token": True},
-        },
-        "checks": {
-            "torch_vs_mlx": summary.torch_vs_mlx,
-            "program_vs_torch": summary.program_vs_torch,
-            "program_top_token_matches": summary.program_top_token_matches,
-            "fidelity": fidelity_body(summary.fidelity),
-        },
-        "weights": [asdict(layer) for layer in summary.layers],
-        "notes": summary.notes,
-    }
-
-
-def fidelity_body(result: Any) -> dict | None:
-    """The quality figures for the manifest: what was measured, against what, and the numbers."""
-    from dataclasses import asdict
-
-    from engine.coreml.fidelity import FIDELITY_TEXT
-
-    if result is None:
-        return None
-    return {
-        **asdict(result),
-        "text": FIDELITY_TEXT,
-        "method": "one prefill of the text; the saved program run by the numpy MIL interpreter (fp16) "
-        "against the source model in MLX float32; teacher-forced top-1 agreement and perplexity",
-        "costs_accuracy": result.costs_accuracy,
-    }
