@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from app.desktop_libraries import check_desktop_libraries, library_loads, missing_packages, uses_xcb
-from engine.cli import main
+from cabin.main import main
 from engine.errors import CabinError
 
 X11_DESKTOP = {"DISPLAY": ":0", "XDG_SESSION_TYPE": "x11"}
