@@ -2,8 +2,10 @@
 
 Plain text becomes `{"role", "content"}` exactly as it always was, so prompts (and their prompt cache)
 do not change. Tool calls become the assistant's `tool_calls`, tool results a "tool" message; reasoning
-is passed as `reasoning_content` to templates that read it (Qwen3, DeepSeek-R1 style) and dropped
-elsewhere, as those models' own chat formats do. Images and files cannot be shown to a text-only model:
+is passed to templates that read it, under the name they read (`reasoning_content`: Qwen3 style;
+`thinking`: gpt-oss), and those templates decide which turns keep it (both drop it from turns before the
+last question). Elsewhere it is dropped (DeepSeek-R1's template shows earlier answers without their
+thinking, and a template that never mentions thinking cannot place it). Images and files cannot be shown to a text-only model:
 they are refused with a readable error instead of being left out silently.
 """
 
@@ -15,7 +17,9 @@ from typing import Any
 from engine.errors import CabinError
 from engine.messages import File, Image, Message, Reasoning, ToolCall, ToolResult
 
-REASONING_KEY = "reasoning_content"
+REASONING_KEYS = ("reasoning_content", "thinking")
+"""What templates call an assistant message's thinking: Qwen3 and most others; gpt-oss (harmony)."""
+THINKING_SWITCH = "enable_thinking"
 
 
 class UnsupportedContent(CabinError):
@@ -34,11 +38,24 @@ def refuse_attachments(messages: list[Message]) -> None:
 def template_messages(messages: list[Message], template: str | None = None) -> list[dict[str, Any]]:
     """The conversation as chat-template dicts; `template` (its Jinja source) decides whether reasoning is kept."""
     refuse_attachments(messages)
-    keep_reasoning = template is not None and REASONING_KEY in str(template)
-    return [rendered for message in messages for rendered in _template_message(message, keep_reasoning)]
+    key = reasoning_key(template)
+    return [rendered for message in messages for rendered in _template_message(message, key)]
 
 
-def _template_message(message: Message, keep_reasoning: bool) -> list[dict[str, Any]]:
+def reasoning_key(template: str | None) -> str | None:
+    """The message field a template reads an earlier answer's thinking from (None: it reads none)."""
+    for key in REASONING_KEYS:
+        if template and (f"message.{key}" in template or f"message['{key}']" in template):
+            return key
+    return None
+
+
+def takes_thinking_switch(template: str | None) -> bool:
+    """Whether the template can be asked to think or not (`enable_thinking`: Qwen3, SmolLM3)."""
+    return bool(template) and THINKING_SWITCH in template
+
+
+def _template_message(message: Message, reasoning: str | None) -> list[dict[str, Any]]:
     """One dict, or one per result for a tool message answering several calls."""
     results = message.of_kind(ToolResult)
     if message.role == "tool" and results:
@@ -47,9 +64,9 @@ def _template_message(message: Message, keep_reasoning: bool) -> list[dict[str, 
     calls = message.of_kind(ToolCall)
     if calls:
         rendered["tool_calls"] = [_tool_call(call) for call in calls]
-    reasoning = "".join(part.text for part in message.of_kind(Reasoning))
-    if keep_reasoning and reasoning:
-        rendered[REASONING_KEY] = reasoning
+    thought = "".join(part.text for part in message.of_kind(Reasoning))
+    if reasoning and thought:
+        rendered[reasoning] = thought
     return [rendered]
 
 
