@@ -23,6 +23,8 @@ class Stats:
     """Bytes, MLX's peak since the last reset."""
     dropped_messages: int = 0
     """Oldest messages left out of the prompt to fit the context length."""
+    thinking_time: float = 0.0
+    """Seconds the model spent thinking, from its first token to the last of its thinking (0: it did not think)."""
 
     @property
     def cached_tokens(self) -> int:

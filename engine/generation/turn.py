@@ -109,12 +109,15 @@ class _Turn:
         self.split = Split()
         self.fed: list[int] = []
         self.ttft = 0.0
+        self.thinking_time = 0.0
         self.stats = Stats(prompt_len, prefill_len, 0.0, 0, 0.0, 0.0, peak_memory, dropped)
 
     def add(self, step: Step, text: str, split: Split) -> None:
         if not self.fed:
             self.ttft = time.perf_counter() - self.started
         self.pieces.append(text)
+        if split.reasoning and not self.split.answer:
+            self.thinking_time = time.perf_counter() - self.started - self.ttft
         self.split += split
         self.fed.append(step.token)
         self.stats = Stats(
@@ -126,6 +129,7 @@ class _Turn:
             ttft=self.ttft,
             peak_memory=step.peak_memory,
             dropped_messages=self.dropped,
+            thinking_time=self.thinking_time,
         )
 
     @property
