@@ -2,10 +2,8 @@
 
 Plain text becomes `{"role", "content"}` exactly as it always was, so prompts (and their prompt cache)
 do not change. Tool calls become the assistant's `tool_calls`, tool results a "tool" message; reasoning
-is passed to templates that read it, under the name they read (`reasoning_content`: Qwen3 style;
-`thinking`: gpt-oss), and those templates decide which turns keep it (both drop it from turns before the
-last question). Elsewhere it is dropped (DeepSeek-R1's template shows earlier answers without their
-thinking, and a template that never mentions thinking cannot place it). Images and files cannot be shown to a text-only model:
+is passed as `reasoning_content` to templates that read it (Qwen3, DeepSeek-R1 style) and dropped
+elsewhere, as those models' own chat formats do. Images and files cannot be shown to a text-only model:
 they are refused with a readable error instead of being left out silently.
 """
 
@@ -17,8 +15,12 @@ from typing import Any
 from engine.errors import CabinError
 from engine.messages import File, Image, Message, Reasoning, ToolCall, ToolResult
 
-REASONING_KEYS = ("reasoning_content", "thinking")
-"""What templates call an assistant message's thinking: Qwen3 and most others; gpt-oss (harmony)."""
+REASONING_KEYS = {
+    "reasoning_content": ("reasoning_content",),
+    "thinking": ("message.thinking", "message['thinking']", 'message["thinking"]'),
+}
+"""What templates call an assistant message's thinking (Qwen3 and most others; gpt-oss), and how a
+template that reads it spells it ("thinking" alone is no sign: `enable_thinking` holds it too)."""
 THINKING_SWITCH = "enable_thinking"
 
 
@@ -43,9 +45,13 @@ def template_messages(messages: list[Message], template: str | None = None) -> l
 
 
 def reasoning_key(template: str | None) -> str | None:
-    """The message field a template reads an earlier answer's thinking from (None: it reads none)."""
-    for key in REASONING_KEYS:
-        if template and (f"message.{key}" in template or f"message['{key}']" in template):
+    """The message field a template reads an earlier answer's thinking from (None: it reads none).
+
+    `reasoning_content` (Qwen3 style) or `thinking` (gpt-oss): those templates decide which turns keep it
+    (both drop it from answers before the last question). A template that reads neither gets none: it
+    could not place it (DeepSeek-R1's shows earlier answers without their thinking)."""
+    for key, spellings in REASONING_KEYS.items():
+        if template and any(spelling in template for spelling in spellings):
             return key
     return None
 
