@@ -108,3 +108,12 @@ def test_the_next_turn_reuses_the_cached_prompt_up_to_the_dropped_thinking(famil
     second_prompt = tokenizer.encode(render_prompt(tokenizer, second), add_special_tokens=False)
     reused = len(second_prompt) - len(backend.prompts[1])
     assert reused >= len(first_prompt) and backend.prompts[1] == second_prompt[reused:]
+
+
+def test_each_template_gets_the_thinking_under_the_name_it_reads(family_tokenizers: Callable[[str], Any]) -> None:
+    from engine.chat_template import template_messages
+
+    thought = [Message("assistant", (Reasoning("Hmm."), Text("Hi!")))]
+    names = {family: set(template_messages(thought, family_tokenizers(family).chat_template)[0]) - {"role", "content"}
+             for family in ("qwen3", "gpt_oss", "deepseek_r1")}
+    assert names == {"qwen3": {"reasoning_content"}, "gpt_oss": {"thinking"}, "deepseek_r1": set()}

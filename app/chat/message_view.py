@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
 from app.chat.browser import MessageBrowser
 from app.chat.composer import PromptEdit
 from app.chat.footer import footer_text, live_footer_text
+from app.chat.thinking_block import ThinkingBlock
 from engine.conversations.model import StoredMessage
 from engine.generation import Stats
 
@@ -90,6 +91,9 @@ class MessageView(QFrame):
         self._layout.setContentsMargins(14, 10, 14, 8)
         self._layout.setSpacing(4)
         self._layout.addLayout(self._header(author, version))
+        self.thinking = ThinkingBlock.for_message(message)
+        if self.thinking is not None:
+            self._layout.addWidget(self.thinking)
         self._layout.addWidget(self.body)
         if message.role == "assistant":
             self._layout.addLayout(self._footer_row())
@@ -175,7 +179,21 @@ class MessageView(QFrame):
             self._next_append = now + (time.perf_counter() - now) / LIVE_RENDER_SHARE
             self._unshown = ""
 
+    def think(self, text: str) -> None:
+        """Streamed thinking: into the Thinking block above the answer, made at the first of it."""
+        if self.thinking is None:
+            self.thinking = ThinkingBlock(live=True)
+            self._layout.insertWidget(1, self.thinking)
+        self.thinking.append(text)
+
+    def thought(self, seconds: float) -> None:
+        """The answer began: fold the thinking."""
+        if self.thinking is not None:
+            self.thinking.settle(seconds)
+
     def finish(self, message: StoredMessage) -> None:
+        if self.thinking is not None and self.thinking.live:
+            self.thinking.settle(message.thinking_time)
         self.message = message
         self.body.set_markdown(message.text)
         self.footer.setText(footer_text(message))
