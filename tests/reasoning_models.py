@@ -8,13 +8,17 @@ over several, the way a stream can cut it.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from threading import Event as StopFlag
 from typing import Any
 
 from engine.backends.base import MemoryCounters, Step
+from engine.generation import Engine
+from engine.generation.caches import PromptCaches
 from engine.generation.settings import SamplingSettings
+from engine.models.folder import ModelInfo
 from tests.model_factory import ModelSpec, build_tokenizer
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -49,10 +53,13 @@ class ScriptedBackend:
     resident_weight_bytes = 0
     model = None
 
-    def __init__(self, tokenizer: Any, script: list[int]) -> None:
+    def __init__(self, tokenizer: Any, script: list[int], pause_at: int | None = None) -> None:
         self.tokenizer = tokenizer
         self.script = list(script)
         self.prompts: list[list[int]] = []
+        self.pause_at = pause_at
+        """Before streaming this token, wait for `resume` (or the stop flag): a moment to look at the answer."""
+        self.resume = threading.Event()
 
     def new_cache(self) -> list[int]:
         return []
@@ -67,11 +74,13 @@ class ScriptedBackend:
     def generate(self, prompt: list[int], kv: list[int], settings: SamplingSettings, stop: StopFlag) -> Iterator[Step]:
         self.prompts.append(list(prompt))
         kv.extend(prompt)
-        return self._steps(kv, settings)
+        return self._steps(kv, settings, stop)
 
-    def _steps(self, kv: list[int], settings: SamplingSettings) -> Iterator[Step]:
+    def _steps(self, kv: list[int], settings: SamplingSettings, stop: StopFlag) -> Iterator[Step]:
         tokens = (self.script + [self.tokenizer.eos_token_id])[: settings.max_tokens]
         for index, token in enumerate(tokens):
+            while index == self.pause_at and not (self.resume.wait(0.02) or stop.is_set()):
+                pass
             said = self.tokenizer.decode(tokens[:index], skip_special_tokens=False)
             text = self.tokenizer.decode(tokens[: index + 1], skip_special_tokens=False)[len(said) :]
             eos = token == self.tokenizer.eos_token_id
@@ -87,3 +96,17 @@ class ScriptedBackend:
 
     def release(self) -> MemoryCounters:
         return MemoryCounters(0, 0, 0)
+
+
+def install(engine: Engine, backend: ScriptedBackend, name: str = "scripted-thinker") -> ModelInfo:
+    """Make `backend` the engine's loaded model (on its worker), as loading a model folder would."""
+    info = ModelInfo(name, Path(name), "qwen3", None, 0, 4096)
+
+    def put() -> ModelInfo:
+        lifecycle = engine._lifecycle
+        lifecycle.release()
+        lifecycle.backend, lifecycle.info = backend, info
+        lifecycle.caches = PromptCaches(backend, 4, 3)
+        return info
+
+    return engine.submit(put).result()

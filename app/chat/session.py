@@ -114,6 +114,7 @@ class ChatSession(QObject):
         self.conversation_id = conversation_id
         if conversation_id is None:
             self.draft_system_prompt = self._context.settings.get("default_system_prompt")
+            self.draft_thinking = None
         self._reload()
 
     def _reload(self) -> None:
