@@ -117,10 +117,11 @@ class ThinkSplitter:
                 return None
         end = self._held.find(THINK_CLOSE)
         if end >= 0:
-            thought, self._held, self._state = self._held[:end], self._held[end + len(THINK_CLOSE) :], "after"
+            thought, self._held, self._state = self._held[:end].rstrip(), self._held[end + len(THINK_CLOSE) :], "after"
         else:
-            keep = held_tail(self._held, (THINK_CLOSE,))
-            thought, self._held = self._held[: len(self._held) - keep], self._held[len(self._held) - keep :]
+            # Trailing blank space is held too: before the closing tag it is dropped, like the leading.
+            settled = self._held[: len(self._held) - held_tail(self._held, (THINK_CLOSE,))]
+            thought, self._held = settled.rstrip(), self._held[len(settled.rstrip()) :]
             if not thought:
                 return None
         self._thought = self._thought or bool(thought)
@@ -140,7 +141,7 @@ class ThinkSplitter:
     def flush(self) -> Split:
         text, self._held = self._held, ""
         if self._state == "thinking" or (self._state == "start" and self._opened):
-            return Split(reasoning=text.strip() if not self._thought else text)
+            return Split(reasoning=text.strip() if not self._thought else text.rstrip())
         return Split(answer=text if self._state != "after" else "")
 
 

@@ -31,12 +31,12 @@ HARMONY_OUTPUT = ("<|channel|>analysis<|message|>User asks capital. Paris.<|end|
 
 @pytest.mark.parametrize("pieces", every_cut(QWEN_OUTPUT))
 def test_think_tags_split_anywhere_never_leak(pieces: list[str]) -> None:
-    assert split_stream("think", pieces)[1] == Split("The user greets me.\n", "Hello!")
+    assert split_stream("think", pieces)[1] == Split("The user greets me.", "Hello!")
 
 
 @pytest.mark.parametrize("pieces", every_cut(R1_OUTPUT))
 def test_a_prompt_opened_think_ends_at_the_closing_tag(pieces: list[str]) -> None:
-    assert split_stream("opened", pieces)[1] == Split("Paris is the capital.\n", "Paris.")
+    assert split_stream("opened", pieces)[1] == Split("Paris is the capital.", "Paris.")
 
 
 @pytest.mark.parametrize("pieces", every_cut(HARMONY_OUTPUT))

@@ -32,7 +32,7 @@ def streamed(events: list[Event]) -> tuple[str, str]:
 
 def test_qwen3_thinking_streams_apart_from_the_answer(family_tokenizers: Callable[[str], Any]) -> None:
     events = answer(family_tokenizers("qwen3"), "<think>\nA greeting.\n</think>\n\nHello!", [user("Hi")])
-    assert streamed(events) == ("A greeting.\n", "Hello!")
+    assert streamed(events) == ("A greeting.", "Hello!")
     assert (events[-1].reasoning, events[-1].text) == ("A greeting.", "Hello!")
 
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import time
 
-from PySide6.QtCore import Qt
-from PySide6.QtGui import QPalette, QTextCursor
+from PySide6.QtCore import QRect, Qt, QTimer
+from PySide6.QtGui import QPalette, QResizeEvent, QTextCursor
 from PySide6.QtWidgets import QFrame, QPlainTextEdit, QToolButton, QVBoxLayout
 
 from engine.conversations.model import StoredMessage
@@ -19,6 +19,8 @@ LIVE_LINES = 6
 """Lines of thinking shown while it streams (the newest)."""
 OPEN_LINES = 24
 """Most lines an opened block shows before it scrolls."""
+TEXT_INSET = 30
+"""Pixels of the block's width the text does not get: its left rule and padding, margins, a scroll bar."""
 
 
 def thought_for(seconds: float) -> str:
@@ -37,7 +39,9 @@ class ThinkingBlock(QFrame):
         self.live = live
         """Still thinking: open, following the newest text, its header counting seconds."""
         self._started = time.monotonic()
-        self._shown_seconds = 0
+        self._clock = QTimer(self)
+        self._clock.setInterval(1000)
+        self._clock.timeout.connect(self._tick)
         self.header = QToolButton()
         self.header.setAutoRaise(True)
         self.header.setCheckable(True)
@@ -58,6 +62,8 @@ class ThinkingBlock(QFrame):
         self.header.setText("Thinking…" if live else thought_for(0))
         self.header.setChecked(live)
         self._set_open(live)
+        if live:
+            self._clock.start()
 
     @classmethod
     def for_message(cls, message: StoredMessage) -> ThinkingBlock | None:
@@ -75,35 +81,44 @@ class ThinkingBlock(QFrame):
         return self.header.isChecked()
 
     def append(self, text: str) -> None:
-        """More thinking streamed in: added at the end, kept in view, and the seconds so far in the header."""
+        """More thinking streamed in: added at the end and kept in view."""
         cursor = self.text.textCursor()
         cursor.movePosition(QTextCursor.MoveOperation.End)
         cursor.insertText(text)
         bar = self.text.verticalScrollBar()
         bar.setValue(bar.maximum())
-        seconds = int(time.monotonic() - self._started)
-        if self.live and seconds != self._shown_seconds:
-            self._shown_seconds = seconds
-            self.header.setText(f"Thinking… {seconds} s")
+
+    def _tick(self) -> None:
+        self.header.setText(f"Thinking… {round(time.monotonic() - self._started)} s")
 
     def settle(self, seconds: float) -> None:
         """The thinking is over (the answer began, or the answer ended): fold it under how long it took."""
         self.live = False
+        self._clock.stop()
         self.header.setText(thought_for(seconds))
         self.header.setChecked(False)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 — Qt override
+        super().resizeEvent(event)
+        if self.is_open and not self.live:
+            self._fit_height()
 
     def _set_open(self, is_open: bool) -> None:
         self.header.setArrowType(Qt.ArrowType.DownArrow if is_open else Qt.ArrowType.RightArrow)
         self.text.setVisible(is_open)
-        lines = LIVE_LINES if self.live else min(OPEN_LINES, max(1, self._line_count()))
-        margins = int(2 * self.text.document().documentMargin()) + 4
-        self.text.setFixedHeight(lines * self.text.fontMetrics().lineSpacing() + margins)
+        self._fit_height()
 
-    def _line_count(self) -> int:
-        """Lines the text takes at the block's width, wrapped lines counted (an estimate before it is shown)."""
-        width = max(200, self.text.viewport().width())
-        metrics = self.text.fontMetrics()
-        return sum(max(1, -(-metrics.horizontalAdvance(line) // width)) for line in self.text.toPlainText().split("\n"))
+    def _fit_height(self) -> None:
+        """Live: a few lines that follow the newest. Opened: the whole text, up to OPEN_LINES, wrapped at this width."""
+        self.text.ensurePolished()  # the style sheet's font size, before measuring with it
+        spacing = self.text.fontMetrics().lineSpacing()
+        if self.live:
+            height = LIVE_LINES * spacing
+        else:
+            area = QRect(0, 0, max(100, self.width() - TEXT_INSET), OPEN_LINES * spacing)
+            wrapped = self.text.fontMetrics().boundingRect(area, Qt.TextFlag.TextWordWrap, self.text.toPlainText())
+            height = min(wrapped.height(), OPEN_LINES * spacing)
+        self.text.setFixedHeight(height + int(2 * self.text.document().documentMargin()) + 4)
 
     def _style(self) -> None:
         palette = self.palette()

@@ -116,9 +116,10 @@ class _Turn:
         if not self.fed:
             self.ttft = time.perf_counter() - self.started
         self.pieces.append(text)
-        if split.reasoning and not self.split.answer:
-            self.thinking_time = time.perf_counter() - self.started - self.ttft
         self.split += split
+        if self.split.reasoning and (not self.split.answer or split.answer == self.split.answer):
+            # Thinking lasts until the token that begins the answer (its closing tag may come later than its text).
+            self.thinking_time = time.perf_counter() - self.started - self.ttft
         self.fed.append(step.token)
         self.stats = Stats(
             prompt_tokens=self.prompt_len,
