@@ -32,7 +32,6 @@ class ThinkToggle(QToolButton):
 
     def __init__(self) -> None:
         super().__init__()
-        self.setText("Think")
         self.setCheckable(True)
         self.setChecked(True)
         self.setCursor(Qt.CursorShape.PointingHandCursor)
@@ -61,4 +60,5 @@ class ThinkToggle(QToolButton):
         self.sig_changed.emit(checked)
 
     def _tip(self, checked: bool) -> None:
+        self.setText("Think: On" if checked else "Think: Off")
         self.setToolTip(ON_TIP if checked else OFF_TIP)
