@@ -91,6 +91,12 @@ class ThinkSplitter:
         """Whether any thinking text was given out yet (leading blank lines of the thinking are dropped)."""
 
     def feed(self, text: str) -> Split:
+        if self._state == "answer":
+            return Split(answer=text)  # the common case, kept cheap: it runs for every token
+        if self._state == "thinking" and self._thought and not self._held and "<" not in text:
+            thought = text.rstrip()
+            self._held = text[len(thought) :]
+            return Split(reasoning=thought)
         self._held += text
         out = Split()
         while self._held:
@@ -158,6 +164,8 @@ class HarmonySplitter:
         """The channel of the message being written; None between messages (reading a header)."""
 
     def feed(self, text: str) -> Split:
+        if self._channel is not None and not self._held and "<" not in text:
+            return self._as_channel(text)  # the common case, kept cheap: it runs for every token
         self._held += text
         out = Split()
         while self._held:

@@ -106,7 +106,8 @@ class _Turn:
     def __init__(self, prompt_len: int, prefill_len: int, started: float, dropped: int, peak_memory: int) -> None:
         self.prompt_len, self.prefill_len, self.started, self.dropped = prompt_len, prefill_len, started, dropped
         self.pieces: list[str] = []
-        self.split = Split()
+        self.thought: list[str] = []
+        self.answer: list[str] = []
         self.fed: list[int] = []
         self.ttft = 0.0
         self.thinking_time = 0.0
@@ -116,10 +117,10 @@ class _Turn:
         if not self.fed:
             self.ttft = time.perf_counter() - self.started
         self.pieces.append(text)
-        self.split += split
-        if self.split.reasoning and (not self.split.answer or split.answer == self.split.answer):
-            # Thinking lasts until the token that begins the answer (its closing tag may come later than its text).
+        if (self.thought or split.reasoning) and not self.answer:
+            # Thinking lasts until the token that begins the answer (its closing tag may come after its text).
             self.thinking_time = time.perf_counter() - self.started - self.ttft
+        self.keep(split)
         self.fed.append(step.token)
         self.stats = Stats(
             prompt_tokens=self.prompt_len,
@@ -132,6 +133,12 @@ class _Turn:
             dropped_messages=self.dropped,
             thinking_time=self.thinking_time,
         )
+
+    def keep(self, split: Split) -> None:
+        if split.reasoning:
+            self.thought.append(split.reasoning)
+        if split.answer:
+            self.answer.append(split.answer)
 
     @property
     def text(self) -> str:
@@ -183,7 +190,8 @@ def run_turn(
     else:
         # A stop string was cut from the text, so the ids no longer spell the answer exactly.
         cache.record(rendered, prompt, None if stop_strings.hit else turn.text, answer_ids, turn.fed)
-    answer = turn.split + splitter.flush()
-    finished = Finished(answer.answer, reason, turn.stats, tuple(answer_ids), error, answer.reasoning.strip())
+    turn.keep(splitter.flush())
+    thought, answer = "".join(turn.thought).strip(), "".join(turn.answer)
+    finished = Finished(answer, reason, turn.stats, tuple(answer_ids), error, thought)
     emit(finished)
     return finished
