@@ -179,6 +179,19 @@ class MessageView(QFrame):
             self._next_append = now + (time.perf_counter() - now) / LIVE_RENDER_SHARE
             self._unshown = ""
 
+    def finish(self, message: StoredMessage) -> None:
+        self.message = message
+        self.body.set_markdown(message.text)
+        self.footer.setText(footer_text(message))
+        self._style()
+        if self.thinking is not None and self.thinking.live:
+            self.thinking.settle(message.thinking_time)
+
+    def set_actions_enabled(self, enabled: bool) -> None:
+        self.action_button.setEnabled(enabled)
+        if self.switcher is not None:
+            self.switcher.setEnabled(enabled)
+
     def think(self, text: str) -> None:
         """Streamed thinking: into the Thinking block above the answer, made at the first of it."""
         if self.thinking is None:
@@ -190,19 +203,6 @@ class MessageView(QFrame):
         """The answer began: fold the thinking."""
         if self.thinking is not None:
             self.thinking.settle(seconds)
-
-    def finish(self, message: StoredMessage) -> None:
-        if self.thinking is not None and self.thinking.live:
-            self.thinking.settle(message.thinking_time)
-        self.message = message
-        self.body.set_markdown(message.text)
-        self.footer.setText(footer_text(message))
-        self._style()
-
-    def set_actions_enabled(self, enabled: bool) -> None:
-        self.action_button.setEnabled(enabled)
-        if self.switcher is not None:
-            self.switcher.setEnabled(enabled)
 
     # -- actions -----------------------------------------------------------------------------
     def _copy(self) -> None:
