@@ -414,4 +414,3 @@ def serve(llama_engine: Engine) -> Iterator[Callable[..., LiveServer]]:
 @pytest.fixture
 def api_server(serve: Callable[..., LiveServer]) -> LiveServer:
     return serve()
-

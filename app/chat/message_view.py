@@ -91,12 +91,12 @@ class MessageView(QFrame):
         self._layout.setContentsMargins(14, 10, 14, 8)
         self._layout.setSpacing(4)
         self._layout.addLayout(self._header(author, version))
-        self.thinking = ThinkingBlock.for_message(message)
-        if self.thinking is not None:
-            self._layout.addWidget(self.thinking)
         self._layout.addWidget(self.body)
         if message.role == "assistant":
             self._layout.addLayout(self._footer_row())
+        self.thinking = ThinkingBlock.for_message(message)
+        if self.thinking is not None:
+            self._layout.insertWidget(1, self.thinking)  # above the answer
         self._style()
         self._streamed = message.text
         self._next_render = self._next_append = self._next_footer = 0.0

@@ -164,8 +164,8 @@ class ChatSession(QObject):
             return False
         if self.conversation_id is None:
             conversation = self._store.create_conversation(title_from(text), self.draft_system_prompt)
-            self._store.set_thinking(conversation.id, self.draft_thinking)
             self.conversation_id = conversation.id
+            self._store.set_thinking(self.conversation_id, self.draft_thinking)
         parent = self.thread[-1].id if self.thread else None
         question = self._store.add_message(self.conversation_id, parent, user(text))
         self._answer_to(question)
