@@ -112,3 +112,17 @@ def test_think_switched_off_reaches_the_template_and_stays_with_the_conversation
     assert pane.think.isChecked()
     pane.session.open(conversation)
     assert prompt.endswith("<|im_start|>assistant\n<think>\n\n</think>\n\n") and not pane.think.isChecked()
+
+
+def test_an_answer_stopped_while_thinking_keeps_its_thinking_folded(qtbot, make_window, qwen3: Any) -> None:
+    pane, _ = thinking_pane(make_window, qwen3, pause=True)
+    pane.composer.edit.setPlainText("Hi")
+    pane.composer.button.click()
+    qtbot.waitUntil(lambda: pane.chat.views[-1].thinking is not None
+                    and THOUGHT in pane.chat.views[-1].thinking.text.toPlainText(), timeout=WAIT)
+    pane.session.stop()
+    qtbot.waitUntil(lambda: not pane.session.busy, timeout=WAIT)
+    [answer] = [m for m in pane.store.thread(pane.session.conversation_id) if m.role == "assistant"]
+    block = pane.chat.views[-1].thinking
+    assert (answer.reasoning, answer.text, answer.finish_reason) == (THOUGHT, "", "cancelled")
+    assert not block.live and not block.is_open and block.header.text().startswith("Thought for")
