@@ -15,7 +15,13 @@ from typing import Any
 from engine.errors import CabinError
 from engine.messages import File, Image, Message, Reasoning, ToolCall, ToolResult
 
-REASONING_KEY = "reasoning_content"
+REASONING_KEYS = {
+    "reasoning_content": ("reasoning_content",),
+    "thinking": ("message.thinking", "message['thinking']", 'message["thinking"]'),
+}
+"""What templates call an assistant message's thinking (Qwen3 and most others; gpt-oss), and how a
+template that reads it spells it ("thinking" alone is no sign: `enable_thinking` holds it too)."""
+THINKING_SWITCH = "enable_thinking"
 
 
 class UnsupportedContent(CabinError):
@@ -34,11 +40,28 @@ def refuse_attachments(messages: list[Message]) -> None:
 def template_messages(messages: list[Message], template: str | None = None) -> list[dict[str, Any]]:
     """The conversation as chat-template dicts; `template` (its Jinja source) decides whether reasoning is kept."""
     refuse_attachments(messages)
-    keep_reasoning = template is not None and REASONING_KEY in str(template)
-    return [rendered for message in messages for rendered in _template_message(message, keep_reasoning)]
+    key = reasoning_key(template)
+    return [rendered for message in messages for rendered in _template_message(message, key)]
 
 
-def _template_message(message: Message, keep_reasoning: bool) -> list[dict[str, Any]]:
+def reasoning_key(template: str | None) -> str | None:
+    """The message field a template reads an earlier answer's thinking from (None: it reads none).
+
+    `reasoning_content` (Qwen3 style) or `thinking` (gpt-oss): those templates decide which turns keep it
+    (both drop it from answers before the last question). A template that reads neither gets none: it
+    could not place it (DeepSeek-R1's shows earlier answers without their thinking)."""
+    for key, spellings in REASONING_KEYS.items():
+        if template and any(spelling in template for spelling in spellings):
+            return key
+    return None
+
+
+def takes_thinking_switch(template: str | None) -> bool:
+    """Whether the template can be asked to think or not (`enable_thinking`: Qwen3, SmolLM3)."""
+    return bool(template) and THINKING_SWITCH in template
+
+
+def _template_message(message: Message, reasoning: str | None) -> list[dict[str, Any]]:
     """One dict, or one per result for a tool message answering several calls."""
     results = message.of_kind(ToolResult)
     if message.role == "tool" and results:
@@ -47,9 +70,9 @@ def _template_message(message: Message, keep_reasoning: bool) -> list[dict[str, 
     calls = message.of_kind(ToolCall)
     if calls:
         rendered["tool_calls"] = [_tool_call(call) for call in calls]
-    reasoning = "".join(part.text for part in message.of_kind(Reasoning))
-    if keep_reasoning and reasoning:
-        rendered[REASONING_KEY] = reasoning
+    thought = "".join(part.text for part in message.of_kind(Reasoning))
+    if reasoning and thought:
+        rendered[reasoning] = thought
     return [rendered]
 
 

@@ -170,6 +170,21 @@ def smollm2_model(smollm2_gguf: Path, request: pytest.FixtureRequest) -> Path:
     return dest
 
 
+@pytest.fixture(scope="session")
+def family_tokenizers(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], Any]:
+    """family name (qwen3, deepseek_r1, gpt_oss, chatml) -> a tokenizer with that family's real chat template."""
+    from tests.reasoning_models import family_tokenizer
+
+    made: dict[str, Any] = {}
+
+    def tokenizer(family: str) -> Any:
+        if family not in made:
+            made[family] = family_tokenizer(tmp_path_factory.mktemp(family), family)
+        return made[family]
+
+    return tokenizer
+
+
 @pytest.fixture
 def engine() -> Iterator[Engine]:
     engine = Engine()

@@ -74,6 +74,8 @@ class ChatView(QStackedWidget):
         bar.rangeChanged.connect(self._follow)
         session.sig_thread_changed.connect(self.show_thread)
         session.sig_streamed.connect(self._streamed)
+        session.sig_thinking.connect(lambda text: self.views and self.views[-1].think(text))
+        session.sig_thought.connect(lambda seconds: self.views and self.views[-1].thought(seconds))
         session.sig_answer_finished.connect(self._finished)
         session.sig_busy_changed.connect(self._busy_changed)
 

@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
 from app.chat.browser import MessageBrowser
 from app.chat.composer import PromptEdit
 from app.chat.footer import footer_text, live_footer_text
+from app.chat.thinking_block import ThinkingBlock
 from engine.conversations.model import StoredMessage
 from engine.generation import Stats
 
@@ -93,6 +94,9 @@ class MessageView(QFrame):
         self._layout.addWidget(self.body)
         if message.role == "assistant":
             self._layout.addLayout(self._footer_row())
+        self.thinking = ThinkingBlock.for_message(message)
+        if self.thinking is not None:
+            self._layout.insertWidget(1, self.thinking)  # above the answer
         self._style()
         self._streamed = message.text
         self._next_render = self._next_append = self._next_footer = 0.0
@@ -180,11 +184,25 @@ class MessageView(QFrame):
         self.body.set_markdown(message.text)
         self.footer.setText(footer_text(message))
         self._style()
+        if self.thinking is not None and self.thinking.live:
+            self.thinking.settle(message.thinking_time)
 
     def set_actions_enabled(self, enabled: bool) -> None:
         self.action_button.setEnabled(enabled)
         if self.switcher is not None:
             self.switcher.setEnabled(enabled)
+
+    def think(self, text: str) -> None:
+        """Streamed thinking: into the Thinking block above the answer, made at the first of it."""
+        if self.thinking is None:
+            self.thinking = ThinkingBlock(live=True)
+            self._layout.insertWidget(1, self.thinking)
+        self.thinking.append(text)
+
+    def thought(self, seconds: float) -> None:
+        """The answer began: fold the thinking."""
+        if self.thinking is not None:
+            self.thinking.settle(seconds)
 
     # -- actions -----------------------------------------------------------------------------
     def _copy(self) -> None:

@@ -23,6 +23,7 @@ from app.chat.chat_view import ChatView
 from app.chat.composer import Composer
 from app.chat.conversation_list import ConversationList
 from app.chat.session import ChatSession
+from app.chat.think_toggle import ThinkToggle
 from app.chat.transcript import to_json, to_markdown
 from app.context import AppContext
 from app.model_state import ModelStatus
@@ -61,6 +62,7 @@ class ChatPane(QWidget):
         self.conversations = ConversationList()
         self.chat = ChatView(self.session, lambda: context.models.name or "Assistant")
         self.system_bar = SystemPromptBar()
+        self.think = ThinkToggle()
         self.composer = Composer()
         self._build_actions()
         self._lay_out()
@@ -76,7 +78,14 @@ class ChatPane(QWidget):
         column.setSpacing(0)
         column.addWidget(self.system_bar)
         column.addWidget(self.chat, 1)
-        column.addWidget(self.composer)
+        beside = QVBoxLayout()
+        beside.setContentsMargins(0, 12, 16, 0)  # level with Send, inside the composer's own margin
+        beside.addWidget(self.think)
+        beside.addStretch()
+        composer_row = QHBoxLayout()
+        composer_row.addWidget(self.composer, 1)
+        composer_row.addLayout(beside)
+        column.addLayout(composer_row)
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
         self.splitter.addWidget(self.conversations)
         self.splitter.addWidget(right)
@@ -92,6 +101,7 @@ class ChatPane(QWidget):
         session = self.session
         self.composer.sig_send.connect(self.send)
         self.composer.sig_stop.connect(session.stop)
+        self.think.sig_changed.connect(session.set_thinking)
         self.chat.sig_edit.connect(session.edit)
         self.chat.sig_regenerate.connect(session.regenerate)
         self.chat.sig_switch.connect(session.switch_branch)
@@ -109,6 +119,7 @@ class ChatPane(QWidget):
         session.sig_conversations_changed.connect(self.refresh_conversations)
         session.sig_busy_changed.connect(self._busy_changed)
         self.context.models.sig_changed.connect(self._model_changed)
+        self.context.models.sig_changed.connect(lambda: self.think.follow_model(self.context.engine))
 
     def _build_actions(self) -> None:
         def action(text: str, slot, shortcut: QKeySequence | str | None = None) -> QAction:
@@ -203,6 +214,7 @@ class ChatPane(QWidget):
 
     def _thread_changed(self) -> None:
         self.system_bar.show_prompt(self.session.system_prompt)
+        self.think.show_state(self.session.thinking)
         self._model_changed()
 
     def _busy_changed(self, busy: bool) -> None:

@@ -54,6 +54,7 @@ def stream_answer(engine: Engine, messages: list[Message], settings: SamplingSet
     try:
         for event in generation:
             if isinstance(event, Token):
+                sys.stderr.write(event.reasoning)  # the thinking, kept out of a piped answer
                 sys.stdout.write(event.text)
                 sys.stdout.flush()
     except KeyboardInterrupt:
@@ -88,7 +89,7 @@ def interactive(engine: Engine, args: argparse.Namespace, settings: SamplingSett
         if not line:
             continue
         finished = stream_answer(engine, history.ask(line), settings)
-        history.answered(finished.text)
+        history.answered(finished.text, finished.reasoning)
 
 
 def run(args: argparse.Namespace) -> int:

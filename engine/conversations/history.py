@@ -9,7 +9,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from engine.messages import Message, assistant, system, user
+from engine.conversations.model import answer_parts
+from engine.messages import Message, system, user
 
 
 def prompt_messages(system_prompt: str, thread: Iterable[Message]) -> list[Message]:
@@ -29,8 +30,9 @@ class History:
         self.thread.append(user(text))
         return prompt_messages(self.system_prompt, self.thread)
 
-    def answered(self, text: str) -> None:
-        self.thread.append(assistant(text))
+    def answered(self, text: str, reasoning: str = "") -> None:
+        """Keep the answer, and its thinking apart from it (the chat template decides what later turns see)."""
+        self.thread.append(Message("assistant", answer_parts(text, reasoning)))
 
     def clear(self) -> None:
         self.thread.clear()

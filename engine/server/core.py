@@ -36,6 +36,9 @@ class Codec(Protocol):
     def delta(self, text: str) -> Any:
         """The object that streams a piece of answer text."""
 
+    def thinking(self, text: str) -> Any:
+        """The object that streams a piece of the model's thinking (never part of the answer text)."""
+
     def closing(self, finished: Finished) -> Sequence[Any]:
         """Objects that end a complete streamed answer."""
 
@@ -67,6 +70,11 @@ def text_of(events: list[Event]) -> str:
     return "".join(event.text for event in events if isinstance(event, Token))
 
 
+def thinking_of(events: list[Event]) -> str:
+    """The thinking a batch of events adds."""
+    return "".join(event.reasoning for event in events if isinstance(event, Token))
+
+
 async def until_finished(generation: Generation) -> Finished:
     """The end of a generation whose events arrive on this loop (the tokens are skipped)."""
     async for event in generation:
@@ -91,7 +99,9 @@ async def stream_answer(request: web.Request, generation: Generation, codec: Cod
     for item in codec.opening():
         await codec.send(response, item)
     async for events in generation.batches():
-        text = text_of(events)
+        thought, text = thinking_of(events), text_of(events)
+        if thought:
+            await codec.send(response, codec.thinking(thought))
         if text:
             await codec.send(response, codec.delta(text))
     finished = events[-1]

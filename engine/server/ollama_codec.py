@@ -13,16 +13,21 @@ from engine.generation import Finished
 from engine.server.errors import ApiError
 from engine.server.wire import iso_now, send_line
 
-Piece = Callable[[str], dict[str, Any]]
-"""How a piece of answer text sits in a response object (`message` for chat, `response` for generate)."""
+Piece = Callable[[str, str], dict[str, Any]]
+"""How a piece of answer text and of thinking sit in a response object (`message` for chat, `response` for
+generate). Thinking goes in `thinking`, as Ollama sends it, and only when there is some."""
 
 
-def chat_piece(text: str) -> dict[str, Any]:
-    return {"message": {"role": "assistant", "content": text}}
+def thought(thinking: str) -> dict[str, str]:
+    return {"thinking": thinking} if thinking else {}
 
 
-def generate_piece(text: str) -> dict[str, Any]:
-    return {"response": text}
+def chat_piece(text: str, thinking: str = "") -> dict[str, Any]:
+    return {"message": {"role": "assistant", "content": text, **thought(thinking)}}
+
+
+def generate_piece(text: str, thinking: str = "") -> dict[str, Any]:
+    return {"response": text, **thought(thinking)}
 
 
 def nanoseconds(seconds: float) -> int:
@@ -56,8 +61,8 @@ class OllamaCodec:
         self.model, self.piece = model, piece
         self.started = time.perf_counter()
 
-    def _object(self, text: str) -> dict[str, Any]:
-        return {"model": self.model, "created_at": iso_now(), **self.piece(text)}
+    def _object(self, text: str, thinking: str = "") -> dict[str, Any]:
+        return {"model": self.model, "created_at": iso_now(), **self.piece(text, thinking)}
 
     def opening(self) -> Sequence[Any]:
         return []
@@ -65,11 +70,14 @@ class OllamaCodec:
     def delta(self, text: str) -> dict[str, Any]:
         return {**self._object(text), "done": False}
 
+    def thinking(self, text: str) -> dict[str, Any]:
+        return {**self._object("", text), "done": False}
+
     def closing(self, finished: Finished) -> Sequence[Any]:
         return [{**self._object(""), **done_fields(finished, self.started)}]
 
     def whole(self, finished: Finished) -> dict[str, Any]:
-        return {**self._object(finished.text), **done_fields(finished, self.started)}
+        return {**self._object(finished.text, finished.reasoning), **done_fields(finished, self.started)}
 
     def failure(self, finished: Finished) -> ApiError:
         if finished.finish_reason == "cancelled":

@@ -29,11 +29,17 @@ class ChatShape:
     def delta(self, text: str) -> dict:
         return {"index": 0, "delta": {"content": text}, "logprobs": None, "finish_reason": None}
 
+    def thinking(self, text: str) -> dict:
+        """The model's thinking as DeepSeek's API and vLLM stream it: `reasoning_content`, apart from `content`."""
+        return {"index": 0, "delta": {"reasoning_content": text}, "logprobs": None, "finish_reason": None}
+
     def closing(self, reason: str) -> dict:
         return {"index": 0, "delta": {}, "logprobs": None, "finish_reason": reason}
 
-    def whole(self, text: str, reason: str) -> dict:
+    def whole(self, text: str, reason: str, reasoning: str = "") -> dict:
         message = {"role": "assistant", "content": text, "refusal": None}
+        if reasoning:
+            message["reasoning_content"] = reasoning
         return {"index": 0, "message": message, "logprobs": None, "finish_reason": reason}
 
 
@@ -54,7 +60,11 @@ class CompletionShape:
     def closing(self, reason: str) -> dict:
         return {"index": 0, "text": "", "logprobs": None, "finish_reason": reason}
 
-    def whole(self, text: str, reason: str) -> dict:
+    def thinking(self, text: str) -> dict:
+        """A raw completion is never split into thinking (the engine passes it through), so this is text too."""
+        return self.delta(text)
+
+    def whole(self, text: str, reason: str, reasoning: str = "") -> dict:
         return {"index": 0, "text": self.echo + text, "logprobs": None, "finish_reason": reason}
 
 
@@ -98,13 +108,16 @@ class OpenAICodec:
     def delta(self, text: str) -> dict:
         return self._chunk(self.shape.delta(text))
 
+    def thinking(self, text: str) -> dict:
+        return self._chunk(self.shape.thinking(text))
+
     def closing(self, finished: Finished) -> Sequence[Any]:
         usage_chunk = {**self._head(self.shape.chunk_object), "choices": [], "usage": usage(finished.stats)}
         return [self._chunk(self.shape.closing(finished.finish_reason)), *([usage_chunk] if self.include_usage else []),
                 "[DONE]"]
 
     def whole(self, finished: Finished) -> dict:
-        choice = self.shape.whole(finished.text, finished.finish_reason)
+        choice = self.shape.whole(finished.text, finished.finish_reason, finished.reasoning)
         return {**self._head(self.shape.object), "choices": [choice], "usage": usage(finished.stats)}
 
     def failure(self, finished: Finished) -> ApiError:
