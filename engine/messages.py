@@ -57,13 +57,18 @@ class Image:
 
 @dataclass(frozen=True)
 class File:
-    """An attached document, by name, with its bytes inline or a file id the caller gave."""
+    """An attached document, by name: its text read out (the app's attachments, engine/attachments.py), or
+    its bytes inline or a file id the caller gave (API requests, which a text-only model cannot read)."""
 
     name: str | None = None
     media_type: str | None = None
     data: str | None = None
     """Base64 or a data: URL."""
     file_id: str | None = None
+    text: str | None = None
+    """The document's text, as the model reads it (in a fenced block headed by the name)."""
+    tokens: int | None = None
+    """How many tokens that block took with the model loaded when it was attached (shown beside the name)."""
 
 
 Part = Union[Text, Reasoning, ToolCall, ToolResult, Image, File]
