@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.chat.attaching import Attacher
 from app.chat.chat_view import ChatView
 from app.chat.composer import Composer
 from app.chat.conversation_list import ConversationList
@@ -62,6 +63,7 @@ class ChatPane(QWidget):
         self.chat = ChatView(self.session, lambda: context.models.name or "Assistant")
         self.system_bar = SystemPromptBar()
         self.composer = Composer()
+        self.attacher = Attacher(context, self.session, self.composer)
         self._build_actions()
         self._lay_out()
         self._connect()
@@ -120,6 +122,7 @@ class ChatPane(QWidget):
 
         self.new_chat_action = action("New Chat", self.new_chat, QKeySequence.StandardKey.New)
         self.choose_model_action = action("Choose Model Folder…", self.choose_model_folder, QKeySequence.StandardKey.Open)
+        self.attach_action = action("Attach File…", self.composer.choose_files, "Ctrl+Shift+A")
         self.export_markdown_action = action("Export as Markdown…", lambda: self.export_with_dialog(None, "markdown"))
         self.export_json_action = action("Export as JSON…", lambda: self.export_with_dialog(None, "json"))
         self.regenerate_action = action("Regenerate Answer", lambda: self.session.regenerate(), "Ctrl+R")
@@ -134,7 +137,7 @@ class ChatPane(QWidget):
 
     def populate_menus(self, menus: dict[str, QMenu]) -> None:
         """Put the chat's commands in the window's menu bar."""
-        menus["File"].addActions([self.new_chat_action, self.choose_model_action])
+        menus["File"].addActions([self.new_chat_action, self.choose_model_action, self.attach_action])
         menus["File"].addSeparator()
         menus["File"].addActions([self.export_markdown_action, self.export_json_action])
         menus["Edit"].addAction(self.undo_delete_action)
@@ -190,7 +193,7 @@ class ChatPane(QWidget):
         if self.context.models.status in (ModelStatus.NONE, ModelStatus.FAILED):
             self.composer.show_notice("No model is loaded: choose one with File ▸ Choose Model Folder… first.")
             return
-        if self.session.send(text):
+        if self.session.send(text, self.composer.attachments):
             self.composer.clear()
             self.refresh_conversations()
 
@@ -226,6 +229,15 @@ class ChatPane(QWidget):
         folder = QFileDialog.getExistingDirectory(self, "Choose a Model Folder")
         if folder:
             self.context.models.load(folder)
+
+    @staticmethod
+    def accepts_files(paths: list[Path]) -> bool:
+        """Files dropped on the window that the chat takes: anything but a model (a GGUF goes to the Models pane)."""
+        return any(p.suffix.lower() != ".gguf" for p in paths)
+
+    def open_files(self, paths: list[Path]) -> None:
+        """Attach the files dropped on the window to the next message."""
+        self.attacher.attach([p for p in paths if p.suffix.lower() != ".gguf"])
 
     def export_with_dialog(self, conversation_id: str | None, kind: str) -> None:
         conversation_id = conversation_id or self.session.conversation_id
