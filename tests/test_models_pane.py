@@ -213,7 +213,7 @@ def test_in_the_window_use_for_chat_loads_the_model_for_every_pane(
     pane.use_button.click()
     qtbot.waitUntil(lambda: window.context.models.status is ModelStatus.READY, timeout=WAIT)
     assert window.context.models.name == REPO
-    assert pane.message.text() == f"{REPO} is loaded: switch to Chat to talk to it."
+    assert pane.message.text() == f"{REPO} is loaded for Chat."
     qtbot.waitUntil(lambda: pane.installed.item(0, 5).text() == "just now", timeout=WAIT)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QByteArray, Qt
+from PySide6.QtCore import QByteArray, Qt, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QFileDialog,
@@ -23,6 +23,7 @@ from app.chat.attaching import Attacher
 from app.chat.chat_view import ChatView
 from app.chat.composer import Composer
 from app.chat.conversation_list import ConversationList
+from app.chat.first_run import OFFERING, FirstRun
 from app.chat.session import ChatSession
 from app.chat.transcript import to_json, to_markdown
 from app.context import AppContext
@@ -53,6 +54,11 @@ class SystemPromptBar(QWidget):
 
 
 class ChatPane(QWidget):
+    sig_request = Signal(str, object)
+    """(pane title, what it should do): the empty chat asks the Models pane to import or download a model."""
+    sig_title = Signal(str)
+    """The open conversation's title ("" for a new chat not yet sent)."""
+
     def __init__(self, context: AppContext) -> None:
         super().__init__()
         self.setWindowTitle("Chat")
@@ -64,6 +70,7 @@ class ChatPane(QWidget):
         self.system_bar = SystemPromptBar()
         self.composer = Composer()
         self.attacher = Attacher(context, self.session, self.composer)
+        self.first_run = FirstRun(context, self.chat.empty)
         self._build_actions()
         self._lay_out()
         self._connect()
@@ -98,6 +105,10 @@ class ChatPane(QWidget):
         self.chat.sig_regenerate.connect(session.regenerate)
         self.chat.sig_switch.connect(session.switch_branch)
         self.chat.empty.sig_choose_model.connect(self.choose_model_folder)
+        offers = self.chat.empty.offers
+        offers.sig_load.connect(lambda key: self.context.models.load(key))
+        offers.sig_import.connect(lambda found: self.sig_request.emit("Models", found))
+        offers.sig_download.connect(lambda repo: self.sig_request.emit("Models", repo))
         self.system_bar.button.clicked.connect(self.edit_system_prompt)
         self.conversations.sig_selected.connect(session.open)
         self.conversations.sig_new.connect(self.new_chat)
@@ -145,6 +156,11 @@ class ChatPane(QWidget):
         menus["Conversation"].addSeparator()
         menus["Conversation"].addActions([self.system_prompt_action, self.rename_action, self.delete_action])
 
+    def start(self) -> None:
+        """The window is on screen: without a model (none was used before), offer the ones there are."""
+        if self.context.models.status in OFFERING:
+            self.first_run.refresh()
+
     def shutdown(self) -> None:
         """The window is closing: save the answer being written, erase what was deleted, keep the divider."""
         self.session.finish_now()
@@ -155,6 +171,11 @@ class ChatPane(QWidget):
     def refresh_conversations(self) -> None:
         found = self.store.conversations(self.conversations.search.text())
         self.conversations.show_conversations(found, self.session.conversation_id)
+        self._show_title()
+
+    def _show_title(self) -> None:
+        conversation_id = self.session.conversation_id
+        self.sig_title.emit(self.store.conversation(conversation_id).title if conversation_id else "")
 
     def new_chat(self) -> None:
         self.session.open(None)
@@ -207,6 +228,7 @@ class ChatPane(QWidget):
     def _thread_changed(self) -> None:
         self.system_bar.show_prompt(self.session.system_prompt)
         self._model_changed()
+        self._show_title()
 
     def _busy_changed(self, busy: bool) -> None:
         self.composer.set_busy(busy)
@@ -216,13 +238,15 @@ class ChatPane(QWidget):
     def _model_changed(self) -> None:
         models = self.context.models
         hints = {
-            ModelStatus.NONE: ("No model loaded yet. Choose a folder with an MLX model (config.json, "
-                               "*.safetensors, tokenizer) to start chatting.", True),
+            ModelStatus.NONE: ("No model loaded yet: pick one to start chatting. Choose a folder if your MLX model "
+                               "(config.json, *.safetensors, tokenizer) is somewhere else.", True),
             ModelStatus.LOADING: (f"Loading {models.loading_name}…", False),
             ModelStatus.READY: (f"Ask {models.name} anything.", False),
             ModelStatus.FAILED: (f"{models.error}\n\nChoose another model folder to continue.", True),
         }
         self.chat.empty.show_hint(*hints[models.status])
+        if models.status is ModelStatus.FAILED and self.first_run.started:
+            self.first_run.refresh()
 
     # -- models and files --------------------------------------------------------------------
     def choose_model_folder(self) -> None:
