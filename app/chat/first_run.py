@@ -92,7 +92,8 @@ class ModelOffers(QWidget):
 
     def _download_row(self, suggestion: Suggestion) -> tuple:
         entry = suggestion.entry
-        detail = " · ".join((f"~{format_bytes(entry.size_bytes)} download", *entry.capabilities))
+        offline = ("offline: downloads are off",) if is_offline() else ()
+        detail = " · ".join((f"~{format_bytes(entry.size_bytes)} download", *entry.capabilities, *offline))
         repo = entry.repo_id
         return repo, detail, "Download", repo, lambda _c=False: self.sig_download.emit(repo)
 

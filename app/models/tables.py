@@ -23,6 +23,7 @@ FIT_COLORS = {Verdict.FITS: "#2e9d4a", Verdict.TIGHT: "#c98a00", Verdict.WONT_FI
 KEY_ROLE = Qt.ItemDataRole.UserRole
 BADGES_ROLE = Qt.ItemDataRole.UserRole + 1
 """A cell's capability badges (e.g. ("thinking", "tools")), drawn as small labels over the cell."""
+BADGE_HEIGHT = 15
 BADGE_COLORS = {"thinking": "#7b5cd6", "vision": "#1f8a8a", "tools": "#5b6b82"}
 BADGE_TIPS = {"thinking": "reasons before answering", "vision": "can read images", "tools": "can call tools (functions)"}
 
@@ -75,9 +76,10 @@ def badges(names: tuple[str, ...]) -> QWidget:
     for name in names:
         label = QLabel(name)
         label.setToolTip(BADGE_TIPS[name])
-        label.setStyleSheet(f"background: {BADGE_COLORS[name]}; color: white; border-radius: 6px;"
-                            " padding: 0px 5px; font-size: 10px")  # fmt: skip
-        row.addWidget(label)
+        label.setStyleSheet(f"background: {BADGE_COLORS[name]}; color: white; border-radius: 7px;"
+                            " padding: 0px 6px; font-size: 10px")  # fmt: skip
+        label.setFixedHeight(BADGE_HEIGHT)
+        row.addWidget(label, 0, Qt.AlignmentFlag.AlignVCenter)
     row.addStretch(1)
     return widget
 
