@@ -8,6 +8,7 @@ from PySide6.QtCore import QMimeData, QUrl
 
 from app.chat.chips import FileChip
 from engine.attachments import file_block, readable_text
+from engine.chat_template import template_messages
 from engine.messages import File
 from tests.app_fixtures import WAIT, chat_pane, send
 
@@ -123,3 +124,34 @@ def test_without_a_model_a_file_is_attached_uncounted_then_counted_once_one_load
     assert chip_texts(pane.composer) == ["notes.md"]
     window.context.models.load(llama_model)
     qtbot.waitUntil(lambda: chip_texts(pane.composer)[0].endswith(" tokens"), timeout=WAIT)
+
+
+def test_later_turns_still_read_the_file(qtbot, window, tmp_path) -> None:
+    pane = chat_pane(window)
+    attach(qtbot, pane, write(tmp_path, "notes.md", "alpha beta"))
+    send(qtbot, pane, "Read this.")
+    send(qtbot, pane, "And the second word?")
+    asked_with = template_messages([m.message for m in pane.session.thread[:-1]])
+    assert asked_with[0]["content"] == "notes.md\n```\nalpha beta\n```\n\nRead this."
+
+
+def test_editing_a_question_keeps_its_files(qtbot, window, tmp_path) -> None:
+    pane = chat_pane(window)
+    attach(qtbot, pane, write(tmp_path, "notes.md", "alpha beta"))
+    send(qtbot, pane, "Read this.")
+    pane.session.edit(pane.session.thread[0].id, "Read this carefully.")
+    qtbot.waitUntil(lambda: not pane.session.busy, timeout=WAIT)
+    edited = pane.session.thread[0]
+    assert edited.text == "Read this carefully." and [f.name for f in edited.message.of_kind(File)] == ["notes.md"]
+
+
+def test_a_file_attached_before_a_model_loads_is_taken_off_if_it_then_overflows(
+    qtbot, make_window, llama_model, tmp_path
+) -> None:
+    window = make_window()
+    window.context.settings.update({"context_length": 512, "max_tokens": 64})
+    pane = chat_pane(window)
+    attach(qtbot, pane, write(tmp_path, "long.txt", "word " * 3000))
+    window.context.models.load(llama_model)
+    qtbot.waitUntil(lambda: pane.composer.attachments == [], timeout=WAIT)
+    assert pane.composer.hint.text().startswith("long.txt is ") and pane.composer.hint.text().endswith(" of 512.")

@@ -63,13 +63,14 @@ class Attacher(QObject):
         tokens = await asyncio.wrap_future(self._context.engine.count_tokens(file_block(file)))
         return replace(file, tokens=tokens)
 
-    async def _refusal(self, file: File) -> str | None:
-        """Why `file` does not fit in the conversation with the files already attached (None: it does)."""
+    async def _refusal(self, file: File, replacing: File | None = None) -> str | None:
+        """Why `file` does not fit in the conversation with the other files attached (None: it does);
+        `replacing`: the attachment it is a recount of."""
         if file.tokens is None:
             return None
         messages = self._conversation() + [user("")]
         used = await asyncio.wrap_future(self._context.engine.count_prompt(messages))
-        attached = sum(f.tokens or 0 for f in self._composer.attachments)
+        attached = sum(f.tokens or 0 for f in self._composer.attachments if f is not replacing)
         settings = within_model_context(self._context.settings.sampling(), self._model_context())
         return Room.of(settings.context_length, used + attached, settings.max_tokens).refusal(file.name, file.tokens)
 
@@ -85,9 +86,15 @@ class Attacher(QObject):
             self._run(self._recount())
 
     async def _recount(self) -> None:
-        """Count every attached file again with the model just loaded."""
+        """Count every attached file again with the model just loaded; one that no longer fits is taken off."""
         for file in self._composer.attachments:
             try:
-                self._composer.replace_attachment(file, await self._counted(file))
+                counted = await self._counted(file)
+                refusal = await self._refusal(counted, replacing=file)
             except CabinError:
                 return
+            if refusal is None:
+                self._composer.replace_attachment(file, counted)
+            else:
+                self._composer.remove_file(file)
+                self._composer.show_notice(refusal)

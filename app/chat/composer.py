@@ -7,7 +7,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from PySide6.QtCore import QMimeData, Qt, Signal
+from PySide6.QtCore import QEvent, QMimeData, Qt, Signal
 from PySide6.QtGui import QDragEnterEvent, QDropEvent, QKeyEvent, QPalette
 from PySide6.QtWidgets import (
     QFileDialog,
@@ -96,7 +96,6 @@ class Composer(QWidget):
         self.edit.sig_submit.connect(self._submit)
         self.edit.sig_files.connect(self.sig_attach)
         self.attach_button = QToolButton()
-        self.attach_button.setIcon(paperclip_icon(self.palette().color(QPalette.ColorRole.Text)))
         self.attach_button.setToolTip("Attach a text, Markdown, code or PDF file (or drop it here)")
         self.attach_button.setAutoRaise(True)
         self.attach_button.clicked.connect(self.choose_files)
@@ -124,6 +123,15 @@ class Composer(QWidget):
         layout.addWidget(self.hint)
         self.setAcceptDrops(True)
         self._busy = False
+        self._style()
+
+    def _style(self) -> None:
+        self.attach_button.setIcon(paperclip_icon(self.palette().color(QPalette.ColorRole.Text)))
+
+    def changeEvent(self, event: QEvent) -> None:  # noqa: N802 — Qt override
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.ApplicationPaletteChange:
+            self._style()
 
     # -- attachments -------------------------------------------------------------------------
     @property
@@ -142,6 +150,10 @@ class Composer(QWidget):
         for chip in self.chips:
             if chip.file is old:
                 chip.show_file(new)
+
+    def remove_file(self, file: File) -> None:
+        for chip in [c for c in self.chips if c.file is file]:
+            self.remove_attachment(chip)
 
     def remove_attachment(self, chip: FileChip) -> None:
         self.chips.remove(chip)
