@@ -8,6 +8,7 @@ is asked before `refresh()` is first called, once the window is on screen.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -51,6 +52,17 @@ def gather(budget: int, context: int) -> Offers:
     return Offers(models, found, first_download(budget, context, have))
 
 
+@dataclass(frozen=True)
+class Row:
+    """One offer: what it is, a detail line, the button's verb, the key it is for, and what the button does."""
+
+    name: str
+    detail: str
+    verb: str
+    key: str
+    clicked: Callable[[], None]
+
+
 def describe(model: StoredModel) -> str:
     info = model.info
     bits = f"{info.bits}-bit" if info.bits else "full precision"
@@ -80,24 +92,31 @@ class ModelOffers(QWidget):
         while self._column.count():
             self._column.takeAt(0).widget().deleteLater()
         self.buttons = {}
-        if offers.on_disk:
-            self._section(f"On {here()}", [(m.key if m.source == "hub" else m.path.name, describe(m), "Load", m.key,
-                                            lambda _c=False, k=m.key: self.sig_load.emit(k)) for m in offers.on_disk])  # fmt: skip
-        if offers.elsewhere:
-            self._section("Found elsewhere", [(f.name, f"{f.source} · {f.quant} · {format_bytes(f.size_bytes)}",
-                                               "Import" if f.kind == "gguf" else "Add", str(f.path),
-                                               lambda _c=False, m=f: self.sig_import.emit(m)) for f in offers.elsewhere])  # fmt: skip
-        if offers.download is not None:
-            self._section(f"Recommended for {here()}", [self._download_row(offers.download)])
+        sections = [
+            (f"On {here()}", [self._load_row(m) for m in offers.on_disk]),
+            ("Found elsewhere", [self._import_row(f) for f in offers.elsewhere]),
+            (f"Recommended for {here()}", [self._download_row(offers.download)] if offers.download else []),
+        ]
+        for title, rows in sections:
+            if rows:
+                self._section(title, rows)
 
-    def _download_row(self, suggestion: Suggestion) -> tuple:
+    def _load_row(self, model: StoredModel) -> Row:
+        name = model.key if model.source == "hub" else model.path.name
+        return Row(name, describe(model), "Load", model.key, lambda: self.sig_load.emit(model.key))
+
+    def _import_row(self, found: FoundModel) -> Row:
+        detail = f"{found.source} · {found.quant} · {format_bytes(found.size_bytes)}"
+        verb = "Import" if found.kind == "gguf" else "Add"
+        return Row(found.name, detail, verb, str(found.path), lambda: self.sig_import.emit(found))
+
+    def _download_row(self, suggestion: Suggestion) -> Row:
         entry = suggestion.entry
         offline = ("offline: downloads are off",) if is_offline() else ()
         detail = " · ".join((f"~{format_bytes(entry.size_bytes)} download", *entry.capabilities, *offline))
-        repo = entry.repo_id
-        return repo, detail, "Download", repo, lambda _c=False: self.sig_download.emit(repo)
+        return Row(entry.repo_id, detail, "Download", entry.repo_id, lambda: self.sig_download.emit(entry.repo_id))
 
-    def _section(self, title: str, rows: list[tuple]) -> None:
+    def _section(self, title: str, rows: list[Row]) -> None:
         section = QWidget()
         grid = QGridLayout(section)
         grid.setContentsMargins(0, 0, 0, 0)
@@ -106,16 +125,16 @@ class ModelOffers(QWidget):
         heading = QLabel(title)
         heading.setStyleSheet("font-weight: 600")
         grid.addWidget(heading, 0, 0, 1, 3)
-        for index, (name, detail, verb, key, clicked) in enumerate(rows[:MAX_SHOWN], start=1):
-            button = QPushButton(verb)
-            button.clicked.connect(clicked)
-            if verb == "Download" and is_offline():
+        for index, row in enumerate(rows[:MAX_SHOWN], start=1):
+            button = QPushButton(row.verb)
+            button.clicked.connect(lambda _checked=False, clicked=row.clicked: clicked())
+            if row.verb == "Download" and is_offline():
                 button.setEnabled(False)
                 button.setToolTip("Offline: downloads are off (HF_HUB_OFFLINE)")
-            self.buttons[key] = button
-            label = QLabel(name)
-            label.setToolTip(key)
-            note = QLabel(detail)
+            self.buttons[row.key] = button
+            label = QLabel(row.name)
+            label.setToolTip(row.key)
+            note = QLabel(row.detail)
             note.setStyleSheet(MUTED)
             grid.addWidget(label, index, 0)
             grid.addWidget(note, index, 1)
