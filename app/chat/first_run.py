@@ -112,7 +112,7 @@ class ModelOffers(QWidget):
 
     def _download_row(self, suggestion: Suggestion) -> Row:
         entry = suggestion.entry
-        offline = ("offline: downloads are off",) if is_offline() else ()
+        offline = ("offline",) if is_offline() else ()
         detail = " · ".join((f"~{format_bytes(entry.size_bytes)} download", *entry.capabilities, *offline))
         return Row(entry.repo_id, detail, "Download", entry.repo_id, lambda: self.sig_download.emit(entry.repo_id))
 
