@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QShowEvent
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QPaintEvent, QShowEvent
 from PySide6.QtWidgets import QLabel, QPushButton, QScrollArea, QStackedWidget, QVBoxLayout, QWidget
 
 from app.chat.first_run import ModelOffers, Offers
@@ -51,10 +51,27 @@ class EmptyState(QWidget):
         layout.addWidget(self.button, 0, Qt.AlignmentFlag.AlignHCenter)
         layout.addStretch(3)
         self._offering = False
+        self._painted = False
+        self._after_paint: list[Callable[[], None]] = []
 
     def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 — Qt override
         super().showEvent(event)
         self.sig_shown.emit()
+
+    def when_painted(self, callback: Callable[[], None]) -> None:
+        """Call `callback` once this page has been drawn (at once if it has): work that may import MLX waits
+        so, and the window appears first."""
+        if self._painted:
+            callback()
+        else:
+            self._after_paint.append(callback)
+
+    def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802 — Qt override
+        super().paintEvent(event)
+        self._painted = True
+        waiting, self._after_paint = self._after_paint, []
+        for callback in waiting:
+            QTimer.singleShot(0, callback)
 
     def show_hint(self, text: str, offer_model_choice: bool) -> None:
         self.hint.setText(text)

@@ -157,9 +157,10 @@ class ChatPane(QWidget):
         menus["Conversation"].addActions([self.system_prompt_action, self.rename_action, self.delete_action])
 
     def start(self) -> None:
-        """The window is on screen: without a model (none was used before), offer the ones there are."""
+        """The window is on screen: without a model (none was used before), offer the ones there are once
+        the empty chat is drawn (the offers' memory budget imports MLX)."""
         if self.context.models.status in OFFERING:
-            self.first_run.refresh()
+            self.chat.empty.when_painted(self.first_run.refresh)
 
     def shutdown(self) -> None:
         """The window is closing: save the answer being written, erase what was deleted, keep the divider."""
