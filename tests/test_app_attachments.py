@@ -155,3 +155,14 @@ def test_a_file_attached_before_a_model_loads_is_taken_off_if_it_then_overflows(
     window.context.models.load(llama_model)
     qtbot.waitUntil(lambda: pane.composer.attachments == [], timeout=WAIT)
     assert pane.composer.hint.text().startswith("long.txt is ") and pane.composer.hint.text().endswith(" of 512.")
+
+
+def test_sending_while_a_file_is_still_being_read_waits_for_it(qtbot, window, tmp_path) -> None:
+    pane = chat_pane(window)
+    pane.open_files([write(tmp_path, "notes.md", "alpha beta")])
+    pane.composer.edit.setPlainText("Read this.")
+    pane.composer.button.click()
+    assert pane.session.conversation_id is None and pane.composer.hint.text().startswith("Still reading")
+    qtbot.waitUntil(lambda: not pane.attacher.pending, timeout=WAIT)
+    send(qtbot, pane, "Read this.")
+    assert [f.name for f in pane.session.thread[-2].message.of_kind(File)] == ["notes.md"]

@@ -215,6 +215,9 @@ class ChatPane(QWidget):
         if self.context.models.status in (ModelStatus.NONE, ModelStatus.FAILED):
             self.composer.show_notice("No model is loaded: choose one with File ▸ Choose Model Folder… first.")
             return
+        if self.attacher.pending:
+            self.composer.show_notice("Still reading an attached file: send again in a moment.")
+            return
         if self.session.send(text, self.composer.attachments):
             self.composer.clear()
             self.refresh_conversations()
