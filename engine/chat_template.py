@@ -3,8 +3,9 @@
 Plain text becomes `{"role", "content"}` exactly as it always was, so prompts (and their prompt cache)
 do not change. Tool calls become the assistant's `tool_calls`, tool results a "tool" message; reasoning
 is passed as `reasoning_content` to templates that read it (Qwen3, DeepSeek-R1 style) and dropped
-elsewhere, as those models' own chat formats do. Images and files cannot be shown to a text-only model:
-they are refused with a readable error instead of being left out silently.
+elsewhere, as those models' own chat formats do. An attached file whose text was read out (engine/attachments.py)
+is written into its message as a fenced block; images, and files sent as bytes, cannot be shown to a text-only
+model: they are refused with a readable error instead of being left out silently.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from engine.attachments import readable_text
 from engine.errors import CabinError
 from engine.messages import File, Image, Message, Reasoning, ToolCall, ToolResult
 
@@ -29,10 +31,10 @@ class UnsupportedContent(CabinError):
 
 
 def refuse_attachments(messages: list[Message]) -> None:
-    """Raise UnsupportedContent naming the first image or file: this model reads text only."""
+    """Raise UnsupportedContent naming the first image, or file without its text: this model reads text only."""
     for index, message in enumerate(messages):
         for part in message.parts:
-            if isinstance(part, (Image, File)):
+            if isinstance(part, Image) or isinstance(part, File) and part.text is None:
                 what = "an image" if isinstance(part, Image) else "a file"
                 raise UnsupportedContent(f"message {index + 1} holds {what}, but this model reads text only")
 
@@ -66,7 +68,7 @@ def _template_message(message: Message, reasoning: str | None) -> list[dict[str,
     results = message.of_kind(ToolResult)
     if message.role == "tool" and results:
         return [_tool_message(result) for result in results]
-    rendered: dict[str, Any] = {"role": message.role, "content": message.text}
+    rendered: dict[str, Any] = {"role": message.role, "content": readable_text(message)}
     calls = message.of_kind(ToolCall)
     if calls:
         rendered["tool_calls"] = [_tool_call(call) for call in calls]
@@ -97,4 +99,4 @@ def _tool_message(result: ToolResult) -> dict[str, Any]:
 def plain_prompt(messages: list[Message]) -> str:
     """For a model without a chat template (a base model): `Role: text` lines, then the assistant's cue."""
     refuse_attachments(messages)
-    return "\n".join(f"{m.role.capitalize()}: {m.text}" for m in messages) + "\nAssistant:"
+    return "\n".join(f"{m.role.capitalize()}: {readable_text(m)}" for m in messages) + "\nAssistant:"

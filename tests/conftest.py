@@ -414,3 +414,20 @@ def serve(llama_engine: Engine) -> Iterator[Callable[..., LiveServer]]:
 @pytest.fixture
 def api_server(serve: Callable[..., LiveServer]) -> LiveServer:
     return serve()
+
+
+# -- Files to attach to a message ----------------------------------------------------------------------------
+@pytest.fixture
+def report_pdf(tmp_path: Path) -> Path:
+    """A two-page PDF with text (written with pypdf)."""
+    from tests.pdf_factory import write_pdf
+
+    return write_pdf(tmp_path / "report.pdf", ["Quarterly report\nRevenue grew by 12 percent", "Outlook: steady"])
+
+
+@pytest.fixture
+def locked_pdf(tmp_path: Path) -> Path:
+    """A PDF encrypted with a password."""
+    from tests.pdf_factory import write_pdf
+
+    return write_pdf(tmp_path / "locked.pdf", ["Secret plans"], password="hunter2")

@@ -17,11 +17,13 @@ from PySide6.QtWidgets import (
 )
 
 from app.chat.browser import MessageBrowser
+from app.chat.chips import chip_row
 from app.chat.composer import PromptEdit
 from app.chat.footer import footer_text, live_footer_text
 from app.chat.thinking_block import ThinkingBlock
 from engine.conversations.model import StoredMessage
 from engine.generation import Stats
+from engine.messages import File
 
 LIVE_RENDER_INTERVAL = 1.0
 """Least seconds between Markdown renders of an answer still streaming (plain text is appended between):
@@ -91,7 +93,11 @@ class MessageView(QFrame):
         self._layout.setContentsMargins(14, 10, 14, 8)
         self._layout.setSpacing(4)
         self._layout.addLayout(self._header(author, version))
+        files = message.message.of_kind(File)
+        if files:
+            self._layout.addWidget(chip_row(files))
         self._layout.addWidget(self.body)
+        self.body.setVisible(bool(message.text) or message.role != "user")
         if message.role == "assistant":
             self._layout.addLayout(self._footer_row())
         self.thinking = ThinkingBlock.for_message(message)

@@ -8,6 +8,7 @@ a second of it.
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import replace
 
 from PySide6.QtCore import QObject, Signal
@@ -17,7 +18,7 @@ from app.context import AppContext
 from engine.conversations.history import prompt_messages
 from engine.conversations.model import INTERRUPTED, STREAMING, MessageTree, StoredMessage, answer_parts
 from engine.generation import Finished, Stats
-from engine.messages import Message, assistant, user
+from engine.messages import File, Message, assistant, user
 
 SAVE_INTERVAL = 1.0
 NEW_TITLE = "New chat"
@@ -158,17 +159,19 @@ class ChatSession(QObject):
             self._store.set_thinking(self.conversation_id, thinking)
 
     # -- asking ------------------------------------------------------------------------------
-    def send(self, text: str) -> bool:
-        """Add a user message at the end of the visible thread and answer it. False when not possible now."""
-        if self.busy or not text.strip():
+    def send(self, text: str, files: Sequence[File] = ()) -> bool:
+        """Add a user message (with any attached files) at the end of the visible thread and answer it.
+        False when not possible now."""
+        if self.busy or not (text.strip() or files):
             return False
         if self.conversation_id is None:
-            conversation = self._store.create_conversation(title_from(text), self.draft_system_prompt)
+            title = title_from(text if text.strip() else files[0].name)
+            conversation = self._store.create_conversation(title, self.draft_system_prompt)
             self.conversation_id = conversation.id
             self._store.set_thinking(self.conversation_id, self.draft_thinking)
         parent = self.thread[-1].id if self.thread else None
-        question = self._store.add_message(self.conversation_id, parent, user(text))
-        self._answer_to(question)
+        asked = self._store.add_message(self.conversation_id, parent, user(text, files))
+        self._answer_to(asked)
         return True
 
     def regenerate(self, message_id: str | None = None) -> bool:
@@ -181,12 +184,12 @@ class ChatSession(QObject):
         return True
 
     def edit(self, message_id: str, text: str) -> bool:
-        """Ask again from an edited question: the new version branches off beside the original."""
+        """Ask again from an edited question (its files kept): the new version branches off beside the original."""
         original = self.tree.messages.get(message_id)
         if self.busy or original is None or original.role != "user" or not text.strip():
             return False
-        question = self._store.add_message(self.conversation_id, original.parent_id, user(text))
-        self._answer_to(question)
+        edited = user(text, original.message.of_kind(File))
+        self._answer_to(self._store.add_message(self.conversation_id, original.parent_id, edited))
         return True
 
     def stop(self) -> None:
