@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from engine.structured.grammar import Grammar
 
 
 @dataclass(frozen=True)
@@ -20,6 +24,8 @@ class SamplingSettings:
     """Strings that end the answer when it would contain them; the answer stops just before one."""
     context_length: int | None = None
     """The most tokens the model sees at once, prompt plus answer (None: no limit). See `context_window`."""
+    grammar: Grammar | None = None
+    """What the answer must look like (engine/structured): sampling is masked so it cannot be anything else."""
 
     def __post_init__(self) -> None:
         checks = {
