@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from threading import Event as StopFlag
 from typing import Any
@@ -18,8 +18,10 @@ from engine.generation.stop_strings import StopStrings
 from engine.messages import Message
 
 
-def render_prompt(tokenizer: Any, messages: list[Message]) -> str:
+def render_prompt(tokenizer: Any, messages: list[Message], tools: Sequence[dict[str, Any]] = ()) -> str:
     """The conversation as the model's chat template writes it, ending with the assistant's turn.
+
+    `tools` (OpenAI's function definitions) are written by the template itself, where it says to.
 
     A model without a chat template (a base model) gets plain `Role: text` lines. Either way the
     prompt starts with the BOS token when the model uses one (see `with_bos`).
@@ -27,7 +29,7 @@ def render_prompt(tokenizer: Any, messages: list[Message]) -> str:
     template = getattr(tokenizer, "chat_template", None)
     if template:
         rendered = tokenizer.apply_chat_template(
-            template_messages(messages, template), tokenize=False, add_generation_prompt=True
+            template_messages(messages, template), tokenize=False, add_generation_prompt=True, tools=list(tools) or None
         )
     else:
         rendered = plain_prompt(messages)
@@ -64,17 +66,19 @@ class PreparedPrompt:
     """Oldest messages left out to fit the context length."""
 
 
-def prepare_chat(tokenizer: Any, messages: list[Message], settings: SamplingSettings) -> PreparedPrompt:
+def prepare_chat(
+    tokenizer: Any, messages: list[Message], settings: SamplingSettings, tools: Sequence[dict[str, Any]] = ()
+) -> PreparedPrompt:
     """Render a conversation, leaving out its oldest messages if it would overflow the context length."""
     if settings.context_length is None:
-        return PreparedPrompt(render_prompt(tokenizer, messages), settings)
+        return PreparedPrompt(render_prompt(tokenizer, messages, tools), settings)
 
     def count(candidate: list[Message]) -> int:
-        return len(tokenizer.encode(render_prompt(tokenizer, candidate), add_special_tokens=False))
+        return len(tokenizer.encode(render_prompt(tokenizer, candidate, tools), add_special_tokens=False))
 
     fitted = fit_to_context(messages, count, settings.context_length, settings.max_tokens)
     answer_settings = replace(settings, max_tokens=fitted.max_tokens)
-    return PreparedPrompt(render_prompt(tokenizer, fitted.messages), answer_settings, fitted.dropped)
+    return PreparedPrompt(render_prompt(tokenizer, fitted.messages, tools), answer_settings, fitted.dropped)
 
 
 def prepare_text(tokenizer: Any, text: str, settings: SamplingSettings) -> PreparedPrompt:
