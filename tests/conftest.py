@@ -113,6 +113,13 @@ def bigger_model(models_dir: Path) -> Path:
 
 
 @pytest.fixture(scope="session")
+def qwen_tools_model(models_dir: Path) -> Path:
+    """A random tiny qwen2 whose chat template is Qwen2.5's own, tools and `<tool_call>` calls included."""
+    template = (Path(__file__).parent / "fixtures" / "qwen2_5_tools.jinja").read_text()
+    return build_model(models_dir / "tiny-qwen-tools", ModelSpec(arch="qwen2", seed=8, chat_template=template))
+
+
+@pytest.fixture(scope="session")
 def eos_model(models_dir: Path, llama_model: Path) -> Path:
     """The tiny llama, with its first greedy answer token to "Hello" declared as EOS: it stops at once."""
     import mlx_lm
@@ -399,3 +406,12 @@ def serve(llama_engine: Engine) -> Iterator[Callable[..., LiveServer]]:
 @pytest.fixture
 def api_server(serve: Callable[..., LiveServer]) -> LiveServer:
     return serve()
+
+
+@pytest.fixture
+def tools_server(engine: Engine, qwen_tools_model: Path) -> Iterator[LiveServer]:
+    """The API server for the random tiny qwen with Qwen2.5's tool-calling template ("tiny-qwen-tools")."""
+    engine.load(qwen_tools_model).result()
+    server = LiveServer(engine, ServerConfig(port=0))
+    yield server
+    server.close()
