@@ -87,7 +87,8 @@ async def show(request: web.Request) -> web.Response:
     context = {f"{info.model_type}.context_length": info.context_length} if info.context_length else {}
     return json_response({"modelfile": "", "parameters": "", "template": "", "details": entry["details"],
                           "model_info": {"general.architecture": info.model_type, **context},
-                          "capabilities": ["completion"], "modified_at": entry["modified_at"]})
+                          "capabilities": ["completion"] + (["tools"] if queue.engine.tool_format else []),
+                          "modified_at": entry["modified_at"]})
 
 
 async def version(_request: web.Request) -> web.Response:
