@@ -22,7 +22,7 @@ from engine.messages import ToolCall
 from engine.server.errors import ApiError
 from engine.server.request_queue import REQUEST_QUEUE, Begin
 from engine.server.wire import json_response, open_stream
-from engine.tools.reader import Piece, ToolCallReader
+from engine.tools.reader import TextOrCall, ToolCallReader
 
 ANSWERED = ("stop", "length")
 """Finish reasons of a complete answer; anything else (cancelled, error) is a failure."""
@@ -100,7 +100,7 @@ async def answer(
     return json_response(codec.whole(replace(finished, text=text), calls))
 
 
-async def send_pieces(response: web.StreamResponse, codec: Codec, pieces: list[Piece]) -> None:
+async def send_pieces(response: web.StreamResponse, codec: Codec, pieces: list[TextOrCall]) -> None:
     for piece in pieces:
         for item in [codec.delta(piece)] if isinstance(piece, str) else codec.call_delta(piece):
             await codec.send(response, item)

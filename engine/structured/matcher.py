@@ -33,9 +33,10 @@ class GrammarMatcher:
     """Follows the tokens of one answer; `allowed(vocab_size)` is the mask for the next token."""
 
     def __init__(self, grammar: Grammar, tokenizer: Any) -> None:
-        self._matcher = llguidance.LLMatcher(vocabulary(tokenizer), grammar.source, log_level=0)
+        vocab = vocabulary(tokenizer)
+        self._matcher = llguidance.LLMatcher(vocab, grammar.source, log_level=0)
         self._raise_on_error()
-        self._words = allocate_token_bitmask(1, vocabulary(tokenizer).vocab_size)
+        self._words = allocate_token_bitmask(1, vocab.vocab_size)
 
     def _raise_on_error(self) -> None:
         if self._matcher.is_error():

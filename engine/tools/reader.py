@@ -15,7 +15,7 @@ from typing import Any
 from engine.messages import ToolCall
 from engine.tools.format import ToolFormat
 
-Piece = str | ToolCall
+TextOrCall = str | ToolCall
 
 
 def new_call_id() -> str:
@@ -45,9 +45,9 @@ class ToolCallReader:
         self.calls = 0
         """Calls read so far."""
 
-    def feed(self, text: str) -> list[Piece]:
+    def feed(self, text: str) -> list[TextOrCall]:
         self._pending += text
-        pieces: list[Piece] = []
+        pieces: list[TextOrCall] = []
         while True:
             if not self._in_call:
                 start = self._pending.find(self._form.call_start)
@@ -65,14 +65,14 @@ class ToolCallReader:
             pieces += self._parsed(whole)
             self._pending, self._in_call = self._pending[len(whole) :], False
 
-    def finish(self) -> list[Piece]:
+    def finish(self) -> list[TextOrCall]:
         """At the end of the answer: a call without an end marker is parsed (Mistral); held-back text is passed on."""
         rest, self._pending = self._pending, ""
         if self._in_call and not self._form.call_end:
             return self._parsed(rest)
         return nonempty(rest)
 
-    def _parsed(self, whole: str) -> list[Piece]:
+    def _parsed(self, whole: str) -> list[TextOrCall]:
         inner = whole[len(self._form.call_start) : len(whole) - len(self._form.call_end)]
         try:
             calls = as_calls(self._form.parse(inner, self._tools))
@@ -87,7 +87,7 @@ class ToolCallReader:
         return "".join(p for p in pieces if isinstance(p, str)), [p for p in pieces if isinstance(p, ToolCall)]
 
 
-def nonempty(text: str) -> list[Piece]:
+def nonempty(text: str) -> list[TextOrCall]:
     return [text] if text else []
 
 
