@@ -7,13 +7,17 @@ valid. Round trips (call -> tool result -> answer) use scripted answers through 
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import jsonschema
 import ollama
 import openai
 import pytest
 
+from engine.generation import Engine
+from engine.server import ServerConfig
 from tests.conftest import LiveServer
+from tests.model_factory import CHATML_TEMPLATE, ModelSpec, build_model
 from tests.scripted_backend import ScriptedBackend
 
 MODEL = "tiny-qwen-tools"
@@ -158,3 +162,32 @@ def test_bad_tool_fields_are_a_400_naming_the_field(tools_server: LiveServer, fi
     with pytest.raises(openai.BadRequestError) as caught:
         client_of(tools_server).chat.completions.create(model=MODEL, messages=ASK, **fields)
     assert caught.value.body["param"] == param
+
+
+CODER_TEMPLATE = (
+    "{% if tools %}<|im_start|>system\nCall a tool as <tool_call>\n<function=NAME>\n<parameter=KEY>\nVALUE\n"
+    "</parameter>\n</function>\n</tool_call>: {{ tools | tojson }}<|im_end|>\n{% endif %}" + CHATML_TEMPLATE
+)
+
+
+@pytest.fixture(scope="module")
+def coder_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A random tiny qwen2 whose template writes calls as Qwen3-Coder's XML (mlx_lm's qwen3_coder parser)."""
+    return build_model(tmp_path_factory.mktemp("coder") / "tiny-coder", ModelSpec(arch="qwen2", seed=9,
+                                                                                   chat_template=CODER_TEMPLATE))
+
+
+def test_a_forced_call_in_a_format_no_grammar_can_force_is_a_400_but_auto_works(engine: Engine, coder_model: Path
+                                                                                  ) -> None:
+    engine.load(coder_model).result()
+    assert engine.tool_format.family == "qwen3_coder"
+    server = LiveServer(engine, ServerConfig(port=0))
+    try:
+        client = client_of(server)
+        with pytest.raises(openai.BadRequestError) as caught:
+            client.chat.completions.create(model="tiny-coder", messages=ASK, tools=[WEATHER], tool_choice="required")
+        assert caught.value.code == "unsupported_parameter" and "qwen3_coder" in caught.value.body["message"]
+        reply = client.chat.completions.create(model="tiny-coder", messages=ASK, tools=[WEATHER], max_tokens=4)
+        assert reply.choices[0].finish_reason == "length"
+    finally:
+        server.close()

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from mlx_lm.tool_parsers import json_tools, mistral
 
-from engine.generation import Engine
-from engine.messages import ToolCall
+from engine.generation import Engine, SamplingSettings
+from engine.messages import ToolCall, user
+from engine.tools.forced import forced_call_grammar
 from engine.tools.format import ToolFormat
 from engine.tools.reader import ToolCallReader
 
@@ -54,3 +56,15 @@ def test_a_model_with_a_tool_template_has_a_tool_format_and_chatml_has_none(
     assert engine.tool_format is not None and engine.tool_format.family == "json_tools"
     engine.load(llama_model).result()
     assert engine.tool_format is None
+
+
+def test_a_forced_mistral_call_from_a_random_model_parses_with_mistrals_parser(llama_engine: Engine) -> None:
+    form = ToolFormat("mistral", "[TOOL_CALLS]", "", mistral.parse_tool_call, '"[TOOL_CALLS]"', '""')
+    functions = [{"name": "lookup", "parameters": {"type": "object", "properties": {"n": {"type": "integer",
+                                                                                      "maximum": 99}},
+                                                   "required": ["n"], "additionalProperties": False}}]
+    settings = SamplingSettings(temperature=1.0, seed=4, max_tokens=100, grammar=forced_call_grammar(form, functions))
+    finished = llama_engine.chat([user("Look it up.")], settings, None).result()
+    assert finished.finish_reason == "stop"
+    text, calls = ToolCallReader(form, []).split(finished.text)
+    assert text == "" and calls[0].name == "lookup" and 0 <= json.loads(calls[0].arguments)["n"] <= 99
