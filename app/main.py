@@ -37,8 +37,10 @@ def build_window(context: AppContext) -> MainWindow:
 
 
 def start(window: MainWindow) -> None:
-    """After the window is on screen: load the last used model on the engine's worker, serve the API if it was on."""
+    """After the window is on screen: load the last used model on the engine's worker, start the panes (the empty
+    chat's model offers), serve the API if it was on."""
     window.context.models.load_last_used()
+    window.start_panes()
     window.api_server.restore()
 
 

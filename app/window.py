@@ -35,6 +35,7 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(self.stack)
         self.menus = {title: self.menuBar().addMenu(f"&{title}") for title in MENUS}
         self.panes = [factory(context) for factory in panes]
+        self._connect_panes()
         self._build_switcher()
         self._build_app_actions()
         for pane in self.panes:
@@ -67,6 +68,32 @@ class MainWindow(QMainWindow):
             self.menus["View"].addAction(action)
         self.switcher.setVisible(len(self.panes) > 1)
         self.addToolBar(Qt.ToolBarArea.TopToolBarArea, self.switcher)
+
+    def _connect_panes(self) -> None:
+        """Requests between panes (`sig_request`) and the chat's title (`sig_title`); see app/panes.py."""
+        for pane in self.panes:
+            if hasattr(pane, "sig_request"):
+                pane.sig_request.connect(self.route_request)
+            if hasattr(pane, "sig_title"):
+                pane.sig_title.connect(self.show_title)
+
+    def route_request(self, title: str, request: object) -> None:
+        """Bring the pane named `title` forward and hand it `request` (None: only show it)."""
+        pane = next((p for p in self.panes if p.windowTitle() == title), None)
+        if pane is None:
+            return
+        self.show_pane(pane)
+        if request is not None:
+            pane.take_request(request)
+
+    def show_title(self, conversation: str) -> None:
+        self.setWindowTitle(f"Cabin — {conversation}" if conversation else "Cabin")
+
+    def start_panes(self) -> None:
+        """The window is on screen: let each pane begin what may import MLX (`start`, see app/panes.py)."""
+        for pane in self.panes:
+            if hasattr(pane, "start"):
+                pane.start()
 
     def show_pane(self, pane: QWidget) -> None:
         self.stack.setCurrentWidget(pane)

@@ -3,8 +3,9 @@
 Plain text becomes `{"role", "content"}` exactly as it always was, so prompts (and their prompt cache)
 do not change. Tool calls become the assistant's `tool_calls`, tool results a "tool" message; reasoning
 is passed as `reasoning_content` to templates that read it (Qwen3, DeepSeek-R1 style) and dropped
-elsewhere, as those models' own chat formats do. Images and files cannot be shown to a text-only model:
-they are refused with a readable error instead of being left out silently.
+elsewhere, as those models' own chat formats do. An attached file whose text was read out (engine/attachments.py)
+is written into its message as a fenced block; images, and files sent as bytes, cannot be shown to a text-only
+model: they are refused with a readable error instead of being left out silently.
 """
 
 from __future__ import annotations
@@ -12,10 +13,17 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from engine.attachments import readable_text
 from engine.errors import CabinError
 from engine.messages import File, Image, Message, Reasoning, ToolCall, ToolResult
 
-REASONING_KEY = "reasoning_content"
+REASONING_KEYS = {
+    "reasoning_content": ("reasoning_content",),
+    "thinking": ("message.thinking", "message['thinking']", 'message["thinking"]'),
+}
+"""What templates call an assistant message's thinking (Qwen3 and most others; gpt-oss), and how a
+template that reads it spells it ("thinking" alone is no sign: `enable_thinking` holds it too)."""
+THINKING_SWITCH = "enable_thinking"
 
 
 class UnsupportedContent(CabinError):
@@ -23,10 +31,10 @@ class UnsupportedContent(CabinError):
 
 
 def refuse_attachments(messages: list[Message]) -> None:
-    """Raise UnsupportedContent naming the first image or file: this model reads text only."""
+    """Raise UnsupportedContent naming the first image, or file without its text: this model reads text only."""
     for index, message in enumerate(messages):
         for part in message.parts:
-            if isinstance(part, (Image, File)):
+            if isinstance(part, Image) or isinstance(part, File) and part.text is None:
                 what = "an image" if isinstance(part, Image) else "a file"
                 raise UnsupportedContent(f"message {index + 1} holds {what}, but this model reads text only")
 
@@ -34,22 +42,39 @@ def refuse_attachments(messages: list[Message]) -> None:
 def template_messages(messages: list[Message], template: str | None = None) -> list[dict[str, Any]]:
     """The conversation as chat-template dicts; `template` (its Jinja source) decides whether reasoning is kept."""
     refuse_attachments(messages)
-    keep_reasoning = template is not None and REASONING_KEY in str(template)
-    return [rendered for message in messages for rendered in _template_message(message, keep_reasoning)]
+    key = reasoning_key(template)
+    return [rendered for message in messages for rendered in _template_message(message, key)]
 
 
-def _template_message(message: Message, keep_reasoning: bool) -> list[dict[str, Any]]:
+def reasoning_key(template: str | None) -> str | None:
+    """The message field a template reads an earlier answer's thinking from (None: it reads none).
+
+    `reasoning_content` (Qwen3 style) or `thinking` (gpt-oss): those templates decide which turns keep it
+    (both drop it from answers before the last question). A template that reads neither gets none: it
+    could not place it (DeepSeek-R1's shows earlier answers without their thinking)."""
+    for key, spellings in REASONING_KEYS.items():
+        if template and any(spelling in template for spelling in spellings):
+            return key
+    return None
+
+
+def takes_thinking_switch(template: str | None) -> bool:
+    """Whether the template can be asked to think or not (`enable_thinking`: Qwen3, SmolLM3)."""
+    return bool(template) and THINKING_SWITCH in template
+
+
+def _template_message(message: Message, reasoning: str | None) -> list[dict[str, Any]]:
     """One dict, or one per result for a tool message answering several calls."""
     results = message.of_kind(ToolResult)
     if message.role == "tool" and results:
         return [_tool_message(result) for result in results]
-    rendered: dict[str, Any] = {"role": message.role, "content": message.text}
+    rendered: dict[str, Any] = {"role": message.role, "content": readable_text(message)}
     calls = message.of_kind(ToolCall)
     if calls:
         rendered["tool_calls"] = [_tool_call(call) for call in calls]
-    reasoning = "".join(part.text for part in message.of_kind(Reasoning))
-    if keep_reasoning and reasoning:
-        rendered[REASONING_KEY] = reasoning
+    thought = "".join(part.text for part in message.of_kind(Reasoning))
+    if reasoning and thought:
+        rendered[reasoning] = thought
     return [rendered]
 
 
@@ -74,4 +99,4 @@ def _tool_message(result: ToolResult) -> dict[str, Any]:
 def plain_prompt(messages: list[Message]) -> str:
     """For a model without a chat template (a base model): `Role: text` lines, then the assistant's cue."""
     refuse_attachments(messages)
-    return "\n".join(f"{m.role.capitalize()}: {m.text}" for m in messages) + "\nAssistant:"
+    return "\n".join(f"{m.role.capitalize()}: {readable_text(m)}" for m in messages) + "\nAssistant:"

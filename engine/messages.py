@@ -8,6 +8,7 @@ request carrying one is refused by name instead of losing it on the way.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal, Union
 
@@ -57,13 +58,18 @@ class Image:
 
 @dataclass(frozen=True)
 class File:
-    """An attached document, by name, with its bytes inline or a file id the caller gave."""
+    """An attached document, by name: its text read out (the app's attachments, engine/attachments.py), or
+    its bytes inline or a file id the caller gave (API requests, which a text-only model cannot read)."""
 
     name: str | None = None
     media_type: str | None = None
     data: str | None = None
     """Base64 or a data: URL."""
     file_id: str | None = None
+    text: str | None = None
+    """The document's text, as the model reads it (in a fenced block headed by the name)."""
+    tokens: int | None = None
+    """How many tokens that block took with the model loaded when it was attached (shown beside the name)."""
 
 
 Part = Union[Text, Reasoning, ToolCall, ToolResult, Image, File]
@@ -96,8 +102,9 @@ def system(text: str) -> Message:
     return Message("system", text_parts(text))
 
 
-def user(text: str) -> Message:
-    return Message("user", text_parts(text))
+def user(text: str, files: Sequence[File] = ()) -> Message:
+    """The user's message: any attached files first (as the model will read them), then the text."""
+    return Message("user", (*files, *text_parts(text)))
 
 
 def assistant(text: str) -> Message:

@@ -180,6 +180,21 @@ def smollm2_model(smollm2_gguf: Path, request: pytest.FixtureRequest) -> Path:
     return dest
 
 
+@pytest.fixture(scope="session")
+def family_tokenizers(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], Any]:
+    """family name (qwen3, deepseek_r1, gpt_oss, chatml) -> a tokenizer with that family's real chat template."""
+    from tests.reasoning_models import family_tokenizer
+
+    made: dict[str, Any] = {}
+
+    def tokenizer(family: str) -> Any:
+        if family not in made:
+            made[family] = family_tokenizer(tmp_path_factory.mktemp(family), family)
+        return made[family]
+
+    return tokenizer
+
+
 @pytest.fixture
 def engine() -> Iterator[Engine]:
     engine = Engine()
@@ -439,3 +454,20 @@ def scripted_tools(engine: Engine, qwen_tools_model: Path, monkeypatch: pytest.M
     server = LiveServer(engine, ServerConfig(port=0))
     yield server, scripted[0]
     server.close()
+
+
+# -- Files to attach to a message ----------------------------------------------------------------------------
+@pytest.fixture
+def report_pdf(tmp_path: Path) -> Path:
+    """A two-page PDF with text (written with pypdf)."""
+    from tests.pdf_factory import write_pdf
+
+    return write_pdf(tmp_path / "report.pdf", ["Quarterly report\nRevenue grew by 12 percent", "Outlook: steady"])
+
+
+@pytest.fixture
+def locked_pdf(tmp_path: Path) -> Path:
+    """A PDF encrypted with a password."""
+    from tests.pdf_factory import write_pdf
+
+    return write_pdf(tmp_path / "locked.pdf", ["Secret plans"], password="hunter2")

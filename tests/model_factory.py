@@ -75,6 +75,8 @@ class ModelSpec:
     """A BOS token the tokenizer adds to every encoding (as Llama's and Gemma's do); None: no BOS, like Qwen's."""
     chat_template: str | None = CHATML_TEMPLATE
     """None: a base model without a chat template."""
+    extra_tokens: tuple[str, ...] = ()
+    """More special tokens, each one id as in the real family (`<think>`, harmony's `<|channel|>`...)."""
 
 
 def llama_of_size(hidden_size: int, layers: int) -> ModelSpec:
@@ -94,7 +96,7 @@ def build_tokenizer(dest: Path, spec: ModelSpec) -> None:
     tokenizer.decoder = decoders.ByteLevel()
     trainer = trainers.BpeTrainer(
         vocab_size=spec.vocab_size,
-        special_tokens=SPECIAL_TOKENS + ([spec.bos_token] if spec.bos_token else []),
+        special_tokens=SPECIAL_TOKENS + list(spec.extra_tokens) + ([spec.bos_token] if spec.bos_token else []),
         initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
         show_progress=False,
     )

@@ -12,7 +12,7 @@ def stats(generated: int) -> Stats:
 
 def test_the_tokens_of_one_frame_arrive_as_one_signal(qtbot) -> None:
     pump, frames = StreamPump(), []
-    pump.sig_frame.connect(frames.append)
+    pump.sig_frame.connect(lambda delta, _thought: frames.append(delta))
     generation = Generation()
     pump.start(generation)
     for n, text in enumerate(["Hel", "lo", " there"], start=1):
@@ -25,7 +25,7 @@ def test_the_tokens_of_one_frame_arrive_as_one_signal(qtbot) -> None:
 
 def test_the_end_of_the_answer_is_signalled_after_its_last_frame(qtbot) -> None:
     pump, heard = StreamPump(), []
-    pump.sig_frame.connect(lambda delta: heard.append(("frame", delta)))
+    pump.sig_frame.connect(lambda delta, _thought: heard.append(("frame", delta)))
     pump.sig_finished.connect(lambda finished: heard.append(("finished", finished.finish_reason)))
     generation = Generation()
     pump.start(generation)
@@ -51,4 +51,17 @@ def test_released_the_pump_is_idle_and_forgets_the_answer(qtbot) -> None:
     pump = StreamPump()
     pump.start(Generation())
     pump.release()
-    assert (pump.running, pump.text, pump.stats) == (False, "", None)
+    assert (pump.running, pump.text, pump.reasoning, pump.stats) == (False, "", "", None)
+
+
+def test_thinking_and_answer_of_one_frame_arrive_apart_in_one_signal(qtbot) -> None:
+    pump, frames = StreamPump(), []
+    pump.sig_frame.connect(lambda delta, thought: frames.append((delta, thought)))
+    generation = Generation()
+    pump.start(generation)
+    generation.emit(Token("", 1, stats(1), "Let me see."))
+    generation.emit(Token("Yes", 2, stats(2), " Done."))
+    pump.poll()
+    assert frames == [("Yes", "Let me see. Done.")]
+    assert (pump.text, pump.reasoning) == ("Yes", "Let me see. Done.")
+    pump.release()

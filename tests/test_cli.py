@@ -35,6 +35,25 @@ def test_chat_with_a_prompt_streams_the_answer_and_prints_stats(llama_model: Pat
     assert re.fullmatch(STATS_LINE, result.stderr.strip())
 
 
+def prompt_tokens(result: subprocess.CompletedProcess) -> int:
+    return int(re.search(r"prompt (\d+) tokens", result.stderr).group(1))
+
+
+def test_chat_reads_attached_files_into_the_question(llama_model: Path, tmp_path: Path, report_pdf: Path) -> None:
+    notes = tmp_path / "notes.md"
+    notes.write_text("# Plan\n\n" + "- ship it\n" * 20)
+    ask = ("chat", "--model", str(llama_model), "--prompt", "Summarize.", "--max-tokens", "2", "--temp", "0")
+    bare, attached = cabin(*ask), cabin(*ask, "--file", str(notes), "--file", str(report_pdf))
+    assert attached.returncode == 0, attached.stderr
+    assert prompt_tokens(attached) > prompt_tokens(bare) + 40
+
+
+def test_chat_with_a_file_it_cannot_read_is_one_line_and_exit_1(llama_model: Path, locked_pdf: Path) -> None:
+    result = cabin("chat", "--model", str(llama_model), "--prompt", "Hi", "--file", str(locked_pdf))
+    assert result.returncode == 1
+    assert result.stderr == "cabin: error: locked.pdf is encrypted: save an unlocked copy and attach that.\n"
+
+
 def test_chat_with_a_missing_model_is_one_line_and_exit_1(tmp_path: Path) -> None:
     result = cabin("chat", "--model", str(tmp_path / "absent"), "--prompt", "Hello")
     assert result.returncode == 1

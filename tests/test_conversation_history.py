@@ -6,7 +6,7 @@ from pathlib import Path
 
 from engine.conversations.history import History, prompt_messages
 from engine.conversations.store import ConversationStore
-from engine.messages import assistant, system, user
+from engine.messages import Message, Reasoning, Text, assistant, system, user
 
 
 def test_the_system_prompt_comes_first_unless_it_is_blank() -> None:
@@ -19,6 +19,13 @@ def test_a_history_asks_with_every_earlier_turn() -> None:
     history.ask("Hi")
     history.answered("Hello!")
     assert history.ask("And then?") == [system("Be brief."), user("Hi"), assistant("Hello!"), user("And then?")]
+
+
+def test_a_history_keeps_an_answers_thinking_apart_from_its_text() -> None:
+    history = History()
+    history.ask("Hi")
+    history.answered("Hello!", "A greeting.")
+    assert history.thread[-1] == Message("assistant", (Reasoning("A greeting."), Text("Hello!")))
 
 
 def test_clearing_a_history_keeps_its_system_prompt() -> None:

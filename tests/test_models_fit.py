@@ -93,5 +93,26 @@ def test_catalogue_sizes_agree_with_4_bit_weights() -> None:
 def test_catalogue_spans_small_to_very_large_models() -> None:
     sizes = {e.use: [x.parameters for x in load_catalogue() if x.use == e.use] for e in load_catalogue()}
     assert min(sizes["autocomplete"]) < 2e9 and max(sizes["autocomplete"]) <= 3.5e9
-    assert all(7e9 <= p <= 9e9 for p in sizes["chat"] if p > 4e9)
-    assert max(sizes["reasoning"]) >= 70e9
+    assert min(sizes["chat"]) <= 1.5e9 and max(sizes["chat"]) >= 70e9
+    assert min(sizes["reasoning"]) < 1e9 and max(sizes["reasoning"]) >= 30e9
+
+
+def test_every_catalogue_entry_says_whether_it_thinks_sees_and_calls_tools() -> None:
+    import json
+
+    from engine.models.catalogue import CATALOGUE_FILE, CAPABILITIES
+
+    for record in json.loads(CATALOGUE_FILE.read_text())["models"]:
+        assert all(isinstance(record[flag], bool) for flag in CAPABILITIES), record["repo_id"]
+
+
+def test_the_2026_families_are_flagged_as_their_templates_behave() -> None:
+    entries = {e.repo_id.removeprefix("mlx-community/"): e for e in load_catalogue()}
+    assert entries["Qwen3-4B-4bit"].capabilities == ("thinking", "tools")
+    assert entries["gpt-oss-20b-4bit"].thinking
+    assert entries["gemma-3-12b-it-qat-4bit"].capabilities == ("vision",)
+    assert entries["Llama-3.2-3B-Instruct-4bit"].capabilities == ("tools",)
+    assert {"Qwen3-0.6B-4bit", "Qwen3-14B-4bit", "Qwen3-30B-A3B-4bit", "gemma-3-1b-it-4bit", "gemma-3-27b-it-qat-4bit",
+            "Phi-4-mini-instruct-4bit", "SmolLM3-3B-4bit", "Mistral-Small-3.2-24B-Instruct-2506-4bit"} <= set(entries)
+
+

@@ -5,15 +5,18 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from PySide6.QtWidgets import QLabel
 
 from app.models.pane import ModelsPane
-from app.models.tables import KEY_ROLE, select_key
+from app.models.tables import BADGES_ROLE, CATALOGUE_HEADERS, KEY_ROLE, select_key
 from engine.generation import Engine
+from engine.models.catalogue import load_catalogue
 from tests.conftest import put_in_hf_cache
 from tests.fake_hub import FakeHub
 
 REPO = "mlx-community/tiny-llama-4bit"
 WAIT = 30_000
+FIT, STATE = CATALOGUE_HEADERS.index("Fit"), len(CATALOGUE_HEADERS) - 1
 
 
 def column(table, index: int) -> list[str]:
@@ -50,9 +53,17 @@ def test_with_no_models_it_says_how_to_get_one(store: Path, make_pane) -> None:
 
 def test_the_catalogue_shows_fit_and_one_recommendation_per_use(store: Path, make_pane) -> None:
     pane = make_pane()
-    assert len(column(pane.catalogue, 0)) == 14
-    assert set(column(pane.catalogue, 5)) <= {"fits", "tight", "won't fit"}
-    assert column(pane.catalogue, 6).count("recommended") <= 5
+    assert len(column(pane.catalogue, 0)) == len(load_catalogue())
+    assert set(column(pane.catalogue, FIT)) <= {"fits", "tight", "won't fit"}
+    assert column(pane.catalogue, STATE).count("recommended") <= 5
+
+
+def test_the_catalogue_shows_each_models_abilities_as_badges(store: Path, make_pane) -> None:
+    pane = make_pane()
+    row = keys(pane.catalogue).index("mlx-community/Qwen3-4B-4bit")
+    badges = pane.catalogue.cellWidget(row, CATALOGUE_HEADERS.index(""))
+    assert pane.catalogue.item(row, 2).data(BADGES_ROLE) == ("thinking", "tools")
+    assert [label.text() for label in badges.findChildren(QLabel)] == ["thinking", "tools"]
 
 
 def test_the_fit_check_can_start_from_a_context_off_the_list(store: Path, qtbot, engine: Engine) -> None:
@@ -65,9 +76,9 @@ def test_the_fit_check_can_start_from_a_context_off_the_list(store: Path, qtbot,
 def test_a_longer_context_can_change_the_fit(store: Path, make_pane, monkeypatch) -> None:
     monkeypatch.setattr("app.models.pane.memory_budget", lambda: 16 * 1024**3)
     pane = make_pane()
-    before = column(pane.catalogue, 5).count("won't fit")
+    before = column(pane.catalogue, FIT).count("won't fit")
     pane.context_box.setCurrentIndex(pane.context_box.count() - 1)
-    assert column(pane.catalogue, 5).count("won't fit") > before
+    assert column(pane.catalogue, FIT).count("won't fit") > before
 
 
 def test_use_for_chat_asks_the_app_to_load_the_model(qtbot, store: Path, llama_4bit_model: Path, make_pane) -> None:
@@ -120,7 +131,7 @@ def test_a_downloaded_catalogue_model_offers_use_instead_of_download(
     put_in_hf_cache(store, catalogue_repo, llama_4bit_model)
     pane = make_pane()
     select(pane.catalogue, catalogue_repo)
-    assert pane.catalogue.item(keys(pane.catalogue).index(catalogue_repo), 6).text() == "downloaded"
+    assert pane.catalogue.item(keys(pane.catalogue).index(catalogue_repo), STATE).text() == "downloaded"
     assert pane.download_button.text() == "Use for Chat"
     with qtbot.waitSignal(pane.sig_use_model) as used:
         pane.download_button.click()
@@ -202,7 +213,7 @@ def test_in_the_window_use_for_chat_loads_the_model_for_every_pane(
     pane.use_button.click()
     qtbot.waitUntil(lambda: window.context.models.status is ModelStatus.READY, timeout=WAIT)
     assert window.context.models.name == REPO
-    assert pane.message.text() == f"{REPO} is loaded: switch to Chat to talk to it."
+    assert pane.message.text() == f"{REPO} is loaded for Chat."
     qtbot.waitUntil(lambda: pane.installed.item(0, 5).text() == "just now", timeout=WAIT)
 
 

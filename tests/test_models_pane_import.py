@@ -195,8 +195,9 @@ def test_dragging_a_gguf_over_the_window_is_accepted(make_window, empty_hf_cache
     assert event.isAccepted()
 
 
-def test_other_files_are_not_taken(make_window, empty_hf_cache: Path, tmp_path: Path) -> None:
+def test_other_files_go_to_the_chat_not_the_models_pane(make_window, empty_hf_cache: Path, tmp_path: Path) -> None:
     window = make_window()
     text = tmp_path / "notes.txt"
     text.write_text("hello")
-    assert not drag_over(window, file_drop([text])).isAccepted()
+    assert not window.pane(ModelsPane).accepts_files([text])
+    assert window.pane_for_files(file_drop([text]))[0] is window.panes[0]  # the chat attaches it

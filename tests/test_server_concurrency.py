@@ -7,7 +7,7 @@ import json
 import socket
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from urllib.parse import urlsplit
 
 import openai
@@ -15,7 +15,7 @@ import pytest
 
 from engine.generation import Engine, SamplingSettings
 from engine.messages import Message, user
-from engine.server.request_queue import RequestQueue
+from engine.server.request_queue import RequestQueue, Served
 from tests.conftest import LiveServer
 
 MODEL = "tiny-llama"
@@ -47,6 +47,11 @@ def read_until(sock: socket.socket, marker: bytes) -> bytes:
         assert chunk, f"connection closed before {marker!r}"
         received += chunk
     return received
+
+
+def answered(activity: list[Served]) -> list[Served]:
+    """The API answers that ran to their end (not stopped by a client leaving)."""
+    return [served for served in activity if served.finished.finish_reason != "cancelled"]
 
 
 def wait_for(condition: Callable[[], bool], timeout: float = 60) -> None:
@@ -112,13 +117,16 @@ def test_the_apps_own_request_waits_for_one_api_answer_not_the_whole_queue(api_s
     queued = [open_stream(api_server, "/v1/chat/completions", {**long, "max_tokens": 4}) for _ in range(3)]
     wait_for(lambda: api_server.handle.queued == 4)
     app_request = api_server.engine.chat(asked(9), SamplingSettings(temperature=0, max_tokens=4), "app")
+    served_before_the_app: Future[list[Served]] = Future()
+    app_request.finished.add_done_callback(  # on the worker, the moment the app's answer ends
+        lambda _: served_before_the_app.set_result(answered(list(api_server.handle.activity)))
+    )
     running.close()
     app_done = app_request.result(timeout=60)
-    api_done = [served for served in api_server.handle.activity if served.finished.finish_reason != "cancelled"]
     for sock in queued:
         sock.close()
     assert app_done.finish_reason == "length"
-    assert api_done == []
+    assert served_before_the_app.result(timeout=60) == []
 
 
 def test_requests_beyond_the_queue_bound_get_a_503_to_retry(serve: Callable[..., LiveServer]) -> None:

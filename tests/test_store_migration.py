@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from engine.conversations.schema import SCHEMA_VERSION
 from engine.conversations.store import ConversationStore, open_store
 from engine.messages import Message, Reasoning, Text, ToolCall, ToolResult, assistant, user
 
@@ -138,7 +139,7 @@ def test_an_upgraded_database_is_at_the_current_version_and_opens_again_without_
     columns = [row[1] for row in db.execute("PRAGMA table_info(messages)")]
     problems = db.execute("PRAGMA foreign_key_check").fetchall()
     db.close()
-    assert version == 2 and "parts" in columns and "content" not in columns and problems == []
+    assert version == SCHEMA_VERSION and "parts" in columns and "content" not in columns and problems == []
     assert len(list(copy_of_it.parent.glob("*.v1-backup-*"))) == 1
 
 
@@ -174,3 +175,33 @@ def test_typed_parts_are_stored_and_read_back(tmp_path: Path) -> None:
     thread = [m.message for m in store.thread(c.id)]
     store.close()
     assert thread[1] == call and thread[2].parts == (ToolResult("call_1", "rain, 4 °C", "weather"),)
+
+
+def test_a_version_2_database_gains_an_unset_think_switch_per_conversation(tmp_path: Path) -> None:
+    path = tmp_path / "c.sqlite3"
+    store = ConversationStore(path)
+    c = store.create_conversation("Kept")
+    store.close()
+    db = sqlite3.connect(path)
+    db.execute("ALTER TABLE conversations DROP COLUMN thinking")
+    db.execute("ALTER TABLE messages DROP COLUMN thinking_time")
+    db.execute("PRAGMA user_version=2")
+    db.commit()
+    db.close()
+    store = ConversationStore(path)
+    before = store.conversation(c.id)
+    store.set_thinking(c.id, False)
+    after = store.conversation(c.id)
+    store.close()
+    assert (before.title, before.thinking, after.thinking) == ("Kept", None, False)
+
+
+def test_an_answer_keeps_its_thinking_apart_and_how_long_it_took(tmp_path: Path) -> None:
+    store = ConversationStore(tmp_path / "c.sqlite3")
+    c = store.create_conversation()
+    asked = store.add_message(c.id, None, user("Capital of France?"))
+    answer = store.add_message(c.id, asked.id, assistant(""))
+    store.update_message(answer.id, parts=(Reasoning("France: Paris."), Text("Paris.")), thinking_time=12.5)
+    stored = store.message(answer.id)
+    store.close()
+    assert (stored.reasoning, stored.text, stored.thinking_time) == ("France: Paris.", "Paris.", 12.5)

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QPaintEvent, QShowEvent
 from PySide6.QtWidgets import QLabel, QPushButton, QScrollArea, QStackedWidget, QVBoxLayout, QWidget
 
+from app.chat.first_run import ModelOffers, Offers
 from app.chat.message_view import MessageView
 from app.chat.session import ChatSession
 from engine.conversations.model import StoredMessage
@@ -15,12 +17,16 @@ from engine.generation import Stats
 STICK_MARGIN = 24
 """Pixels from the bottom within which the view follows a growing answer."""
 MAX_TEXT_WIDTH = 860
+OFFERS_WIDTH = 640
 
 
 class EmptyState(QWidget):
-    """What an empty conversation shows: how to start, and how to get a model when there is none."""
+    """What an empty conversation shows: how to start, and when there is no model, the models there are to load,
+    import or download (app/chat/first_run.py), and a button to choose a model folder."""
 
     sig_choose_model = Signal()
+    sig_shown = Signal()
+    """The empty chat came into view (the window opened on it, or the user came back to it)."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -31,18 +37,51 @@ class EmptyState(QWidget):
         self.hint = QLabel()
         self.hint.setWordWrap(True)
         self.hint.setStyleSheet("font-size: 14px")
+        self.offers = ModelOffers()
+        self.offers.setMaximumWidth(OFFERS_WIDTH)
         self.button = QPushButton("Choose Model Folder…")
         self.button.clicked.connect(self.sig_choose_model)
         self.hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.hint.setContentsMargins(48, 0, 48, 0)
         layout.addWidget(self.title, 0, Qt.AlignmentFlag.AlignHCenter)
         layout.addWidget(self.hint)  # full width: a wrapped label given its own width would be clipped
+        layout.addSpacing(8)
+        layout.addWidget(self.offers, 0, Qt.AlignmentFlag.AlignHCenter)
+        layout.addSpacing(8)
         layout.addWidget(self.button, 0, Qt.AlignmentFlag.AlignHCenter)
         layout.addStretch(3)
+        self._offering = False
+        self._painted = False
+        self._after_paint: list[Callable[[], None]] = []
+
+    def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 — Qt override
+        super().showEvent(event)
+        self.sig_shown.emit()
+
+    def when_painted(self, callback: Callable[[], None]) -> None:
+        """Call `callback` once this page has been drawn (at once if it has): work that may import MLX waits
+        so, and the window appears first."""
+        if self._painted:
+            callback()
+        else:
+            self._after_paint.append(callback)
+
+    def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802 — Qt override
+        super().paintEvent(event)
+        self._painted = True
+        waiting, self._after_paint = self._after_paint, []
+        for callback in waiting:
+            QTimer.singleShot(0, callback)
 
     def show_hint(self, text: str, offer_model_choice: bool) -> None:
         self.hint.setText(text)
+        self._offering = offer_model_choice
         self.button.setVisible(offer_model_choice)
+        self.offers.setVisible(offer_model_choice and bool(self.offers.buttons))
+
+    def show_offers(self, offers: Offers) -> None:
+        self.offers.show_offers(offers)
+        self.offers.setVisible(self._offering and bool(self.offers.buttons))
 
 
 class ChatView(QStackedWidget):
@@ -74,6 +113,8 @@ class ChatView(QStackedWidget):
         bar.rangeChanged.connect(self._follow)
         session.sig_thread_changed.connect(self.show_thread)
         session.sig_streamed.connect(self._streamed)
+        session.sig_thinking.connect(lambda text: self.views and self.views[-1].think(text))
+        session.sig_thought.connect(lambda seconds: self.views and self.views[-1].thought(seconds))
         session.sig_answer_finished.connect(self._finished)
         session.sig_busy_changed.connect(self._busy_changed)
 

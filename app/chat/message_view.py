@@ -17,10 +17,13 @@ from PySide6.QtWidgets import (
 )
 
 from app.chat.browser import MessageBrowser
+from app.chat.chips import chip_row
 from app.chat.composer import PromptEdit
 from app.chat.footer import footer_text, live_footer_text
+from app.chat.thinking_block import ThinkingBlock
 from engine.conversations.model import StoredMessage
 from engine.generation import Stats
+from engine.messages import File
 
 LIVE_RENDER_INTERVAL = 1.0
 """Least seconds between Markdown renders of an answer still streaming (plain text is appended between):
@@ -90,9 +93,16 @@ class MessageView(QFrame):
         self._layout.setContentsMargins(14, 10, 14, 8)
         self._layout.setSpacing(4)
         self._layout.addLayout(self._header(author, version))
+        files = message.message.of_kind(File)
+        if files:
+            self._layout.addWidget(chip_row(files))
         self._layout.addWidget(self.body)
+        self.body.setVisible(bool(message.text) or message.role != "user")
         if message.role == "assistant":
             self._layout.addLayout(self._footer_row())
+        self.thinking = ThinkingBlock.for_message(message)
+        if self.thinking is not None:
+            self._layout.insertWidget(1, self.thinking)  # above the answer
         self._style()
         self._streamed = message.text
         self._next_render = self._next_append = self._next_footer = 0.0
@@ -180,11 +190,25 @@ class MessageView(QFrame):
         self.body.set_markdown(message.text)
         self.footer.setText(footer_text(message))
         self._style()
+        if self.thinking is not None and self.thinking.live:
+            self.thinking.settle(message.thinking_time)
 
     def set_actions_enabled(self, enabled: bool) -> None:
         self.action_button.setEnabled(enabled)
         if self.switcher is not None:
             self.switcher.setEnabled(enabled)
+
+    def think(self, text: str) -> None:
+        """Streamed thinking: into the Thinking block above the answer, made at the first of it."""
+        if self.thinking is None:
+            self.thinking = ThinkingBlock(live=True)
+            self._layout.insertWidget(1, self.thinking)
+        self.thinking.append(text)
+
+    def thought(self, seconds: float) -> None:
+        """The answer began: fold the thinking."""
+        if self.thinking is not None:
+            self.thinking.settle(seconds)
 
     # -- actions -----------------------------------------------------------------------------
     def _copy(self) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QByteArray, Qt
+from PySide6.QtCore import QByteArray, Qt, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QFileDialog,
@@ -19,10 +19,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.chat.attaching import Attacher
 from app.chat.chat_view import ChatView
 from app.chat.composer import Composer
 from app.chat.conversation_list import ConversationList
+from app.chat.first_run import OFFERING, FirstRun
 from app.chat.session import ChatSession
+from app.chat.think_toggle import ThinkToggle
 from app.chat.transcript import to_json, to_markdown
 from app.context import AppContext
 from app.model_state import ModelStatus
@@ -52,6 +55,11 @@ class SystemPromptBar(QWidget):
 
 
 class ChatPane(QWidget):
+    sig_request = Signal(str, object)
+    """(pane title, what it should do): the empty chat asks the Models pane to import or download a model."""
+    sig_title = Signal(str)
+    """The open conversation's title ("" for a new chat not yet sent)."""
+
     def __init__(self, context: AppContext) -> None:
         super().__init__()
         self.setWindowTitle("Chat")
@@ -61,7 +69,10 @@ class ChatPane(QWidget):
         self.conversations = ConversationList()
         self.chat = ChatView(self.session, lambda: context.models.name or "Assistant")
         self.system_bar = SystemPromptBar()
+        self.think = ThinkToggle()
         self.composer = Composer()
+        self.attacher = Attacher(context, self.session, self.composer)
+        self.first_run = FirstRun(context, self.chat.empty)
         self._build_actions()
         self._lay_out()
         self._connect()
@@ -76,7 +87,14 @@ class ChatPane(QWidget):
         column.setSpacing(0)
         column.addWidget(self.system_bar)
         column.addWidget(self.chat, 1)
-        column.addWidget(self.composer)
+        beside = QVBoxLayout()
+        beside.setContentsMargins(0, 12, 16, 0)  # level with Send, inside the composer's own margin
+        beside.addWidget(self.think)
+        beside.addStretch()
+        composer_row = QHBoxLayout()
+        composer_row.addWidget(self.composer, 1)
+        composer_row.addLayout(beside)
+        column.addLayout(composer_row)
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
         self.splitter.addWidget(self.conversations)
         self.splitter.addWidget(right)
@@ -92,10 +110,15 @@ class ChatPane(QWidget):
         session = self.session
         self.composer.sig_send.connect(self.send)
         self.composer.sig_stop.connect(session.stop)
+        self.think.sig_changed.connect(session.set_thinking)
         self.chat.sig_edit.connect(session.edit)
         self.chat.sig_regenerate.connect(session.regenerate)
         self.chat.sig_switch.connect(session.switch_branch)
         self.chat.empty.sig_choose_model.connect(self.choose_model_folder)
+        offers = self.chat.empty.offers
+        offers.sig_load.connect(lambda key: self.context.models.load(key))
+        offers.sig_import.connect(lambda found: self.sig_request.emit("Models", found))
+        offers.sig_download.connect(lambda repo: self.sig_request.emit("Models", repo))
         self.system_bar.button.clicked.connect(self.edit_system_prompt)
         self.conversations.sig_selected.connect(session.open)
         self.conversations.sig_new.connect(self.new_chat)
@@ -109,6 +132,7 @@ class ChatPane(QWidget):
         session.sig_conversations_changed.connect(self.refresh_conversations)
         session.sig_busy_changed.connect(self._busy_changed)
         self.context.models.sig_changed.connect(self._model_changed)
+        self.context.models.sig_changed.connect(lambda: self.think.follow_model(self.context.engine))
 
     def _build_actions(self) -> None:
         def action(text: str, slot, shortcut: QKeySequence | str | None = None) -> QAction:
@@ -120,6 +144,7 @@ class ChatPane(QWidget):
 
         self.new_chat_action = action("New Chat", self.new_chat, QKeySequence.StandardKey.New)
         self.choose_model_action = action("Choose Model Folder…", self.choose_model_folder, QKeySequence.StandardKey.Open)
+        self.attach_action = action("Attach File…", self.composer.choose_files, "Ctrl+Shift+A")
         self.export_markdown_action = action("Export as Markdown…", lambda: self.export_with_dialog(None, "markdown"))
         self.export_json_action = action("Export as JSON…", lambda: self.export_with_dialog(None, "json"))
         self.regenerate_action = action("Regenerate Answer", lambda: self.session.regenerate(), "Ctrl+R")
@@ -134,13 +159,19 @@ class ChatPane(QWidget):
 
     def populate_menus(self, menus: dict[str, QMenu]) -> None:
         """Put the chat's commands in the window's menu bar."""
-        menus["File"].addActions([self.new_chat_action, self.choose_model_action])
+        menus["File"].addActions([self.new_chat_action, self.choose_model_action, self.attach_action])
         menus["File"].addSeparator()
         menus["File"].addActions([self.export_markdown_action, self.export_json_action])
         menus["Edit"].addAction(self.undo_delete_action)
         menus["Conversation"].addActions([self.regenerate_action, self.stop_action])
         menus["Conversation"].addSeparator()
         menus["Conversation"].addActions([self.system_prompt_action, self.rename_action, self.delete_action])
+
+    def start(self) -> None:
+        """The window is on screen: without a model (none was used before), offer the ones there are once
+        the empty chat is drawn (the offers' memory budget imports MLX)."""
+        if self.context.models.status in OFFERING:
+            self.chat.empty.when_painted(self.first_run.refresh)
 
     def shutdown(self) -> None:
         """The window is closing: save the answer being written, erase what was deleted, keep the divider."""
@@ -152,6 +183,11 @@ class ChatPane(QWidget):
     def refresh_conversations(self) -> None:
         found = self.store.conversations(self.conversations.search.text())
         self.conversations.show_conversations(found, self.session.conversation_id)
+        self._show_title()
+
+    def _show_title(self) -> None:
+        conversation_id = self.session.conversation_id
+        self.sig_title.emit(self.store.conversation(conversation_id).title if conversation_id else "")
 
     def new_chat(self) -> None:
         self.session.open(None)
@@ -190,7 +226,10 @@ class ChatPane(QWidget):
         if self.context.models.status in (ModelStatus.NONE, ModelStatus.FAILED):
             self.composer.show_notice("No model is loaded: choose one with File ▸ Choose Model Folder… first.")
             return
-        if self.session.send(text):
+        if self.attacher.pending:
+            self.composer.show_notice("Still reading an attached file: send again in a moment.")
+            return
+        if self.session.send(text, self.composer.attachments):
             self.composer.clear()
             self.refresh_conversations()
 
@@ -203,7 +242,9 @@ class ChatPane(QWidget):
 
     def _thread_changed(self) -> None:
         self.system_bar.show_prompt(self.session.system_prompt)
+        self.think.show_state(self.session.thinking)
         self._model_changed()
+        self._show_title()
 
     def _busy_changed(self, busy: bool) -> None:
         self.composer.set_busy(busy)
@@ -213,19 +254,30 @@ class ChatPane(QWidget):
     def _model_changed(self) -> None:
         models = self.context.models
         hints = {
-            ModelStatus.NONE: ("No model loaded yet. Choose a folder with an MLX model (config.json, "
-                               "*.safetensors, tokenizer) to start chatting.", True),
+            ModelStatus.NONE: ("No model loaded yet: pick one to start chatting. Choose a folder if your MLX model "
+                               "(config.json, *.safetensors, tokenizer) is somewhere else.", True),
             ModelStatus.LOADING: (f"Loading {models.loading_name}…", False),
             ModelStatus.READY: (f"Ask {models.name} anything.", False),
             ModelStatus.FAILED: (f"{models.error}\n\nChoose another model folder to continue.", True),
         }
         self.chat.empty.show_hint(*hints[models.status])
+        if models.status is ModelStatus.FAILED and self.first_run.started:
+            self.first_run.refresh()
 
     # -- models and files --------------------------------------------------------------------
     def choose_model_folder(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, "Choose a Model Folder")
         if folder:
             self.context.models.load(folder)
+
+    @staticmethod
+    def accepts_files(paths: list[Path]) -> bool:
+        """Files dropped on the window that the chat takes: anything but a model (a GGUF goes to the Models pane)."""
+        return any(p.suffix.lower() != ".gguf" for p in paths)
+
+    def open_files(self, paths: list[Path]) -> None:
+        """Attach the files dropped on the window to the next message."""
+        self.attacher.attach([p for p in paths if p.suffix.lower() != ".gguf"])
 
     def export_with_dialog(self, conversation_id: str | None, kind: str) -> None:
         conversation_id = conversation_id or self.session.conversation_id

@@ -8,6 +8,7 @@ a second of it.
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import replace
 
 from PySide6.QtCore import QObject, Signal
@@ -15,9 +16,9 @@ from PySide6.QtCore import QObject, Signal
 from app.chat.stream_pump import StreamPump
 from app.context import AppContext
 from engine.conversations.history import prompt_messages
-from engine.conversations.model import INTERRUPTED, STREAMING, MessageTree, StoredMessage
+from engine.conversations.model import INTERRUPTED, STREAMING, MessageTree, StoredMessage, answer_parts
 from engine.generation import Finished, Stats
-from engine.messages import Message, assistant, text_parts, user
+from engine.messages import File, Message, assistant, user
 
 SAVE_INTERVAL = 1.0
 NEW_TITLE = "New chat"
@@ -36,6 +37,7 @@ def stats_values(stats: Stats) -> dict[str, float | int]:
         "ttft": stats.ttft,
         "prompt_tokens": stats.prompt_tokens,
         "cached_tokens": stats.cached_tokens,
+        "thinking_time": stats.thinking_time,
     }
 
 
@@ -44,6 +46,10 @@ class ChatSession(QObject):
     """The open conversation or its visible branch changed: re-read `thread`."""
     sig_streamed = Signal(str, object)
     """(text added this frame, Stats so far) for the answer being written in the open conversation."""
+    sig_thinking = Signal(str)
+    """Thinking the model added this frame, for the answer being written in the open conversation."""
+    sig_thought = Signal(float)
+    """The answer being written began, after this many seconds of thinking (only for a model that thought)."""
     sig_answer_finished = Signal(object)
     """The StoredMessage of an answer that just ended (stop, length, cancelled or error) in the open conversation."""
     sig_busy_changed = Signal(bool)
@@ -56,6 +62,8 @@ class ChatSession(QObject):
         self._store = context.store
         self.conversation_id: str | None = None
         self.draft_system_prompt: str = context.settings.get("default_system_prompt")
+        self.draft_thinking: bool | None = None
+        """The Think switch of a new conversation, until its first message saves it."""
         self.tree = MessageTree({})
         self.thread: list[StoredMessage] = []
         self._answer: StoredMessage | None = None
@@ -84,6 +92,13 @@ class ChatSession(QObject):
         return self._store.conversation(self.conversation_id).system_prompt
 
     @property
+    def thinking(self) -> bool | None:
+        """The Think switch of the open conversation (None: the model's default)."""
+        if self.conversation_id is None:
+            return self.draft_thinking
+        return self._store.conversation(self.conversation_id).thinking
+
+    @property
     def live_text(self) -> str:
         return self._pump.text
 
@@ -100,6 +115,7 @@ class ChatSession(QObject):
         self.conversation_id = conversation_id
         if conversation_id is None:
             self.draft_system_prompt = self._context.settings.get("default_system_prompt")
+            self.draft_thinking = None
         self._reload()
 
     def _reload(self) -> None:
@@ -114,7 +130,7 @@ class ChatSession(QObject):
     def _live(self, message: StoredMessage) -> StoredMessage:
         """The answer being written carries its in-memory text, newer than the last save."""
         if self._answer is not None and message.id == self._answer.id:
-            return replace(message, parts=text_parts(self._pump.text))
+            return replace(message, parts=answer_parts(self._pump.text, self._pump.reasoning))
         return message
 
     def switch_branch(self, message_id: str, step: int) -> None:
@@ -135,17 +151,27 @@ class ChatSession(QObject):
             self._store.set_system_prompt(self.conversation_id, text)
         self.sig_thread_changed.emit()
 
+    def set_thinking(self, thinking: bool | None) -> None:
+        """Switch thinking on or off for the open conversation's next answers."""
+        if self.conversation_id is None:
+            self.draft_thinking = thinking
+        else:
+            self._store.set_thinking(self.conversation_id, thinking)
+
     # -- asking ------------------------------------------------------------------------------
-    def send(self, text: str) -> bool:
-        """Add a user message at the end of the visible thread and answer it. False when not possible now."""
-        if self.busy or not text.strip():
+    def send(self, text: str, files: Sequence[File] = ()) -> bool:
+        """Add a user message (with any attached files) at the end of the visible thread and answer it.
+        False when not possible now."""
+        if self.busy or not (text.strip() or files):
             return False
         if self.conversation_id is None:
-            conversation = self._store.create_conversation(title_from(text), self.draft_system_prompt)
+            title = title_from(text if text.strip() else files[0].name)
+            conversation = self._store.create_conversation(title, self.draft_system_prompt)
             self.conversation_id = conversation.id
+            self._store.set_thinking(self.conversation_id, self.draft_thinking)
         parent = self.thread[-1].id if self.thread else None
-        question = self._store.add_message(self.conversation_id, parent, user(text))
-        self._answer_to(question)
+        asked = self._store.add_message(self.conversation_id, parent, user(text, files))
+        self._answer_to(asked)
         return True
 
     def regenerate(self, message_id: str | None = None) -> bool:
@@ -158,12 +184,12 @@ class ChatSession(QObject):
         return True
 
     def edit(self, message_id: str, text: str) -> bool:
-        """Ask again from an edited question: the new version branches off beside the original."""
+        """Ask again from an edited question (its files kept): the new version branches off beside the original."""
         original = self.tree.messages.get(message_id)
         if self.busy or original is None or original.role != "user" or not text.strip():
             return False
-        question = self._store.add_message(self.conversation_id, original.parent_id, user(text))
-        self._answer_to(question)
+        edited = user(text, original.message.of_kind(File))
+        self._answer_to(self._store.add_message(self.conversation_id, original.parent_id, edited))
         return True
 
     def stop(self) -> None:
@@ -181,32 +207,42 @@ class ChatSession(QObject):
             question.conversation_id, question.id, assistant(""), model=model, finish_reason=STREAMING
         )
         self._saved_at = time.monotonic()
-        self._pump.start(self._context.engine.chat(
-            self._prompt_messages(question), self._context.settings.sampling(), question.conversation_id
-        ))
+        settings = replace(self._context.settings.sampling(), thinking=self.thinking)
+        self._pump.start(self._context.engine.chat(self._prompt_messages(question), settings, question.conversation_id))
         self._reload()
         self.sig_busy_changed.emit(True)
         self.sig_conversations_changed.emit()
 
     # -- streaming ---------------------------------------------------------------------------
-    def _streamed(self, delta: str) -> None:
+    def _streamed(self, delta: str, thought: str) -> None:
         if self.streaming_in_view:
-            self.sig_streamed.emit(delta, self._pump.stats)
+            self._show_frame(delta, thought)
         self._save_partial()
+
+    def _show_frame(self, delta: str, thought: str) -> None:
+        """At most one signal per kind of text: the thinking, its end when the answer begins, the answer."""
+        if thought:
+            self.sig_thinking.emit(thought)
+        if delta and self._pump.reasoning and self._pump.text == delta:
+            self.sig_thought.emit(self._pump.stats.thinking_time)
+        if delta or not thought:
+            self.sig_streamed.emit(delta, self._pump.stats)
 
     def _save_partial(self) -> None:
         if time.monotonic() - self._saved_at >= SAVE_INTERVAL:
-            self._store.update_message(self._answer.id, parts=text_parts(self._pump.text))
+            self._store.update_message(self._answer.id, parts=answer_parts(self._pump.text, self._pump.reasoning))
             self._saved_at = time.monotonic()
 
     def _finish(self, finished: Finished) -> None:
-        self._end_answer(finished.text, finished.finish_reason, finished.error, finished.stats)
+        self._end_answer(finished.text, finished.finish_reason, finished.error, finished.stats, finished.reasoning)
 
-    def _end_answer(self, text: str, finish_reason: str, error: str | None, stats: Stats | None) -> None:
+    def _end_answer(
+        self, text: str, finish_reason: str, error: str | None, stats: Stats | None, reasoning: str = ""
+    ) -> None:
         answer = self._answer
         self._store.update_message(
             answer.id,
-            parts=text_parts(text),
+            parts=answer_parts(text, reasoning),
             finish_reason=finish_reason,
             error=error,
             **(stats_values(stats) if stats else {}),
@@ -227,4 +263,4 @@ class ChatSession(QObject):
         """
         self._pump.wait(timeout)
         if self._pump.running:
-            self._end_answer(self._pump.text, INTERRUPTED, None, self._pump.stats)
+            self._end_answer(self._pump.text, INTERRUPTED, None, self._pump.stats, self._pump.reasoning.strip())

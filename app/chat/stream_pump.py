@@ -18,8 +18,8 @@ pacing in message_view.py) 1–2% slower."""
 
 
 class StreamPump(QObject):
-    sig_frame = Signal(str)
-    """Text added since the last frame; `text` and `stats` hold the answer so far."""
+    sig_frame = Signal(str, str)
+    """(answer text, thinking text) added since the last frame; `text`, `reasoning` and `stats` hold the answer so far."""
     sig_finished = Signal(object)
     """The answer's Finished event: the pump is idle again."""
 
@@ -27,6 +27,7 @@ class StreamPump(QObject):
         super().__init__(parent)
         self._generation: Generation | None = None
         self.text = ""
+        self.reasoning = ""
         self.stats: Stats | None = None
         self._timer = QTimer(self)
         self._timer.setInterval(FRAME_MS)
@@ -37,7 +38,7 @@ class StreamPump(QObject):
         return self._generation is not None
 
     def start(self, generation: Generation) -> None:
-        self._generation, self.text, self.stats = generation, "", None
+        self._generation, self.text, self.reasoning, self.stats = generation, "", "", None
         self._timer.start()
 
     def stop(self) -> None:
@@ -60,22 +61,23 @@ class StreamPump(QObject):
         """Forget the answer (after `sig_finished`, or when giving up on it)."""
         self._timer.stop()
         self._generation = None
-        self.text, self.stats = "", None
+        self.text, self.reasoning, self.stats = "", "", None
 
     def poll(self) -> None:
         if self._generation is None:
             return
-        pieces, finished = [], None
+        tokens, finished = [], None
         for event in self._generation.drain():
             if isinstance(event, Token):
-                pieces.append(event.text)
+                tokens.append(event)
                 self.stats = event.stats
             elif isinstance(event, Finished):
                 finished = event
-        if pieces:
-            delta = "".join(pieces)
+        if tokens:
+            delta, thought = "".join(t.text for t in tokens), "".join(t.reasoning for t in tokens)
             self.text += delta
-            self.sig_frame.emit(delta)
+            self.reasoning += thought
+            self.sig_frame.emit(delta, thought)
         if finished is not None:
             self._timer.stop()
             self.sig_finished.emit(finished)

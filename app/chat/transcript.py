@@ -24,11 +24,18 @@ def to_markdown(conversation: Conversation, thread: list[StoredMessage]) -> str:
         lines += ["## System prompt", "", conversation.system_prompt.strip(), ""]
     for message in thread:
         heading = "You" if message.role == "user" else f"Assistant ({message.model})" if message.model else "Assistant"
-        lines += [f"## {heading}", "", message.text.strip(), ""]
+        lines += [f"## {heading}", "", *thinking_lines(message.reasoning), message.text.strip(), ""]
         footer = footer_text(message)
         if footer:
             lines += [f"_{footer}_", ""]
     return "\n".join(lines)
+
+
+def thinking_lines(reasoning: str) -> list[str]:
+    """An answer's thinking, marked as such and folded (a <details> block, as GitHub and most viewers show it)."""
+    if not reasoning.strip():
+        return []
+    return ["<details><summary>Thinking</summary>", "", reasoning.strip(), "", "</details>", ""]
 
 
 def to_json(conversation: Conversation, tree: MessageTree, thread: list[StoredMessage]) -> str:
@@ -44,5 +51,6 @@ def to_json(conversation: Conversation, tree: MessageTree, thread: list[StoredMe
 
 
 def _exported(message: StoredMessage) -> dict:
-    """Its fields, with the parts tagged by type and the visible text as "content"."""
-    return {**asdict(message), "content": message.text, "parts": tagged(message.parts), "created": _iso(message.created)}
+    """Its fields, with the parts tagged by type, the answer as "content" and the thinking as "reasoning"."""
+    return {**asdict(message), "content": message.text, "reasoning": message.reasoning, "parts": tagged(message.parts),
+            "created": _iso(message.created)}

@@ -33,13 +33,14 @@ class FoundElsewhere(QWidget):
     sig_import = Signal(object)
     """The user chose Import (or Add) on a row: the FoundModel."""
 
-    def __init__(self, title: QLabel) -> None:
+    def __init__(self, title: QLabel, where: str = "this computer") -> None:
+        """`where`: what the empty hint calls this machine ("this Mac" on a Mac)."""
         super().__init__()
         self.models: list[FoundModel] = []
         self.buttons: list[QPushButton] = []
         self.table = make_table(HEADERS)
         self.table.setMinimumHeight(MIN_TABLE_HEIGHT)
-        self.empty_hint = QLabel("No models from Ollama, LM Studio or llama.cpp on this computer.")
+        self.empty_hint = QLabel(f"No models from Ollama, LM Studio or llama.cpp on {where}.")
         self.empty_hint.setWordWrap(True)
         self.empty_hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.empty_hint.setStyleSheet("color: palette(placeholder-text); padding: 12px")

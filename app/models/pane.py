@@ -23,7 +23,7 @@ from app.model_state import ModelState, ModelStatus
 from app.models.convert_dialog import ConvertDialog
 from app.models.jobs import Job, Watcher, run_in_thread
 from app.models.tables import catalogue_rows, fill, installed_rows, select_key, selected_key
-from app.models.view import ModelsView
+from app.models.view import ModelsView, here
 from engine.errors import CabinError
 from engine.generation import Engine
 from engine.memory import format_bytes, system_memory
@@ -42,6 +42,8 @@ class ModelsPane(ModelsView):
 
     sig_use_model = Signal(str, bool)
     """The user chose a model to chat with: (repo id or folder path, load it even though it won't fit)."""
+    sig_request = Signal(str, object)
+    """(pane title, request): after "Use for Chat", show the Chat pane (see app/panes.py)."""
 
     def __init__(self, engine: Engine, context_length: int = DEFAULT_CONTEXT) -> None:
         """`context_length`: what the fit check plans for at first (the chat's, from Preferences)."""
@@ -153,12 +155,13 @@ class ModelsPane(ModelsView):
         oversize = fit is not None and fit.verdict is Verdict.WONT_FIT
         if oversize and not self.confirm(
             "Load a model that won't fit?",
-            f"{model.key} {fit.describe()}. Loading it may make this Mac swap heavily or fail.",
+            f"{model.key} {fit.describe()}. Loading it may make {here()} swap heavily or fail.",
             "Load Anyway",
         ):
             return
         self.sig_use_model.emit(model.key, oversize)
         self.say(f"Loading {model.key} for Chat…")
+        self.sig_request.emit("Chat", None)
 
     def delete_selected(self) -> None:
         model = self.selected_model()
@@ -206,7 +209,21 @@ class ModelsPane(ModelsView):
             select_key(self.installed, key)
             self.use_selected()
         elif key and self.job is None:
-            self.start_job(f"Downloading {key}", lambda report, cancel: pull(key, report, cancel))
+            self.download(key)
+
+    def download(self, key: str) -> None:
+        if self.job is not None:
+            self.say(f"Wait for “{self.job.title}” to finish before downloading {key}.", error=True)
+            return
+        select_key(self.catalogue, key)
+        self.start_job(f"Downloading {key}", lambda report, cancel: pull(key, report, cancel))
+
+    def take_request(self, request: FoundModel | str) -> None:
+        """From the empty chat: import a model found elsewhere, or download a catalogue repo."""
+        if isinstance(request, FoundModel):
+            self.import_found(request)
+        else:
+            self.download(request)
 
     def convert_model(self) -> None:
         dialog = ConvertDialog(self)
@@ -315,7 +332,7 @@ class ModelsPane(ModelsView):
     def show_load_result(self, models: ModelState) -> None:
         """After "Use for Chat": say whether the model loaded (and refresh its last-used time) or why not."""
         if models.status is ModelStatus.READY:
-            self.say(f"{models.name} is loaded: switch to Chat to talk to it.")
+            self.say(f"{models.name} is loaded for Chat.")
             self.refresh()
         elif models.status is ModelStatus.FAILED:
             self.say(models.error, error=True)

@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor
-from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableWidget, QTableWidgetItem
+from PySide6.QtWidgets import QAbstractItemView, QHBoxLayout, QHeaderView, QLabel, QTableWidget, QTableWidgetItem, QWidget
 
 from engine.memory import format_bytes
 from engine.models.fit import Fit, Verdict
@@ -21,6 +21,11 @@ from engine.models.text import format_ago, format_count
 
 FIT_COLORS = {Verdict.FITS: "#2e9d4a", Verdict.TIGHT: "#c98a00", Verdict.WONT_FIT: "#d23c3c"}
 KEY_ROLE = Qt.ItemDataRole.UserRole
+BADGES_ROLE = Qt.ItemDataRole.UserRole + 1
+"""A cell's capability badges (e.g. ("thinking", "tools")), drawn as small labels over the cell."""
+BADGE_HEIGHT = 15
+BADGE_COLORS = {"thinking": "#7b5cd6", "vision": "#1f8a8a", "tools": "#5b6b82"}
+BADGE_TIPS = {"thinking": "reasons before answering", "vision": "can read images", "tools": "can call tools (functions)"}
 
 
 def make_table(headers: list[str]) -> QTableWidget:
@@ -55,11 +60,40 @@ def fit_cell(fit: Fit | None) -> QTableWidgetItem:
     return cell(fit.verdict.value, tooltip=fit.describe(), color=FIT_COLORS[fit.verdict])
 
 
+def badge_cell(names: tuple[str, ...]) -> QTableWidgetItem:
+    """A cell shown as badges (see `fill`); its text stays empty, its tooltip says what they mean."""
+    item = cell("", tooltip="; ".join(f"{n}: {BADGE_TIPS[n]}" for n in names))
+    item.setData(BADGES_ROLE, names)
+    return item
+
+
+def badges(names: tuple[str, ...]) -> QWidget:
+    """Small coloured labels, one per name, left-aligned in their cell."""
+    widget = QWidget()
+    row = QHBoxLayout(widget)
+    row.setContentsMargins(4, 0, 4, 0)
+    row.setSpacing(3)
+    for name in names:
+        label = QLabel(name)
+        label.setToolTip(BADGE_TIPS[name])
+        label.setStyleSheet(f"background: {BADGE_COLORS[name]}; color: white; border-radius: 7px;"
+                            " padding: 0px 6px; font-size: 10px")  # fmt: skip
+        label.setFixedHeight(BADGE_HEIGHT)
+        row.addWidget(label, 0, Qt.AlignmentFlag.AlignVCenter)
+    row.addStretch(1)
+    return widget
+
+
 def fill(table: QTableWidget, rows: list[list[QTableWidgetItem]]) -> None:
     table.setRowCount(len(rows))
     for r, row in enumerate(rows):
         for c, item in enumerate(row):
             table.setItem(r, c, item)
+            names = item.data(BADGES_ROLE)
+            if names:
+                table.setCellWidget(r, c, badges(names))
+            else:
+                table.removeCellWidget(r, c)
 
 
 def select_key(table: QTableWidget, key: str) -> None:
@@ -92,18 +126,19 @@ def installed_row(model: StoredModel, fit: Fit | None) -> list[QTableWidgetItem]
     return [name, cell(info.model_type), cell(format_count(info.parameters)), cell(bits), size, used, fit_cell(fit)]
 
 
-CATALOGUE_HEADERS = ["Model", "Use", "Parameters", "Size", "Needs", "Fit", ""]
+CATALOGUE_HEADERS = ["Model", "Use", "", "Parameters", "Size", "Needs", "Fit", ""]
 
 
 def catalogue_row(suggestion: Suggestion | None, entry_state: str, key: str, fit_known: bool) -> list[QTableWidgetItem]:
     if suggestion is None:
-        return [cell(key, key), cell("Hub search"), cell("—"), cell("—"), cell("—"), cell("—"), cell(entry_state)]
+        return [cell(key, key), cell("Hub search"), cell(""), cell("—"), cell("—"), cell("—"), cell("—"), cell(entry_state)]
     entry = suggestion.entry
-    use = entry.use + (" (mlx-vlm)" if entry.vision else "")
+    use = entry.use + (" (mlx-vlm)" if entry.use == "vision" else "")
     state = entry_state or ("recommended" if suggestion.recommended and fit_known else "")
     return [
         cell(entry.repo_id, entry.repo_id, tooltip=entry.note),
         cell(use),
+        badge_cell(entry.capabilities),
         cell(format_count(entry.parameters)),
         cell(f"~{format_bytes(entry.size_bytes)}"),
         cell(f"~{format_bytes(suggestion.fit.needed)}"),
@@ -114,7 +149,7 @@ def catalogue_row(suggestion: Suggestion | None, entry_state: str, key: str, fit
 
 def search_row(model: HubModel, entry_state: str) -> list[QTableWidgetItem]:
     downloads = f"{model.downloads:,} downloads"
-    return [cell(model.repo_id, model.repo_id), cell("Hub search"), cell("—"), cell("—"), cell("—"), cell("—"),
+    return [cell(model.repo_id, model.repo_id), cell("Hub search"), cell(""), cell("—"), cell("—"), cell("—"), cell("—"),
             cell(entry_state or downloads)]  # fmt: skip
 
 

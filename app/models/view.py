@@ -30,9 +30,9 @@ CONTEXTS = (2048, 4096, 8192, 16384, 32768, 131072)
 ERROR_COLOR = FIT_COLORS[Verdict.WONT_FIT]
 
 
-def here(platform: str = sys.platform) -> str:
-    """What the pane calls this machine: "this Mac" only on a Mac."""
-    return "this Mac" if platform == "darwin" else "this computer"
+def here(platform: str | None = None) -> str:
+    """What the app calls this machine: "this Mac" only on a Mac (`platform`: sys.platform unless given)."""
+    return "this Mac" if (platform or sys.platform) == "darwin" else "this computer"
 
 
 def section_title(text: str) -> QLabel:
@@ -72,7 +72,7 @@ class ModelsView(QWidget):
     def __init__(self, context_length: int) -> None:
         super().__init__()
         self.setWindowTitle("Models")
-        self.memory_label = QLabel("Checking this machine's memory…")
+        self.memory_label = QLabel(f"Checking {here()}'s memory…")
         self.memory_label.setWordWrap(True)
         self.context_box = context_box(context_length)
         self.installed = make_table(INSTALLED_HEADERS)
@@ -85,7 +85,7 @@ class ModelsView(QWidget):
         self.add_button = QPushButton("Add Folder…")
         self.convert_button = QPushButton("Convert…")
         self.import_button = QPushButton("Import GGUF…")
-        self.elsewhere = FoundElsewhere(section_title("Found elsewhere"))
+        self.elsewhere = FoundElsewhere(section_title("Found elsewhere"), here())
         self.catalogue = make_table(CATALOGUE_HEADERS)
         self.search_field = QLineEdit()
         self.search_field.setPlaceholderText("Search mlx-community…")
@@ -127,7 +127,8 @@ class ModelsView(QWidget):
         section = QWidget()
         column = QVBoxLayout(section)
         column.setContentsMargins(0, 8, 0, 8)
-        column.addWidget(section_title(f"On {here()}"))
+        self.installed_title = section_title(f"On {here()}")
+        column.addWidget(self.installed_title)
         column.addWidget(self.installed_stack, 1)
         buttons = QHBoxLayout()
         for button in (self.use_button, self.delete_button):

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
+from engine.attachments import read_attachment
 from engine.cli.common import add_model_arguments, loaded_engine, positive_int, stats_line
 from engine.conversations.history import History
 from engine.errors import CabinError
 from engine.generation import Engine, Finished, SamplingSettings, Token
-from engine.messages import Message
+from engine.messages import File, Message
 
 HELP = "Commands: /reset starts over, /quit leaves (or Ctrl-D). Ctrl-C stops an answer."
 
@@ -18,6 +20,8 @@ def register(parser: argparse.ArgumentParser) -> None:
     add_model_arguments(parser)
     parser.add_argument("--prompt", help="answer this one prompt and exit")
     parser.add_argument("--system", help="system prompt")
+    parser.add_argument("--file", action="append", type=Path, default=[], metavar="PATH",
+                        help="attach a text, Markdown, code or PDF file to the (first) question; repeatable")  # fmt: skip
     parser.add_argument("--max-tokens", type=positive_int, default=512)
     parser.add_argument("--temp", type=float, default=0.7, help="temperature (0 = greedy)")
     parser.add_argument("--top-p", type=float, default=1.0)
@@ -54,6 +58,7 @@ def stream_answer(engine: Engine, messages: list[Message], settings: SamplingSet
     try:
         for event in generation:
             if isinstance(event, Token):
+                sys.stderr.write(event.reasoning)  # the thinking, kept out of a piped answer
                 sys.stdout.write(event.text)
                 sys.stdout.flush()
     except KeyboardInterrupt:
@@ -66,7 +71,7 @@ def stream_answer(engine: Engine, messages: list[Message], settings: SamplingSet
     return finished
 
 
-def interactive(engine: Engine, args: argparse.Namespace, settings: SamplingSettings) -> int:
+def interactive(engine: Engine, args: argparse.Namespace, settings: SamplingSettings, files: list[File]) -> int:
     print(f"Chatting with {engine.model_info.name}. {HELP}", file=sys.stderr)
     history = History(args.system or "")
     while True:
@@ -87,14 +92,16 @@ def interactive(engine: Engine, args: argparse.Namespace, settings: SamplingSett
             continue
         if not line:
             continue
-        finished = stream_answer(engine, history.ask(line), settings)
-        history.answered(finished.text)
+        finished = stream_answer(engine, history.ask(line, files), settings)
+        history.answered(finished.text, finished.reasoning)
+        files = []
 
 
 def run(args: argparse.Namespace) -> int:
     settings = settings_from(args)
+    files = [read_attachment(path) for path in args.file]  # a file that cannot be read stops here, in one line
     with loaded_engine(args) as engine:
         if args.prompt is None:
-            return interactive(engine, args, settings)
-        finished = stream_answer(engine, History(args.system or "").ask(args.prompt), settings)
+            return interactive(engine, args, settings, files)
+        finished = stream_answer(engine, History(args.system or "").ask(args.prompt, files), settings)
         return 1 if finished.finish_reason == "error" else 0

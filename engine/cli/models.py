@@ -238,7 +238,7 @@ def run_recommend(args: argparse.Namespace) -> int:
           f"Needs are at {args.context:,} tokens of context; figures are approximate.\n")  # fmt: skip
     rows = [["USE", "MODEL", "PARAMS", "SIZE", "NEEDS", "FIT", ""]]
     for s in suggest(budget, args.context):
-        note = " · ".join(n for n in ("recommended" * s.recommended, "vision (mlx-vlm)" * s.entry.vision) if n)
+        note = " · ".join(("recommended",) * s.recommended + s.entry.capabilities)
         rows.append([s.entry.use, s.entry.repo_id, format_count(s.entry.parameters), format_bytes(s.entry.size_bytes),
                      format_bytes(s.fit.needed), s.fit.verdict.value, note])  # fmt: skip
     print(table(rows))

@@ -6,10 +6,11 @@ their prompt here, so a conversation reads the same to the model wherever it is 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from engine.messages import Message, assistant, system, user
+from engine.conversations.model import answer_parts
+from engine.messages import File, Message, system, user
 
 
 def prompt_messages(system_prompt: str, thread: Iterable[Message]) -> list[Message]:
@@ -24,13 +25,14 @@ class History:
     system_prompt: str = ""
     thread: list[Message] = field(default_factory=list)
 
-    def ask(self, text: str) -> list[Message]:
-        """Add the user's message; the messages to answer it with."""
-        self.thread.append(user(text))
+    def ask(self, text: str, files: Sequence[File] = ()) -> list[Message]:
+        """Add the user's message (its attached files first); the messages to answer it with."""
+        self.thread.append(user(text, files))
         return prompt_messages(self.system_prompt, self.thread)
 
-    def answered(self, text: str) -> None:
-        self.thread.append(assistant(text))
+    def answered(self, text: str, reasoning: str = "") -> None:
+        """Keep the answer, and its thinking apart from it (the chat template decides what later turns see)."""
+        self.thread.append(Message("assistant", answer_parts(text, reasoning)))
 
     def clear(self) -> None:
         self.thread.clear()

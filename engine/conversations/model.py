@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from engine.messages import Message, Part, Role
+from engine.messages import Message, Part, Reasoning, Role, Text
 
 STREAMING = "streaming"
 """finish_reason of an answer still being written; found at start-up it means the app died mid-answer."""
@@ -24,6 +24,8 @@ class Conversation:
     created: float
     updated: float
     current_leaf: str | None
+    thinking: bool | None = None
+    """The Think switch for models whose template takes one (None: the model's default)."""
 
 
 @dataclass(frozen=True)
@@ -44,6 +46,8 @@ class StoredMessage:
     prompt_tokens: int = 0
     cached_tokens: int = 0
     error: str | None = None
+    thinking_time: float = 0.0
+    """Seconds the model thought before answering."""
 
     @property
     def is_streaming(self) -> bool:
@@ -56,6 +60,16 @@ class StoredMessage:
     @property
     def text(self) -> str:
         return self.message.text
+
+    @property
+    def reasoning(self) -> str:
+        """What the model thought before this answer (empty for most messages)."""
+        return "".join(part.text for part in self.parts if isinstance(part, Reasoning))
+
+
+def answer_parts(text: str, reasoning: str = "") -> tuple[Part, ...]:
+    """An answer's parts: its thinking (if any) first, then its text (if any)."""
+    return ((Reasoning(reasoning),) if reasoning else ()) + ((Text(text),) if text else ())
 
 
 @dataclass

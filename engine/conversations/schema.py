@@ -1,7 +1,8 @@
 """The conversation database's schema, and its upgrades from older versions (`PRAGMA user_version`).
 
 Version 1 kept each message's text in a `content` column; version 2 keeps typed parts (`parts`, JSON, see
-`parts_json`). Before an upgrade the database is copied beside itself with SQLite's backup API (which also
+`parts_json`); version 3 adds each conversation's Think switch (`thinking`: NULL for the model's default)
+and how long each answer's model thought (`thinking_time`). Before an upgrade the database is copied beside itself with SQLite's backup API (which also
 takes what is still in the WAL file), then upgraded in one transaction: a crash mid-way leaves version 1.
 To change the schema: bump SCHEMA_VERSION, write SCHEMA for it, and add the step from the previous version.
 """
@@ -16,7 +17,7 @@ from pathlib import Path
 from engine.conversations import parts_json
 from engine.messages import text_parts
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 MESSAGES_TABLE = """
 CREATE TABLE IF NOT EXISTS {name} (
     id TEXT PRIMARY KEY,
@@ -32,7 +33,8 @@ CREATE TABLE IF NOT EXISTS {name} (
     ttft REAL NOT NULL DEFAULT 0,
     prompt_tokens INTEGER NOT NULL DEFAULT 0,
     cached_tokens INTEGER NOT NULL DEFAULT 0,
-    error TEXT
+    error TEXT,
+    thinking_time REAL NOT NULL DEFAULT 0
 );
 """
 INDEX = "CREATE INDEX IF NOT EXISTS messages_by_conversation ON messages(conversation_id, created);"
@@ -44,7 +46,8 @@ CREATE TABLE IF NOT EXISTS conversations (
     created REAL NOT NULL,
     updated REAL NOT NULL,
     current_leaf TEXT,
-    deleted INTEGER NOT NULL DEFAULT 0
+    deleted INTEGER NOT NULL DEFAULT 0,
+    thinking INTEGER
 );
 """ + MESSAGES_TABLE.format(name="messages") + INDEX
 
@@ -96,4 +99,14 @@ def _content_to_parts(db: sqlite3.Connection) -> None:
     db.execute(INDEX)
 
 
-UPGRADES: dict[int, Callable[[sqlite3.Connection], None]] = {1: _content_to_parts}
+def _add_thinking(db: sqlite3.Connection) -> None:
+    """2 → 3: conversations get a Think switch, unset (the model's default), and answers a thinking time.
+
+    A database upgraded from version 1 in the same run already has the messages' column (1 → 2 builds
+    the table as it is today)."""
+    db.execute("ALTER TABLE conversations ADD COLUMN thinking INTEGER")
+    if "thinking_time" not in {row[1] for row in db.execute("PRAGMA table_info(messages)")}:
+        db.execute("ALTER TABLE messages ADD COLUMN thinking_time REAL NOT NULL DEFAULT 0")
+
+
+UPGRADES: dict[int, Callable[[sqlite3.Connection], None]] = {1: _content_to_parts, 2: _add_thinking}

@@ -73,8 +73,8 @@ class ConversationStore:
         now = time.time()
         conversation = Conversation(new_id(), title, system_prompt, now, now, None)
         self._db.execute(
-            f"INSERT INTO conversations ({CONVERSATION_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)",
-            (conversation.id, title, system_prompt, now, now, None),
+            f"INSERT INTO conversations ({CONVERSATION_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (conversation.id, title, system_prompt, now, now, None, None),
         )
         return conversation
 
@@ -84,7 +84,7 @@ class ConversationStore:
         ).fetchone()
         if row is None:
             raise StoreError(f"no conversation {conversation_id}")
-        return Conversation(*row)
+        return _conversation(row)
 
     def conversations(self, search: str = "") -> list[Conversation]:
         """Newest first; with `search`, those whose title or any message contains it (case-insensitive)."""
@@ -98,13 +98,16 @@ class ConversationStore:
             )
             params = (pattern,)
         rows = self._db.execute(query + " ORDER BY updated DESC", params).fetchall()
-        return [Conversation(*row) for row in rows]
+        return [_conversation(row) for row in rows]
 
     def rename(self, conversation_id: str, title: str) -> None:
         self._db.execute("UPDATE conversations SET title=? WHERE id=?", (title.strip() or "Untitled", conversation_id))
 
     def set_system_prompt(self, conversation_id: str, system_prompt: str) -> None:
         self._db.execute("UPDATE conversations SET system_prompt=? WHERE id=?", (system_prompt, conversation_id))
+
+    def set_thinking(self, conversation_id: str, thinking: bool | None) -> None:
+        self._db.execute("UPDATE conversations SET thinking=? WHERE id=?", (thinking, conversation_id))
 
     def delete(self, conversation_id: str) -> None:
         """Hide a conversation; `undelete` brings it back until `purge_deleted` runs."""
@@ -167,6 +170,11 @@ class ConversationStore:
             self._db.execute(
                 "UPDATE conversations SET current_leaf=?, updated=? WHERE id=?", (message_id, updated, conversation_id)
             )
+
+
+def _conversation(row: tuple[Any, ...]) -> Conversation:
+    *values, thinking = row
+    return Conversation(*values, None if thinking is None else bool(thinking))
 
 
 def _stored(row: tuple[Any, ...]) -> StoredMessage:

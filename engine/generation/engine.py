@@ -97,6 +97,18 @@ class Engine:
         """Run `fn(model, tokenizer)` on the worker thread with the backend's own objects (benchmarks, export)."""
         return self.run_with_backend(lambda b: fn(None, None) if b is None else fn(b.model, b.tokenizer))
 
+    def count_tokens(self, text: str) -> Future[int]:
+        """Tokens the loaded model's tokenizer makes of `text` (ModelError when no model is loaded)."""
+        from engine.generation.counting import text_tokens
+
+        return self.run_with_backend(lambda backend: text_tokens(backend, text))
+
+    def count_prompt(self, messages: list[Message]) -> Future[int]:
+        """Tokens of `messages` as the loaded model's prompt, chat template included (ModelError: no model)."""
+        from engine.generation.counting import prompt_tokens
+
+        return self.run_with_backend(lambda backend: prompt_tokens(backend, messages))
+
     def unload(self) -> Future[None]:
         return self.submit(self._worker.release)
 

@@ -23,6 +23,8 @@ class Stats:
     """Bytes, MLX's peak since the last reset."""
     dropped_messages: int = 0
     """Oldest messages left out of the prompt to fit the context length."""
+    thinking_time: float = 0.0
+    """Seconds the model spent thinking, from its first token to the last of its thinking (0: it did not think)."""
 
     @property
     def cached_tokens(self) -> int:
@@ -31,19 +33,27 @@ class Stats:
 
 @dataclass(frozen=True)
 class Token:
+    """One generated token and what it adds: to the answer (`text`) and to the thinking (`reasoning`).
+
+    A token may add to neither (the text of a tag, or the start of one held back until the next
+    token settles it), or to both (the token that ends the thinking and begins the answer)."""
+
     text: str
     token_id: int
     stats: Stats
+    reasoning: str = ""
 
 
 @dataclass(frozen=True)
 class Finished:
     text: str
-    """The whole answer, kept even when it was stopped or failed midway."""
+    """The whole answer, kept even when it was stopped or failed midway (without the thinking)."""
     finish_reason: FinishReason
     stats: Stats
     token_ids: tuple[int, ...] = ()
     error: str | None = None
+    reasoning: str = ""
+    """What the model thought before answering (empty for a model that does not think)."""
 
 
 Event = Token | Finished

@@ -24,6 +24,9 @@ class SamplingSettings:
     """Strings that end the answer when it would contain them; the answer stops just before one."""
     context_length: int | None = None
     """The most tokens the model sees at once, prompt plus answer (None: no limit). See `context_window`."""
+    thinking: bool | None = None
+    """For a chat template that takes `enable_thinking` (Qwen3, SmolLM3): think first (True) or answer at
+    once (False). None leaves the template's default; templates without the switch ignore it."""
     grammar: Grammar | None = None
     """What the answer must look like (engine/structured): sampling is masked so it cannot be anything else."""
 

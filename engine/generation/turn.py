@@ -16,20 +16,26 @@ from engine.generation.prompt_cache import ConversationCache
 from engine.generation.settings import SamplingSettings
 from engine.generation.stop_strings import StopStrings
 from engine.messages import Message
+from engine.reasoning import ReasoningFormat, Split, reasoning_format, splitter_for
 
 
-def render_prompt(tokenizer: Any, messages: list[Message], tools: Sequence[dict[str, Any]] = ()) -> str:
+def render_prompt(
+    tokenizer: Any, messages: list[Message], thinking: bool | None = None, tools: Sequence[dict[str, Any]] = ()
+) -> str:
     """The conversation as the model's chat template writes it, ending with the assistant's turn.
 
     `tools` (OpenAI's function definitions) are written by the template itself, where it says to.
 
     A model without a chat template (a base model) gets plain `Role: text` lines. Either way the
-    prompt starts with the BOS token when the model uses one (see `with_bos`).
+    prompt starts with the BOS token when the model uses one (see `with_bos`). `thinking` is passed to
+    a template as `enable_thinking` (None: the template's own default).
     """
     template = getattr(tokenizer, "chat_template", None)
     if template:
+        switch = {} if thinking is None else {"enable_thinking": thinking}
         rendered = tokenizer.apply_chat_template(
-            template_messages(messages, template), tokenize=False, add_generation_prompt=True, tools=list(tools) or None
+            template_messages(messages, template), tokenize=False, add_generation_prompt=True,
+            tools=list(tools) or None, **switch
         )
     else:
         rendered = plain_prompt(messages)
@@ -64,6 +70,8 @@ class PreparedPrompt:
     """With max_tokens cut to what the context length leaves."""
     dropped: int = 0
     """Oldest messages left out to fit the context length."""
+    reasoning: ReasoningFormat | None = None
+    """How the answer carries the model's thinking (None: a raw completion, all of it is answer)."""
 
 
 def prepare_chat(
@@ -71,14 +79,21 @@ def prepare_chat(
 ) -> PreparedPrompt:
     """Render a conversation, leaving out its oldest messages if it would overflow the context length."""
     if settings.context_length is None:
-        return PreparedPrompt(render_prompt(tokenizer, messages, tools), settings)
+        return _chat_prompt(tokenizer, render_prompt(tokenizer, messages, settings.thinking, tools), settings)
 
     def count(candidate: list[Message]) -> int:
-        return len(tokenizer.encode(render_prompt(tokenizer, candidate, tools), add_special_tokens=False))
+        rendered = render_prompt(tokenizer, candidate, settings.thinking, tools)
+        return len(tokenizer.encode(rendered, add_special_tokens=False))
 
     fitted = fit_to_context(messages, count, settings.context_length, settings.max_tokens)
     answer_settings = replace(settings, max_tokens=fitted.max_tokens)
-    return PreparedPrompt(render_prompt(tokenizer, fitted.messages, tools), answer_settings, fitted.dropped)
+    rendered = render_prompt(tokenizer, fitted.messages, settings.thinking, tools)
+    return _chat_prompt(tokenizer, rendered, answer_settings, fitted.dropped)
+
+
+def _chat_prompt(tokenizer: Any, rendered: str, settings: SamplingSettings, dropped: int = 0) -> PreparedPrompt:
+    kind = reasoning_format(getattr(tokenizer, "chat_template", None), rendered)
+    return PreparedPrompt(rendered, settings, dropped, kind)
 
 
 def prepare_text(tokenizer: Any, text: str, settings: SamplingSettings) -> PreparedPrompt:
@@ -93,19 +108,27 @@ def prepare_text(tokenizer: Any, text: str, settings: SamplingSettings) -> Prepa
 
 
 class _Turn:
-    """Collects the streamed steps of one answer into text, ids and stats."""
+    """Collects the streamed steps of one answer into text (as generated, and split into thinking and
+    answer), ids and stats."""
 
     def __init__(self, prompt_len: int, prefill_len: int, started: float, dropped: int, peak_memory: int) -> None:
         self.prompt_len, self.prefill_len, self.started, self.dropped = prompt_len, prefill_len, started, dropped
         self.pieces: list[str] = []
+        self.thought: list[str] = []
+        self.answer: list[str] = []
         self.fed: list[int] = []
         self.ttft = 0.0
+        self.thinking_time = 0.0
         self.stats = Stats(prompt_len, prefill_len, 0.0, 0, 0.0, 0.0, peak_memory, dropped)
 
-    def add(self, step: Step, text: str) -> None:
+    def add(self, step: Step, text: str, split: Split) -> None:
         if not self.fed:
             self.ttft = time.perf_counter() - self.started
         self.pieces.append(text)
+        if (self.thought or split.reasoning) and not self.answer:
+            # Thinking lasts until the token that begins the answer (its closing tag may come after its text).
+            self.thinking_time = time.perf_counter() - self.started - self.ttft
+        self.keep(split)
         self.fed.append(step.token)
         self.stats = Stats(
             prompt_tokens=self.prompt_len,
@@ -116,10 +139,18 @@ class _Turn:
             ttft=self.ttft,
             peak_memory=step.peak_memory,
             dropped_messages=self.dropped,
+            thinking_time=self.thinking_time,
         )
+
+    def keep(self, split: Split) -> None:
+        if split.reasoning:
+            self.thought.append(split.reasoning)
+        if split.answer:
+            self.answer.append(split.answer)
 
     @property
     def text(self) -> str:
+        """Everything generated, thinking and its tags included: what the ids spell."""
         return "".join(self.pieces)
 
 
@@ -136,15 +167,18 @@ def run_turn(
     reason: FinishReason = "cancelled"
     error = None
     stop_strings = StopStrings(settings.stop)
+    splitter = splitter_for(prepared.reasoning)
     steps = backend.generate(to_prefill, cache.kv, settings, stop)
     try:
         for step in steps:
             text = stop_strings.feed(step.text)
-            if not stop_strings.hit and (step.finish_reason or stop.is_set()):
+            last = stop_strings.hit or bool(step.finish_reason) or stop.is_set()
+            if not stop_strings.hit and last:
                 text += stop_strings.flush()
-            turn.add(step, text)
+            split = splitter.feed(text) + splitter.flush() if last else splitter.feed(text)
+            turn.add(step, text, split)
             if text or step.finish_reason != "stop":
-                emit(Token(text, step.token, turn.stats))
+                emit(Token(split.answer, step.token, turn.stats, split.reasoning))
             if stop_strings.hit or step.finish_reason:
                 reason = "stop" if stop_strings.hit else step.finish_reason
                 break
@@ -164,6 +198,8 @@ def run_turn(
     else:
         # A stop string was cut from the text, so the ids no longer spell the answer exactly.
         cache.record(rendered, prompt, None if stop_strings.hit else turn.text, answer_ids, turn.fed)
-    finished = Finished(turn.text, reason, turn.stats, tuple(answer_ids), error)
+    turn.keep(splitter.flush())
+    thought, answer = "".join(turn.thought).strip(), "".join(turn.answer)
+    finished = Finished(answer, reason, turn.stats, tuple(answer_ids), error, thought)
     emit(finished)
     return finished

@@ -11,6 +11,7 @@ from engine.models.fit import KVShape
 
 CATALOGUE_FILE = Path(__file__).resolve().parents[2] / "resources" / "catalogue.json"
 USES = ("autocomplete", "chat", "code", "reasoning", "vision")
+CAPABILITIES = ("thinking", "vision", "tools")
 
 
 @dataclass(frozen=True)
@@ -22,7 +23,17 @@ class CatalogueEntry:
     kv: KVShape
     max_context: int
     vision: bool = False
+    """It can read images (Cabin's chat sends it text only for now)."""
+    thinking: bool = False
+    """It reasons before answering: `<think>…</think>`, or gpt-oss's analysis channel."""
+    tools: bool = False
+    """Its chat template takes tool (function) definitions."""
     note: str = ""
+
+    @property
+    def capabilities(self) -> tuple[str, ...]:
+        """Its flags by name, in a fixed order: what the Models pane shows as badges."""
+        return tuple(name for name in CAPABILITIES if getattr(self, name))
 
 
 def entry_from(record: dict) -> CatalogueEntry:
@@ -34,6 +45,8 @@ def entry_from(record: dict) -> CatalogueEntry:
         kv=KVShape(record["layers"], record["kv_heads"], record["head_dim"]),
         max_context=record["max_context"],
         vision=record.get("vision", False),
+        thinking=record.get("thinking", False),
+        tools=record.get("tools", False),
         note=record.get("note", ""),
     )
 

@@ -23,3 +23,9 @@ def suggest(budget: int, context: int) -> list[Suggestion]:
             best[entry.use] = entry
     return [Suggestion(e, f, best.get(e.use) is e) for e, f in fits]
 
+
+
+def first_download(budget: int, context: int, have: set[str], use: str = "chat") -> Suggestion | None:
+    """The catalogue model to offer someone with no model yet: the recommended one for `use`, unless already `have`."""
+    pick = next((s for s in suggest(budget, context) if s.recommended and s.entry.use == use), None)
+    return pick if pick is not None and pick.entry.repo_id not in have else None

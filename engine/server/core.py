@@ -40,6 +40,9 @@ class Codec(Protocol):
     def delta(self, text: str) -> Any:
         """The object that streams a piece of answer text."""
 
+    def thinking(self, text: str) -> Any:
+        """The object that streams a piece of the model's thinking (never part of the answer text)."""
+
     def call_delta(self, call: ToolCall) -> Sequence[Any]:
         """The objects that stream one tool call (the codec counts them, for its closing)."""
 
@@ -74,6 +77,11 @@ def completion_call(engine: Engine, prompt: str, settings: SamplingSettings) -> 
 def text_of(events: list[Event]) -> str:
     """The answer text a batch of events adds."""
     return "".join(event.text for event in events if isinstance(event, Token))
+
+
+def thinking_of(events: list[Event]) -> str:
+    """The thinking a batch of events adds."""
+    return "".join(event.reasoning for event in events if isinstance(event, Token))
 
 
 async def until_finished(generation: Generation) -> Finished:
@@ -113,7 +121,9 @@ async def stream_answer(
     for item in codec.opening():
         await codec.send(response, item)
     async for events in generation.batches():
-        text = text_of(events)
+        thought, text = thinking_of(events), text_of(events)
+        if thought:
+            await codec.send(response, codec.thinking(thought))
         await send_pieces(response, codec, reader.feed(text) if reader else [text] if text else [])
     finished = events[-1]
     answered = finished.finish_reason in ANSWERED

@@ -15,16 +15,21 @@ from engine.messages import ToolCall
 from engine.server.errors import ApiError
 from engine.server.wire import iso_now, send_line
 
-Piece = Callable[[str], dict[str, Any]]
-"""How a piece of answer text sits in a response object (`message` for chat, `response` for generate)."""
+Piece = Callable[[str, str], dict[str, Any]]
+"""How a piece of answer text and of thinking sit in a response object (`message` for chat, `response` for
+generate). Thinking goes in `thinking`, as Ollama sends it, and only when there is some."""
 
 
-def chat_piece(text: str) -> dict[str, Any]:
-    return {"message": {"role": "assistant", "content": text}}
+def thought(thinking: str) -> dict[str, str]:
+    return {"thinking": thinking} if thinking else {}
 
 
-def generate_piece(text: str) -> dict[str, Any]:
-    return {"response": text}
+def chat_piece(text: str, thinking: str = "") -> dict[str, Any]:
+    return {"message": {"role": "assistant", "content": text, **thought(thinking)}}
+
+
+def generate_piece(text: str, thinking: str = "") -> dict[str, Any]:
+    return {"response": text, **thought(thinking)}
 
 
 def ollama_call(call: ToolCall) -> dict[str, Any]:
@@ -73,14 +78,17 @@ class OllamaCodec:
         self.model, self.piece = model, piece
         self.started = time.perf_counter()
 
-    def _object(self, text: str) -> dict[str, Any]:
-        return {"model": self.model, "created_at": iso_now(), **self.piece(text)}
+    def _object(self, text: str, thinking: str = "") -> dict[str, Any]:
+        return {"model": self.model, "created_at": iso_now(), **self.piece(text, thinking)}
 
     def opening(self) -> Sequence[Any]:
         return []
 
     def delta(self, text: str) -> dict[str, Any]:
         return {**self._object(text), "done": False}
+
+    def thinking(self, text: str) -> dict[str, Any]:
+        return {**self._object("", text), "done": False}
 
     def call_delta(self, call: ToolCall) -> list[dict[str, Any]]:
         return [with_calls(self.delta(""), [call])]
@@ -89,7 +97,8 @@ class OllamaCodec:
         return [{**self._object(""), **done_fields(finished, self.started)}]
 
     def whole(self, finished: Finished, calls: Sequence[ToolCall] = ()) -> dict[str, Any]:
-        return with_calls({**self._object(finished.text), **done_fields(finished, self.started)}, calls)
+        body = {**self._object(finished.text, finished.reasoning), **done_fields(finished, self.started)}
+        return with_calls(body, calls)
 
     def failure(self, finished: Finished) -> ApiError:
         if finished.finish_reason == "cancelled":

@@ -30,11 +30,17 @@ class ChatShape:
     def delta(self, text: str) -> dict:
         return {"index": 0, "delta": {"content": text}, "logprobs": None, "finish_reason": None}
 
+    def thinking(self, text: str) -> dict:
+        """The model's thinking as DeepSeek's API and vLLM stream it: `reasoning_content`, apart from `content`."""
+        return {"index": 0, "delta": {"reasoning_content": text}, "logprobs": None, "finish_reason": None}
+
     def closing(self, reason: str) -> dict:
         return {"index": 0, "delta": {}, "logprobs": None, "finish_reason": reason}
 
-    def whole(self, text: str, reason: str) -> dict:
+    def whole(self, text: str, reason: str, reasoning: str = "") -> dict:
         message = {"role": "assistant", "content": text, "refusal": None}
+        if reasoning:
+            message["reasoning_content"] = reasoning
         return {"index": 0, "message": message, "logprobs": None, "finish_reason": reason}
 
     def call_deltas(self, call: ToolCall, index: int) -> list[dict]:
@@ -71,7 +77,11 @@ class CompletionShape:
     def closing(self, reason: str) -> dict:
         return {"index": 0, "text": "", "logprobs": None, "finish_reason": reason}
 
-    def whole(self, text: str, reason: str) -> dict:
+    def thinking(self, text: str) -> dict:
+        """A raw completion is never split into thinking (the engine passes it through), so this is text too."""
+        return self.delta(text)
+
+    def whole(self, text: str, reason: str, reasoning: str = "") -> dict:
         return {"index": 0, "text": self.echo + text, "logprobs": None, "finish_reason": reason}
 
 
@@ -122,6 +132,9 @@ class OpenAICodec:
     def delta(self, text: str) -> dict:
         return self._chunk(self.shape.delta(text))
 
+    def thinking(self, text: str) -> dict:
+        return self._chunk(self.shape.thinking(text))
+
     def call_delta(self, call: ToolCall) -> list[dict]:
         assert isinstance(self.shape, ChatShape), "tool calls are read from chat answers only"
         self.calls += 1
@@ -133,7 +146,7 @@ class OpenAICodec:
         return [self._chunk(self.shape.closing(reason)), *([usage_chunk] if self.include_usage else []), "[DONE]"]
 
     def whole(self, finished: Finished, calls: Sequence[ToolCall] = ()) -> dict:
-        choice = self.shape.whole(finished.text, called(finished.finish_reason, len(calls)))
+        choice = self.shape.whole(finished.text, called(finished.finish_reason, len(calls)), finished.reasoning)
         if calls:
             assert isinstance(self.shape, ChatShape), "tool calls are read from chat answers only"
             choice = self.shape.with_calls(choice, calls)
