@@ -11,6 +11,7 @@ import pytest
 from engine.generation import Engine, SamplingSettings
 from engine.messages import user
 from engine.structured.grammar import GrammarError, json_object_grammar, json_schema_grammar, lark_grammar
+from tests.model_factory import ModelSpec, build_model
 
 PERSON = {
     "type": "object",
@@ -88,3 +89,15 @@ def test_a_lark_grammar_constrains_to_its_language(llama_engine: Engine) -> None
 def test_a_schema_the_library_cannot_compile_is_refused_when_made() -> None:
     with pytest.raises(GrammarError, match="person"):
         json_schema_grammar({"type": "object", "properties": {"a": {"$ref": "#/nowhere"}}}, "person")
+
+
+def test_after_a_prompt_that_opens_thinking_the_constrained_json_is_the_answer(engine: Engine, tmp_path: Path) -> None:
+    from tests.reasoning_models import FAMILIES, TEMPLATES
+
+    template_file, tags = FAMILIES["deepseek_r1"]
+    spec = ModelSpec(extra_tokens=tags, chat_template=(TEMPLATES / template_file).read_text())
+    engine.load(build_model(tmp_path / "tiny-r1", spec)).result()
+    flag = {"type": "object", "properties": {"ok": {"type": "boolean"}}, "required": ["ok"], "additionalProperties": False}
+    settings = SamplingSettings(temperature=0, max_tokens=50, grammar=json_schema_grammar(flag, "flag"))
+    finished = engine.chat([user("Hello")], settings, None).result()
+    assert finished.reasoning == "" and json.loads(finished.text) in ({"ok": True}, {"ok": False})

@@ -92,7 +92,9 @@ def prepare_chat(
 
 
 def _chat_prompt(tokenizer: Any, rendered: str, settings: SamplingSettings, dropped: int = 0) -> PreparedPrompt:
-    kind = reasoning_format(getattr(tokenizer, "chat_template", None), rendered)
+    # Under a grammar every token is the constrained answer: nothing is thinking, even after a prompt that opens it.
+    grammar = settings.grammar is not None
+    kind = None if grammar else reasoning_format(getattr(tokenizer, "chat_template", None), rendered)
     return PreparedPrompt(rendered, settings, dropped, kind)
 
 
