@@ -39,7 +39,9 @@ def client_of(server: LiveServer) -> openai.OpenAI:
     return openai.OpenAI(base_url=f"{server.url}/v1", api_key="unused", max_retries=0)
 
 
-def test_a_required_call_from_a_random_model_names_an_offered_tool_with_valid_arguments(tools_server: LiveServer) -> None:
+def test_a_required_call_from_a_random_model_names_an_offered_tool_with_valid_arguments(
+    tools_server: LiveServer,
+) -> None:
     reply = client_of(tools_server).chat.completions.create(
         model=MODEL, messages=ASK, tools=[WEATHER, TIME], tool_choice="required", temperature=1.0, seed=1,
         max_tokens=200)

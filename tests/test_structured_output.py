@@ -74,7 +74,8 @@ def test_an_answer_cut_by_max_tokens_ends_as_length_not_as_a_finished_answer(lla
 def test_end_of_sequence_waits_until_the_grammar_accepts(engine: Engine, eos_model: Path) -> None:
     engine.load(eos_model).result()
     assert answer(engine, SamplingSettings(temperature=0, max_tokens=50), "Hello") == ("", "stop")
-    flag = {"type": "object", "properties": {"ok": {"type": "boolean"}}, "required": ["ok"], "additionalProperties": False}
+    flag = {"type": "object", "properties": {"ok": {"type": "boolean"}}, "required": ["ok"],
+            "additionalProperties": False}
     grammar = json_schema_grammar(flag, "flag")
     text, reason = answer(engine, SamplingSettings(temperature=0, max_tokens=50, grammar=grammar), "Hello")
     assert reason == "stop" and json.loads(text) in ({"ok": True}, {"ok": False})
@@ -97,7 +98,8 @@ def test_after_a_prompt_that_opens_thinking_the_constrained_json_is_the_answer(e
     template_file, tags = FAMILIES["deepseek_r1"]
     spec = ModelSpec(extra_tokens=tags, chat_template=(TEMPLATES / template_file).read_text())
     engine.load(build_model(tmp_path / "tiny-r1", spec)).result()
-    flag = {"type": "object", "properties": {"ok": {"type": "boolean"}}, "required": ["ok"], "additionalProperties": False}
+    flag = {"type": "object", "properties": {"ok": {"type": "boolean"}}, "required": ["ok"],
+            "additionalProperties": False}
     settings = SamplingSettings(temperature=0, max_tokens=50, grammar=json_schema_grammar(flag, "flag"))
     finished = engine.chat([user("Hello")], settings, None).result()
     assert finished.reasoning == "" and json.loads(finished.text) in ({"ok": True}, {"ok": False})

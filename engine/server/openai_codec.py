@@ -54,9 +54,8 @@ class ChatShape:
 
     def with_calls(self, choice: dict, calls: Sequence[ToolCall]) -> dict:
         """A whole answer's choice holding tool calls: content is null when the model wrote nothing else."""
-        message = {**choice["message"], "content": choice["message"]["content"] or None,
-                   "tool_calls": [{"id": c.id, "type": "function", "function": {"name": c.name, "arguments": c.arguments}}
-                                  for c in calls]}
+        wire = [{"id": c.id, "type": "function", "function": {"name": c.name, "arguments": c.arguments}} for c in calls]
+        message = {**choice["message"], "content": choice["message"]["content"] or None, "tool_calls": wire}
         return {**choice, "message": message}
 
 

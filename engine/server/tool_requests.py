@@ -55,7 +55,8 @@ def tool_definition(raw: Any, where: str) -> dict[str, Any]:
 
 
 def openai_tool_choice(fields: Fields) -> ToolChoice | None:
-    """`tools` with `tool_choice`: "auto" (the default), "none", "required" or {"type": "function", "function": {"name"}}."""
+    """`tools` with `tool_choice`: "auto" (the default), "none", "required", or a named function
+    ({"type": "function", "function": {"name": ...}})."""
     tools = tool_definitions(fields)
     raw = fields.raw("tool_choice")
     if raw is not None and not tools:
@@ -65,7 +66,8 @@ def openai_tool_choice(fields: Fields) -> ToolChoice | None:
         return None
     if raw is None or raw in ("auto", "none", "required"):
         return ToolChoice(tools, raw or "auto")
-    name = Fields(raw, "tool_choice").nested("function").string("name", required=True) if isinstance(raw, dict) else None
+    named = Fields(raw, "tool_choice").nested("function") if isinstance(raw, dict) else None
+    name = named.string("name", required=True) if named is not None else None
     if name is None:
         raise ApiError.invalid("Invalid value for 'tool_choice': expected 'none', 'auto', 'required' or a named "
                                "function.", "tool_choice", "invalid_value")

@@ -44,7 +44,8 @@ def tool_format(tokenizer: Any) -> ToolFormat | None:
         return None
     family = tokenizer.init_kwargs.get("tool_parser_type", "unknown")
     start, end = tokenizer.tool_call_start, tokenizer.tool_call_end or ""
-    return ToolFormat(family, start, end, tokenizer.tool_parser, in_grammar(tokenizer, start), in_grammar(tokenizer, end))
+    markers = in_grammar(tokenizer, start), in_grammar(tokenizer, end)
+    return ToolFormat(family, start, end, tokenizer.tool_parser, *markers)
 
 
 def in_grammar(tokenizer: Any, marker: str) -> str:
