@@ -8,7 +8,7 @@ import shutil
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 # Before anything imports huggingface_hub (it reads these at import time): no network, a private cache.
 _HF_HOME = Path(tempfile.mkdtemp(prefix="cabin-test-hf-"))
@@ -28,6 +28,9 @@ import pytest  # noqa: E402
 from engine.generation import Engine  # noqa: E402
 from engine.server import ServerConfig  # noqa: E402
 from tests.model_factory import ModelSpec, build_model  # noqa: E402
+
+if TYPE_CHECKING:
+    from tests.scripted_backend import ScriptedBackend
 
 pytest_plugins = ["tests.app_fixtures"]
 sys.path.append(str(Path(__file__).resolve().parents[1] / "packaging"))  # packaging/'s scripts, for their tests
@@ -110,6 +113,13 @@ def gemma3_base_4bit_model(models_dir: Path) -> Path:
 def bigger_model(models_dir: Path) -> Path:
     """About 4 MB of weights: big enough for memory to be measurable."""
     return build_model(models_dir / "bigger-llama", ModelSpec(hidden_size=256, intermediate_size=512, seed=2))
+
+
+@pytest.fixture(scope="session")
+def qwen_tools_model(models_dir: Path) -> Path:
+    """A random tiny qwen2 whose chat template is Qwen2.5's own, tools and `<tool_call>` calls included."""
+    template = (Path(__file__).parent / "fixtures" / "qwen2_5_tools.jinja").read_text()
+    return build_model(models_dir / "tiny-qwen-tools", ModelSpec(arch="qwen2", seed=8, chat_template=template))
 
 
 @pytest.fixture(scope="session")
@@ -414,6 +424,36 @@ def serve(llama_engine: Engine) -> Iterator[Callable[..., LiveServer]]:
 @pytest.fixture
 def api_server(serve: Callable[..., LiveServer]) -> LiveServer:
     return serve()
+
+
+@pytest.fixture
+def tools_server(engine: Engine, qwen_tools_model: Path) -> Iterator[LiveServer]:
+    """The API server for the random tiny qwen with Qwen2.5's tool-calling template ("tiny-qwen-tools")."""
+    engine.load(qwen_tools_model).result()
+    server = LiveServer(engine, ServerConfig(port=0))
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def scripted_tools(engine: Engine, qwen_tools_model: Path, monkeypatch: pytest.MonkeyPatch
+                   ) -> Iterator[tuple[LiveServer, "ScriptedBackend"]]:
+    """The tool-template qwen behind the API server, its answers scripted (tests/scripted_backend.py)."""
+    from engine.generation import lifecycle
+    from tests.scripted_backend import ScriptedBackend
+
+    scripted: list[ScriptedBackend] = []
+    real_load = lifecycle.load_backend
+
+    def load_scripted(*args: Any) -> ScriptedBackend:
+        scripted.append(ScriptedBackend(real_load(*args)))
+        return scripted[-1]
+
+    monkeypatch.setattr(lifecycle, "load_backend", load_scripted)
+    engine.load(qwen_tools_model).result()
+    server = LiveServer(engine, ServerConfig(port=0))
+    yield server, scripted[0]
+    server.close()
 
 
 # -- Files to attach to a message ----------------------------------------------------------------------------

@@ -79,8 +79,7 @@ def test_bad_fields_are_a_400_naming_the_field(api_server: LiveServer, fields: d
         {"n": 2},
         {"logprobs": True},
         {"logit_bias": {"5": 10}},
-        {"tools": [{"type": "function", "function": {"name": "f"}}]},
-        {"response_format": {"type": "json_object"}},
+        {"functions": [{"name": "f"}]},
         {"messages": [{"role": "user", "content": [{"type": "image_url", "image_url": {"url": "x"}}]}]},
     ],
 )

@@ -15,6 +15,7 @@ from mlx_lm.sample_utils import make_logits_processors, make_sampler
 
 from engine.allocator import return_freed_memory
 from engine.backends.base import MemoryCounters, PrefillStopped, Step, WorkerBound, worker_only
+from engine.backends.mlx_grammar import GrammarProcessor
 from engine.compute_dtype import ComputePlan, apply_compute_policy, float32_fit
 from engine.generation.settings import SamplingSettings
 from engine.models.fit import memory_budget
@@ -31,16 +32,20 @@ def sampler(settings: SamplingSettings, vocab_size: int) -> Any:
     return make_sampler(temp=settings.temperature, top_p=settings.top_p, min_p=settings.min_p, top_k=top_k)
 
 
-def logits_processors(settings: SamplingSettings) -> list[Any]:
+def logits_processors(settings: SamplingSettings, tokenizer: Any) -> list[Any]:
+    """The penalties, then the grammar's mask (last, so that nothing lifts a forbidden token back)."""
     penalty = None if settings.repetition_penalty == 1.0 else settings.repetition_penalty
     # OpenAI's presence and frequency penalties look at everything generated so far, not a short window.
-    return make_logits_processors(
+    processors = make_logits_processors(
         repetition_penalty=penalty,
         presence_penalty=settings.presence_penalty,
         presence_context_size=settings.max_tokens,
         frequency_penalty=settings.frequency_penalty,
         frequency_context_size=settings.max_tokens,
     )
+    if settings.grammar is not None:
+        processors.append(GrammarProcessor(settings.grammar, tokenizer))
+    return processors
 
 
 def read_counters() -> MemoryCounters:
@@ -105,7 +110,7 @@ class MLXBackend(WorkerBound):
             prompt,
             max_tokens=settings.max_tokens,
             sampler=sampler(settings, self._tokenizer.vocab_size),
-            logits_processors=logits_processors(settings),
+            logits_processors=logits_processors(settings, self._tokenizer),
             prompt_cache=kv,
             prefill_step_size=PREFILL_STEP,
             prompt_progress_callback=check_stop,

@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -35,6 +35,7 @@ from engine.models.folder import ModelInfo
 if TYPE_CHECKING:
     from engine.backends.base import Backend
     from engine.compute_dtype import ComputePlan
+    from engine.tools.format import ToolFormat
 
 __all__ = ["Engine", "Generation"]
 
@@ -59,6 +60,11 @@ class Engine:
     @property
     def model_info(self) -> ModelInfo | None:
         return self._lifecycle.info
+
+    @property
+    def tool_format(self) -> ToolFormat | None:
+        """How the loaded model takes tools and writes calls (engine/tools/format.py); None: it has no tool format."""
+        return self._lifecycle.tool_format
 
     @property
     def compute_plan(self) -> ComputePlan | None:
@@ -112,15 +118,19 @@ class Engine:
         settings: SamplingSettings = SamplingSettings(),
         conversation_id: str | None = "default",
         loop: asyncio.AbstractEventLoop | None = None,
+        tools: Sequence[dict[str, Any]] = (),
     ) -> Generation:
         """Queue an answer to `messages`; the conversation's prompt cache is reused across calls.
 
         With `conversation_id=None` the request belongs to no conversation (an API request): it reuses
-        whichever shared cache holds the longest prefix of its prompt.
+        whichever shared cache holds the longest prefix of its prompt. `tools` (OpenAI function definitions)
+        are rendered by the chat template; see `tool_format` for how the answer writes calls.
         """
         from engine.generation.turn import prepare_chat
 
-        return self._start(lambda tokenizer, s: prepare_chat(tokenizer, messages, s), settings, conversation_id, loop)
+        return self._start(
+            lambda tokenizer, s: prepare_chat(tokenizer, messages, s, tools), settings, conversation_id, loop
+        )
 
     def complete(
         self,

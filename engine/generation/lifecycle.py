@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from engine.backends import load_backend
 from engine.generation.caches import PromptCaches
 from engine.models.folder import ModelInfo
+from engine.tools.format import ToolFormat, tool_format
 
 if TYPE_CHECKING:
     from engine.backends.base import Backend, MemoryCounters
@@ -16,7 +17,8 @@ if TYPE_CHECKING:
 
 
 class ModelLifecycle:
-    """Worker thread only; `info`, `compute_plan` and `resident_weight_bytes` are plain values anyone may read."""
+    """Worker thread only; `info`, `compute_plan`, `resident_weight_bytes` and `tool_format` are plain values anyone
+    may read."""
 
     def __init__(self, max_conversations: int, shared_caches: int) -> None:
         self._max_conversations = max_conversations
@@ -26,6 +28,7 @@ class ModelLifecycle:
         self.info: ModelInfo | None = None
         self.compute_plan: ComputePlan | None = None
         self.resident_weight_bytes = 0
+        self.tool_format: ToolFormat | None = None
 
     def load(self, spec: str | Path, context: int, allow_oversize: bool, upcast_on_cpu: bool) -> ModelInfo:
         """Check the new model (and that it fits) before freeing the old one, so a refusal costs the user nothing."""
@@ -39,12 +42,13 @@ class ModelLifecycle:
         self.caches = PromptCaches(self.backend, self._max_conversations, self._shared_size)
         self.compute_plan = self.backend.compute_plan
         self.resident_weight_bytes = self.backend.resident_weight_bytes
+        self.tool_format = tool_format(self.backend.tokenizer)
         self.info = info
         return info
 
     def release(self) -> MemoryCounters | None:
         """Free the model and its caches; the runtime's memory afterwards (None: no model was loaded)."""
         backend, self.backend = self.backend, None
-        self.caches = self.info = self.compute_plan = None
+        self.caches = self.info = self.compute_plan = self.tool_format = None
         self.resident_weight_bytes = 0
         return backend.release() if backend is not None else None

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from engine.structured.grammar import Grammar
 
 
 @dataclass(frozen=True)
@@ -23,6 +27,8 @@ class SamplingSettings:
     thinking: bool | None = None
     """For a chat template that takes `enable_thinking` (Qwen3, SmolLM3): think first (True) or answer at
     once (False). None leaves the template's default; templates without the switch ignore it."""
+    grammar: Grammar | None = None
+    """What the answer must look like (engine/structured): sampling is masked so it cannot be anything else."""
 
     def __post_init__(self) -> None:
         checks = {

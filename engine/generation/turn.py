@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from threading import Event as StopFlag
 from typing import Any
@@ -19,8 +19,12 @@ from engine.messages import Message
 from engine.reasoning import ReasoningFormat, Split, reasoning_format, splitter_for
 
 
-def render_prompt(tokenizer: Any, messages: list[Message], thinking: bool | None = None) -> str:
+def render_prompt(
+    tokenizer: Any, messages: list[Message], thinking: bool | None = None, tools: Sequence[dict[str, Any]] = ()
+) -> str:
     """The conversation as the model's chat template writes it, ending with the assistant's turn.
+
+    `tools` (OpenAI's function definitions) are written by the template itself, where it says to.
 
     A model without a chat template (a base model) gets plain `Role: text` lines. Either way the
     prompt starts with the BOS token when the model uses one (see `with_bos`). `thinking` is passed to
@@ -30,7 +34,8 @@ def render_prompt(tokenizer: Any, messages: list[Message], thinking: bool | None
     if template:
         switch = {} if thinking is None else {"enable_thinking": thinking}
         rendered = tokenizer.apply_chat_template(
-            template_messages(messages, template), tokenize=False, add_generation_prompt=True, **switch
+            template_messages(messages, template), tokenize=False, add_generation_prompt=True,
+            tools=list(tools) or None, **switch
         )
     else:
         rendered = plain_prompt(messages)
@@ -69,22 +74,27 @@ class PreparedPrompt:
     """How the answer carries the model's thinking (None: a raw completion, all of it is answer)."""
 
 
-def prepare_chat(tokenizer: Any, messages: list[Message], settings: SamplingSettings) -> PreparedPrompt:
+def prepare_chat(
+    tokenizer: Any, messages: list[Message], settings: SamplingSettings, tools: Sequence[dict[str, Any]] = ()
+) -> PreparedPrompt:
     """Render a conversation, leaving out its oldest messages if it would overflow the context length."""
     if settings.context_length is None:
-        return _chat_prompt(tokenizer, render_prompt(tokenizer, messages, settings.thinking), settings)
+        return _chat_prompt(tokenizer, render_prompt(tokenizer, messages, settings.thinking, tools), settings)
 
     def count(candidate: list[Message]) -> int:
-        return len(tokenizer.encode(render_prompt(tokenizer, candidate, settings.thinking), add_special_tokens=False))
+        rendered = render_prompt(tokenizer, candidate, settings.thinking, tools)
+        return len(tokenizer.encode(rendered, add_special_tokens=False))
 
     fitted = fit_to_context(messages, count, settings.context_length, settings.max_tokens)
     answer_settings = replace(settings, max_tokens=fitted.max_tokens)
-    rendered = render_prompt(tokenizer, fitted.messages, settings.thinking)
+    rendered = render_prompt(tokenizer, fitted.messages, settings.thinking, tools)
     return _chat_prompt(tokenizer, rendered, answer_settings, fitted.dropped)
 
 
 def _chat_prompt(tokenizer: Any, rendered: str, settings: SamplingSettings, dropped: int = 0) -> PreparedPrompt:
-    kind = reasoning_format(getattr(tokenizer, "chat_template", None), rendered)
+    # Under a grammar every token is the constrained answer: nothing is thinking, even after a prompt that opens it.
+    grammar = settings.grammar is not None
+    kind = None if grammar else reasoning_format(getattr(tokenizer, "chat_template", None), rendered)
     return PreparedPrompt(rendered, settings, dropped, kind)
 
 

@@ -1,8 +1,9 @@
 """One request's path through the server, whatever its wire format: its turn in the request queue, the
 engine call, and the generation's events turned into a stream or one answer.
 
-A wire format only renders: a `Codec` says how the opening, each text delta, the good end, the whole
-answer and a failure look in its format, and how one streamed object is written (SSE, NDJSON). The
+A wire format only renders: a `Codec` says how the opening, each text delta, each tool call, the good end,
+the whole answer and a failure look in its format, and how one streamed object is written (SSE, NDJSON). When
+the request offered tools, a ToolCallReader (engine/tools/reader.py) splits the calls out of the text. The
 core decides when each is sent. A generation that ends stopped or failed becomes the codec's error,
 in the stream when it has begun, as the HTTP reply otherwise; a client that goes away cancels its
 handler (aiohttp's handler_cancellation), and leaving the queue's turn stops its generation.
@@ -11,14 +12,17 @@ handler (aiohttp's handler_cancellation), and leaving the queue's turn stops its
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any, Protocol
 
 from aiohttp import web
 
 from engine.generation import Engine, Event, Finished, Generation, SamplingSettings, Token
+from engine.messages import ToolCall
 from engine.server.errors import ApiError
 from engine.server.request_queue import REQUEST_QUEUE, Begin
 from engine.server.wire import json_response, open_stream
+from engine.tools.reader import TextOrCall, ToolCallReader
 
 ANSWERED = ("stop", "length")
 """Finish reasons of a complete answer; anything else (cancelled, error) is a failure."""
@@ -39,11 +43,14 @@ class Codec(Protocol):
     def thinking(self, text: str) -> Any:
         """The object that streams a piece of the model's thinking (never part of the answer text)."""
 
+    def call_delta(self, call: ToolCall) -> Sequence[Any]:
+        """The objects that stream one tool call (the codec counts them, for its closing)."""
+
     def closing(self, finished: Finished) -> Sequence[Any]:
         """Objects that end a complete streamed answer."""
 
-    def whole(self, finished: Finished) -> Any:
-        """The body of a complete, non-streamed answer."""
+    def whole(self, finished: Finished, calls: Sequence[ToolCall] = ()) -> Any:
+        """The body of a complete, non-streamed answer (its text without the calls, and the calls)."""
 
     def failure(self, finished: Finished) -> ApiError:
         """What a stopped or failed generation reports."""
@@ -55,9 +62,11 @@ class Codec(Protocol):
         """Write one streamed object."""
 
 
-def chat_call(engine: Engine, messages: list[Any], settings: SamplingSettings) -> Begin:
+def chat_call(
+    engine: Engine, messages: list[Any], settings: SamplingSettings, tools: Sequence[dict[str, Any]] = ()
+) -> Begin:
     """The engine call for a conversation, its messages as the request parser gives them (the chat template applies)."""
-    return lambda loop: engine.chat(messages, settings, None, loop)
+    return lambda loop: engine.chat(messages, settings, None, loop, tools)
 
 
 def completion_call(engine: Engine, prompt: str, settings: SamplingSettings) -> Begin:
@@ -82,19 +91,32 @@ async def until_finished(generation: Generation) -> Finished:
     return event
 
 
-async def answer(request: web.Request, codec: Codec, model: str, begin: Begin, stream: bool) -> web.StreamResponse:
+async def answer(
+    request: web.Request, codec: Codec, model: str, begin: Begin, stream: bool, reader: ToolCallReader | None = None
+) -> web.StreamResponse:
     """Run `begin` when this request's turn comes and reply with its answer, streamed or whole."""
     queue = request.app[REQUEST_QUEUE]
     async with queue.generation(request.path, model, begin) as generation:
         if stream:
-            return await stream_answer(request, generation, codec)
+            return await stream_answer(request, generation, codec, reader)
         finished = await until_finished(generation)
     if finished.finish_reason not in ANSWERED:
         raise codec.failure(finished)
-    return json_response(codec.whole(finished))
+    if reader is None:
+        return json_response(codec.whole(finished))
+    text, calls = reader.split(finished.text)
+    return json_response(codec.whole(replace(finished, text=text), calls))
 
 
-async def stream_answer(request: web.Request, generation: Generation, codec: Codec) -> web.StreamResponse:
+async def send_pieces(response: web.StreamResponse, codec: Codec, pieces: list[TextOrCall]) -> None:
+    for piece in pieces:
+        for item in [codec.delta(piece)] if isinstance(piece, str) else codec.call_delta(piece):
+            await codec.send(response, item)
+
+
+async def stream_answer(
+    request: web.Request, generation: Generation, codec: Codec, reader: ToolCallReader | None = None
+) -> web.StreamResponse:
     response = await open_stream(request, codec.content_type)
     for item in codec.opening():
         await codec.send(response, item)
@@ -102,10 +124,11 @@ async def stream_answer(request: web.Request, generation: Generation, codec: Cod
         thought, text = thinking_of(events), text_of(events)
         if thought:
             await codec.send(response, codec.thinking(thought))
-        if text:
-            await codec.send(response, codec.delta(text))
+        await send_pieces(response, codec, reader.feed(text) if reader else [text] if text else [])
     finished = events[-1]
     answered = finished.finish_reason in ANSWERED
+    if answered and reader is not None:
+        await send_pieces(response, codec, reader.finish())
     for item in codec.closing(finished) if answered else [codec.error_body(codec.failure(finished))]:
         await codec.send(response, item)
     await response.write_eof()

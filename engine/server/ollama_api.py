@@ -19,14 +19,16 @@ from engine.server.fields import Fields
 from engine.server.ollama_codec import OllamaCodec, chat_piece, generate_piece
 from engine.server.ollama_requests import parse_chat, parse_generate
 from engine.server.request_queue import REQUEST_QUEUE
+from engine.server.tool_requests import plan_tools
 from engine.server.wire import iso_now, json_response, read_json
 
 async def chat(request: web.Request) -> web.StreamResponse:
     queue = request.app[REQUEST_QUEUE]
     parsed = parse_chat(await read_json(request), queue.default_max_tokens)
     model = queue.model_id(parsed.model)
-    begin = chat_call(queue.engine, parsed.messages, parsed.settings)
-    return await answer(request, OllamaCodec(model, chat_piece), model, begin, parsed.stream)
+    plan = plan_tools(parsed.tools, queue.engine.tool_format, parsed.settings, model)
+    begin = chat_call(queue.engine, parsed.messages, plan.settings, plan.tools)
+    return await answer(request, OllamaCodec(model, chat_piece), model, begin, parsed.stream, plan.reader)
 
 
 async def generate(request: web.Request) -> web.StreamResponse:
@@ -85,7 +87,8 @@ async def show(request: web.Request) -> web.Response:
     context = {f"{info.model_type}.context_length": info.context_length} if info.context_length else {}
     return json_response({"modelfile": "", "parameters": "", "template": "", "details": entry["details"],
                           "model_info": {"general.architecture": info.model_type, **context},
-                          "capabilities": ["completion"], "modified_at": entry["modified_at"]})
+                          "capabilities": ["completion"] + (["tools"] if queue.engine.tool_format else []),
+                          "modified_at": entry["modified_at"]})
 
 
 async def version(_request: web.Request) -> web.Response:

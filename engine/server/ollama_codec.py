@@ -3,6 +3,7 @@ nanoseconds), and its error bodies."""
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -10,6 +11,7 @@ from typing import Any
 from aiohttp import web
 
 from engine.generation import Finished
+from engine.messages import ToolCall
 from engine.server.errors import ApiError
 from engine.server.wire import iso_now, send_line
 
@@ -28,6 +30,21 @@ def chat_piece(text: str, thinking: str = "") -> dict[str, Any]:
 
 def generate_piece(text: str, thinking: str = "") -> dict[str, Any]:
     return {"response": text, **thought(thinking)}
+
+
+def ollama_call(call: ToolCall) -> dict[str, Any]:
+    """Ollama's tool call: no id, the arguments as an object."""
+    try:
+        arguments = json.loads(call.arguments)
+    except ValueError:
+        arguments = call.arguments
+    return {"function": {"name": call.name, "arguments": arguments}}
+
+
+def with_calls(body: dict[str, Any], calls: Sequence[ToolCall]) -> dict[str, Any]:
+    if not calls:
+        return body
+    return {**body, "message": {**body["message"], "tool_calls": [ollama_call(call) for call in calls]}}
 
 
 def nanoseconds(seconds: float) -> int:
@@ -73,11 +90,15 @@ class OllamaCodec:
     def thinking(self, text: str) -> dict[str, Any]:
         return {**self._object("", text), "done": False}
 
+    def call_delta(self, call: ToolCall) -> list[dict[str, Any]]:
+        return [with_calls(self.delta(""), [call])]
+
     def closing(self, finished: Finished) -> Sequence[Any]:
         return [{**self._object(""), **done_fields(finished, self.started)}]
 
-    def whole(self, finished: Finished) -> dict[str, Any]:
-        return {**self._object(finished.text, finished.reasoning), **done_fields(finished, self.started)}
+    def whole(self, finished: Finished, calls: Sequence[ToolCall] = ()) -> dict[str, Any]:
+        body = {**self._object(finished.text, finished.reasoning), **done_fields(finished, self.started)}
+        return with_calls(body, calls)
 
     def failure(self, finished: Finished) -> ApiError:
         if finished.finish_reason == "cancelled":

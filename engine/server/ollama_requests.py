@@ -2,20 +2,24 @@
 
 Sampling defaults are Ollama's documented ones (temperature 0.8, top_k 40, top_p 0.9, repeat_penalty
 1.1). Like Ollama, unknown `options` (num_ctx, num_gpu, ...) are ignored; fields that would change the
-answer and are not supported here (images, tools, JSON format, thinking) are refused. Messages are read
-into typed parts, tool calls and results included; images are refused because no model here reads them.
+answer and are not supported here (images, thinking) are refused; `format` constrains the answer to JSON
+or a schema, `tools` offers functions. Messages are read into typed parts, tool calls and results included;
+images are refused because no model here reads them.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from engine.generation import SamplingSettings
 from engine.messages import Image, Message, Part, Reasoning, ToolCall, ToolResult, system, text_parts
 from engine.server.errors import ApiError
 from engine.server.fields import MAX_SEED, Fields, greedy_when_top_p_is_zero
+from engine.server.output_format import ollama_format
+from engine.server.tool_requests import ollama_tool_choice
+from engine.tools.choice import ToolChoice
 
 ROLES = ("system", "user", "assistant", "tool")
 
@@ -30,6 +34,7 @@ class OllamaRequest:
 @dataclass(frozen=True)
 class OllamaChat(OllamaRequest):
     messages: list[Message]
+    tools: ToolChoice | None = None
 
 
 @dataclass(frozen=True)
@@ -63,10 +68,6 @@ def settings_from_options(options: Fields, default_max_tokens: int) -> SamplingS
 
 
 def refuse_unsupported(fields: Fields) -> None:
-    if fields.raw("format") not in (None, ""):
-        raise ApiError.unsupported("format", "Structured output (format)")
-    if fields.raw("tools"):
-        raise ApiError.unsupported("tools", "Tool calling")
     if fields.raw("think") not in (None, False):
         raise ApiError.unsupported("think", "Thinking")
 
@@ -119,14 +120,17 @@ def parse_chat(body: Any, default_max_tokens: int) -> OllamaChat:
     refuse_unsupported(fields)
     messages = [chat_message(raw, i) for i, raw in enumerate(fields.items("messages"))]
     refuse_images(messages)
-    settings = settings_from_options(fields.nested("options"), default_max_tokens)
-    return OllamaChat(model, settings, fields.boolean("stream", True), messages)
+    settings = replace(settings_from_options(fields.nested("options"), default_max_tokens),
+                       grammar=ollama_format(fields.raw("format")))
+    return OllamaChat(model, settings, fields.boolean("stream", True), messages, ollama_tool_choice(fields))
 
 
 def parse_generate(body: Any, default_max_tokens: int) -> OllamaGenerate:
     fields = Fields(body)
     model = fields.string("model", required=True)
     refuse_unsupported(fields)
+    if fields.raw("tools"):
+        raise ApiError.unsupported("tools", "Tool calling on /api/generate (use /api/chat)")
     if fields.given("suffix") or fields.raw("context") or fields.given("template"):
         raise ApiError.unsupported("suffix", "suffix, context and template")
     prompt = fields.string("prompt", required=True)
@@ -134,6 +138,7 @@ def parse_generate(body: Any, default_max_tokens: int) -> OllamaGenerate:
     question = Message("user", text_parts(prompt) + images(fields.raw("images"), "images"))
     messages = ([system(instructions)] if instructions else []) + [question]
     refuse_images(messages)
-    settings = settings_from_options(fields.nested("options"), default_max_tokens)
+    settings = replace(settings_from_options(fields.nested("options"), default_max_tokens),
+                       grammar=ollama_format(fields.raw("format")))
     raw = prompt if fields.boolean("raw", False) else None
     return OllamaGenerate(model, settings, fields.boolean("stream", True), messages, raw)

@@ -15,6 +15,7 @@ from engine.server.core import answer, chat_call, completion_call
 from engine.server.openai_codec import ChatShape, CompletionShape, OpenAICodec
 from engine.server.openai_requests import parse_chat, parse_completion
 from engine.server.request_queue import REQUEST_QUEUE
+from engine.server.tool_requests import plan_tools
 from engine.server.wire import json_response, read_json
 
 
@@ -23,8 +24,9 @@ async def chat_completions(request: web.Request) -> web.StreamResponse:
     parsed = parse_chat(await read_json(request), queue.default_max_tokens)
     model = queue.model_id(parsed.model)
     codec = OpenAICodec(ChatShape(), model, parsed.include_usage)
-    begin = chat_call(queue.engine, parsed.messages, parsed.settings)
-    return await answer(request, codec, model, begin, parsed.stream)
+    plan = plan_tools(parsed.tools, queue.engine.tool_format, parsed.settings, model)
+    begin = chat_call(queue.engine, parsed.messages, plan.settings, plan.tools)
+    return await answer(request, codec, model, begin, parsed.stream, plan.reader)
 
 
 async def completions(request: web.Request) -> web.StreamResponse:

@@ -14,6 +14,7 @@ from typing import Any
 from aiohttp import web
 
 from engine.generation import Finished, Stats
+from engine.messages import ToolCall
 from engine.server.errors import ApiError
 from engine.server.wire import send_event
 
@@ -41,6 +42,21 @@ class ChatShape:
         if reasoning:
             message["reasoning_content"] = reasoning
         return {"index": 0, "message": message, "logprobs": None, "finish_reason": reason}
+
+    def call_deltas(self, call: ToolCall, index: int) -> list[dict]:
+        """As OpenAI streams a call: its id, type and name first, then its arguments."""
+        head = {"index": index, "id": call.id, "type": "function", "function": {"name": call.name, "arguments": ""}}
+        body = {"index": index, "function": {"arguments": call.arguments}}
+        return [self._tool_delta(head), self._tool_delta(body)]
+
+    def _tool_delta(self, call: dict) -> dict:
+        return {"index": 0, "delta": {"tool_calls": [call]}, "logprobs": None, "finish_reason": None}
+
+    def with_calls(self, choice: dict, calls: Sequence[ToolCall]) -> dict:
+        """A whole answer's choice holding tool calls: content is null when the model wrote nothing else."""
+        wire = [{"id": c.id, "type": "function", "function": {"name": c.name, "arguments": c.arguments}} for c in calls]
+        message = {**choice["message"], "content": choice["message"]["content"] or None, "tool_calls": wire}
+        return {**choice, "message": message}
 
 
 @dataclass(frozen=True)
@@ -80,6 +96,11 @@ def usage(stats: Stats) -> dict[str, Any]:
     }
 
 
+def called(reason: str, calls: int) -> str:
+    """OpenAI's finish_reason: "tool_calls" when an answer that ended by itself made calls."""
+    return "tool_calls" if calls and reason == "stop" else reason
+
+
 def error_body(error: ApiError) -> dict[str, Any]:
     return {"error": {"message": error.message, "type": error.kind, "param": error.param, "code": error.code}}
 
@@ -93,6 +114,8 @@ class OpenAICodec:
         self.shape, self.model, self.include_usage = shape, model, include_usage
         self.id = f"{shape.id_prefix}-{uuid.uuid4().hex[:24]}"
         self.created = int(time.time())
+        self.calls = 0
+        """Tool calls streamed so far: a streamed answer that made any ends with finish_reason "tool_calls"."""
 
     def _head(self, kind: str) -> dict:
         return {"id": self.id, "object": kind, "created": self.created, "model": self.model}
@@ -111,13 +134,21 @@ class OpenAICodec:
     def thinking(self, text: str) -> dict:
         return self._chunk(self.shape.thinking(text))
 
+    def call_delta(self, call: ToolCall) -> list[dict]:
+        assert isinstance(self.shape, ChatShape), "tool calls are read from chat answers only"
+        self.calls += 1
+        return [self._chunk(choice) for choice in self.shape.call_deltas(call, self.calls - 1)]
+
     def closing(self, finished: Finished) -> Sequence[Any]:
         usage_chunk = {**self._head(self.shape.chunk_object), "choices": [], "usage": usage(finished.stats)}
-        return [self._chunk(self.shape.closing(finished.finish_reason)), *([usage_chunk] if self.include_usage else []),
-                "[DONE]"]
+        reason = called(finished.finish_reason, self.calls)
+        return [self._chunk(self.shape.closing(reason)), *([usage_chunk] if self.include_usage else []), "[DONE]"]
 
-    def whole(self, finished: Finished) -> dict:
-        choice = self.shape.whole(finished.text, finished.finish_reason, finished.reasoning)
+    def whole(self, finished: Finished, calls: Sequence[ToolCall] = ()) -> dict:
+        choice = self.shape.whole(finished.text, called(finished.finish_reason, len(calls)), finished.reasoning)
+        if calls:
+            assert isinstance(self.shape, ChatShape), "tool calls are read from chat answers only"
+            choice = self.shape.with_calls(choice, calls)
         return {**self._head(self.shape.object), "choices": [choice], "usage": usage(finished.stats)}
 
     def failure(self, finished: Finished) -> ApiError:

@@ -1,6 +1,6 @@
 """OpenAI request bodies -> what the engine needs, refusing what this server cannot honour.
 
-Fields that change the answer and are not supported (n > 1, logprobs, tools, JSON mode...) are refused
+Fields that change the answer and are not supported (n > 1, logprobs, logit_bias...) are refused
 with a 400 naming them; fields that only describe the caller (user, metadata, store...) are ignored,
 as OpenAI's own API ignores them for models they do not apply to. Unknown fields are refused, as
 OpenAI does ("Unrecognized request argument supplied").
@@ -8,7 +8,7 @@ OpenAI does ("Unrecognized request argument supplied").
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from engine.generation import SamplingSettings
@@ -16,6 +16,9 @@ from engine.messages import Message
 from engine.server.errors import ApiError
 from engine.server.fields import MAX_SEED, Fields, greedy_when_top_p_is_zero
 from engine.server.openai_messages import chat_messages
+from engine.server.output_format import openai_response_format
+from engine.server.tool_requests import openai_tool_choice
+from engine.tools.choice import ToolChoice
 
 SAMPLING_FIELDS = {
     "temperature", "top_p", "max_tokens", "seed", "stop", "presence_penalty", "frequency_penalty", "n",
@@ -45,6 +48,7 @@ class GenerationRequest:
 @dataclass(frozen=True)
 class ChatRequest(GenerationRequest):
     messages: list[Message]
+    tools: ToolChoice | None = None
 
 
 @dataclass(frozen=True)
@@ -101,12 +105,8 @@ def streaming(fields: Fields) -> tuple[bool, bool]:
 
 
 def refuse_chat_extras(fields: Fields) -> None:
-    if fields.raw("tools") or fields.raw("functions"):
-        raise ApiError.unsupported("tools", "Tool calling")
-    if fields.raw("tool_choice") not in (None, "none") or fields.raw("function_call") not in (None, "none"):
-        raise ApiError.unsupported("tool_choice", "Tool calling")
-    if fields.nested("response_format").string("type", "text") != "text":
-        raise ApiError.unsupported("response_format", "Structured output (response_format other than text)")
+    if fields.raw("functions") or fields.raw("function_call") not in (None, "none"):
+        raise ApiError.unsupported("functions", "Function calling with the deprecated 'functions' (use 'tools')")
     if fields.raw("modalities") not in (None, ["text"]) or fields.given("audio"):
         raise ApiError.unsupported("modalities", "Output other than text")
 
@@ -120,8 +120,9 @@ def parse_chat(body: Any, default_max_tokens: int) -> ChatRequest:
     refuse_chat_extras(fields)
     max_tokens = fields.integer("max_completion_tokens", None, 1) or fields.integer("max_tokens", None, 1)
     stream, include_usage = streaming(fields)
-    settings = sampling_settings(fields, default_max_tokens, max_tokens)
-    return ChatRequest(model, settings, stream, include_usage, messages)
+    settings = replace(sampling_settings(fields, default_max_tokens, max_tokens),
+                       grammar=openai_response_format(fields))
+    return ChatRequest(model, settings, stream, include_usage, messages, openai_tool_choice(fields))
 
 
 def completion_prompt(fields: Fields) -> str:
