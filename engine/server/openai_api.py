@@ -23,6 +23,8 @@ async def chat_completions(request: web.Request) -> web.StreamResponse:
     queue = request.app[REQUEST_QUEUE]
     parsed = parse_chat(await read_json(request), queue.default_max_tokens)
     model = queue.model_id(parsed.model)
+    if parsed.tools:
+        await queue.load(model)  # the tools are rendered in the named model's own format
     codec = OpenAICodec(ChatShape(), model, parsed.include_usage)
     plan = plan_tools(parsed.tools, queue.engine.tool_format, parsed.settings, model)
     begin = chat_call(queue.engine, parsed.messages, plan.settings, plan.tools)
@@ -43,14 +45,13 @@ def model_card(info: ModelInfo) -> dict[str, Any]:
 
 
 async def list_models(request: web.Request) -> web.Response:
-    info = request.app[REQUEST_QUEUE].engine.model_info
-    return json_response({"object": "list", "data": [model_card(info)] if info else []})
+    """Every model a request may name: the loaded one first, then the store's."""
+    servable = request.app[REQUEST_QUEUE].models.servable()
+    return json_response({"object": "list", "data": [model_card(info) for info in servable]})
 
 
 async def get_model(request: web.Request) -> web.Response:
-    queue = request.app[REQUEST_QUEUE]
-    queue.model_id(request.match_info["model"])
-    return json_response(model_card(queue.loaded_model()))
+    return json_response(model_card(request.app[REQUEST_QUEUE].models.find(request.match_info["model"])))
 
 
 def add_routes(app: web.Application) -> None:
