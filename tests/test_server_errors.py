@@ -109,7 +109,7 @@ def test_a_body_over_the_size_limit_is_a_413(serve: Callable[..., LiveServer]) -
 
 
 def test_unknown_endpoints_and_methods_get_json_errors(api_server: LiveServer) -> None:
-    assert send(api_server, "GET", "/v1/embeddings")[0] == 404
+    assert send(api_server, "GET", "/v1/no-such-endpoint")[0] == 404
     status, body = send(api_server, "GET", "/v1/chat/completions")
     assert status == 405 and body["error"]["message"] == "GET is not allowed on /v1/chat/completions"
 

@@ -74,6 +74,24 @@ class ModelRegistry:
                 return info
         raise ApiError.unknown_model(requested)
 
+    def find_encoder(self, requested: str) -> tuple[str, Path]:
+        """(id, folder) of the embedding model `requested` names; a chat model or an unknown name is refused."""
+        from engine.embeddings.model import is_embedding_model
+        from engine.models.folder import display_name
+        from engine.models.store import list_models
+
+        name = requested.removesuffix(":latest")
+        for model in list_models():
+            path = model.path
+            if model.info is None and is_embedding_model(path):
+                if name in {model.key, str(path), path.name, str(path.resolve()), display_name(path)}:
+                    return display_name(path), path
+        chat_model = self.find(requested)
+        raise ApiError.invalid(
+            f"{chat_model.name} is a chat model, not an embedding model; add an embedding model such as "
+            "sentence-transformers/all-MiniLM-L6-v2 to Cabin and name it instead.", "model", "not_an_embedding_model"
+        )
+
     def is_loaded(self, info: ModelInfo) -> bool:
         loaded = self.loaded()
         return loaded is not None and loaded.path.resolve() == info.path.resolve()
