@@ -80,6 +80,13 @@ def test_ollamas_older_embeddings_endpoint_embeds_its_prompt(ollama_client: olla
     np.testing.assert_allclose(response.embedding, reference_embeddings(tiny_encoder, ["hello world"])[0], atol=1e-5)
 
 
+def test_the_model_lists_name_the_embedding_model_after_the_chat_model(
+    client: openai.OpenAI, ollama_client: ollama.Client
+) -> None:
+    assert [model.id for model in client.models.list()] == ["tiny-llama", ENCODER]
+    assert [model.model for model in ollama_client.list().models] == ["tiny-llama", ENCODER]
+
+
 def test_a_chat_model_asked_for_embeddings_is_a_400_naming_an_embedding_model(client: openai.OpenAI) -> None:
     with pytest.raises(openai.BadRequestError) as error:
         client.embeddings.create(model="tiny-llama", input="hello")

@@ -34,7 +34,3 @@ class ApiError(Exception):
     def cannot_load(cls, model: str, reason: str) -> ApiError:
         return cls(400, f"The model '{model}' cannot be loaded: {reason}", "invalid_request_error", "model",
                    "model_load_failed")
-
-    @classmethod
-    def no_model(cls) -> ApiError:
-        return cls(503, "No model is loaded.", "server_error", None, "model_not_loaded")

@@ -74,18 +74,23 @@ class ModelRegistry:
                 return info
         raise ApiError.unknown_model(requested)
 
-    def find_encoder(self, requested: str) -> tuple[str, Path]:
-        """(id, folder) of the embedding model `requested` names; a chat model or an unknown name is refused."""
+    def encoders(self) -> list[tuple[str, str, Path]]:
+        """(id, store key, folder) of each embedding model in the store (none on a server that may not swap)."""
         from engine.embeddings.model import is_embedding_model
         from engine.models.folder import display_name
         from engine.models.store import list_models
 
+        if not self.swap:
+            return []
+        return [(display_name(model.path), model.key, model.path) for model in list_models()
+                if model.info is None and is_embedding_model(model.path)]  # fmt: skip
+
+    def find_encoder(self, requested: str) -> tuple[str, Path]:
+        """(id, folder) of the embedding model `requested` names; a chat model or an unknown name is refused."""
         name = requested.removesuffix(":latest")
-        for model in list_models():
-            path = model.path
-            if model.info is None and is_embedding_model(path):
-                if name in {model.key, str(path), path.name, str(path.resolve()), display_name(path)}:
-                    return display_name(path), path
+        for model, key, path in self.encoders():
+            if name in {model, key, str(path), path.name, str(path.resolve())}:
+                return model, path
         chat_model = self.find(requested)
         raise ApiError.invalid(
             f"{chat_model.name} is a chat model, not an embedding model; add an embedding model such as "

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import hashlib
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import Any
 
 from aiohttp import web
 
 from engine import __version__
 from engine.models.folder import ModelInfo
+from engine.models.store import folder_size
 from engine.server.core import answer, chat_call, completion_call
 from engine.server.fields import Fields
 from engine.server.ollama_codec import OllamaCodec, chat_piece, generate_piece
@@ -80,9 +82,17 @@ def model_entry(info: ModelInfo) -> dict[str, Any]:
     }
 
 
+def encoder_entry(name: str, path: Path) -> dict[str, Any]:
+    """An embedding model (engine/embeddings/), described from its folder."""
+    info = ModelInfo(name, path, "bert", None, folder_size(path), None)
+    return model_entry(info)
+
+
 async def tags(request: web.Request) -> web.Response:
-    """Every model a request may name: the loaded one first, then the store's."""
-    return json_response({"models": [model_entry(info) for info in request.app[REQUEST_QUEUE].models.servable()]})
+    """Every model a request may name: the loaded one first, then the store's chat and embedding models."""
+    models = request.app[REQUEST_QUEUE].models
+    entries = [model_entry(info) for info in models.servable()]
+    return json_response({"models": entries + [encoder_entry(name, path) for name, _key, path in models.encoders()]})
 
 
 def expiry(expires_at: float | None) -> str:

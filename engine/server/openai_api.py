@@ -6,11 +6,11 @@ to the server core (engine/server/core.py).
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from aiohttp import web
 
-from engine.models.folder import ModelInfo
 from engine.server.core import answer, chat_call, completion_call
 from engine.server.openai_codec import ChatShape, CompletionShape, OpenAICodec
 from engine.server.openai_requests import parse_chat, parse_completion
@@ -40,18 +40,21 @@ async def completions(request: web.Request) -> web.StreamResponse:
     return await answer(request, codec, model, begin, parsed.stream)
 
 
-def model_card(info: ModelInfo) -> dict[str, Any]:
-    return {"id": info.name, "object": "model", "created": int(info.path.stat().st_mtime), "owned_by": "cabin"}
+def model_card(name: str, path: Path) -> dict[str, Any]:
+    return {"id": name, "object": "model", "created": int(path.stat().st_mtime), "owned_by": "cabin"}
 
 
 async def list_models(request: web.Request) -> web.Response:
     """Every model a request may name: the loaded one first, then the store's."""
-    servable = request.app[REQUEST_QUEUE].models.servable()
-    return json_response({"object": "list", "data": [model_card(info) for info in servable]})
+    models = request.app[REQUEST_QUEUE].models
+    encoders = [model_card(name, path) for name, _key, path in models.encoders()]
+    return json_response({"object": "list", "data": [model_card(info.name, info.path) for info in models.servable()]
+                          + encoders})
 
 
 async def get_model(request: web.Request) -> web.Response:
-    return json_response(model_card(request.app[REQUEST_QUEUE].models.find(request.match_info["model"])))
+    info = request.app[REQUEST_QUEUE].models.find(request.match_info["model"])
+    return json_response(model_card(info.name, info.path))
 
 
 def add_routes(app: web.Application) -> None:

@@ -25,7 +25,6 @@ from aiohttp import web
 
 from engine.errors import ModelError
 from engine.generation import Engine, Finished, Generation
-from engine.models.folder import ModelInfo
 from engine.server.errors import ApiError
 from engine.server.models_registry import ModelRegistry
 
@@ -72,12 +71,6 @@ class RequestQueue:
         self._turn = asyncio.Semaphore(1)
         """Held from an API generation's start to its end."""
         self._closing = False
-
-    def loaded_model(self) -> ModelInfo:
-        info = self.engine.model_info
-        if info is None:
-            raise ApiError.no_model()
-        return info
 
     def model_id(self, requested: str) -> str:
         """The id of the model `requested` names (its id, store key, folder path or name; Ollama's ':latest' too).
