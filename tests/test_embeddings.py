@@ -49,3 +49,10 @@ def test_the_tokens_read_are_counted(engine: Engine, encoder: SentenceEncoder) -
 
 def test_a_bert_folder_is_an_embedding_model_and_a_chat_model_is_not(tiny_encoder: Path, llama_model: Path) -> None:
     assert is_embedding_model(tiny_encoder) and not is_embedding_model(llama_model)
+
+
+def test_an_embedding_model_folder_can_be_added_to_the_store(cabin_data: Path, tiny_encoder: Path) -> None:
+    from engine.models.store import add_model_folder, list_models
+
+    add_model_folder(tiny_encoder)
+    assert tiny_encoder.resolve() in [model.path for model in list_models()]
