@@ -81,7 +81,8 @@ def prepare_chat(
 ) -> PreparedPrompt:
     """Render a conversation, leaving out its oldest messages if it would overflow the context length."""
     if settings.context_length is None:
-        return _chat_prompt(tokenizer, render_prompt(tokenizer, messages, settings.thinking, tools, settings.reasoning_effort), settings)
+        rendered = render_prompt(tokenizer, messages, settings.thinking, tools, settings.reasoning_effort)
+        return _chat_prompt(tokenizer, rendered, settings)
 
     def count(candidate: list[Message]) -> int:
         rendered = render_prompt(tokenizer, candidate, settings.thinking, tools, settings.reasoning_effort)
