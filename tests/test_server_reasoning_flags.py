@@ -94,3 +94,15 @@ def test_ollama_think_as_an_effort_reaches_a_gpt_oss_template(gpt_oss_server: tu
 def test_reasoning_effort_is_not_passed_to_a_template_that_does_not_read_it() -> None:
     qwen3 = (TEMPLATES / "qwen3.jinja").read_text()
     assert template_switches(qwen3, None, "low") == {}
+
+
+def test_anthropic_thinking_disabled_asks_the_template_not_to_think(qwen3_server: tuple[LiveServer, Any]) -> None:
+    server, last_prompt = qwen3_server
+    post(server, "/v1/messages", {"messages": HI, "max_tokens": 50, "thinking": {"type": "disabled"}})
+    assert last_prompt().endswith(CLOSED_THINKING)
+
+
+def test_responses_reasoning_effort_reaches_a_gpt_oss_template(gpt_oss_server: tuple[LiveServer, Any]) -> None:
+    server, last_prompt = gpt_oss_server
+    post(server, "/v1/responses", {"input": "Hi", "reasoning": {"effort": "low"}})
+    assert "Reasoning: low" in last_prompt()

@@ -37,6 +37,7 @@ def test_a_response_answers_what_chat_completions_answers(api_server: LiveServer
 def test_a_response_cut_by_max_output_tokens_is_incomplete(api_server: LiveServer) -> None:
     response = client_of(api_server).responses.create(model=LLAMA, input="Hello there", max_output_tokens=16)
     assert (response.status, response.incomplete_details.reason) == ("incomplete", "max_output_tokens")
+    assert response.output[-1].status == "incomplete"
     assert response.usage.output_tokens == 16
 
 
@@ -133,3 +134,10 @@ def test_an_unknown_model_is_an_openai_shaped_404(api_server: LiveServer) -> Non
     with pytest.raises(openai.NotFoundError) as refused:
         client_of(api_server).responses.create(model="nope", input="Hi")
     assert refused.value.body["code"] == "model_not_found"
+
+
+def test_the_clients_stream_helper_accumulates_the_events_into_the_response(thinking_server: LiveServer) -> None:
+    with client_of(thinking_server).responses.stream(model="scripted-thinker", input="Hi") as stream:
+        text = "".join(event.delta for event in stream if event.type == "response.output_text.delta")
+        final = stream.get_final_response()
+    assert (text, final.output_text, final.output[0].content[0].text) == ("Hello!", "Hello!", "A greeting.")

@@ -101,11 +101,12 @@ class ResponsesCodec:
         return [*events, self._item_event("response.output_item.added", text_item(kind, item_id, None, "in_progress")),
                 self._part_event("response.content_part.added", item_id, part=part(kind, ""))]
 
-    def _close(self) -> list[Event]:
+    def _close(self, status: str = "completed") -> list[Event]:
+        """Events that end the open item; `status` "incomplete" when max_output_tokens cut it."""
         if self.open is None:
             return []
         kind, item_id, texts = self.open
-        text, item = "".join(texts), text_item(kind, item_id, "".join(texts))
+        text, item = "".join(texts), text_item(kind, item_id, "".join(texts), status)
         self.open = None
         done = "response.output_text.done" if kind == "message" else "response.reasoning_text.done"
         events = [self._part_event(done, item_id, text=text, **({"logprobs": []} if kind == "message" else {})),
@@ -146,17 +147,18 @@ class ResponsesCodec:
         return [events]
 
     def closing(self, finished: Finished) -> Sequence[Any]:
-        events = self._close()
         status = "incomplete" if finished.finish_reason == "length" else "completed"
+        events = self._close(status)
         kind = "response.incomplete" if status == "incomplete" else "response.completed"
         return [[*events, self._event(kind, response=self.response(status, self.items, finished))]]
 
     def whole(self, finished: Finished, calls: Sequence[ToolCall] = ()) -> dict[str, Any]:
+        status = "incomplete" if finished.finish_reason == "length" else "completed"
         output = [text_item("reasoning", new_id("rs"), finished.reasoning)] if finished.reasoning else []
         if finished.text or not calls:
-            output.append(text_item("message", new_id("msg"), finished.text))
+            output.append(text_item("message", new_id("msg"), finished.text, status))
         output += [call_item(call) for call in calls]
-        return self.response("incomplete" if finished.finish_reason == "length" else "completed", output, finished)
+        return self.response(status, output, finished)
 
     def failure(self, finished: Finished) -> ApiError:
         if finished.finish_reason == "cancelled":
