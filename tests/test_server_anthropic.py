@@ -165,3 +165,15 @@ def test_a_wrong_x_api_key_is_an_anthropic_authentication_error(serve: Callable[
     with pytest.raises(anthropic.AuthenticationError) as refused:
         client_of(server, api_key="wrong").messages.create(model=LLAMA, max_tokens=2, messages=HELLO)
     assert refused.value.body["error"]["type"] == "authentication_error"
+
+
+def test_count_tokens_counts_the_prompt_a_message_would_read(
+    scripted_tools: tuple[LiveServer, ScriptedBackend],
+) -> None:
+    server, backend = scripted_tools
+    backend.replies = ["Sunny."]
+    client = client_of(server)
+    counted = client.messages.count_tokens(model=TOOLS_MODEL, messages=ASK, tools=[WEATHER], system="Be brief.")
+    answered = client.messages.create(model=TOOLS_MODEL, max_tokens=20, messages=ASK, tools=[WEATHER],
+                                      system="Be brief.")
+    assert counted.input_tokens == answered.usage.input_tokens

@@ -176,10 +176,23 @@ def sampling(fields: Fields) -> SamplingSettings:
 
 def parse_messages(body: Any) -> AnthropicRequest:
     fields = Fields(body)
-    refuse_unknown(fields)
-    model = fields.string("model", required=True)
     if not fields.given("max_tokens"):
         raise ApiError.invalid("max_tokens: Field required", "max_tokens")
+    return parsed(fields)
+
+
+def parse_count_tokens(body: Any) -> AnthropicRequest:
+    """/v1/messages/count_tokens: a message request without `max_tokens`, counted rather than answered."""
+    fields = Fields(body)
+    if fields.given("max_tokens") or fields.given("stream"):
+        name = "max_tokens" if fields.given("max_tokens") else "stream"
+        raise ApiError.invalid(f"{name}: Extra inputs are not permitted", name)
+    return parsed(Fields({**body, "max_tokens": 1}))
+
+
+def parsed(fields: Fields) -> AnthropicRequest:
+    refuse_unknown(fields)
+    model = fields.string("model", required=True)
     turns = fields.items("messages")
     messages = system_message(fields) + [
         message for index, raw in enumerate(turns) for message in chat_messages(raw, f"messages.{index}")]
