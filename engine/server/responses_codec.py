@@ -3,7 +3,8 @@ function_call), and the typed server-sent events that stream it as OpenAI sends 
 
 A stream opens with response.created and response.in_progress; each output item is added, filled by deltas
 (response.reasoning_text.delta, response.output_text.delta, response.function_call_arguments.delta) and done;
-response.completed (or response.incomplete, when max_output_tokens cut it) carries the whole response. Each
+response.completed (or response.incomplete, when max_output_tokens cut it) carries the whole response; a
+stream that cannot finish ends with an error event and response.failed. Each
 streamed piece may open or close items, so the codec's objects are lists of events, sent in order.
 """
 
@@ -166,9 +167,11 @@ class ResponsesCodec:
                             None, "generation_stopped")
         return ApiError(500, f"Generation failed: {finished.error}", "server_error", None, "generation_failed")
 
-    def error_body(self, error: ApiError) -> Event:
+    def error_body(self, error: ApiError) -> list[Event]:
+        """A stream that cannot finish: the error, then response.failed carrying it and the items done so far."""
         self.sequence += 1
-        return error_event(error, self.sequence - 1)
+        failed = {**self.response("failed", self.items), "error": {"code": error.code, "message": error.message}}
+        return [error_event(error, self.sequence - 1), self._event("response.failed", response=failed)]
 
     async def send(self, response: web.StreamResponse, data: Any) -> None:
         """Write one event, or a list of them in order."""
