@@ -134,6 +134,15 @@ def test_an_output_config_format_is_filled_validly_by_a_random_model(api_server:
     jsonschema.validate(json.loads(message.content[0].text), POINT)
 
 
+def test_prompt_tokens_the_cache_held_are_counted_apart(api_server: LiveServer) -> None:
+    client = client_of(api_server)
+    first = client.messages.create(model=LLAMA, max_tokens=2, messages=HELLO, extra_body=GREEDY)
+    again = client.messages.create(model=LLAMA, max_tokens=2, messages=HELLO, extra_body=GREEDY)
+    assert again.usage.cache_read_input_tokens > 0
+    assert again.usage.input_tokens + again.usage.cache_read_input_tokens == first.usage.input_tokens + (
+        first.usage.cache_read_input_tokens)
+
+
 def test_a_missing_max_tokens_is_an_anthropic_invalid_request_error(api_server: LiveServer) -> None:
     with pytest.raises(anthropic.BadRequestError) as refused:
         client_of(api_server).post("/v1/messages", cast_to=object, body={"model": LLAMA, "messages": HELLO})
@@ -176,4 +185,4 @@ def test_count_tokens_counts_the_prompt_a_message_would_read(
     counted = client.messages.count_tokens(model=TOOLS_MODEL, messages=ASK, tools=[WEATHER], system="Be brief.")
     answered = client.messages.create(model=TOOLS_MODEL, max_tokens=20, messages=ASK, tools=[WEATHER],
                                       system="Be brief.")
-    assert counted.input_tokens == answered.usage.input_tokens
+    assert counted.input_tokens == answered.usage.input_tokens + answered.usage.cache_read_input_tokens

@@ -55,7 +55,8 @@ def stop_reason(finished: Finished, calls: int) -> str:
 
 
 def usage(stats: Stats) -> dict[str, Any]:
-    return {"input_tokens": stats.prompt_tokens, "output_tokens": stats.generated_tokens,
+    """Anthropic's counts: `input_tokens` are the prompt tokens read anew, those the prompt cache held apart."""
+    return {"input_tokens": stats.prompt_tokens - stats.cached_tokens, "output_tokens": stats.generated_tokens,
             "cache_read_input_tokens": stats.cached_tokens, "cache_creation_input_tokens": 0}
 
 
