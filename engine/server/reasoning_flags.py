@@ -52,7 +52,8 @@ def template_kwargs(fields: Fields) -> ReasoningFlags:
     if other:
         raise ApiError.unsupported(f"chat_template_kwargs.{other[0]}", f"The chat template argument '{other[0]}'")
     effort = openai_effort(kwargs.raw("reasoning_effort"), "chat_template_kwargs.reasoning_effort")
-    return ReasoningFlags(kwargs.boolean("enable_thinking", None), effort.effort)  # type: ignore[arg-type]
+    switch = kwargs.boolean("enable_thinking", False) if kwargs.given("enable_thinking") else None
+    return ReasoningFlags(switch, effort.effort)
 
 
 def openai_flags(fields: Fields) -> ReasoningFlags:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from engine.generation import SamplingSettings
-from engine.messages import Message, Part, Reasoning, Text, ToolCall, ToolResult
+from engine.messages import Message, Part, Reasoning, Role, Text, ToolCall, ToolResult
 from engine.server.errors import ApiError
 from engine.server.fields import Fields, greedy_when_top_p_is_zero
 from engine.server.openai_requests import refuse_unknown
@@ -30,7 +30,7 @@ KNOWN_FIELDS = IGNORED_FIELDS | {
     "text", "tools", "tool_choice", "reasoning", "previous_response_id", "conversation", "top_logprobs",
     "background", "max_tool_calls",
 }
-ROLES = {"system": "system", "developer": "system", "user": "user", "assistant": "assistant"}
+ROLES: dict[str, Role] = {"system": "system", "developer": "system", "user": "user", "assistant": "assistant"}
 TEXT_PARTS = {"input_text", "output_text", "text"}
 
 
@@ -73,12 +73,12 @@ def text_of(content: Any, param: str) -> str:
     return "".join(texts)
 
 
-def with_part(messages: list[Message], role: str, part: Part) -> None:
+def with_part(messages: list[Message], role: Role, part: Part) -> None:
     """Add `part` to the last message when it has `role` (calls made in one turn share it), else a new one."""
     if messages and messages[-1].role == role and role != "user":
-        messages[-1] = Message(role, messages[-1].parts + (part,))  # type: ignore[arg-type]
+        messages[-1] = Message(role, messages[-1].parts + (part,))
     else:
-        messages.append(Message(role, (part,)))  # type: ignore[arg-type]
+        messages.append(Message(role, (part,)))
 
 
 def input_item(messages: list[Message], raw: Any, where: str) -> None:
