@@ -24,6 +24,7 @@ REASONING_KEYS = {
 """What templates call an assistant message's thinking (Qwen3 and most others; gpt-oss), and how a
 template that reads it spells it ("thinking" alone is no sign: `enable_thinking` holds it too)."""
 THINKING_SWITCH = "enable_thinking"
+EFFORT_SWITCH = "reasoning_effort"
 
 
 class UnsupportedContent(CabinError):
@@ -61,6 +62,15 @@ def reasoning_key(template: str | None) -> str | None:
 def takes_thinking_switch(template: str | None) -> bool:
     """Whether the template can be asked to think or not (`enable_thinking`: Qwen3, SmolLM3)."""
     return bool(template) and THINKING_SWITCH in template
+
+
+def template_switches(template: str, thinking: bool | None, reasoning_effort: str | None) -> dict[str, Any]:
+    """The keyword arguments that steer a template's reasoning: `enable_thinking` (None: the template's default;
+    templates without the switch ignore it) and `reasoning_effort`, passed only to a template that reads it."""
+    switches: dict[str, Any] = {} if thinking is None else {THINKING_SWITCH: thinking}
+    if reasoning_effort is not None and EFFORT_SWITCH in template:
+        switches[EFFORT_SWITCH] = reasoning_effort
+    return switches
 
 
 def _template_message(message: Message, reasoning: str | None) -> list[dict[str, Any]]:

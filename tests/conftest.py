@@ -464,6 +464,20 @@ def scripted_tools(engine: Engine, qwen_tools_model: Path, monkeypatch: pytest.M
     server.close()
 
 
+@pytest.fixture
+def thinking_server(engine: Engine, family_tokenizers: Callable[[str], Any]) -> Iterator[LiveServer]:
+    """The API server for a scripted Qwen3-template model ("scripted-thinker") that always answers
+    "<think>\nA greeting.\n</think>\n\nHello!": its thinking "A greeting.", its answer "Hello!"."""
+    from tests.reasoning_models import ScriptedBackend, install
+
+    tokenizer = family_tokenizers("qwen3")
+    answer = "<think>\nA greeting.\n</think>\n\nHello!"
+    install(engine, ScriptedBackend(tokenizer, tokenizer.encode(answer, add_special_tokens=False)))
+    server = LiveServer(engine, ServerConfig(port=0))
+    yield server
+    server.close()
+
+
 # -- Files to attach to a message ----------------------------------------------------------------------------
 @pytest.fixture
 def report_pdf(tmp_path: Path) -> Path:

@@ -142,6 +142,27 @@ def test_concurrent_requests_for_two_models_are_each_answered_by_their_own(clien
     assert answers == [expected[model] for model in order]
 
 
+def test_tools_for_a_model_swapped_in_use_that_models_tool_format(
+    client: openai.OpenAI, qwen_tools_model: Path
+) -> None:
+    from tests.test_server_tools import WEATHER
+
+    local.add_folder(qwen_tools_model)
+    completion = client.chat.completions.create(
+        model="tiny-qwen-tools", messages=[{"role": "user", "content": "Weather in Paris?"}], tools=[WEATHER],
+        tool_choice="required", max_tokens=200, temperature=1.0, seed=1,
+    )
+    assert completion.choices[0].message.tool_calls[0].function.name == "get_weather"
+
+
+def test_the_anthropic_client_names_a_stored_model_too(server: LiveServer) -> None:
+    import anthropic
+
+    client = anthropic.Anthropic(base_url=server.url, api_key="unused", max_retries=0)
+    message = client.messages.create(model=QWEN, max_tokens=4, messages=[{"role": "user", "content": "Hi"}])
+    assert message.model == QWEN and server.engine.model_info.name == QWEN
+
+
 def test_a_model_too_big_for_memory_is_a_clear_error_and_the_loaded_one_stays(
     client: openai.OpenAI, ollama_client: ollama.Client, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -5,28 +5,11 @@ from __future__ import annotations
 
 import http.client
 import json
-from collections.abc import Callable, Iterator
-from typing import Any
 from urllib.parse import urlsplit
 
-import pytest
-
-from engine.generation import Engine
-from engine.server import ServerConfig
 from tests.conftest import LiveServer
-from tests.reasoning_models import ScriptedBackend, install
 
-OUTPUT = "<think>\nA greeting.\n</think>\n\nHello!"
 HI = [{"role": "user", "content": "Hi"}]
-
-
-@pytest.fixture
-def thinking_server(engine: Engine, family_tokenizers: Callable[[str], Any]) -> Iterator[LiveServer]:
-    tokenizer = family_tokenizers("qwen3")
-    install(engine, ScriptedBackend(tokenizer, tokenizer.encode(OUTPUT, add_special_tokens=False)))
-    server = LiveServer(engine, ServerConfig(port=0))
-    yield server
-    server.close()
 
 
 def post(server: LiveServer, path: str, body: dict) -> bytes:

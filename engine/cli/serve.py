@@ -75,8 +75,8 @@ async def serve_until_stopped(engine: Engine, config: ServerConfig) -> None:
         loop.add_signal_handler(sig, stopping.set)
     handle = await start_server(engine, config)
     handle.on_served(lambda served: print(served_line(served), file=sys.stderr, flush=True))
-    print(f"Serving {engine.model_info.name} at {handle.url} — OpenAI API at {handle.url}/v1, Ollama API at "
-          f"{handle.url}/api. Ctrl-C stops.", flush=True)
+    print(f"Serving {engine.model_info.name} at {handle.url} — OpenAI and Anthropic APIs at {handle.url}/v1, "
+          f"Ollama API at {handle.url}/api. Ctrl-C stops.", flush=True)
     try:
         await stopping.wait()
     finally:

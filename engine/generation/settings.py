@@ -27,6 +27,9 @@ class SamplingSettings:
     thinking: bool | None = None
     """For a chat template that takes `enable_thinking` (Qwen3, SmolLM3): think first (True) or answer at
     once (False). None leaves the template's default; templates without the switch ignore it."""
+    reasoning_effort: str | None = None
+    """For a chat template that reads `reasoning_effort` (gpt-oss): "low", "medium" or "high". None leaves the
+    template's default; templates that do not read it ignore it."""
     grammar: Grammar | None = None
     """What the answer must look like (engine/structured): sampling is masked so it cannot be anything else."""
 

@@ -9,7 +9,7 @@ from threading import Event as StopFlag
 from typing import Any
 
 from engine.backends.base import Backend, PrefillStopped, Step
-from engine.chat_template import plain_prompt, template_messages
+from engine.chat_template import plain_prompt, template_messages, template_switches
 from engine.generation.context_window import ContextOverflow, fit_to_context
 from engine.generation.events import Event, Finished, FinishReason, Stats, Token
 from engine.generation.prompt_cache import ConversationCache
@@ -20,7 +20,8 @@ from engine.reasoning import ReasoningFormat, Split, reasoning_format, splitter_
 
 
 def render_prompt(
-    tokenizer: Any, messages: list[Message], thinking: bool | None = None, tools: Sequence[dict[str, Any]] = ()
+    tokenizer: Any, messages: list[Message], thinking: bool | None = None, tools: Sequence[dict[str, Any]] = (),
+    reasoning_effort: str | None = None,
 ) -> str:
     """The conversation as the model's chat template writes it, ending with the assistant's turn.
 
@@ -28,11 +29,12 @@ def render_prompt(
 
     A model without a chat template (a base model) gets plain `Role: text` lines. Either way the
     prompt starts with the BOS token when the model uses one (see `with_bos`). `thinking` is passed to
-    a template as `enable_thinking` (None: the template's own default).
+    a template as `enable_thinking` (None: the template's own default), `reasoning_effort` to a template that
+    reads it (gpt-oss).
     """
     template = getattr(tokenizer, "chat_template", None)
     if template:
-        switch = {} if thinking is None else {"enable_thinking": thinking}
+        switch = template_switches(template, thinking, reasoning_effort)
         rendered = tokenizer.apply_chat_template(
             template_messages(messages, template), tokenize=False, add_generation_prompt=True,
             tools=list(tools) or None, **switch
@@ -79,15 +81,16 @@ def prepare_chat(
 ) -> PreparedPrompt:
     """Render a conversation, leaving out its oldest messages if it would overflow the context length."""
     if settings.context_length is None:
-        return _chat_prompt(tokenizer, render_prompt(tokenizer, messages, settings.thinking, tools), settings)
+        rendered = render_prompt(tokenizer, messages, settings.thinking, tools, settings.reasoning_effort)
+        return _chat_prompt(tokenizer, rendered, settings)
 
     def count(candidate: list[Message]) -> int:
-        rendered = render_prompt(tokenizer, candidate, settings.thinking, tools)
+        rendered = render_prompt(tokenizer, candidate, settings.thinking, tools, settings.reasoning_effort)
         return len(tokenizer.encode(rendered, add_special_tokens=False))
 
     fitted = fit_to_context(messages, count, settings.context_length, settings.max_tokens)
     answer_settings = replace(settings, max_tokens=fitted.max_tokens)
-    rendered = render_prompt(tokenizer, fitted.messages, settings.thinking, tools)
+    rendered = render_prompt(tokenizer, fitted.messages, settings.thinking, tools, settings.reasoning_effort)
     return _chat_prompt(tokenizer, rendered, answer_settings, fitted.dropped)
 
 

@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 
 from aiohttp import web
 
-from engine.server import ollama_codec, openai_codec
+from engine.server import anthropic_codec, ollama_codec, openai_codec
 from engine.server.errors import ApiError
 from engine.server.wire import json_response
 
@@ -25,7 +25,7 @@ log = logging.getLogger("cabin.server")
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 CORS_HEADERS = {
     "Access-Control-Allow-Methods": "GET, POST, OPTIONS",
-    "Access-Control-Allow-Headers": "Authorization, Content-Type",
+    "Access-Control-Allow-Headers": "Authorization, Content-Type, x-api-key, anthropic-version",
     "Access-Control-Max-Age": "600",
 }
 
@@ -44,9 +44,13 @@ def hostname(value: str) -> str | None:
     return urlsplit(value if "//" in value else f"//{value}").hostname
 
 
+ERROR_SHAPES = (("/api/", ollama_codec.error_body), ("/v1/messages", anthropic_codec.error_body))
+"""Routes whose errors are not OpenAI-shaped, by path prefix."""
+
+
 def error_response(request: web.Request, error: ApiError) -> web.Response:
-    codec = ollama_codec if request.path.startswith("/api/") else openai_codec
-    body = codec.error_body(error)
+    shapes = [shape for prefix, shape in ERROR_SHAPES if request.path.startswith(prefix)]
+    body = (shapes or [openai_codec.error_body])[0](error)
     response = json_response(body, error.status)
     if error.status == 503:
         response.headers["Retry-After"] = "1"
@@ -63,7 +67,7 @@ def http_error(request: web.Request, error: web.HTTPException) -> ApiError:
 
 @web.middleware
 async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Every refusal becomes a JSON error body: OpenAI's shape, or Ollama's on /api/ routes."""
+    """Every refusal becomes a JSON error body: OpenAI's shape, Ollama's on /api/ routes, Anthropic's on /v1/messages."""
     try:
         return await handler(request)
     except ApiError as e:
@@ -106,6 +110,8 @@ def api_key_check(api_key: str) -> web.Middleware:
     @web.middleware
     async def check(request: web.Request, handler: Handler) -> web.StreamResponse:
         given = request.headers.get("Authorization", "").encode()
+        if not given and request.headers.get("x-api-key"):  # how Anthropic's clients send the key
+            given = f"Bearer {request.headers['x-api-key']}".encode()
         if request.path != "/" and not hmac.compare_digest(given, expected):
             message = "Incorrect API key provided." if given else "Missing API key: send 'Authorization: Bearer <key>'."
             raise ApiError(401, message, "invalid_request_error", None, "invalid_api_key")

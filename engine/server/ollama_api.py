@@ -130,7 +130,7 @@ async def version(_request: web.Request) -> web.Response:
 
 
 async def root(_request: web.Request) -> web.Response:
-    return web.Response(text="Cabin is running (OpenAI API at /v1, Ollama API at /api)")
+    return web.Response(text="Cabin is running (OpenAI and Anthropic APIs at /v1, Ollama API at /api)")
 
 
 def add_routes(app: web.Application) -> None:

@@ -2,8 +2,8 @@
 
 Sampling defaults are Ollama's documented ones (temperature 0.8, top_k 40, top_p 0.9, repeat_penalty
 1.1). Like Ollama, unknown `options` (num_ctx, num_gpu, ...) are ignored; fields that would change the
-answer and are not supported here (images, thinking) are refused; `format` constrains the answer to JSON
-or a schema, `tools` offers functions. Messages are read into typed parts, tool calls and results included;
+answer and are not supported here (images) are refused; `think` turns the model's thinking on or off (or
+sets gpt-oss's effort); `format` constrains the answer to JSON or a schema, `tools` offers functions. Messages are read into typed parts, tool calls and results included;
 images are refused because no model here reads them.
 """
 
@@ -18,6 +18,7 @@ from engine.messages import Image, Message, Part, Reasoning, ToolCall, ToolResul
 from engine.server.errors import ApiError
 from engine.server.fields import MAX_SEED, Fields, greedy_when_top_p_is_zero
 from engine.server.output_format import ollama_format
+from engine.server.reasoning_flags import ollama_think
 from engine.server.tool_requests import ollama_tool_choice
 from engine.tools.choice import ToolChoice
 
@@ -67,11 +68,6 @@ def settings_from_options(options: Fields, default_max_tokens: int) -> SamplingS
         raise ApiError.invalid(f"invalid options: {e}") from None
 
 
-def refuse_unsupported(fields: Fields) -> None:
-    if fields.raw("think") not in (None, False):
-        raise ApiError.unsupported("think", "Thinking")
-
-
 def images(raw: Any, param: str) -> tuple[Part, ...]:
     """Ollama's `images`: base64 strings."""
     if raw is None:
@@ -97,7 +93,6 @@ def chat_message(raw: Any, index: int) -> Message:
     role = fields.string("role", required=True)
     if role not in ROLES:
         raise ApiError.invalid(f"invalid role '{role}' in {where}", f"{where}.role")
-    refuse_unsupported(fields)
     content = fields.string("content", "")
     if role == "tool":
         return Message("tool", (ToolResult("", content, fields.string("tool_name")),))
@@ -117,10 +112,10 @@ def refuse_images(messages: list[Message]) -> None:
 def parse_chat(body: Any, default_max_tokens: int) -> OllamaChat:
     fields = Fields(body)
     model = fields.string("model", required=True)
-    refuse_unsupported(fields)
     messages = [chat_message(raw, i) for i, raw in enumerate(fields.items("messages"))]
     refuse_images(messages)
-    settings = replace(settings_from_options(fields.nested("options"), default_max_tokens),
+    settings = replace(ollama_think(fields.raw("think")).applied(settings_from_options(fields.nested("options"),
+                                                                                      default_max_tokens)),
                        grammar=ollama_format(fields.raw("format")))
     return OllamaChat(model, settings, fields.boolean("stream", True), messages, ollama_tool_choice(fields))
 
@@ -128,7 +123,6 @@ def parse_chat(body: Any, default_max_tokens: int) -> OllamaChat:
 def parse_generate(body: Any, default_max_tokens: int) -> OllamaGenerate:
     fields = Fields(body)
     model = fields.string("model", required=True)
-    refuse_unsupported(fields)
     if fields.raw("tools"):
         raise ApiError.unsupported("tools", "Tool calling on /api/generate (use /api/chat)")
     if fields.given("suffix") or fields.raw("context") or fields.given("template"):
@@ -138,7 +132,8 @@ def parse_generate(body: Any, default_max_tokens: int) -> OllamaGenerate:
     question = Message("user", text_parts(prompt) + images(fields.raw("images"), "images"))
     messages = ([system(instructions)] if instructions else []) + [question]
     refuse_images(messages)
-    settings = replace(settings_from_options(fields.nested("options"), default_max_tokens),
+    settings = replace(ollama_think(fields.raw("think")).applied(settings_from_options(fields.nested("options"),
+                                                                                      default_max_tokens)),
                        grammar=ollama_format(fields.raw("format")))
     raw = prompt if fields.boolean("raw", False) else None
     return OllamaGenerate(model, settings, fields.boolean("stream", True), messages, raw)

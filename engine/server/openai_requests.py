@@ -17,6 +17,7 @@ from engine.server.errors import ApiError
 from engine.server.fields import MAX_SEED, Fields, greedy_when_top_p_is_zero
 from engine.server.openai_messages import chat_messages
 from engine.server.output_format import openai_response_format
+from engine.server.reasoning_flags import openai_flags
 from engine.server.tool_requests import openai_tool_choice
 from engine.tools.choice import ToolChoice
 
@@ -28,11 +29,11 @@ SAMPLING_FIELDS = {
 }
 IGNORED_FIELDS = {
     "user", "metadata", "store", "service_tier", "parallel_tool_calls", "prompt_cache_key", "safety_identifier",
-    "prediction", "reasoning_effort", "verbosity",
+    "prediction", "verbosity",
 }
 CHAT_FIELDS = SAMPLING_FIELDS | IGNORED_FIELDS | {
     "messages", "max_completion_tokens", "tools", "tool_choice", "functions", "function_call", "response_format",
-    "modalities", "audio",
+    "modalities", "audio", "reasoning_effort", "chat_template_kwargs",
 }
 COMPLETION_FIELDS = SAMPLING_FIELDS | IGNORED_FIELDS | {"prompt", "echo", "suffix", "best_of"}
 
@@ -120,7 +121,7 @@ def parse_chat(body: Any, default_max_tokens: int) -> ChatRequest:
     refuse_chat_extras(fields)
     max_tokens = fields.integer("max_completion_tokens", None, 1) or fields.integer("max_tokens", None, 1)
     stream, include_usage = streaming(fields)
-    settings = replace(sampling_settings(fields, default_max_tokens, max_tokens),
+    settings = replace(openai_flags(fields).applied(sampling_settings(fields, default_max_tokens, max_tokens)),
                        grammar=openai_response_format(fields))
     return ChatRequest(model, settings, stream, include_usage, messages, openai_tool_choice(fields))
 

@@ -10,7 +10,7 @@ from aiohttp import web
 
 from engine.errors import CabinError
 from engine.generation import Engine
-from engine.server import embeddings_api, guard, ollama_api, openai_api
+from engine.server import anthropic_api, embeddings_api, guard, ollama_api, openai_api, responses_api
 from engine.server.request_queue import REQUEST_QUEUE, RequestQueue, Served
 
 DEFAULT_PORT = 11434
@@ -45,6 +45,8 @@ def build_app(engine: Engine, config: ServerConfig) -> web.Application:
     app.on_response_prepare.append(guard.allow_origin)
     openai_api.add_routes(app)
     ollama_api.add_routes(app)
+    responses_api.add_routes(app)
+    anthropic_api.add_routes(app)
     embeddings_api.add_routes(app)
     return app
 

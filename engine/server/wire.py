@@ -36,6 +36,11 @@ async def send_event(response: web.StreamResponse, data: Any) -> None:
     await response.write(f"data: {payload}\n\n".encode())
 
 
+async def send_typed_event(response: web.StreamResponse, data: dict[str, Any]) -> None:
+    """One server-sent event named by its `type` (the Responses and Anthropic streams: `event:` then `data:`)."""
+    await response.write(f"event: {data['type']}\ndata: {dumps(data)}\n\n".encode())
+
+
 async def send_line(response: web.StreamResponse, data: Any) -> None:
     """One NDJSON line (Ollama's streaming format)."""
     await response.write(f"{dumps(data)}\n".encode())
