@@ -70,7 +70,8 @@ class ApiServerControl(QObject):
 
         if self.handle is not None:
             return
-        config = ServerConfig(port=int(self.context.settings.get("api_port")))
+        # The window's model is never swapped or unloaded under the user: other models are refused (409).
+        config = ServerConfig(port=int(self.context.settings.get("api_port")), swap_models=False, keep_alive=None)
         try:
             self.handle = await start_server(self.context.engine, config)
         except CabinError as e:

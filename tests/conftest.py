@@ -59,6 +59,14 @@ def llama_model(models_dir: Path) -> Path:
 
 
 @pytest.fixture(scope="session")
+def tiny_encoder(models_dir: Path) -> Path:
+    """A 2-layer, 32-wide random BERT sentence encoder with a word-piece tokenizer ("tiny-bert")."""
+    from tests.embedding_factory import build_encoder
+
+    return build_encoder(models_dir / "tiny-bert")
+
+
+@pytest.fixture(scope="session")
 def qwen2_model(models_dir: Path) -> Path:
     return build_model(models_dir / "tiny-qwen2", ModelSpec(arch="qwen2", seed=1))
 

@@ -60,6 +60,20 @@ def test_api_requests_and_the_chat_share_the_engine(qtbot, serving_window) -> No
     assert "1 request served" in control.label.text()
 
 
+def test_a_request_for_another_model_is_refused_and_the_window_keeps_its_own(
+    qtbot, serving_window, qwen2_model: Path
+) -> None:
+    from engine.models import local
+
+    local.add_folder(qwen2_model)
+    body = {"model": "tiny-qwen2", "messages": [{"role": "user", "content": "Hi"}], "max_tokens": 4}
+    with pytest.raises(urllib.error.HTTPError) as error:
+        fetch_in_background(qtbot, f"{serving_window.api_server.handle.url}/v1/chat/completions", body)
+    assert error.value.code == 409
+    assert "choose tiny-qwen2 in the Cabin window" in json.loads(error.value.read())["error"]["message"]
+    assert serving_window.context.engine.model_info.name == serving_window.context.models.name
+
+
 def test_switching_it_off_closes_the_port(qtbot, serving_window) -> None:
     url = serving_window.api_server.handle.url
     switch(qtbot, serving_window, False)

@@ -8,6 +8,7 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -80,3 +81,20 @@ def test_listening_beyond_this_machine_without_a_key_warns(serve_cli: Callable[.
 
 def test_a_bad_port_is_a_usage_error() -> None:
     assert subprocess.run([*CABIN, "serve", "--model", "m", "--port", "70000"], capture_output=True).returncode == 2
+
+
+def test_a_keep_alive_that_is_no_duration_is_a_usage_error() -> None:
+    result = subprocess.run([*CABIN, "serve", "--model", "m", "--keep-alive", "soon"], capture_output=True, text=True)
+    assert result.returncode == 2 and "soon is not a duration like 5m" in result.stderr
+
+
+def test_serve_unloads_an_idle_model_after_its_keep_alive(serve_cli: Callable[..., tuple[subprocess.Popen, str]]) -> None:
+    import ollama
+
+    _, url = serve_cli("--keep-alive", "0")
+    client = ollama.Client(host=url)
+    client.chat(model="tiny-llama", messages=[{"role": "user", "content": "Hi"}], options={"num_predict": 2})
+    deadline = time.monotonic() + 60
+    while client.ps().models:
+        assert time.monotonic() < deadline, "the model was never unloaded"
+        time.sleep(0.02)

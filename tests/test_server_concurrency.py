@@ -169,8 +169,8 @@ def test_closing_the_server_ends_open_streams_with_an_error_in_their_format(
     assert server.handle.activity[-1].finished.finish_reason == "cancelled"
 
 
-def test_a_generation_that_cannot_start_gives_up_its_turn(engine: Engine) -> None:
-    queue = RequestQueue(engine, max_queue=4, default_max_tokens=8)
+def test_a_generation_that_cannot_start_gives_up_its_turn(llama_engine: Engine) -> None:
+    queue = RequestQueue(llama_engine, max_queue=4, default_max_tokens=8)
 
     def cannot_start(_loop: asyncio.AbstractEventLoop) -> None:
         raise RuntimeError("the engine refused")

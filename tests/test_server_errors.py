@@ -6,6 +6,7 @@ import http.client
 import json
 from collections.abc import Callable
 from urllib.parse import urlsplit
+from pathlib import Path
 
 import openai
 import pytest
@@ -108,14 +109,14 @@ def test_a_body_over_the_size_limit_is_a_413(serve: Callable[..., LiveServer]) -
 
 
 def test_unknown_endpoints_and_methods_get_json_errors(api_server: LiveServer) -> None:
-    assert send(api_server, "GET", "/v1/embeddings")[0] == 404
+    assert send(api_server, "GET", "/v1/no-such-endpoint")[0] == 404
     status, body = send(api_server, "GET", "/v1/chat/completions")
     assert status == 405 and body["error"]["message"] == "GET is not allowed on /v1/chat/completions"
 
 
 def test_ollama_routes_answer_errors_in_ollamas_shape(api_server: LiveServer) -> None:
     status, body = send(api_server, "POST", "/api/chat", json.dumps({"model": "nope", "messages": HELLO}).encode())
-    assert status == 404 and body == {"error": "The model 'nope' does not exist: this server has one model loaded."}
+    assert status == 404 and body == {"error": "The model 'nope' does not exist: it is neither loaded nor among the models on this machine."}
 
 
 def test_with_an_api_key_requests_without_it_are_a_401(serve: Callable[..., LiveServer]) -> None:
@@ -152,13 +153,15 @@ def test_an_allowed_origin_may_call_from_a_browser(serve: Callable[..., LiveServ
     assert send(server, "GET", "/v1/models", headers={"Origin": "https://app.example"})[0] == 200
 
 
-def test_without_a_model_generation_is_a_503_and_the_model_list_is_empty(engine: Engine) -> None:
+def test_without_a_model_or_a_store_the_model_list_is_empty_and_a_request_is_a_404(
+    engine: Engine, empty_hf_cache: Path, cabin_data: Path
+) -> None:
     from engine.server import ServerConfig
 
     server = LiveServer(engine, ServerConfig(port=0))
     try:
         assert send(server, "GET", "/v1/models")[1]["data"] == []
         status, body = chat(server)
-        assert status == 503 and body["error"]["code"] == "model_not_loaded"
+        assert status == 404 and body["error"]["code"] == "model_not_found"
     finally:
         server.close()

@@ -21,6 +21,17 @@ def port_number(text: str) -> int:
     return value
 
 
+def keep_alive(text: str) -> float | None:
+    """Seconds ("5m", "30s", "1h", a number); negative: forever."""
+    from engine.server.errors import ApiError
+    from engine.server.keep_alive import keep_alive_seconds
+
+    try:
+        return keep_alive_seconds(text)
+    except ApiError:
+        raise argparse.ArgumentTypeError(f"{text} is not a duration like 5m, 30s or 1h (-1: forever)") from None
+
+
 def register(parser: argparse.ArgumentParser) -> None:
     add_model_arguments(parser)
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default: this machine only)")
@@ -32,6 +43,9 @@ def register(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--max-body-mb", type=positive_int, default=8, help="largest request body, in MiB")
     parser.add_argument("--allow-origin", action="append", default=[], metavar="ORIGIN",
                         help="a web page origin allowed to call the API from a browser (repeatable; * for any)")
+    parser.add_argument("--keep-alive", type=keep_alive, default=300, metavar="DURATION",
+                        help="how long an idle model stays loaded before it is unloaded, unless a request says "
+                             "(default 5m; -1: forever; requests may name any model on this machine)")
     parser.set_defaults(run=run)
 
 
@@ -44,6 +58,7 @@ def config_from(args: argparse.Namespace) -> ServerConfig:
         max_queue=args.max_queue,
         max_tokens=args.max_tokens,
         allowed_origins=tuple(args.allow_origin),
+        keep_alive=args.keep_alive,
     )
 
 

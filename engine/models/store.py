@@ -152,10 +152,15 @@ def find_model(key: str) -> StoredModel:
 
 
 def add_model_folder(path: Path) -> StoredModel:
-    """Remember a folder the user chose; it must hold a loadable model."""
-    info = inspect_model_folder(path.expanduser())
-    local.add_folder(info.path)
-    return find_model(str(info.path.resolve()))
+    """Remember a folder the user chose; it must hold a loadable model (a chat model, or an embedding model the
+    local API serves, engine/embeddings/)."""
+    from engine.embeddings.model import is_embedding_model
+
+    folder = path.expanduser()
+    if not is_embedding_model(folder):
+        folder = inspect_model_folder(folder).path
+    local.add_folder(folder)
+    return find_model(str(folder.resolve()))
 
 
 def delete_model(key: str) -> int:

@@ -25,6 +25,8 @@ async def create_message(request: web.Request) -> web.StreamResponse:
     queue = request.app[REQUEST_QUEUE]
     parsed = parse_messages(await read_json(request))
     model = queue.model_id(parsed.model)
+    if parsed.tools:
+        await queue.load(model)  # the tools are rendered in the named model's own format
     plan = plan_tools(parsed.tools, queue.engine.tool_format, parsed.settings, model)
     begin = chat_call(queue.engine, parsed.messages, plan.settings, plan.tools)
     return await answer(request, AnthropicCodec(model), model, begin, parsed.stream, plan.reader)
@@ -34,6 +36,7 @@ async def count_tokens(request: web.Request) -> web.Response:
     queue = request.app[REQUEST_QUEUE]
     parsed = parse_count_tokens(await read_json(request))
     model = queue.model_id(parsed.model)
+    await queue.load(model)  # counted with the named model's tokenizer and template
     plan = plan_tools(parsed.tools, queue.engine.tool_format, parsed.settings, model)
     settings = plan.settings
     counted = queue.engine.run_with_backend(lambda backend: text_tokens(backend, render_prompt(

@@ -20,9 +20,17 @@ class ApiError(Exception):
 
     @classmethod
     def unknown_model(cls, model: str) -> ApiError:
-        return cls(404, f"The model '{model}' does not exist: this server has one model loaded.", "invalid_request_error",
-                   "model", "model_not_found")
+        return cls(404, f"The model '{model}' does not exist: it is neither loaded nor among the models on this machine.",
+                   "invalid_request_error", "model", "model_not_found")
 
     @classmethod
-    def no_model(cls) -> ApiError:
-        return cls(503, "No model is loaded.", "server_error", None, "model_not_loaded")
+    def model_in_use(cls, model: str, loaded: str | None) -> ApiError:
+        """The app's server never swaps the window's model: the user switches models in the window."""
+        using = f"the Cabin window is using {loaded}" if loaded else "the Cabin window has no model loaded"
+        return cls(409, f"The model '{model}' is not loaded and {using}: choose {model} in the Cabin window to serve it.",
+                   "invalid_request_error", "model", "model_in_use")
+
+    @classmethod
+    def cannot_load(cls, model: str, reason: str) -> ApiError:
+        return cls(400, f"The model '{model}' cannot be loaded: {reason}", "invalid_request_error", "model",
+                   "model_load_failed")

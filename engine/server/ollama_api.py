@@ -8,24 +8,37 @@ from __future__ import annotations
 
 import hashlib
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import Any
 
 from aiohttp import web
 
 from engine import __version__
 from engine.models.folder import ModelInfo
+from engine.models.store import folder_size
 from engine.server.core import answer, chat_call, completion_call
 from engine.server.fields import Fields
 from engine.server.ollama_codec import OllamaCodec, chat_piece, generate_piece
 from engine.server.ollama_requests import parse_chat, parse_generate
-from engine.server.request_queue import REQUEST_QUEUE
+from engine.server.keep_alive import keep_alive_seconds
+from engine.server.request_queue import REQUEST_QUEUE, RequestQueue
 from engine.server.tool_requests import plan_tools
 from engine.server.wire import iso_now, json_response, read_json
 
+def keep_alive(request_body: Any, queue: RequestQueue, model: str) -> None:
+    """Record the request's `keep_alive` for its model, when it has one."""
+    if isinstance(request_body, dict) and "keep_alive" in request_body:
+        queue.set_keep_alive(model, keep_alive_seconds(request_body["keep_alive"]))
+
+
 async def chat(request: web.Request) -> web.StreamResponse:
     queue = request.app[REQUEST_QUEUE]
-    parsed = parse_chat(await read_json(request), queue.default_max_tokens)
+    body = await read_json(request)
+    parsed = parse_chat(body, queue.default_max_tokens)
     model = queue.model_id(parsed.model)
+    keep_alive(body, queue, model)
+    if parsed.tools:
+        await queue.load(model)  # the tools are rendered in the named model's own format
     plan = plan_tools(parsed.tools, queue.engine.tool_format, parsed.settings, model)
     begin = chat_call(queue.engine, parsed.messages, plan.settings, plan.tools)
     return await answer(request, OllamaCodec(model, chat_piece), model, begin, parsed.stream, plan.reader)
@@ -33,11 +46,16 @@ async def chat(request: web.Request) -> web.StreamResponse:
 
 async def generate(request: web.Request) -> web.StreamResponse:
     queue = request.app[REQUEST_QUEUE]
-    parsed = parse_generate(await read_json(request), queue.default_max_tokens)
+    body = await read_json(request)
+    parsed = parse_generate(body, queue.default_max_tokens)
     model = queue.model_id(parsed.model)
+    keep_alive(body, queue, model)
     if parsed.raw_prompt is None and not parsed.messages[-1].text:
-        # Ollama's way to ask for the model to be loaded: it is, so say so without generating.
-        return json_response({"model": model, "created_at": iso_now(), "response": "", "done": True, "done_reason": "load"})
+        # Ollama's way to load a model (or, with keep_alive 0, to unload it) without generating.
+        unloading = isinstance(body, dict) and body.get("keep_alive") is not None and keep_alive_seconds(body["keep_alive"]) == 0
+        await (queue.unload(model) if unloading else queue.load(model))
+        return json_response({"model": model, "created_at": iso_now(), "response": "", "done": True,
+                              "done_reason": "unload" if unloading else "load"})
     if parsed.raw_prompt is not None:
         begin = completion_call(queue.engine, parsed.raw_prompt, parsed.settings)
     else:
@@ -64,16 +82,32 @@ def model_entry(info: ModelInfo) -> dict[str, Any]:
     }
 
 
+def encoder_entry(name: str, path: Path) -> dict[str, Any]:
+    """An embedding model (engine/embeddings/), described from its folder."""
+    info = ModelInfo(name, path, "bert", None, folder_size(path), None)
+    return model_entry(info)
+
+
 async def tags(request: web.Request) -> web.Response:
-    info = request.app[REQUEST_QUEUE].engine.model_info
-    return json_response({"models": [model_entry(info)] if info else []})
+    """Every model a request may name: the loaded one first, then the store's chat and embedding models."""
+    models = request.app[REQUEST_QUEUE].models
+    entries = [model_entry(info) for info in models.servable()]
+    return json_response({"models": entries + [encoder_entry(name, path) for name, _key, path in models.encoders()]})
+
+
+def expiry(expires_at: float | None) -> str:
+    if expires_at is None:
+        return "9999-12-31T23:59:59Z"
+    return datetime.fromtimestamp(expires_at, timezone.utc).isoformat().replace("+00:00", "Z")
 
 
 async def running(request: web.Request) -> web.Response:
-    info = request.app[REQUEST_QUEUE].engine.model_info
+    """The model loaded now, and when it will be unloaded."""
+    queue = request.app[REQUEST_QUEUE]
+    info = queue.models.loaded()
     if info is None:
         return json_response({"models": []})
-    entry = {**model_entry(info), "size_vram": info.weight_bytes, "expires_at": "9999-12-31T23:59:59Z"}
+    entry = {**model_entry(info), "size_vram": info.weight_bytes, "expires_at": expiry(queue.expires_at)}
     entry.pop("modified_at")
     return json_response({"models": [entry]})
 
@@ -81,13 +115,13 @@ async def running(request: web.Request) -> web.Response:
 async def show(request: web.Request) -> web.Response:
     queue = request.app[REQUEST_QUEUE]
     fields = Fields(await read_json(request))
-    queue.model_id(fields.string("model") or fields.string("name", required=True))
-    info = queue.loaded_model()
+    info = queue.models.find(fields.string("model") or fields.string("name", required=True))
+    tools = queue.models.is_loaded(info) and queue.engine.tool_format is not None
     entry = model_entry(info)
     context = {f"{info.model_type}.context_length": info.context_length} if info.context_length else {}
     return json_response({"modelfile": "", "parameters": "", "template": "", "details": entry["details"],
                           "model_info": {"general.architecture": info.model_type, **context},
-                          "capabilities": ["completion"] + (["tools"] if queue.engine.tool_format else []),
+                          "capabilities": ["completion"] + (["tools"] if tools else []),
                           "modified_at": entry["modified_at"]})
 
 

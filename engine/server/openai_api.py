@@ -6,11 +6,11 @@ to the server core (engine/server/core.py).
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from aiohttp import web
 
-from engine.models.folder import ModelInfo
 from engine.server.core import answer, chat_call, completion_call
 from engine.server.openai_codec import ChatShape, CompletionShape, OpenAICodec
 from engine.server.openai_requests import parse_chat, parse_completion
@@ -23,6 +23,8 @@ async def chat_completions(request: web.Request) -> web.StreamResponse:
     queue = request.app[REQUEST_QUEUE]
     parsed = parse_chat(await read_json(request), queue.default_max_tokens)
     model = queue.model_id(parsed.model)
+    if parsed.tools:
+        await queue.load(model)  # the tools are rendered in the named model's own format
     codec = OpenAICodec(ChatShape(), model, parsed.include_usage)
     plan = plan_tools(parsed.tools, queue.engine.tool_format, parsed.settings, model)
     begin = chat_call(queue.engine, parsed.messages, plan.settings, plan.tools)
@@ -38,19 +40,21 @@ async def completions(request: web.Request) -> web.StreamResponse:
     return await answer(request, codec, model, begin, parsed.stream)
 
 
-def model_card(info: ModelInfo) -> dict[str, Any]:
-    return {"id": info.name, "object": "model", "created": int(info.path.stat().st_mtime), "owned_by": "cabin"}
+def model_card(name: str, path: Path) -> dict[str, Any]:
+    return {"id": name, "object": "model", "created": int(path.stat().st_mtime), "owned_by": "cabin"}
 
 
 async def list_models(request: web.Request) -> web.Response:
-    info = request.app[REQUEST_QUEUE].engine.model_info
-    return json_response({"object": "list", "data": [model_card(info)] if info else []})
+    """Every model a request may name: the loaded one first, then the store's."""
+    models = request.app[REQUEST_QUEUE].models
+    encoders = [model_card(name, path) for name, _key, path in models.encoders()]
+    return json_response({"object": "list", "data": [model_card(info.name, info.path) for info in models.servable()]
+                          + encoders})
 
 
 async def get_model(request: web.Request) -> web.Response:
-    queue = request.app[REQUEST_QUEUE]
-    queue.model_id(request.match_info["model"])
-    return json_response(model_card(queue.loaded_model()))
+    info = request.app[REQUEST_QUEUE].models.find(request.match_info["model"])
+    return json_response(model_card(info.name, info.path))
 
 
 def add_routes(app: web.Application) -> None:

@@ -4,6 +4,12 @@ Generations run on the engine's one worker thread. API requests wait here, in ar
 the engine one at a time: so a message typed in the app while API clients have a queue of requests
 waits for one API answer at most, not for the whole queue. Each generation is tied to its HTTP request
 (a client that goes away stops it, or never starts it) and recorded when it finishes.
+
+A request may name any model the registry knows (engine/server/models_registry.py): when its turn comes, that
+model is loaded in place of the one before, so requests for different models queue and never interleave. With
+`swap_models` off (the app's server) a request for a model other than the window's is refused instead, so the
+window's model is never swapped under the user. After the last request, the model stays loaded for its
+keep-alive (Ollama's `keep_alive`, else the server's default; None: forever), then is unloaded.
 """
 
 from __future__ import annotations
@@ -17,9 +23,10 @@ from dataclasses import dataclass, field
 
 from aiohttp import web
 
+from engine.errors import ModelError
 from engine.generation import Engine, Finished, Generation
-from engine.models.folder import ModelInfo
 from engine.server.errors import ApiError
+from engine.server.models_registry import ModelRegistry
 
 Begin = Callable[[asyncio.AbstractEventLoop], Generation]
 """Starts a generation whose events arrive on the given loop."""
@@ -38,8 +45,23 @@ class Served:
 class RequestQueue:
     """API requests waiting for (or holding) their turn on the engine, and what they served."""
 
-    def __init__(self, engine: Engine, max_queue: int, default_max_tokens: int) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        max_queue: int,
+        default_max_tokens: int,
+        swap_models: bool = True,
+        keep_alive: float | None = None,
+    ) -> None:
         self.engine = engine
+        self.models = ModelRegistry(engine, swap_models)
+        self.swap_models = swap_models
+        self.keep_alive = keep_alive
+        """Seconds a model stays loaded after its last request, unless the request said (None: forever)."""
+        self._keep_alive: dict[str, float | None] = {}
+        self._expiry: asyncio.TimerHandle | None = None
+        self.expires_at: float | None = None
+        """When the loaded model will be unloaded (Unix time; None: not scheduled)."""
         self.max_queue = max_queue
         self.default_max_tokens = default_max_tokens
         self.activity: deque[Served] = deque(maxlen=200)
@@ -50,19 +72,67 @@ class RequestQueue:
         """Held from an API generation's start to its end."""
         self._closing = False
 
-    def loaded_model(self) -> ModelInfo:
-        info = self.engine.model_info
-        if info is None:
-            raise ApiError.no_model()
-        return info
-
     def model_id(self, requested: str) -> str:
-        """The loaded model's id, when `requested` names it (its id, folder path or name; Ollama's ':latest' too)."""
-        info = self.loaded_model()
-        names = {info.name, str(info.path), info.path.name}
-        if requested.removesuffix(":latest") not in names:
-            raise ApiError.unknown_model(requested)
+        """The id of the model `requested` names (its id, store key, folder path or name; Ollama's ':latest' too).
+
+        Unknown: 404. Known but not loaded while swapping is off (the app's server): 409.
+        """
+        info = self.models.find(requested)
+        if not self.swap_models and not self.models.is_loaded(info):
+            loaded = self.models.loaded()
+            raise ApiError.model_in_use(info.name, loaded.name if loaded else None)
         return info.name
+
+    def set_keep_alive(self, model: str, seconds: float | None) -> None:
+        """How long `model` stays loaded after its requests (a request's `keep_alive`; None: forever)."""
+        self._keep_alive[model] = seconds
+
+    async def _ensure_loaded(self, model: str) -> None:
+        """Load `model` in place of the loaded one, if it is not loaded (call while holding the turn)."""
+        info = self.models.find(model)
+        if self.models.is_loaded(info):
+            return
+        if not self.swap_models:
+            loaded = self.models.loaded()
+            raise ApiError.model_in_use(info.name, loaded.name if loaded else None)
+        try:
+            await asyncio.wrap_future(self.engine.load(info.path))
+        except ModelError as e:
+            raise ApiError.cannot_load(info.name, str(e)) from None
+
+    async def load(self, model: str) -> None:
+        """Load `model` now (when its turn comes) without generating: Ollama's empty-prompt request."""
+        await self._wait_for_turn()
+        try:
+            await self._ensure_loaded(model)
+        finally:
+            self._turn.release()
+        self._schedule_expiry(model)
+
+    async def unload(self, model: str) -> None:
+        """Unload `model` when the requests before this one are done, if it is still the loaded one."""
+        if self._expiry is not None:
+            self._expiry.cancel()
+        async with self._turn:
+            if self.swap_models and self.models.is_loaded(self.models.find(model)):
+                await asyncio.wrap_future(self.engine.unload())
+                self.expires_at = None
+
+    def _schedule_expiry(self, model: str) -> None:
+        """Once no request is left, unload `model` after its keep-alive."""
+        if self._expiry is not None:
+            self._expiry.cancel()
+        self._expiry, self.expires_at = None, None
+        seconds = self._keep_alive.get(model, self.keep_alive)
+        if not self.swap_models or seconds is None or self.queued or self._closing:
+            return
+        loop = asyncio.get_running_loop()
+        self.expires_at = time.time() + max(seconds, 0)
+        self._expiry = loop.call_later(max(seconds, 0), lambda: loop.create_task(self._expire(model)))
+
+    async def _expire(self, model: str) -> None:
+        if not self.queued and not self._closing:
+            await self.unload(model)
 
     @property
     def queued(self) -> int:
@@ -70,6 +140,9 @@ class RequestQueue:
         return len(self._running) + self._waiting
 
     async def _wait_for_turn(self) -> None:
+        if self._expiry is not None:
+            self._expiry.cancel()
+            self._expiry = None
         if self.queued >= self.max_queue:
             raise ApiError(503, f"The server is busy: {self.queued} requests are already queued. Retry shortly.",
                            "server_error", None, "server_busy")
@@ -87,6 +160,7 @@ class RequestQueue:
         """Start a generation for one request when its turn comes; whatever happens to the request, it is stopped."""
         await self._wait_for_turn()
         try:
+            await self._ensure_loaded(model)
             generation = begin(asyncio.get_running_loop())
         except BaseException:
             self._turn.release()
@@ -104,12 +178,15 @@ class RequestQueue:
         self._turn.release()
         served = Served(endpoint, model, finished)
         self.activity.append(served)
+        self._schedule_expiry(model)
         for listener in self.listeners:
             listener(served)
 
     async def stop_all(self, timeout: float = 30) -> None:
         """Stop every generation in flight and wait (up to `timeout` s) for the worker to let go of them."""
         self._closing = True
+        if self._expiry is not None:
+            self._expiry.cancel()
         for generation in list(self._running):
             generation.stop()
         if self._running:

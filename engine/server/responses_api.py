@@ -17,6 +17,8 @@ async def create_response(request: web.Request) -> web.StreamResponse:
     queue = request.app[REQUEST_QUEUE]
     parsed = parse_responses(await read_json(request), queue.default_max_tokens)
     model = queue.model_id(parsed.model)
+    if parsed.tools:
+        await queue.load(model)  # the tools are rendered in the named model's own format
     plan = plan_tools(parsed.tools, queue.engine.tool_format, parsed.settings, model)
     begin = chat_call(queue.engine, parsed.messages, plan.settings, plan.tools)
     return await answer(request, ResponsesCodec(model, parsed.echo), model, begin, parsed.stream, plan.reader)

@@ -10,7 +10,7 @@ from aiohttp import web
 
 from engine.errors import CabinError
 from engine.generation import Engine
-from engine.server import anthropic_api, guard, ollama_api, openai_api, responses_api
+from engine.server import anthropic_api, embeddings_api, guard, ollama_api, openai_api, responses_api
 from engine.server.request_queue import REQUEST_QUEUE, RequestQueue, Served
 
 DEFAULT_PORT = 11434
@@ -29,18 +29,25 @@ class ServerConfig:
     """Longest answer when a chat request sets no limit."""
     allowed_origins: tuple[str, ...] = ()
     """Web page origins (besides this machine's) allowed to call the server from a browser; "*" for any."""
+    swap_models: bool = True
+    """Load whichever model a request names in place of the loaded one; off, other models are refused (the app)."""
+    keep_alive: float | None = 300
+    """Seconds a model stays loaded after its last request unless the request says (Ollama's default); None: forever."""
 
 def build_app(engine: Engine, config: ServerConfig) -> web.Application:
     middlewares = [guard.errors, guard.access(guard.is_loopback(config.host), config.allowed_origins)]
     if config.api_key:
         middlewares.append(guard.api_key_check(config.api_key))
     app = web.Application(middlewares=middlewares, client_max_size=config.max_body_bytes)
-    app[REQUEST_QUEUE] = RequestQueue(engine, config.max_queue, config.max_tokens)
+    app[REQUEST_QUEUE] = RequestQueue(
+        engine, config.max_queue, config.max_tokens, config.swap_models, config.keep_alive
+    )
     app.on_response_prepare.append(guard.allow_origin)
     openai_api.add_routes(app)
     ollama_api.add_routes(app)
     responses_api.add_routes(app)
     anthropic_api.add_routes(app)
+    embeddings_api.add_routes(app)
     return app
 
 class ServerHandle:

@@ -1,0 +1,1 @@
+"""Sentence embeddings: a BERT-style encoder run with MLX on the engine's worker, mean-pooled and L2-normalised."""
