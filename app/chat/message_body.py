@@ -1,0 +1,177 @@
+"""A message's text as a column of its Markdown blocks: prose blocks in rich-text views, top-level code
+blocks in code views of their own (monospace, scrolling sideways, with a Copy button).
+
+While an answer streams, a block that is complete is rendered once and frozen; only the block being
+written is updated. A code block grows by insertion (it is code from its opening fence on); a prose block
+is re-rendered a few times a second while that stays cheap, its new text appended plain in between.
+A finished message is built from the same blocks by the same views, so it looks as it did live.
+"""
+
+from __future__ import annotations
+
+import time
+
+from PySide6.QtCore import QEvent, Signal
+from PySide6.QtGui import QGuiApplication
+from PySide6.QtWidgets import QVBoxLayout, QWidget
+
+from app.chat.browser import MessageBrowser
+from app.chat.code_block import CodeBlockView
+from app.chat.markdown_blocks import Block, LiveMarkdown, normalized, split_blocks
+from app.theme import chat_colors
+
+BLOCK_SPACING = 8
+"""Pixels between two blocks (the views have no margins of their own)."""
+LIVE_RENDER_INTERVAL = 0.1
+"""Least seconds between Markdown renders of the prose block being written (plain text is appended between).
+Insertions too come less often when they get slow (Qt re-shapes the whole paragraph on each)."""
+LIVE_RENDER_SHARE = 0.005
+"""Live renders may take at most this share of the time: slow ones come less often. Painting them costs
+about as much again, and on the CPU backend all of it is taken from decoding."""
+LIVE_RENDER_BUDGET = 0.012
+"""A render slower than this would make the window stutter: that block (a very long paragraph) streams as
+plain text until it is complete."""
+
+BlockView = MessageBrowser | CodeBlockView
+
+
+class MessageBody(QWidget):
+    sig_copied = Signal(str)
+    """The source of a code block the user copied."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._column = QVBoxLayout(self)
+        self._column.setContentsMargins(0, 0, 0, 0)
+        self._column.setSpacing(BLOCK_SPACING)
+        self.views: list[BlockView] = []
+        """One view per block, in order; the last is the live one while a block is being written."""
+        self._text = ""
+        self._stream: LiveMarkdown | None = None
+        self._live: BlockView | None = None
+        self._live_shown = 0
+        self._next_render = self._next_append = 0.0
+        self._render_live = True
+
+    # -- a finished message ------------------------------------------------------------------
+    def set_markdown(self, text: str) -> None:
+        self._clear()
+        self._text = text
+        for block in split_blocks(normalized(text)):
+            self._add(self._view_for(block))
+
+    # -- a message being written -------------------------------------------------------------
+    def start(self, text: str = "") -> None:
+        self._clear()
+        self._stream = LiveMarkdown()
+        self.append(text)
+
+    def append(self, delta: str) -> None:
+        """Show `delta` added to the answer: blocks it completes are frozen, the block being written updated."""
+        if self._stream is None or not delta:
+            return
+        self._text += delta
+        complete, live = self._stream.feed(delta)
+        for block in complete:
+            self._freeze(block)
+        if live is not None:
+            self._show_live(live)
+
+    def finish(self, text: str) -> None:
+        """The answer is complete: freeze its last block, or rebuild if the final text differs from what streamed."""
+        if self._stream is None or normalized(text) != self._stream.text:
+            self.set_markdown(text)
+            return
+        _complete, last = self._stream.feed("")
+        if last is not None:
+            self._freeze(last)
+        self._stream = None
+
+    @property
+    def streaming(self) -> bool:
+        return self._stream is not None
+
+    def _freeze(self, block: Block) -> None:
+        """Show `block` complete, in the live view when it has the block's kind, else in a new view."""
+        if self._live is not None and isinstance(self._live, CodeBlockView) == block.is_code:
+            self._show(self._live, block)
+        else:
+            self._drop_live()
+            self._add(self._view_for(block))
+        self._live = None
+
+    def _show_live(self, block: Block) -> None:
+        if self._live is not None and isinstance(self._live, CodeBlockView) != block.is_code:
+            self._drop_live()  # e.g. "``" became a fence
+        if self._live is None:
+            self._live = self._add(self._view_for(block) if block.is_code else MessageBrowser())
+            self._live_shown, self._next_render, self._next_append, self._render_live = 0, 0.0, 0.0, True
+        if block.is_code:
+            self._show(self._live, block)
+        else:
+            self._grow_prose(self._live, block.source)
+
+    def _grow_prose(self, view: MessageBrowser, source: str) -> None:
+        now = time.perf_counter()
+        if self._render_live and now >= self._next_render:
+            view.set_markdown(source, final=False)
+            cost = time.perf_counter() - now
+            self._next_render = now + max(LIVE_RENDER_INTERVAL, cost / LIVE_RENDER_SHARE)
+            self._render_live = cost < LIVE_RENDER_BUDGET
+        elif now >= self._next_append:
+            view.append_plain(source[self._live_shown :])
+            self._next_append = now + (time.perf_counter() - now) / LIVE_RENDER_SHARE
+        else:
+            return
+        self._live_shown = len(source)
+
+    # -- views -------------------------------------------------------------------------------
+    def _view_for(self, block: Block) -> BlockView:
+        colors = chat_colors(QGuiApplication.palette())
+        if block.is_code:
+            view = CodeBlockView(block.code, block.language, colors)
+            view.sig_copied.connect(self.sig_copied)
+            return view
+        view = MessageBrowser()
+        view.set_markdown(block.source)
+        view.sig_copied.connect(self.sig_copied)
+        return view
+
+    @staticmethod
+    def _show(view: BlockView, block: Block) -> None:
+        if isinstance(view, CodeBlockView):
+            view.show_code(block.code, block.language)
+        else:
+            view.set_markdown(block.source)
+
+    def _add(self, view: BlockView) -> BlockView:
+        self.views.append(view)
+        self._column.addWidget(view)
+        return view
+
+    def _drop_live(self) -> None:
+        if self._live is not None:
+            self.views.remove(self._live)
+            self._live.setParent(None)
+            self._live.deleteLater()
+            self._live = None
+
+    def _clear(self) -> None:
+        for view in self.views:
+            view.setParent(None)
+            view.deleteLater()
+        self.views, self._live, self._stream, self._text = [], None, None, ""
+
+    # -- reading -----------------------------------------------------------------------------
+    @property
+    def code_blocks(self) -> tuple[str, ...]:
+        """The source of each top-level code block, in order."""
+        return tuple(view.source for view in self.views if isinstance(view, CodeBlockView))
+
+    def toPlainText(self) -> str:  # noqa: N802 — named like Qt's text views
+        return "\n\n".join(view.code if isinstance(view, CodeBlockView) else view.toPlainText() for view in self.views)
+
+    def changeEvent(self, event: QEvent) -> None:  # noqa: N802 — Qt override
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.ApplicationPaletteChange and self._stream is None and self.views:
+            self.set_markdown(self._text)
