@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import QEvent, Qt, QTimer, Signal
 from PySide6.QtGui import (
     QColor,
     QFont,
@@ -108,6 +108,12 @@ class CodeText(QPlainTextEdit):
         frame = self.contentsMargins()
         margin = 2 * self.document().documentMargin() + frame.top() + frame.bottom()
         self.setFixedHeight(int(self.lines() * self.fontMetrics().lineSpacing() + margin + scroll))
+
+    def changeEvent(self, event: QEvent) -> None:  # noqa: N802 — Qt override
+        """A style sheet or font applied after construction changes the margins or the line height."""
+        super().changeEvent(event)
+        if event.type() in (QEvent.Type.StyleChange, QEvent.Type.FontChange):
+            self._fit_height()
 
     def wheelEvent(self, event) -> None:  # noqa: N802 — Qt override
         """Sideways wheel scrolls the code; up and down is for the chat around it."""

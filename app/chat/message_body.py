@@ -13,7 +13,7 @@ import time
 
 from PySide6.QtCore import QEvent, Signal
 from PySide6.QtGui import QGuiApplication
-from PySide6.QtWidgets import QVBoxLayout, QWidget
+from PySide6.QtWidgets import QSizePolicy, QVBoxLayout, QWidget
 
 from app.chat.browser import MessageBrowser
 from app.chat.code_block import CodeBlockView
@@ -44,6 +44,7 @@ class MessageBody(QWidget):
         self._column = QVBoxLayout(self)
         self._column.setContentsMargins(0, 0, 0, 0)
         self._column.setSpacing(BLOCK_SPACING)
+        self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Maximum)  # as tall as its blocks
         self.views: list[BlockView] = []
         """One view per block, in order; the last is the live one while a block is being written."""
         self._text = ""

@@ -1,0 +1,135 @@
+"""A message's text on screen block by block: code is code from its opening fence, finished blocks stay as
+they are, long code lines scroll inside their block, and the finished message looks as it did live."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from PySide6.QtCore import QPoint
+from PySide6.QtGui import QFontInfo, QGuiApplication
+from PySide6.QtWidgets import QApplication
+
+from app.chat.browser import MessageBrowser
+from app.chat.code_block import CodeBlockView
+from app.chat.message_view import MessageView
+from engine.conversations.model import STREAMING, StoredMessage
+from engine.messages import text_parts
+
+ANSWER = (
+    "Here is a function:\n\n```python\ndef is_prime(n):\n    if n < 2:\n        return False\n"
+    "    for i in range(2, int(n**0.5) + 1):\n        if n % i == 0:\n            return False\n    return True\n```\n\n"
+    "It tries every divisor up to the square root of `n`.\n\nExample usage:\n```python\nprint(is_prime(37))  # True\n```"
+)
+LONG_LINE = "x = [" + ", ".join(str(i) for i in range(200)) + "]"
+
+
+def message(content: str = "", **values) -> StoredMessage:
+    return StoredMessage("m1", "c1", None, "assistant", text_parts(content), time.time(), **values)
+
+
+@pytest.fixture
+def view_of(qtbot):
+    def make(msg: StoredMessage, width: int = 600) -> MessageView:
+        view = MessageView(msg, "model", (0, 1))
+        qtbot.addWidget(view)
+        view.resize(width, 400)
+        view.show()
+        return view
+
+    return make
+
+
+def stream(view: MessageView, text: str, frame: int = 5) -> None:
+    for start in range(0, len(text), frame):
+        view.append(text[start : start + frame], None)
+        QApplication.processEvents()
+
+
+def kinds(view: MessageView) -> list[str]:
+    return ["code" if isinstance(v, CodeBlockView) else "prose" for v in view.body.views]
+
+
+def test_an_open_fence_streamed_in_frames_is_shown_as_code_before_it_closes(view_of) -> None:
+    view = view_of(message(finish_reason=STREAMING))
+    stream(view, "Here is a function:\n\n```python\ndef is_prime(n):\n    if n < 2:\n        ret")
+    code = view.body.views[-1]
+    assert kinds(view) == ["prose", "code"]
+    assert code.code == "def is_prime(n):\n    if n < 2:\n        ret" and code.language.text() == "python"
+    assert QFontInfo(code.text.font()).fixedPitch()
+
+
+def test_three_backticks_typed_one_by_one_become_a_code_block(view_of) -> None:
+    view = view_of(message(finish_reason=STREAMING))
+    stream(view, "```py\nx = 1\n", frame=1)
+    assert kinds(view) == ["code"] and view.body.views[0].code == "x = 1"
+
+
+def test_complete_blocks_are_not_rendered_again_when_more_text_arrives(view_of) -> None:
+    view = view_of(message(finish_reason=STREAMING))
+    stream(view, "First paragraph, **complete**.\n\nSecond")
+    first = view.body.views[0]
+    renders = first.renders
+    stream(view, " paragraph, still being written, and written on for a while. " * 5 + "\n\n```\ncode\n")
+    assert view.body.views[0] is first and first.renders == renders
+    assert first.toPlainText() == "First paragraph, complete."
+
+
+def test_a_code_block_grows_without_being_rebuilt(view_of) -> None:
+    view = view_of(message(finish_reason=STREAMING))
+    stream(view, "```python\ndef f():\n")
+    code = view.body.views[0]
+    document = code.text.document()
+    stream(view, "    return 1\n\ndef g():\n    return 2\n")
+    assert view.body.views[0] is code and code.text.document() is document
+    assert code.code == "def f():\n    return 1\n\ndef g():\n    return 2"
+
+
+def test_a_long_code_line_scrolls_inside_its_block_and_the_message_keeps_its_width(view_of) -> None:
+    view = view_of(message(finish_reason=STREAMING), width=500)
+    stream(view, f"```python\n{LONG_LINE}\n", frame=40)
+    code = view.body.views[0]
+    assert code.text.horizontalScrollBar().maximum() > 0
+    assert view.width() == 500 and code.geometry().right() < view.width()
+
+
+def test_the_copy_button_stays_in_view_beside_a_long_line(view_of) -> None:
+    view = view_of(message(content=f"```python\n{LONG_LINE}\n```", finish_reason="stop"), width=500)
+    QApplication.processEvents()
+    button = view.body.views[0].copy_button
+    right = button.mapTo(view, QPoint(button.width(), 0)).x()
+    assert button.isVisible() and right <= view.width()
+
+
+def test_copy_copies_the_code_blocks_source(view_of) -> None:
+    view = view_of(message(content="Try:\n\n```python\nprint('hi')\n```\n\nThen:\n\n```\nsecond\n```", finish_reason="stop"))
+    copies = [v for v in view.body.views if isinstance(v, CodeBlockView)]
+    copies[1].copy_button.click()
+    assert QGuiApplication.clipboard().text() == "second\n"
+    assert view.body.code_blocks == ("print('hi')\n", "second\n")
+
+
+def test_the_finished_message_looks_as_it_did_live(view_of) -> None:
+    live = view_of(message(finish_reason=STREAMING))
+    stream(live, ANSWER)
+    before = live.body.grab().toImage()
+    live.finish(message(content=ANSWER, finish_reason="stop"))
+    QApplication.processEvents()
+    assert live.body.grab().toImage() == before
+
+
+def test_the_finished_message_is_the_same_as_one_shown_from_history(view_of) -> None:
+    live = view_of(message(finish_reason=STREAMING))
+    stream(live, ANSWER, frame=3)
+    live.finish(message(content=ANSWER, finish_reason="stop"))
+    stored = view_of(message(content=ANSWER, finish_reason="stop"))
+    QApplication.processEvents()
+    assert kinds(live) == kinds(stored) == ["prose", "code", "prose", "prose", "code"]
+    assert live.body.grab().toImage() == stored.body.grab().toImage()
+
+
+def test_a_prose_block_shows_its_markdown_rendered_while_it_is_written(view_of) -> None:
+    view = view_of(message(finish_reason=STREAMING))
+    stream(view, "| a | b |\n|---|---|\n| 1 | 2 |\n", frame=100)
+    prose = view.body.views[0]
+    assert isinstance(prose, MessageBrowser) and "<table" in prose.toHtml()
