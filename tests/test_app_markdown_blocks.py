@@ -69,3 +69,7 @@ def test_more_text_is_parsed_from_the_block_being_written_on(monkeypatch: pytest
 def test_carriage_returns_do_not_shift_block_boundaries() -> None:
     complete, live, _ = stream("One.\r\n\r\n```\ncode\r\n```\r\n\r\nTwo.", 4)
     assert [block.source for block in complete] == ["One.\n\n", "```\ncode\n```\n\n"] and live.source == "Two."
+
+
+def test_a_fence_has_a_language_once_its_first_line_is_complete() -> None:
+    assert [split_blocks(text)[0].language for text in ("```pyt", "```python", "```python\n")] == ["", "", "python"]

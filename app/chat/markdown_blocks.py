@@ -45,6 +45,14 @@ def _line_starts(text: str) -> list[int]:
     return starts
 
 
+def _language(info: str, source: str) -> str:
+    """The first word of a fence's info string, once its line is complete: "pyt" on the way to "python"
+    is no language (and looking up each unknown prefix would cost Pygments a scan of all its lexers)."""
+    if not info or "\n" not in source.lstrip("\n"):
+        return ""
+    return info.strip().split(" ")[0]
+
+
 def split_blocks(text: str) -> list[Block]:
     """`text`'s top-level blocks in order. Blank lines before the first block belong to it."""
     tokens = [t for t in block_parser().parse(text) if t.level == 0 and t.map is not None]
@@ -55,8 +63,8 @@ def split_blocks(text: str) -> list[Block]:
     blocks = []
     for token, begin, end in zip(tokens, offsets, offsets[1:]):
         if token.type in CODE_TOKENS:
-            language = token.info.strip().split(" ")[0] if token.info else ""
-            blocks.append(Block(text[begin:end], token.content, language))
+            source = text[begin:end]
+            blocks.append(Block(source, token.content, _language(token.info, source)))
         else:
             blocks.append(Block(text[begin:end]))
     return blocks
