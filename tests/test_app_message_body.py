@@ -18,8 +18,9 @@ from engine.messages import text_parts
 
 ANSWER = (
     "Here is a function:\n\n```python\ndef is_prime(n):\n    if n < 2:\n        return False\n"
-    "    for i in range(2, int(n**0.5) + 1):\n        if n % i == 0:\n            return False\n    return True\n```\n\n"
-    "It tries every divisor up to the square root of `n`.\n\nExample usage:\n```python\nprint(is_prime(37))  # True\n```"
+    "    for i in range(2, int(n**0.5) + 1):\n        if n % i == 0:\n            return False\n"
+    "    return True\n```\n\nIt tries every divisor up to the square root of `n`.\n\n"
+    "Example usage:\n```python\nprint(is_prime(37))  # True\n```"
 )
 LONG_LINE = "x = [" + ", ".join(str(i) for i in range(200)) + "]"
 
@@ -102,7 +103,8 @@ def test_the_copy_button_stays_in_view_beside_a_long_line(view_of) -> None:
 
 
 def test_copy_copies_the_code_blocks_source(view_of) -> None:
-    view = view_of(message(content="Try:\n\n```python\nprint('hi')\n```\n\nThen:\n\n```\nsecond\n```", finish_reason="stop"))
+    text = "Try:\n\n```python\nprint('hi')\n```\n\nThen:\n\n```\nsecond\n```"
+    view = view_of(message(content=text, finish_reason="stop"))
     copies = [v for v in view.body.views if isinstance(v, CodeBlockView)]
     copies[1].copy_button.click()
     assert QGuiApplication.clipboard().text() == "second\n"

@@ -24,7 +24,6 @@ from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPlainTextEdit, QSize
 from pygments.lexer import Lexer
 from pygments.lexers import get_lexer_by_name
 from pygments.styles import get_style_by_name
-from pygments.token import _TokenType
 from pygments.util import ClassNotFound
 
 from app.chat.markdown import Colors
@@ -49,7 +48,8 @@ class LineHighlighter(QSyntaxHighlighter):
         super().__init__(document)
         self._lexer = lexer_for(language)
         self._style = get_style_by_name("github-dark" if dark else "default")
-        self._formats: dict[_TokenType, QTextCharFormat | None] = {}
+        self._formats: dict[tuple, QTextCharFormat | None] = {}
+        """Per Pygments token type (a tuple such as Token.Keyword), its format; None for plain text."""
 
     def set_language(self, language: str) -> None:
         lexer = lexer_for(language)
@@ -65,7 +65,7 @@ class LineHighlighter(QSyntaxHighlighter):
             if text_format is not None:
                 self.setFormat(index, len(value), text_format)
 
-    def _format(self, token_type: _TokenType) -> QTextCharFormat | None:
+    def _format(self, token_type: tuple) -> QTextCharFormat | None:
         if token_type not in self._formats:
             style = self._style.style_for_token(token_type)
             text_format = QTextCharFormat()
