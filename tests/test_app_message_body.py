@@ -135,3 +135,23 @@ def test_a_prose_block_shows_its_markdown_rendered_while_it_is_written(view_of) 
     stream(view, "| a | b |\n|---|---|\n| 1 | 2 |\n", frame=100)
     prose = view.body.views[0]
     assert isinstance(prose, MessageBrowser) and "<table" in prose.toHtml()
+
+
+def test_the_real_models_code_is_shown_as_code_while_it_streams(qtbot, make_window, smollm2_model) -> None:
+    """SmolLM2 answers this with a fenced Python function; 40 tokens end the answer inside its code block."""
+    from tests.app_fixtures import WAIT, chat_pane
+
+    window = make_window(smollm2_model)
+    window.context.settings.set("max_tokens", 40)
+    pane = chat_pane(window)
+    pane.composer.edit.setPlainText("Write a short Python function that checks if a number is prime")
+    pane.composer.button.click()
+
+    def code_on_screen() -> bool:
+        views = pane.chat.views[-1].body.views
+        return bool(views) and isinstance(views[0], CodeBlockView) and "if n < 2:" in views[0].code
+
+    qtbot.waitUntil(code_on_screen, timeout=WAIT)
+    assert pane.session.busy and "```" not in pane.chat.views[-1].body.views[0].code
+    qtbot.waitUntil(lambda: not pane.session.busy, timeout=WAIT)
+    assert kinds(pane.chat.views[-1]) == ["code"]
