@@ -10,8 +10,10 @@ from PySide6.QtCore import QPoint
 from PySide6.QtGui import QFontInfo, QGuiApplication
 from PySide6.QtWidgets import QApplication
 
+from app.chat import message_body
 from app.chat.browser import MessageBrowser
 from app.chat.code_block import CodeBlockView
+from app.chat.message_body import LIVE_UPDATE_INTERVAL
 from app.chat.message_view import MessageView
 from engine.conversations.model import STREAMING, StoredMessage
 from engine.messages import text_parts
@@ -41,17 +43,40 @@ def view_of(qtbot):
     return make
 
 
-def stream(view: MessageView, text: str, frame: int = 5) -> None:
-    for start in range(0, len(text), frame):
-        view.append(text[start : start + frame], None)
-        QApplication.processEvents()
+class Clock:
+    """Stands in for the time module in message_body: its time moves only when the test says so."""
+
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def perf_counter(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
+    monkeypatch.setattr(message_body, "time", clock := Clock())
+    return clock
+
+
+@pytest.fixture
+def stream(clock: Clock):
+    """Stream text into a view in frames, one update interval apart: each frame is shown as it arrives."""
+
+    def send(view: MessageView, text: str, frame: int = 5) -> None:
+        for start in range(0, len(text), frame):
+            view.append(text[start : start + frame], None)
+            QApplication.processEvents()
+            clock.now += LIVE_UPDATE_INTERVAL
+
+    return send
 
 
 def kinds(view: MessageView) -> list[str]:
     return ["code" if isinstance(v, CodeBlockView) else "prose" for v in view.body.views]
 
 
-def test_an_open_fence_streamed_in_frames_is_shown_as_code_before_it_closes(view_of) -> None:
+def test_an_open_fence_streamed_in_frames_is_shown_as_code_before_it_closes(view_of, stream) -> None:
     view = view_of(message(finish_reason=STREAMING))
     stream(view, "Here is a function:\n\n```python\ndef is_prime(n):\n    if n < 2:\n        ret")
     code = view.body.views[-1]
@@ -60,13 +85,13 @@ def test_an_open_fence_streamed_in_frames_is_shown_as_code_before_it_closes(view
     assert QFontInfo(code.text.font()).fixedPitch()
 
 
-def test_three_backticks_typed_one_by_one_become_a_code_block(view_of) -> None:
+def test_three_backticks_typed_one_by_one_become_a_code_block(view_of, stream) -> None:
     view = view_of(message(finish_reason=STREAMING))
     stream(view, "```py\nx = 1\n", frame=1)
     assert kinds(view) == ["code"] and view.body.views[0].code == "x = 1"
 
 
-def test_complete_blocks_are_not_rendered_again_when_more_text_arrives(view_of) -> None:
+def test_complete_blocks_are_not_rendered_again_when_more_text_arrives(view_of, stream) -> None:
     view = view_of(message(finish_reason=STREAMING))
     stream(view, "First paragraph, **complete**.\n\nSecond")
     first = view.body.views[0]
@@ -76,7 +101,7 @@ def test_complete_blocks_are_not_rendered_again_when_more_text_arrives(view_of) 
     assert first.toPlainText() == "First paragraph, complete."
 
 
-def test_a_code_block_grows_without_being_rebuilt(view_of) -> None:
+def test_a_code_block_grows_without_being_rebuilt(view_of, stream) -> None:
     view = view_of(message(finish_reason=STREAMING))
     stream(view, "```python\ndef f():\n")
     code = view.body.views[0]
@@ -86,7 +111,7 @@ def test_a_code_block_grows_without_being_rebuilt(view_of) -> None:
     assert code.code == "def f():\n    return 1\n\ndef g():\n    return 2"
 
 
-def test_a_long_code_line_scrolls_inside_its_block_and_the_message_keeps_its_width(view_of) -> None:
+def test_a_long_code_line_scrolls_inside_its_block_and_the_message_keeps_its_width(view_of, stream) -> None:
     view = view_of(message(finish_reason=STREAMING), width=500)
     stream(view, f"```python\n{LONG_LINE}\n", frame=40)
     code = view.body.views[0]
@@ -111,7 +136,7 @@ def test_copy_copies_the_code_blocks_source(view_of) -> None:
     assert view.body.code_blocks == ("print('hi')\n", "second\n")
 
 
-def test_the_finished_message_looks_as_it_did_live(view_of) -> None:
+def test_the_finished_message_looks_as_it_did_live(view_of, stream) -> None:
     live = view_of(message(finish_reason=STREAMING))
     stream(live, ANSWER)
     before = live.body.grab().toImage()
@@ -120,7 +145,7 @@ def test_the_finished_message_looks_as_it_did_live(view_of) -> None:
     assert live.body.grab().toImage() == before
 
 
-def test_the_finished_message_is_the_same_as_one_shown_from_history(view_of) -> None:
+def test_the_finished_message_is_the_same_as_one_shown_from_history(view_of, stream) -> None:
     live = view_of(message(finish_reason=STREAMING))
     stream(live, ANSWER, frame=3)
     live.finish(message(content=ANSWER, finish_reason="stop"))
@@ -130,7 +155,7 @@ def test_the_finished_message_is_the_same_as_one_shown_from_history(view_of) -> 
     assert live.body.grab().toImage() == stored.body.grab().toImage()
 
 
-def test_a_prose_block_shows_its_markdown_rendered_while_it_is_written(view_of) -> None:
+def test_a_prose_block_shows_its_markdown_rendered_while_it_is_written(view_of, stream) -> None:
     view = view_of(message(finish_reason=STREAMING))
     stream(view, "| a | b |\n|---|---|\n| 1 | 2 |\n", frame=100)
     prose = view.body.views[0]
@@ -155,3 +180,21 @@ def test_the_real_models_code_is_shown_as_code_while_it_streams(qtbot, make_wind
     assert pane.session.busy and "```" not in pane.chat.views[-1].body.views[0].code
     qtbot.waitUntil(lambda: not pane.session.busy, timeout=WAIT)
     assert kinds(pane.chat.views[-1]) == ["code"]
+
+
+def test_a_closing_fence_typed_in_pieces_leaves_only_the_code(view_of, stream) -> None:
+    view = view_of(message(finish_reason=STREAMING))
+    stream(view, "```python\nprint('🙂')\n``", frame=100)
+    stream(view, "`\n\nDone.", frame=100)
+    code = view.body.views[0]
+    assert code.code == "print('🙂')" and code.text.toPlainText() == "print('🙂')"
+
+
+def test_frames_arriving_faster_than_the_update_interval_are_shown_together(view_of, clock) -> None:
+    view = view_of(message(finish_reason=STREAMING))
+    view.append("```python\nx = 1\n", None)
+    view.append("y = 2\n", None)
+    assert view.body.views[0].code == "x = 1"
+    clock.now += LIVE_UPDATE_INTERVAL
+    view.append("z = 3\n", None)
+    assert view.body.views[0].code == "x = 1\ny = 2\nz = 3"

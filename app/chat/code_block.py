@@ -32,6 +32,11 @@ COPIED_FOR_MS = 1500
 """How long the Copy button says "Copied"."""
 
 
+def utf16_length(text: str) -> int:
+    """Length as Qt counts text positions."""
+    return len(text.encode("utf-16-le")) // 2
+
+
 @lru_cache(maxsize=64)
 def lexer_for(language: str) -> Lexer | None:
     try:
@@ -60,10 +65,13 @@ class LineHighlighter(QSyntaxHighlighter):
     def highlightBlock(self, text: str) -> None:  # noqa: N802 — Qt override
         if self._lexer is None or not text:
             return
-        for index, token_type, value in self._lexer.get_tokens_unprocessed(text):
+        position = 0  # in UTF-16 units, as Qt counts: an emoji is two
+        for _index, token_type, value in self._lexer.get_tokens_unprocessed(text):
+            length = utf16_length(value)
             text_format = self._format(token_type)
             if text_format is not None:
-                self.setFormat(index, len(value), text_format)
+                self.setFormat(position, length, text_format)
+            position += length
 
     def _format(self, token_type: tuple) -> QTextCharFormat | None:
         if token_type not in self._formats:
@@ -167,13 +175,22 @@ class CodeBlockView(QFrame):
         )
 
     def show_code(self, code: str, language: str) -> None:
-        """Show `code`: text that extends what is shown is inserted at the end (the streaming case)."""
-        self.language.setText(language or "code")
-        self.highlighter.set_language(language)
+        """Show `code`: text that extends what is shown is inserted at the end (the streaming case), and a
+        shorter ending is cut, so lines already shown (and highlighted) stay as they are."""
+        if self.language.text() != (language or "code"):
+            self.language.setText(language or "code")
+            self.highlighter.set_language(language)
         shown = code.removesuffix("\n")
+        if shown == self.code:
+            return
         if shown.startswith(self.code):
             self._end.movePosition(QTextCursor.MoveOperation.End)
             self._end.insertText(shown[len(self.code) :])
+        elif self.code.startswith(shown):  # the "``" that was the start of the closing fence
+            self._end.movePosition(QTextCursor.MoveOperation.End)
+            surplus = utf16_length(self.code[len(shown) :])
+            self._end.setPosition(self._end.position() - surplus, QTextCursor.MoveMode.KeepAnchor)
+            self._end.removeSelectedText()
         else:
             self.text.setPlainText(shown)
             self._end = QTextCursor(self.text.document())

@@ -1,9 +1,9 @@
 """A message's text as a column of its Markdown blocks: prose blocks in rich-text views, top-level code
 blocks in code views of their own (monospace, scrolling sideways, with a Copy button).
 
-While an answer streams, a block that is complete is rendered once and frozen; only the block being
-written is updated. A code block grows by insertion (it is code from its opening fence on); a prose block
-is re-rendered a few times a second while that stays cheap, its new text appended plain in between.
+While an answer streams, the text is shown up to 10 times a second: a block that is complete is rendered
+once and frozen; only the block being written is updated. A code block grows by insertion (it is code from
+its opening fence on); a prose block is re-rendered, or, once that gets slow, has its new text appended plain.
 A finished message is built from the same blocks by the same views, so it looks as it did live.
 """
 
@@ -13,7 +13,7 @@ import time
 
 from PySide6.QtCore import QEvent, Signal
 from PySide6.QtGui import QGuiApplication
-from PySide6.QtWidgets import QSizePolicy, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QLayout, QSizePolicy, QVBoxLayout, QWidget
 
 from app.chat.browser import MessageBrowser
 from app.chat.code_block import CodeBlockView
@@ -22,15 +22,15 @@ from app.theme import chat_colors
 
 BLOCK_SPACING = 8
 """Pixels between two blocks (the views have no margins of their own)."""
-LIVE_RENDER_INTERVAL = 0.1
-"""Least seconds between Markdown renders of the prose block being written (plain text is appended between).
-Insertions too come less often when they get slow (Qt re-shapes the whole paragraph on each)."""
-LIVE_RENDER_SHARE = 0.005
-"""Live renders may take at most this share of the time: slow ones come less often. Painting them costs
-about as much again, and on the CPU backend all of it is taken from decoding."""
+LIVE_UPDATE_INTERVAL = 0.1
+"""Least seconds between two updates of an answer on screen (its text arrives 20 times a second): each one
+parses the text after the last complete block and re-lays out and repaints the block being written."""
+LIVE_UPDATE_SHARE = 0.01
+"""Updates may take at most this share of the time: slow ones come less often. Painting them costs about as
+much again, and on the CPU backend all of it is taken from decoding."""
 LIVE_RENDER_BUDGET = 0.012
-"""A render slower than this would make the window stutter: that block (a very long paragraph) streams as
-plain text until it is complete."""
+"""A Markdown render slower than this would make the window stutter: that block (a very long paragraph) is
+appended as plain text until it is complete."""
 
 BlockView = MessageBrowser | CodeBlockView
 
@@ -44,14 +44,18 @@ class MessageBody(QWidget):
         self._column = QVBoxLayout(self)
         self._column.setContentsMargins(0, 0, 0, 0)
         self._column.setSpacing(BLOCK_SPACING)
+        # Grown at once to hold its blocks: laid out in a parent not yet grown, a column would squeeze them.
+        self._column.setSizeConstraint(QLayout.SizeConstraint.SetMinimumSize)
         self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Maximum)  # as tall as its blocks
         self.views: list[BlockView] = []
         """One view per block, in order; the last is the live one while a block is being written."""
         self._text = ""
         self._stream: LiveMarkdown | None = None
         self._live: BlockView | None = None
+        self._unshown = ""
+        """Text taken in since the last update."""
+        self._next_update = 0.0
         self._live_shown = 0
-        self._next_render = self._next_append = 0.0
         self._render_live = True
 
     # -- a finished message ------------------------------------------------------------------
@@ -64,15 +68,24 @@ class MessageBody(QWidget):
     # -- a message being written -------------------------------------------------------------
     def start(self, text: str = "") -> None:
         self._clear()
-        self._stream = LiveMarkdown()
+        self._stream, self._next_update = LiveMarkdown(), 0.0
         self.append(text)
 
     def append(self, delta: str) -> None:
-        """Show `delta` added to the answer: blocks it completes are frozen, the block being written updated."""
-        if self._stream is None or not delta:
+        """Take in `delta`, added to the answer; shown at the next update (see LIVE_UPDATE_INTERVAL)."""
+        if self._stream is None:
             return
-        self._text += delta
-        complete, live = self._stream.feed(delta)
+        self._unshown += delta
+        now = time.perf_counter()
+        if self._unshown and now >= self._next_update:
+            self._update()
+            cost = time.perf_counter() - now
+            self._next_update = now + max(LIVE_UPDATE_INTERVAL, cost / LIVE_UPDATE_SHARE)
+
+    def _update(self) -> None:
+        """Show the text taken in: blocks it completes are frozen, the block being written is updated."""
+        complete, live = self._stream.feed(self._unshown)
+        self._unshown = ""
         for block in complete:
             self._freeze(block)
         if live is not None:
@@ -80,17 +93,15 @@ class MessageBody(QWidget):
 
     def finish(self, text: str) -> None:
         """The answer is complete: freeze its last block, or rebuild if the final text differs from what streamed."""
+        if self._stream is not None:
+            self._update()
         if self._stream is None or normalized(text) != self._stream.text:
             self.set_markdown(text)
             return
         _complete, last = self._stream.feed("")
         if last is not None:
             self._freeze(last)
-        self._stream = None
-
-    @property
-    def streaming(self) -> bool:
-        return self._stream is not None
+        self._stream, self._text = None, text
 
     def _freeze(self, block: Block) -> None:
         """Show `block` complete, in the live view when it has the block's kind, else in a new view."""
@@ -106,24 +117,19 @@ class MessageBody(QWidget):
             self._drop_live()  # e.g. "``" became a fence
         if self._live is None:
             self._live = self._add(self._view_for(block) if block.is_code else MessageBrowser())
-            self._live_shown, self._next_render, self._next_append, self._render_live = 0, 0.0, 0.0, True
+            self._live_shown, self._render_live = 0, True
         if block.is_code:
             self._show(self._live, block)
         else:
             self._grow_prose(self._live, block.source)
 
     def _grow_prose(self, view: MessageBrowser, source: str) -> None:
-        now = time.perf_counter()
-        if self._render_live and now >= self._next_render:
+        if self._render_live:
+            start = time.perf_counter()
             view.set_markdown(source, final=False)
-            cost = time.perf_counter() - now
-            self._next_render = now + max(LIVE_RENDER_INTERVAL, cost / LIVE_RENDER_SHARE)
-            self._render_live = cost < LIVE_RENDER_BUDGET
-        elif now >= self._next_append:
-            view.append_plain(source[self._live_shown :])
-            self._next_append = now + (time.perf_counter() - now) / LIVE_RENDER_SHARE
+            self._render_live = time.perf_counter() - start < LIVE_RENDER_BUDGET
         else:
-            return
+            view.append_plain(source[self._live_shown :])
         self._live_shown = len(source)
 
     # -- views -------------------------------------------------------------------------------
@@ -161,7 +167,7 @@ class MessageBody(QWidget):
         for view in self.views:
             view.setParent(None)
             view.deleteLater()
-        self.views, self._live, self._stream, self._text = [], None, None, ""
+        self.views, self._live, self._stream, self._text, self._unshown = [], None, None, "", ""
 
     # -- reading -----------------------------------------------------------------------------
     @property
