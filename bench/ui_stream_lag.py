@@ -5,7 +5,8 @@
 
 - UI event-loop lag: lateness of a 10 ms timer while answers stream (p50 / p99 / max; goal p99 < 16 ms),
   next to the same timer on the idle window.
-- What the window's share costs: each frame's `MessageView.append` time and Markdown renders per second.
+- What the window's share costs: the UI thread's CPU time per second of streaming (against the same during
+  raw runs; steady however busy the machine is), each frame's `MessageView.append` time, Markdown renders/s.
 - Decode speed: the window's answer tok/s against raw `mlx_lm.stream_generate` on the same model,
   prompt and token count, in the same run, alternating rounds (goal ratio >= 0.97). The raw runs are
   awaited on the window's event loop, so both sides run with the same live (and probed) UI thread;
@@ -55,16 +56,22 @@ class LagProbe:
     def __init__(self) -> None:
         self.lateness: list[float] = []
         self._last = 0.0
+        self.busy = (0.0, 0.0)
+        """(CPU seconds of the UI thread, wall seconds) between the last start and stop: what the UI took
+        from the cores, whatever else the machine was doing."""
         self._timer = QTimer(interval=TICK_MS, timerType=Qt.TimerType.PreciseTimer)
         self._timer.timeout.connect(self._tick)
 
     def start(self) -> None:
         self.lateness.clear()
         self._last = time.perf_counter()
+        self._cpu_start = (time.thread_time(), self._last)
         self._timer.start()
 
     def stop(self) -> list[float]:
         self._timer.stop()
+        cpu, wall = self._cpu_start
+        self.busy = (time.thread_time() - cpu, time.perf_counter() - wall)
         return list(self.lateness)
 
     def _tick(self) -> None:
@@ -185,13 +192,20 @@ async def bench(args: argparse.Namespace, context: AppContext, window) -> None:
     await window_answer(pane, probe, args.prompt)  # warm-up
     frames = FrameCost()
     raw_runs, app_runs, streaming, raw_lag = [], [], [], []
+    busy = {"window": [0.0, 0.0], "raw": [0.0, 0.0]}
     for round_number in range(args.rounds):
         if round_number % 2:  # alternate which side goes first, so neither always follows the other
             app_tps, app_tokens, lateness = await window_answer(pane, probe, args.prompt)
+            app_busy = probe.busy
             raw_tps, raw_tokens, raw_lateness = await raw_mlx_lm(context, args.tokens, probe, args.prompt)
+            raw_busy = probe.busy
         else:
             raw_tps, raw_tokens, raw_lateness = await raw_mlx_lm(context, args.tokens, probe, args.prompt)
+            raw_busy = probe.busy
             app_tps, app_tokens, lateness = await window_answer(pane, probe, args.prompt)
+            app_busy = probe.busy
+        busy["window"] = [a + b for a, b in zip(busy["window"], app_busy)]
+        busy["raw"] = [a + b for a, b in zip(busy["raw"], raw_busy)]
         raw_runs.append(raw_tps)
         app_runs.append(app_tps)
         streaming += lateness
@@ -207,6 +221,8 @@ async def bench(args: argparse.Namespace, context: AppContext, window) -> None:
     print(lag_line("UI lag, streaming:", streaming))
     print(f"decode: window {app:.1f} tok/s vs raw mlx_lm {raw:.1f} tok/s (medians); "
           f"window/raw per round, median: {paired:.3f}x")
+    print(f"UI thread CPU: {busy['window'][0] / busy['window'][1]:.1%} of the time while the window streams, "
+          f"{busy['raw'][0] / busy['raw'][1]:.1%} during raw runs (the event loop and this probe)")
     print(frames.line(sum(TICK_MS + late for late in streaming) / 1000))  # each tick: 10 ms and its lateness
     print(f"goals: p99 lag < 16 ms -> {'met' if percentile(streaming, 0.99) < 16 else 'NOT met'}; "
           f"ratio >= 0.97 -> {'met' if paired >= 0.97 else 'NOT met'}")
