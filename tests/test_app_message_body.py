@@ -198,3 +198,19 @@ def test_frames_arriving_faster_than_the_update_interval_are_shown_together(view
     clock.now += LIVE_UPDATE_INTERVAL
     view.append("z = 3\n", None)
     assert view.body.views[0].code == "x = 1\ny = 2\nz = 3"
+
+
+def test_a_finished_message_takes_the_new_colours_when_the_desktop_turns_dark(view_of, qapp) -> None:
+    from PySide6.QtCore import Qt
+
+    from app.theme import chat_colors, palette_for
+
+    view = view_of(message(content="```python\nx = 1\n```", finish_reason="stop"))
+    light = qapp.palette()
+    dark = palette_for(Qt.ColorScheme.Dark, qapp)
+    qapp.setPalette(dark)
+    try:
+        QApplication.processEvents()
+        assert chat_colors(dark).code_background in view.body.views[0].styleSheet()
+    finally:
+        qapp.setPalette(light)

@@ -50,6 +50,8 @@ class MessageBody(QWidget):
         self.views: list[BlockView] = []
         """One view per block, in order; the last is the live one while a block is being written."""
         self._text = ""
+        self._colors = chat_colors(QGuiApplication.palette())
+        """The colours the views were made in."""
         self._stream: LiveMarkdown | None = None
         self._live: BlockView | None = None
         self._unshown = ""
@@ -61,13 +63,14 @@ class MessageBody(QWidget):
     # -- a finished message ------------------------------------------------------------------
     def set_markdown(self, text: str) -> None:
         self._clear()
-        self._text = text
+        self._text, self._colors = text, chat_colors(QGuiApplication.palette())
         for block in split_blocks(normalized(text)):
             self._add(self._view_for(block))
 
     # -- a message being written -------------------------------------------------------------
     def start(self, text: str = "") -> None:
         self._clear()
+        self._colors = chat_colors(QGuiApplication.palette())
         self._stream, self._next_update = LiveMarkdown(), 0.0
         self.append(text)
 
@@ -179,6 +182,10 @@ class MessageBody(QWidget):
         return "\n\n".join(view.code if isinstance(view, CodeBlockView) else view.toPlainText() for view in self.views)
 
     def changeEvent(self, event: QEvent) -> None:  # noqa: N802 — Qt override
+        """A new palette (the desktop turned dark): a finished message is built again in its colours. A child
+        widget hears PaletteChange; ApplicationPaletteChange reaches only windows."""
         super().changeEvent(event)
-        if event.type() == QEvent.Type.ApplicationPaletteChange and self._stream is None and self.views:
-            self.set_markdown(self._text)
+        palette_events = (QEvent.Type.PaletteChange, QEvent.Type.ApplicationPaletteChange)
+        if event.type() in palette_events and self._stream is None and self.views:
+            if chat_colors(QGuiApplication.palette()) != self._colors:
+                self.set_markdown(self._text)
