@@ -35,7 +35,7 @@ from bench.smollm2 import smollm2_model  # noqa: E402
 WARM_UP = "What is the capital of France?"
 QUESTION = "Write a short Python function that checks if a number is prime"
 MID_STREAM_AT = "return False"
-"""The mid-stream picture is taken once the answer contains this (inside its first code block)."""
+"""The mid-stream picture is taken once the window shows this (inside the answer's first code block)."""
 NEXT_QUESTION = "Can you make it faster for large numbers?"
 
 
@@ -82,7 +82,7 @@ def main() -> int:
     pane.new_chat()
     ask(pane, QUESTION)
     if args.mid_stream:
-        wait_until(lambda: MID_STREAM_AT in pane.session.live_text)
+        wait_until(lambda: MID_STREAM_AT in pane.chat.views[-1].body.toPlainText())
         window.grab().save(str(args.mid_stream))
         print(f"wrote {args.mid_stream}")
     wait_until(lambda: not pane.session.busy)

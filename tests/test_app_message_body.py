@@ -214,3 +214,23 @@ def test_a_finished_message_takes_the_new_colours_when_the_desktop_turns_dark(vi
         assert chat_colors(dark).code_background in view.body.views[0].styleSheet()
     finally:
         qapp.setPalette(light)
+
+
+def test_a_slow_update_of_the_block_being_written_delays_the_next_one(view_of, clock, monkeypatch) -> None:
+    view = view_of(message(finish_reason=STREAMING))
+    view.append("A paragraph", None)
+    render = MessageBrowser.set_markdown
+
+    def slow_render(browser, *args, **kwargs) -> None:
+        render(browser, *args, **kwargs)
+        clock.now += 0.01  # 10 ms: at 1% of the time, the next update waits a second
+
+    monkeypatch.setattr(MessageBrowser, "set_markdown", slow_render)
+    clock.now += LIVE_UPDATE_INTERVAL
+    view.append(" that grows", None)
+    clock.now += 0.5
+    view.append(" and grows", None)
+    assert view.body.views[0].toPlainText() == "A paragraph that grows"
+    clock.now += 0.5
+    view.append(".", None)
+    assert view.body.views[0].toPlainText() == "A paragraph that grows and grows."

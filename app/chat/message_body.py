@@ -81,18 +81,23 @@ class MessageBody(QWidget):
         self._unshown += delta
         now = time.perf_counter()
         if self._unshown and now >= self._next_update:
-            self._update()
-            cost = time.perf_counter() - now
+            cost = self._update()
             self._next_update = now + max(LIVE_UPDATE_INTERVAL, cost / LIVE_UPDATE_SHARE)
 
-    def _update(self) -> None:
-        """Show the text taken in: blocks it completes are frozen, the block being written is updated."""
+    def _update(self) -> float:
+        """Show the text taken in: blocks it completes are frozen, the block being written is updated.
+        Returns the seconds the update of a block already on screen took: the cost that recurs, which paces
+        the next one (making a block's view, or loading its highlighter, is paid once)."""
         complete, live = self._stream.feed(self._unshown)
         self._unshown = ""
         for block in complete:
             self._freeze(block)
-        if live is not None:
-            self._show_live(live)
+        if live is None:
+            return 0.0
+        recurring = self._live is not None and isinstance(self._live, CodeBlockView) == live.is_code
+        start = time.perf_counter()
+        self._show_live(live)
+        return time.perf_counter() - start if recurring else 0.0
 
     def finish(self, text: str) -> None:
         """The answer is complete: freeze its last block, or rebuild if the final text differs from what streamed."""
