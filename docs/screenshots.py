@@ -83,6 +83,7 @@ def main() -> int:
     ask(pane, QUESTION)
     if args.mid_stream:
         wait_until(lambda: MID_STREAM_AT in pane.chat.views[-1].body.toPlainText())
+        QApplication.processEvents()  # its layout
         window.grab().save(str(args.mid_stream))
         print(f"wrote {args.mid_stream}")
     wait_until(lambda: not pane.session.busy)

@@ -13,7 +13,7 @@ from PySide6.QtWidgets import QApplication
 from app.chat import message_body
 from app.chat.browser import MessageBrowser
 from app.chat.code_block import CodeBlockView
-from app.chat.message_body import LIVE_UPDATE_INTERVAL
+from app.chat.message_body import LIVE_UPDATE_INTERVAL, LIVE_UPDATE_MAX_WAIT
 from app.chat.message_view import MessageView
 from engine.conversations.model import STREAMING, StoredMessage
 from engine.messages import text_parts
@@ -223,14 +223,31 @@ def test_a_slow_update_of_the_block_being_written_delays_the_next_one(view_of, c
 
     def slow_render(browser, *args, **kwargs) -> None:
         render(browser, *args, **kwargs)
-        clock.now += 0.01  # 10 ms: at 1% of the time, the next update waits a second
+        clock.now += 0.003  # 3 ms: at 1% of the time, the next update waits 0.3 s
 
     monkeypatch.setattr(MessageBrowser, "set_markdown", slow_render)
     clock.now += LIVE_UPDATE_INTERVAL
     view.append(" that grows", None)
-    clock.now += 0.5
+    clock.now += 0.2
     view.append(" and grows", None)
     assert view.body.views[0].toPlainText() == "A paragraph that grows"
-    clock.now += 0.5
+    clock.now += 0.1
     view.append(".", None)
     assert view.body.views[0].toPlainText() == "A paragraph that grows and grows."
+
+
+def test_however_slow_an_update_the_next_comes_within_half_a_second(view_of, clock, monkeypatch) -> None:
+    view = view_of(message(finish_reason=STREAMING))
+    view.append("A paragraph", None)
+    render = MessageBrowser.set_markdown
+
+    def slow_render(browser, *args, **kwargs) -> None:
+        render(browser, *args, **kwargs)
+        clock.now += 0.06
+
+    monkeypatch.setattr(MessageBrowser, "set_markdown", slow_render)
+    clock.now += LIVE_UPDATE_INTERVAL
+    view.append(" that grows", None)
+    clock.now += LIVE_UPDATE_MAX_WAIT
+    view.append(".", None)
+    assert view.body.views[0].toPlainText() == "A paragraph that grows."

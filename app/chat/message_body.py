@@ -28,6 +28,9 @@ parses the text after the last complete block and re-lays out and repaints the b
 LIVE_UPDATE_SHARE = 0.01
 """Updates may take at most this share of the time: slow ones come less often. Painting them costs about as
 much again, and on the CPU backend all of it is taken from decoding."""
+LIVE_UPDATE_MAX_WAIT = 0.5
+"""Most seconds between two updates however slow the last one was (one slow update, e.g. the first use of a
+language's highlighter, must not hold the answer back for seconds)."""
 LIVE_RENDER_BUDGET = 0.012
 """A Markdown render slower than this would make the window stutter: that block (a very long paragraph) is
 appended as plain text until it is complete."""
@@ -82,7 +85,7 @@ class MessageBody(QWidget):
         now = time.perf_counter()
         if self._unshown and now >= self._next_update:
             cost = self._update()
-            self._next_update = now + max(LIVE_UPDATE_INTERVAL, cost / LIVE_UPDATE_SHARE)
+            self._next_update = now + min(max(LIVE_UPDATE_INTERVAL, cost / LIVE_UPDATE_SHARE), LIVE_UPDATE_MAX_WAIT)
 
     def _update(self) -> float:
         """Show the text taken in: blocks it completes are frozen, the block being written is updated.
