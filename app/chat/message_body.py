@@ -26,11 +26,8 @@ LIVE_UPDATE_INTERVAL = 0.1
 """Least seconds between two updates of an answer on screen (its text arrives 20 times a second): each one
 parses the text after the last complete block and re-lays out and repaints the block being written."""
 LIVE_UPDATE_SHARE = 0.01
-"""Updates may take at most this share of the time: slow ones come less often. Painting them costs about as
+"""Updates may take at most this share of the time: when two in a row are slow, the next comes later. Painting them costs about as
 much again, and on the CPU backend all of it is taken from decoding."""
-LIVE_UPDATE_MAX_WAIT = 0.5
-"""Most seconds between two updates however slow the last one was (one slow update, e.g. the first use of a
-language's highlighter, must not hold the answer back for seconds)."""
 LIVE_RENDER_BUDGET = 0.012
 """A Markdown render slower than this would make the window stutter: that block (a very long paragraph) is
 appended as plain text until it is complete."""
@@ -59,7 +56,7 @@ class MessageBody(QWidget):
         self._live: BlockView | None = None
         self._unshown = ""
         """Text taken in since the last update."""
-        self._next_update = 0.0
+        self._next_update = self._last_cost = 0.0
         self._live_shown = 0
         self._render_live = True
 
@@ -85,7 +82,9 @@ class MessageBody(QWidget):
         now = time.perf_counter()
         if self._unshown and now >= self._next_update:
             cost = self._update()
-            self._next_update = now + min(max(LIVE_UPDATE_INTERVAL, cost / LIVE_UPDATE_SHARE), LIVE_UPDATE_MAX_WAIT)
+            pace = min(cost, self._last_cost)  # one slow update (a highlighter loaded) must not hold the next back
+            self._next_update = now + max(LIVE_UPDATE_INTERVAL, pace / LIVE_UPDATE_SHARE)
+            self._last_cost = cost
 
     def _update(self) -> float:
         """Show the text taken in: blocks it completes are frozen, the block being written is updated.
