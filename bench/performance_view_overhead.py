@@ -24,7 +24,7 @@ from bench.ui_stream_lag import (  # noqa: E402
     LagProbe,
     lag_line,
     load_bench_model,
-    raw_mlx_lm_tps,
+    raw_mlx_lm,
     run_bench,
     window_answer,
 )
@@ -47,7 +47,7 @@ async def bench(args: argparse.Namespace, context: AppContext, window) -> None:
     runs: dict[str, list[float]] = {"raw": [], "closed": [], "open": []}
     open_lag: list[float] = []
     for round_number in range(args.rounds):
-        runs["raw"].append(raw_mlx_lm_tps(context, args.tokens)[0])
+        runs["raw"].append((await raw_mlx_lm(context, args.tokens, probe))[0])
         preferences.close()
         runs["closed"].append((await window_answer(pane, probe))[0])
         window.show_preferences("Performance")

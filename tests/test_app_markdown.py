@@ -42,3 +42,8 @@ def test_dark_colours_use_a_dark_highlighting_style() -> None:
     light = render_markdown("```python\nx = 1\n```", Colors()).html
     dark = render_markdown("```python\nx = 1\n```", Colors(dark=True)).html
     assert light != dark
+
+
+def test_code_nested_in_a_list_wraps_at_the_edge_of_the_view() -> None:
+    html = render_markdown("- step:\n\n  ```\n  a very long line\n  ```").html
+    assert 'white-space:pre-wrap' in html

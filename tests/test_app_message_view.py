@@ -1,4 +1,4 @@
-"""One message on screen: its footer, its Copy links, and Markdown while an answer streams."""
+"""One message on screen: its footer, its Copy actions, editing (the text block by block: test_app_message_body)."""
 
 from __future__ import annotations
 
@@ -75,17 +75,9 @@ def test_the_live_footer_changes_at_most_four_times_a_second(view_of, monkeypatc
     assert "3 tokens" in view.footer.text()
 
 
-def test_a_streaming_answer_is_rendered_as_markdown_as_it_grows(view_of) -> None:
-    view = view_of(message(finish_reason=STREAMING))
-    view.append("| a | b |\n|---|---|\n| 1 | 2 |\n", None)
-    assert "<table" in view.body.toHtml()
-    view.append("more", None)
-    assert view.body.toPlainText().endswith("more")
-
-
-def test_the_copy_link_of_a_code_block_copies_its_code(view_of) -> None:
-    view = view_of(message(content="Try:\n\n```python\nprint('hi')\n```", finish_reason="stop"))
-    view.body.anchorClicked.emit(QUrl("copy:0"))
+def test_the_copy_link_of_code_nested_in_a_list_copies_its_code(view_of) -> None:
+    view = view_of(message(content="1. Run:\n\n   ```python\n   print('hi')\n   ```", finish_reason="stop"))
+    view.body.views[0].anchorClicked.emit(QUrl("copy:0"))
     assert QGuiApplication.clipboard().text() == "print('hi')\n"
 
 

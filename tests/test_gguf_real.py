@@ -13,11 +13,12 @@ import mlx_lm
 import numpy as np
 import pytest
 
+from bench.smollm2 import digest
 from engine.compute_dtype import upcast_to_float32
 from engine.generation import Engine, SamplingSettings
 from engine.messages import user
 from engine.server import ServerConfig
-from tests.conftest import LiveServer, digest
+from tests.conftest import LiveServer
 from tests.gguf_factory import transformers_logits
 
 CAPITAL = [{"role": "user", "content": "What is the capital of France?"}]

@@ -1,24 +1,32 @@
-"""A read-only rich-text view that is as tall as its text, for one message inside the scrolling chat."""
+"""A read-only rich-text view that is as tall as its text, for one prose block of a message."""
 
 from __future__ import annotations
 
 import math
 
-from PySide6.QtCore import QEvent, QSizeF, QUrl, Qt, Signal
+from PySide6.QtCore import QSizeF, QUrl, Qt, Signal
 from PySide6.QtGui import QDesktopServices, QGuiApplication, QTextCursor
 from PySide6.QtWidgets import QFrame, QSizePolicy, QTextBrowser
 
 from app.chat.markdown import COPY_SCHEME, Rendered, render_markdown, render_markdown_once
 from app.theme import chat_colors
 
+BLOCK_STYLE = (
+    "p, ul, ol, table, pre { margin-top: 0px; margin-bottom: 0px; }"
+    " h1, h2, h3, h4, h5, h6 { margin-top: 6px; margin-bottom: 0px; }"
+)
+"""A block's view has no outer margins: the message's column spaces its blocks evenly."""
+
 
 class MessageBrowser(QTextBrowser):
     sig_copied = Signal(str)
-    """The text of a code block the user copied with its Copy link."""
+    """The text of a code block (nested in a list or quote) the user copied with its Copy link."""
 
     def __init__(self) -> None:
         super().__init__()
-        self._markdown: str | None = None
+        self.markdown: str | None = None
+        self.renders = 0
+        """How many times Markdown was rendered into this view (a frozen block's stays at one)."""
         self._rendered = Rendered("", ())
         self._end: QTextCursor | None = None
         self.setOpenLinks(False)
@@ -31,6 +39,7 @@ class MessageBrowser(QTextBrowser):
         # The style sheet makes this widget's own palette transparent: colours come from the application's.
         self.setStyleSheet("QTextBrowser { background: transparent; }")
         self.document().setDocumentMargin(0)
+        self.document().setDefaultStyleSheet(BLOCK_STYLE)
         self.document().documentLayout().documentSizeChanged.connect(self._fit_height)
         self.anchorClicked.connect(self._open_link)
 
@@ -38,22 +47,17 @@ class MessageBrowser(QTextBrowser):
         self.setFixedHeight(max(math.ceil(size.height()), self.fontMetrics().height()))
 
     def set_markdown(self, text: str, final: bool = True) -> None:
-        """Show `text` as Markdown; `final=False` for a snapshot of an answer still streaming."""
+        """Show `text` as Markdown; `final=False` for a block still being written (not worth memoising)."""
         render = render_markdown if final else render_markdown_once
-        self._markdown = text
+        self.markdown = text
         self._rendered = render(text, chat_colors(QGuiApplication.palette()))
         self.setHtml(self._rendered.html)
-        self._end = None
-
-    def set_plain(self, text: str) -> None:
-        """Streaming shows plain text: appending costs ~0.1 ms, re-rendering Markdown grows with the answer."""
-        self._markdown = None
-        self.setPlainText(text)
+        self.renders += 1
         self._end = None
 
     def append_plain(self, text: str) -> None:
-        """Add text at the end. The cursor is kept between calls: moving a new one to the end of a long
-        paragraph costs as much as the insertion itself."""
+        """Add text at the end, unrendered. The cursor is kept between calls: moving a new one to the end
+        of a long paragraph costs as much as the insertion itself."""
         if self._end is None:
             self._end = QTextCursor(self.document())
             self._end.movePosition(QTextCursor.MoveOperation.End)
@@ -74,8 +78,3 @@ class MessageBrowser(QTextBrowser):
     def wheelEvent(self, event) -> None:  # noqa: N802 — Qt override
         """Let the chat's scroll area scroll: this view never scrolls itself."""
         event.ignore()
-
-    def changeEvent(self, event: QEvent) -> None:  # noqa: N802 — Qt override
-        super().changeEvent(event)
-        if event.type() == QEvent.Type.ApplicationPaletteChange and self._markdown is not None:
-            self.set_markdown(self._markdown)

@@ -1,5 +1,8 @@
 """Markdown to the HTML subset Qt's rich text understands: tables with borders, highlighted code blocks
-with a Copy link, and no raw HTML from the model (shown as text, never interpreted)."""
+with a Copy link, and no raw HTML from the model (shown as text, never interpreted).
+
+A message shows its top-level code blocks in code views of their own (app/chat/code_block.py); the code
+rendered here is code nested in a list or a quote, wrapped at the view's edge since it cannot scroll."""
 
 from __future__ import annotations
 
@@ -62,7 +65,7 @@ def _code_html(code: str, language: str, index: int, colors: Colors) -> str:
         f' border-color:{colors.border}; border-style:solid; border-collapse:collapse">'
         f'<tr><td style="background-color:{colors.code_header}; border-color:{colors.border}">{header}</td></tr>'
         f'<tr><td style="background-color:{colors.code_background}; border-color:{colors.border}">'
-        f'<pre style="margin:0">{body.rstrip()}</pre></td></tr></table>'
+        f'<pre style="margin:0; white-space:pre-wrap">{body.rstrip()}</pre></td></tr></table>'
     )
 
 

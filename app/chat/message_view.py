@@ -16,23 +16,15 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.chat.browser import MessageBrowser
 from app.chat.chips import chip_row
 from app.chat.composer import PromptEdit
 from app.chat.footer import footer_text, live_footer_text
+from app.chat.message_body import MessageBody
 from app.chat.thinking_block import ThinkingBlock
 from engine.conversations.model import StoredMessage
 from engine.generation import Stats
 from engine.messages import File
 
-LIVE_RENDER_INTERVAL = 1.0
-"""Least seconds between Markdown renders of an answer still streaming (plain text is appended between):
-a render re-lays out and repaints the whole answer."""
-LIVE_RENDER_SHARE = 0.005
-"""Live updates (renders, insertions) may take at most this share of the time: slow ones come less often.
-Painting them costs about as much again, and on the CPU backend all of it is taken from decoding."""
-LIVE_RENDER_BUDGET = 0.012
-"""A render slower than this would make the window stutter: that answer streams as plain text instead."""
 LIVE_FOOTER_INTERVAL = 0.25
 """Least seconds between updates of the live footer: a label re-laid out 30 times a second costs the UI
 thread as much as the text itself, and figures changing faster than this cannot be read anyway."""
@@ -79,7 +71,7 @@ class MessageView(QFrame):
         super().__init__()
         self.message = message
         self.setObjectName("userMessage" if message.role == "user" else "assistantMessage")
-        self.body = MessageBrowser()
+        self.body = MessageBody()
         self.footer = QLabel(footer_text(message))
         self.footer.setWordWrap(True)
         self.footer.setVisible(message.role == "assistant")
@@ -104,12 +96,9 @@ class MessageView(QFrame):
         if self.thinking is not None:
             self._layout.insertWidget(1, self.thinking)  # above the answer
         self._style()
-        self._streamed = message.text
-        self._next_render = self._next_append = self._next_footer = 0.0
-        self._unshown = ""
-        self._live_markdown = True
+        self._next_footer = 0.0
         if message.is_streaming:
-            self.body.set_plain(message.text)
+            self.body.start(message.text)
             self.footer.setText(live_footer_text(None))
         else:
             self.body.set_markdown(message.text)
@@ -162,32 +151,16 @@ class MessageView(QFrame):
 
     # -- streaming ---------------------------------------------------------------------------
     def append(self, text: str, stats: Stats | None) -> None:
-        """Add streamed text: appended as plain text, re-rendered as Markdown a few times a second
-        while that stays cheap (an answer whose render takes too long stays plain until it ends).
-
-        Qt re-shapes and repaints the whole last paragraph on every insertion, and on the CPU backend
-        that time comes out of decoding (the cores are shared); when that gets slow (a long paragraph)
-        insertions come less often, so the UI never takes more than a small share of the time."""
-        self._streamed += text
-        self._unshown += text
+        """Add streamed text (a frame's worth): the body shows it block by block (see MessageBody)."""
+        self.body.append(text)
         now = time.perf_counter()
         if now >= self._next_footer:
             self.footer.setText(live_footer_text(stats))
             self._next_footer = now + LIVE_FOOTER_INTERVAL
-        if self._live_markdown and now >= self._next_render:
-            self.body.set_markdown(self._streamed, final=False)
-            cost = time.perf_counter() - now
-            self._next_render = now + max(LIVE_RENDER_INTERVAL, cost / LIVE_RENDER_SHARE)
-            self._live_markdown = cost < LIVE_RENDER_BUDGET
-            self._unshown = ""
-        elif now >= self._next_append:
-            self.body.append_plain(self._unshown)
-            self._next_append = now + (time.perf_counter() - now) / LIVE_RENDER_SHARE
-            self._unshown = ""
 
     def finish(self, message: StoredMessage) -> None:
         self.message = message
-        self.body.set_markdown(message.text)
+        self.body.finish(message.text)
         self.footer.setText(footer_text(message))
         self._style()
         if self.thinking is not None and self.thinking.live:
@@ -238,7 +211,7 @@ class MessageView(QFrame):
         panel.addLayout(buttons)
         self.body.hide()
         self.action_button.setEnabled(False)
-        self._layout.insertWidget(2, self.edit_panel)
+        self._layout.insertWidget(self._layout.indexOf(self.body), self.edit_panel)
         self.editor.setFocus()
 
     def stop_editing(self) -> None:
