@@ -89,6 +89,8 @@ class ConversationList(QWidget):
         self.new_button.clicked.connect(self.sig_new)
         self.list = QListWidget()
         self.list.setStyleSheet("QListWidget::item { padding: 5px 4px; }")
+        self.list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.list.setTextElideMode(Qt.TextElideMode.ElideRight)  # a long title ends in "…", the full one in its tooltip
         self.list.setEditTriggers(QAbstractItemView.EditTrigger.EditKeyPressed)
         self.list.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.list.customContextMenuRequested.connect(self._context_menu)
