@@ -388,6 +388,18 @@ class LiveServer:
 
         return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(timeout=120)
 
+    def openai(self, api_key: str = "unused") -> Any:
+        """The official OpenAI client, pointed at this server (no retries: a test sees the first answer)."""
+        import openai
+
+        return openai.OpenAI(base_url=f"{self.url}/v1", api_key=api_key, max_retries=0)
+
+    def ollama(self) -> Any:
+        """The official Ollama client, pointed at this server."""
+        import ollama
+
+        return ollama.Client(host=self.url)
+
     def close(self) -> None:
         self.run(self.handle.close())
         self.loop.call_soon_threadsafe(self.loop.stop)

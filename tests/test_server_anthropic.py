@@ -8,7 +8,6 @@ from collections.abc import Callable
 
 import anthropic
 import jsonschema
-import openai
 import pytest
 
 from tests.conftest import LiveServer
@@ -33,7 +32,7 @@ def client_of(server: LiveServer, api_key: str = "unused") -> anthropic.Anthropi
 
 
 def chat_answer(server: LiveServer, messages: list[dict], max_tokens: int) -> str:
-    client = openai.OpenAI(base_url=f"{server.url}/v1", api_key="unused", max_retries=0)
+    client = server.openai()
     reply = client.chat.completions.create(model=LLAMA, messages=messages, max_tokens=max_tokens, temperature=0)
     return reply.choices[0].message.content
 

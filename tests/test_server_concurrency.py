@@ -62,7 +62,7 @@ def wait_for(condition: Callable[[], bool], timeout: float = 60) -> None:
 
 
 def test_twenty_concurrent_requests_are_all_answered_correctly(api_server: LiveServer) -> None:
-    client = openai.OpenAI(base_url=f"{api_server.url}/v1", api_key="unused", max_retries=0)
+    client = api_server.openai()
 
     def ask(n: int) -> str:
         completion = client.chat.completions.create(model=MODEL, messages=question(n), max_tokens=8, temperature=0)
@@ -136,7 +136,7 @@ def test_requests_beyond_the_queue_bound_get_a_503_to_retry(serve: Callable[...,
     body = {"model": MODEL, "messages": question(2), "max_tokens": 100_000, "temperature": 0, "stream": True}
     sock = open_stream(server, "/v1/chat/completions", body)
     read_until(sock, b"data: ")
-    client = openai.OpenAI(base_url=f"{server.url}/v1", api_key="unused", max_retries=0)
+    client = server.openai()
     try:
         client.chat.completions.create(model=MODEL, messages=question(3), max_tokens=2)
         raise AssertionError("expected a 503")

@@ -32,12 +32,12 @@ def server(serve: Callable[..., LiveServer], cabin_data: Path, empty_hf_cache: P
 
 @pytest.fixture
 def client(server: LiveServer) -> openai.OpenAI:
-    return openai.OpenAI(base_url=f"{server.url}/v1", api_key="unused", max_retries=0)
+    return server.openai()
 
 
 @pytest.fixture
 def ollama_client(server: LiveServer) -> ollama.Client:
-    return ollama.Client(host=server.url)
+    return server.ollama()
 
 
 def test_openai_embeddings_are_the_encoders_vectors_in_order(client: openai.OpenAI, tiny_encoder: Path) -> None:

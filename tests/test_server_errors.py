@@ -44,7 +44,7 @@ def test_a_body_that_is_not_an_object_is_a_400(api_server: LiveServer) -> None:
 
 
 def test_an_unknown_model_is_a_404_the_openai_client_understands(api_server: LiveServer) -> None:
-    client = openai.OpenAI(base_url=f"{api_server.url}/v1", api_key="unused", max_retries=0)
+    client = api_server.openai()
     with pytest.raises(openai.NotFoundError) as caught:
         client.chat.completions.create(model="gpt-4o", messages=HELLO)
     assert caught.value.code == "model_not_found"
@@ -121,8 +121,8 @@ def test_ollama_routes_answer_errors_in_ollamas_shape(api_server: LiveServer) ->
 
 def test_with_an_api_key_requests_without_it_are_a_401(serve: Callable[..., LiveServer]) -> None:
     server = serve(api_key="s3cret")
-    wrong = openai.OpenAI(base_url=f"{server.url}/v1", api_key="guess", max_retries=0)
-    right = openai.OpenAI(base_url=f"{server.url}/v1", api_key="s3cret", max_retries=0)
+    wrong = server.openai(api_key="guess")
+    right = server.openai(api_key="s3cret")
     with pytest.raises(openai.AuthenticationError):
         wrong.models.list()
     assert send(server, "GET", "/api/tags")[0] == 401

@@ -50,12 +50,12 @@ def server(serve: Callable[..., LiveServer], store_with_qwen: Path) -> LiveServe
 
 @pytest.fixture
 def client(server: LiveServer) -> openai.OpenAI:
-    return openai.OpenAI(base_url=f"{server.url}/v1", api_key="unused", max_retries=0)
+    return server.openai()
 
 
 @pytest.fixture
 def ollama_client(server: LiveServer) -> ollama.Client:
-    return ollama.Client(host=server.url)
+    return server.ollama()
 
 
 def loaded(ollama_client: ollama.Client) -> list[str]:
@@ -120,7 +120,7 @@ def test_a_model_unloaded_when_idle_is_still_listed_and_loads_again(
     serve: Callable[..., LiveServer], store_with_qwen: Path
 ) -> None:
     server = serve(keep_alive=0)
-    client = openai.OpenAI(base_url=f"{server.url}/v1", api_key="unused", max_retries=0)
+    client = server.openai()
     first = ask(client, LLAMA)
     wait_for(lambda: server.engine.model_info is None)
     assert [model.id for model in client.models.list()] == [LLAMA, QWEN]
@@ -179,7 +179,7 @@ def test_a_server_that_may_not_swap_refuses_another_model_with_a_409(
     serve: Callable[..., LiveServer], store_with_qwen: Path
 ) -> None:
     server = serve(swap_models=False, keep_alive=None)
-    client = openai.OpenAI(base_url=f"{server.url}/v1", api_key="unused", max_retries=0)
+    client = server.openai()
     with pytest.raises(openai.ConflictError) as error:
         ask(client, QWEN)
     assert error.value.code == "model_in_use" and f"choose {QWEN} in the Cabin window" in error.value.message
@@ -190,7 +190,7 @@ def test_a_server_that_may_not_swap_lists_only_the_loaded_model(
     serve: Callable[..., LiveServer], store_with_qwen: Path
 ) -> None:
     server = serve(swap_models=False, keep_alive=None)
-    client = openai.OpenAI(base_url=f"{server.url}/v1", api_key="unused", max_retries=0)
+    client = server.openai()
     assert [model.id for model in client.models.list()] == [LLAMA]
 
 

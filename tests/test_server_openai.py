@@ -19,7 +19,7 @@ HELLO = [{"role": "user", "content": "Hello there"}]
 
 @pytest.fixture
 def client(api_server: LiveServer) -> openai.OpenAI:
-    return openai.OpenAI(base_url=f"{api_server.url}/v1", api_key="unused", max_retries=0)
+    return api_server.openai()
 
 
 def post_raw(server: LiveServer, path: str, body: dict) -> http.client.HTTPResponse:

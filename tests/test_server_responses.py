@@ -23,7 +23,7 @@ POINT = {"type": "object", "properties": {"x": {"type": "integer"}, "label": {"t
 
 
 def client_of(server: LiveServer) -> openai.OpenAI:
-    return openai.OpenAI(base_url=f"{server.url}/v1", api_key="unused", max_retries=0)
+    return server.openai()
 
 
 def test_a_response_answers_what_chat_completions_answers(api_server: LiveServer) -> None:

@@ -21,12 +21,12 @@ PERSON_FORMAT = {"type": "json_schema", "json_schema": {"name": "person", "schem
 
 @pytest.fixture
 def client(api_server: LiveServer) -> openai.OpenAI:
-    return openai.OpenAI(base_url=f"{api_server.url}/v1", api_key="unused", max_retries=0)
+    return api_server.openai()
 
 
 @pytest.fixture
 def ollama_client(api_server: LiveServer) -> ollama.Client:
-    return ollama.Client(host=api_server.url)
+    return api_server.ollama()
 
 
 def test_json_mode_answers_a_json_object(client: openai.OpenAI) -> None:

@@ -36,7 +36,7 @@ CALL = '<tool_call>\n{"name": "get_weather", "arguments": {"city": "Paris", "uni
 
 
 def client_of(server: LiveServer) -> openai.OpenAI:
-    return openai.OpenAI(base_url=f"{server.url}/v1", api_key="unused", max_retries=0)
+    return server.openai()
 
 
 def test_a_required_call_from_a_random_model_names_an_offered_tool_with_valid_arguments(
@@ -124,7 +124,7 @@ def test_a_malformed_call_is_passed_on_as_text(scripted_tools: tuple[LiveServer,
 def test_ollama_tools_round_trip(scripted_tools: tuple[LiveServer, ScriptedBackend]) -> None:
     server, backend = scripted_tools
     backend.replies = [CALL, "21 degrees."]
-    client = ollama.Client(host=server.url)
+    client = server.ollama()
     first = client.chat(model=MODEL, messages=ASK, tools=[WEATHER])
     (call,) = first.message.tool_calls
     assert (call.function.name, call.function.arguments) == ("get_weather", {"city": "Paris", "unit": "celsius"})
@@ -136,7 +136,7 @@ def test_ollama_tools_round_trip(scripted_tools: tuple[LiveServer, ScriptedBacke
 def test_ollama_streams_a_call_in_its_own_chunk(scripted_tools: tuple[LiveServer, ScriptedBackend]) -> None:
     server, backend = scripted_tools
     backend.replies = [CALL]
-    parts = list(ollama.Client(host=server.url).chat(model=MODEL, messages=ASK, tools=[WEATHER], stream=True))
+    parts = list(server.ollama().chat(model=MODEL, messages=ASK, tools=[WEATHER], stream=True))
     calls = [call for part in parts for call in part.message.tool_calls or []]
     assert [call.function.name for call in calls] == ["get_weather"] and parts[-1].done
 
@@ -146,7 +146,7 @@ def test_tools_for_a_model_without_a_tool_format_are_a_clear_400(api_server: Liv
         client_of(api_server).chat.completions.create(model="tiny-llama", messages=ASK, tools=[WEATHER])
     assert caught.value.code == "tools_not_supported" and "tiny-llama" in caught.value.body["message"]
     with pytest.raises(ollama.ResponseError) as refused:
-        ollama.Client(host=api_server.url).chat(model="tiny-llama", messages=ASK, tools=[WEATHER])
+        api_server.ollama().chat(model="tiny-llama", messages=ASK, tools=[WEATHER])
     assert refused.value.status_code == 400 and "Tool calling is not supported" in refused.value.error
 
 
