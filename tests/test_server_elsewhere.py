@@ -4,6 +4,9 @@ app's files are never changed, and the app's own server (which never swaps) impo
 
 from __future__ import annotations
 
+import shutil
+import socket
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -98,6 +101,35 @@ def test_the_ollama_api_imports_by_name_too(server: LiveServer, cabin_data: Path
     answer = ollama.Client(host=server.url).chat(model=OLLAMA_NAME, messages=[{"role": "user", "content": "Hi"}],
                                                  options={"num_predict": 4, "temperature": 0})  # fmt: skip
     assert answer.model == CABIN_NAME and imported(cabin_data) == [CABIN_NAME]
+
+
+def test_a_client_that_goes_away_cancels_the_import_leaving_nothing(
+    server: LiveServer, client: openai.OpenAI, cabin_data: Path
+) -> None:
+    staging = cabin_data / "models" / f".{CABIN_NAME}.importing"
+    body = b'{"model": "%s", "messages": [{"role": "user", "content": "Hi"}]}' % OLLAMA_NAME.encode()
+    host, port = server.url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port))) as connection:
+        connection.sendall(b"POST /v1/chat/completions HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\n"
+                           b"Content-Length: %d\r\n\r\n%s" % (host.encode(), len(body), body))  # fmt: skip
+        deadline = time.monotonic() + 60
+        while not staging.exists():
+            assert time.monotonic() < deadline, "the import never started"
+            time.sleep(0.02)
+    assert ask(client, "tiny-llama").model == "tiny-llama"  # its turn comes once the import is cancelled
+    assert imported(cabin_data) == []
+
+
+def test_an_lm_studio_mlx_folder_is_added_in_place(
+    serve: Callable[..., LiveServer], cabin_data: Path, empty_hf_cache: Path, qwen2_model: Path, tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    folder = shutil.copytree(qwen2_model, tmp_path / "home" / ".lmstudio" / "models" / "mlx-community" / "qwen-lms")
+    monkeypatch.setenv("CABIN_SCAN_HOME", str(tmp_path / "home"))
+    client = openai.OpenAI(base_url=f"{serve(keep_alive=None).url}/v1", api_key="unused", max_retries=0)
+    assert ask(client, "mlx-community/qwen-lms").model == "qwen-lms"
+    assert [(m.source, m.path) for m in list_models()] == [("folder", folder.resolve())]
+    assert imported(cabin_data) == []
 
 
 def test_a_model_with_a_problem_is_a_400_naming_it(client: openai.OpenAI, cabin_data: Path) -> None:
