@@ -6,6 +6,10 @@ demand is the design: a request naming another model waits for its turn in the r
 it names replaces the loaded one (the least recently used, as it is the only one). Names are matched as
 clients write them: the id the server lists, the store's key, the folder's path or name, with Ollama's
 `:latest` suffix tolerated.
+
+A server that may swap also serves, by name, the models other apps keep (engine/server/elsewhere_import.py):
+the first request for one brings it into the store on its turn; the name it was asked by is remembered, so
+later requests find it without scanning the other apps' stores again.
 """
 
 from __future__ import annotations
@@ -14,7 +18,8 @@ from pathlib import Path
 
 from engine.errors import ModelError
 from engine.generation import Engine
-from engine.models.folder import ModelInfo
+from engine.models.folder import ModelInfo, inspect_model_folder
+from engine.server.elsewhere_import import Elsewhere, cabin_name, plain
 from engine.server.errors import ApiError
 
 
@@ -43,6 +48,9 @@ class ModelRegistry:
         """False (the app's server): only the loaded model is served, so only it is listed."""
         self._known: dict[Path, ModelInfo] = {}
         """Models loaded while this server ran, by resolved folder: still servable once unloaded."""
+        self.elsewhere = Elsewhere()
+        self._aliases: dict[str, Path] = {}
+        """Other apps' names of models brought into the store ("llama3.2:3b"), to their resolved folders."""
 
     def loaded(self) -> ModelInfo | None:
         info = self.engine.model_info
@@ -62,17 +70,46 @@ class ModelRegistry:
 
     def find(self, requested: str) -> ModelInfo:
         """The model `requested` names (the loaded one is checked first, without scanning the store)."""
-        name = requested.removesuffix(":latest")
+        name = plain(requested)
         loaded = self.loaded()
-        if loaded is not None and name in names_of(loaded):
+        if loaded is not None and name in self._names(loaded):
             return loaded
         for info in self._known.values():
-            if name in names_of(info):
+            if name in self._names(info):
                 return info
         for info, key in stored_models():
             if name in names_of(info, key):
                 return info
         raise ApiError.unknown_model(requested)
+
+    def _names(self, info: ModelInfo) -> set[str]:
+        folder = info.path.resolve()
+        return names_of(info) | {alias for alias, path in self._aliases.items() if path == folder}
+
+    def served_name(self, requested: str) -> str:
+        """The id a request naming `requested` is answered as: a model Cabin has, else (on a server that may
+        swap) one found elsewhere, by the name its import will give it. Unknown: 404; unusable: 400."""
+        try:
+            return self.find(requested).name
+        except ApiError:
+            if not self.swap:
+                raise
+            return cabin_name(self.elsewhere.find(requested))
+
+    async def resolve(self, requested: str) -> ModelInfo:
+        """The model `requested` names, brought into the store first if another app keeps it (call while
+        holding the request queue's turn, so imports never overlap generations or each other)."""
+        try:
+            return self.find(requested)
+        except ApiError:
+            if not self.swap:
+                raise
+            found = self.elsewhere.find(requested)
+            folder = (await self.elsewhere.bring_in(found)).resolve()
+            info = self._known.get(folder) or inspect_model_folder(folder)
+            self._known.setdefault(folder, info)
+            self._aliases[plain(found.name)] = folder
+            return info
 
     def encoders(self) -> list[tuple[str, str, Path]]:
         """(id, store key, folder) of each embedding model in the store (none on a server that may not swap)."""

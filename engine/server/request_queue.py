@@ -75,10 +75,13 @@ class RequestQueue:
     def model_id(self, requested: str) -> str:
         """The id of the model `requested` names (its id, store key, folder path or name; Ollama's ':latest' too).
 
-        Unknown: 404. Known but not loaded while swapping is off (the app's server): 409.
+        Unknown: 404. Known but not loaded while swapping is off (the app's server): 409. While swapping, a model
+        another app keeps is named by the id its import will give it (it is brought in on the request's turn).
         """
+        if self.swap_models:
+            return self.models.served_name(requested)
         info = self.models.find(requested)
-        if not self.swap_models and not self.models.is_loaded(info):
+        if not self.models.is_loaded(info):
             loaded = self.models.loaded()
             raise ApiError.model_in_use(info.name, loaded.name if loaded else None)
         return info.name
@@ -88,8 +91,9 @@ class RequestQueue:
         self._keep_alive[model] = seconds
 
     async def _ensure_loaded(self, model: str) -> None:
-        """Load `model` in place of the loaded one, if it is not loaded (call while holding the turn)."""
-        info = self.models.find(model)
+        """Load `model` in place of the loaded one, if it is not loaded (call while holding the turn); a model
+        another app keeps is brought into the store first."""
+        info = await self.models.resolve(model)
         if self.models.is_loaded(info):
             return
         if not self.swap_models:
