@@ -11,7 +11,6 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import ollama
 import openai
 import pytest
 
@@ -47,7 +46,7 @@ def server(serve: Callable[..., LiveServer], cabin_data: Path, empty_hf_cache: P
 
 @pytest.fixture
 def client(server: LiveServer) -> openai.OpenAI:
-    return openai.OpenAI(base_url=f"{server.url}/v1", api_key="unused", max_retries=0)
+    return server.openai()
 
 
 def imported(cabin_data: Path) -> list[str]:
@@ -98,7 +97,7 @@ def test_the_ollama_store_is_left_unchanged(client: openai.OpenAI, ollama_store:
 
 
 def test_the_ollama_api_imports_by_name_too(server: LiveServer, cabin_data: Path) -> None:
-    answer = ollama.Client(host=server.url).chat(model=OLLAMA_NAME, messages=[{"role": "user", "content": "Hi"}],
+    answer = server.ollama().chat(model=OLLAMA_NAME, messages=[{"role": "user", "content": "Hi"}],
                                                  options={"num_predict": 4, "temperature": 0})  # fmt: skip
     assert answer.model == CABIN_NAME and imported(cabin_data) == [CABIN_NAME]
 
@@ -159,7 +158,7 @@ def test_the_apps_server_imports_nothing(
     serve: Callable[..., LiveServer], cabin_data: Path, empty_hf_cache: Path, ollama_store: Path
 ) -> None:
     server = serve(swap_models=False, keep_alive=None)
-    client = openai.OpenAI(base_url=f"{server.url}/v1", api_key="unused", max_retries=0)
+    client = server.openai()
     with pytest.raises(openai.NotFoundError):
         ask(client, OLLAMA_NAME)
     assert imported(cabin_data) == [] and server.engine.model_info.name == "tiny-llama"
