@@ -56,3 +56,13 @@ def test_an_embedding_model_folder_can_be_added_to_the_store(cabin_data: Path, t
 
     add_model_folder(tiny_encoder)
     assert tiny_encoder.resolve() in [model.path for model in list_models()]
+
+
+def test_the_store_lists_an_embedding_model_as_one_not_as_a_broken_chat_model(
+    cabin_data: Path, tiny_encoder: Path
+) -> None:
+    from engine.models.store import add_model_folder, list_models
+
+    add_model_folder(tiny_encoder)
+    (listed,) = [model for model in list_models() if model.path == tiny_encoder.resolve()]
+    assert listed.status.startswith("embedding model")

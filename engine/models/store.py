@@ -87,6 +87,11 @@ def folder_size(path: Path) -> int:
 
 
 def usable_or_problem(path: Path) -> tuple[ModelInfo | None, str | None]:
+    """A chat model's info, or why the folder can't be chatted with (an embedding model says what it is for)."""
+    from engine.embeddings.model import is_embedding_model
+
+    if is_embedding_model(path):
+        return None, "embedding model: served by `cabin serve` on /v1/embeddings, not for chat"
     try:
         return inspect_model_folder(path), None
     except ModelError as e:
