@@ -408,8 +408,9 @@ class LiveServer:
 
 
 @pytest.fixture
-def serve(llama_engine: Engine) -> Iterator[Callable[..., LiveServer]]:
-    """Start servers for the tiny llama on 127.0.0.1, an ephemeral port each: serve(api_key="k", ...)."""
+def serve(llama_engine: Engine, cabin_data: Path, empty_hf_cache: Path) -> Iterator[Callable[..., LiveServer]]:
+    """Start servers for the tiny llama on 127.0.0.1, an ephemeral port each: serve(api_key="k", ...).
+    The servers list and load models by name from a store of this test's own (no other test's downloads)."""
     servers: list[LiveServer] = []
 
     def start(**config: Any) -> LiveServer:
