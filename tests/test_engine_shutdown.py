@@ -16,6 +16,8 @@ from engine.generation.mlx_threads import run_on_mlx_thread
 from engine.messages import user
 
 HELLO = [user("Hello")]
+BOATS = [user("Question number 0: tell me about boats")]
+"""Greedy, the tiny llama answers this at length (it answers HELLO in 4 tokens, ending before a shutdown lands)."""
 LONG = SamplingSettings(temperature=0.0, max_tokens=100_000)
 
 
@@ -50,7 +52,7 @@ def test_a_queued_answer_finishes_cancelled(llama_engine: Engine, held_worker: t
 
 
 def test_an_answer_in_progress_is_stopped_and_the_model_freed(llama_engine: Engine) -> None:
-    generation = llama_engine.chat(HELLO, LONG)
+    generation = llama_engine.chat(BOATS, LONG)
     next(iter(generation))
     llama_engine.shutdown()
     assert generation.result(timeout=0).finish_reason == "cancelled"
