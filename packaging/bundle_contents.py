@@ -62,8 +62,10 @@ METADATA = (
     "coremltools",
     "numpy",
     "scikit-learn",
+    "llguidance",
 )
-"""Distributions whose version is read with importlib.metadata at run time (Cabin's own --version included)."""
+"""Distributions whose version is read with importlib.metadata at run time (Cabin's own --version included;
+llguidance reads its own when imported, which every answer does)."""
 
 LINUX_ONLY_METADATA = ("scipy-openblas32", "mlx-cpu")
 
