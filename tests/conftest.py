@@ -215,6 +215,13 @@ def llama_engine(engine: Engine, llama_model: Path) -> Engine:
 
 
 @pytest.fixture
+def smollm2_llamacpp(engine: Engine, smollm2_gguf: Path) -> Engine:
+    """The engine running the real SmolLM2 GGUF file as it is, on llama.cpp (needs llama-cpp-python)."""
+    engine.load(smollm2_gguf).result()
+    return engine
+
+
+@pytest.fixture
 def hf_cache() -> Path:
     """The (empty-at-start, test-private) Hugging Face hub cache directory."""
     path = Path(os.environ["HF_HUB_CACHE"])

@@ -1,8 +1,8 @@
 """Inference backends: one runtime each (engine/backends/base.py says what a backend does).
 
-A model's format picks its backend. Today every model the engine accepts is an MLX folder (config.json
-and safetensors, checked by engine/models/loading.py), run by engine/backends/mlx.py. A `.gguf` file run by
-llama.cpp (issue 20) gets its own module beside it, chosen in `load_backend`.
+A model's format picks its backend: an MLX folder (config.json and safetensors, checked by
+engine/models/loading.py) runs on engine/backends/mlx.py, a `.gguf` file on llama.cpp
+(engine/backends/llamacpp.py, needs the optional llama-cpp-python).
 """
 
 from __future__ import annotations
@@ -16,6 +16,12 @@ if TYPE_CHECKING:
 
 def load_backend(info: ModelInfo, context: int, upcast_on_cpu: bool) -> Backend:
     """Load a validated model with the backend its format needs, on the calling thread, which then owns it."""
+    from engine.models.gguf_model import is_gguf_file
+
+    if is_gguf_file(info.path):
+        from engine.backends.llamacpp import LlamaCppBackend
+
+        return LlamaCppBackend.load(info, context)
     from engine.backends.mlx import MLXBackend
 
     return MLXBackend.load(info, context, upcast_on_cpu)

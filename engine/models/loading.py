@@ -23,8 +23,11 @@ def refuse_if_too_big(info: ModelInfo, context: int = DEFAULT_CONTEXT) -> None:
 
 
 def inspect_model(spec: str | Path) -> ModelInfo:
-    """Find and validate a model (a folder, or a repo id in the HF cache) without reading its weights."""
-    return inspect_model_folder(resolve_model(spec))
+    """Find and validate a model (a folder, a repo id in the HF cache, or a GGUF file) without reading its weights."""
+    from engine.models.gguf_model import inspect_gguf_model, is_gguf_file
+
+    path = resolve_model(spec)
+    return inspect_gguf_model(path) if is_gguf_file(path) else inspect_model_folder(path)
 
 
 def load_model(info: ModelInfo) -> tuple[Any, Any]:

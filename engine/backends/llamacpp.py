@@ -1,0 +1,270 @@
+"""The llama.cpp backend: a GGUF file run as it is by llama-cpp-python, driven one token at a time.
+
+llama.cpp holds one KV cache per context, while the engine keeps one per conversation (and a few shared ones).
+So a `LlamaKV` is a conversation's claim on that one cache: the ids it holds and, while another conversation
+has the context, a saved copy of its sequence (llama.cpp's own state serialisation, the keys and values of
+its tokens only). The conversation answering now is resident: its ids are the context's, it is trimmed in
+place, and switching to another saves it and restores the other, so no conversation is ever recomputed.
+
+Sampling runs in llama.cpp's own sampler chain, in mlx_lm's order and with its windows, so settings mean the
+same on both backends: repetition penalty over the last 20 ids, presence and frequency penalties over the
+answer's length, then top_p, min_p, top_k, temperature; greedy at temperature 0. Like mlx_lm, every sampled
+token, the last one (EOS) included, is fed back, so the cache holds the prompt and every generated id.
+"""
+
+from __future__ import annotations
+
+import codecs
+import ctypes
+import os
+import weakref
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from threading import Event as StopFlag
+from typing import Any
+
+import psutil
+
+from engine.backends.base import MemoryCounters, PrefillStopped, Step, WorkerBound, worker_only
+from engine.backends.llamacpp_tokenizer import LlamaCppTokenizer
+from engine.errors import ModelError
+from engine.generation.settings import SamplingSettings
+from engine.models.folder import ModelInfo
+
+PREFILL_STEP = 512
+"""Prefill chunk size (llama.cpp's batch): a stop request during prefill is seen after at most this many tokens."""
+REPETITION_WINDOW = 20
+"""mlx_lm's repetition_context_size: the repetition penalty looks at this many latest ids."""
+SEQUENCE = 0
+MISSING = "running a GGUF file needs llama-cpp-python: install it with scripts/setup.sh"
+
+
+def require_llama_cpp() -> Any:
+    """The llama_cpp module, or one clear ModelError when it is not installed."""
+    try:
+        import llama_cpp
+    except ImportError:
+        raise ModelError(MISSING) from None
+    return llama_cpp
+
+
+@dataclass
+class LlamaKV:
+    """One conversation's keys and values: the ids they hold, and their saved copy while not resident."""
+
+    tokens: list[int] = field(default_factory=list)
+    saved: bytes | None = None
+    """llama.cpp's serialised sequence, covering `saved_len` ids (≥ len(tokens): trimmed later without a restore)."""
+    saved_len: int = 0
+
+
+def sampler_chain(settings: SamplingSettings, vocab_size: int) -> Any:
+    """llama.cpp's sampler for these settings, in mlx_lm's order (engine/backends/mlx.py) and with its windows."""
+    from llama_cpp import LLAMA_DEFAULT_SEED
+    from llama_cpp._internals import LlamaSampler
+
+    chain = LlamaSampler()
+    if settings.repetition_penalty != 1.0:
+        chain.add_penalties(vocab_size, REPETITION_WINDOW, settings.repetition_penalty, 0.0, 0.0)
+    if settings.presence_penalty or settings.frequency_penalty:
+        chain.add_penalties(vocab_size, settings.max_tokens, 1.0, settings.frequency_penalty, settings.presence_penalty)
+    if settings.temperature == 0:
+        chain.add_greedy()
+        return chain
+    if 0 < settings.top_p < 1:
+        chain.add_top_p(settings.top_p, 1)
+    if settings.min_p:
+        chain.add_min_p(settings.min_p, 1)
+    if 0 < settings.top_k < vocab_size:
+        chain.add_top_k(settings.top_k)
+    chain.add_temp(settings.temperature)
+    chain.add_dist(LLAMA_DEFAULT_SEED if settings.seed is None else settings.seed % LLAMA_DEFAULT_SEED)
+    return chain
+
+
+class LlamaCppBackend(WorkerBound):
+    """A GGUF model loaded with llama-cpp-python. Made by `load`, on the thread that will use it."""
+
+    compute_plan = None
+
+    def __init__(self, llama: Any, weight_bytes: int) -> None:
+        super().__init__()
+        self._llama = llama
+        self._tokenizer = LlamaCppTokenizer(llama)
+        self._resident: weakref.ref[LlamaKV] | None = None
+        """The conversation whose ids the context holds; weak, so a cache the engine dropped is not saved."""
+        self.resident_weight_bytes = weight_bytes
+        self._process = psutil.Process()
+        self._peak = 0
+
+    @classmethod
+    def load(cls, info: ModelInfo, context: int) -> LlamaCppBackend:
+        """Load a validated GGUF file: every core for prefill and for decode, the context capped at the model's."""
+        llama_cpp = require_llama_cpp()
+        threads = os.cpu_count() or 1
+        try:
+            llama = llama_cpp.Llama(
+                model_path=str(info.path),
+                n_ctx=min(context, info.context_length or context),
+                n_batch=PREFILL_STEP,
+                n_threads=threads,
+                n_threads_batch=threads,
+                logits_all=False,
+                verbose=False,
+            )
+        except (ValueError, RuntimeError) as e:
+            raise ModelError(f"could not load {info.name}: llama.cpp cannot run it ({e})") from None
+        return cls(llama, info.weight_bytes)
+
+    @property
+    @worker_only
+    def model(self) -> Any:
+        return self._llama
+
+    @property
+    @worker_only
+    def tokenizer(self) -> LlamaCppTokenizer:
+        return self._tokenizer
+
+    @worker_only
+    def new_cache(self) -> LlamaKV:
+        return LlamaKV()
+
+    @worker_only
+    def trim_cache(self, kv: LlamaKV, n: int) -> bool:
+        if self._llama._is_recurrent or self._llama._is_hybrid:
+            return False  # a recurrent state cannot forget its last tokens
+        keep = len(kv.tokens) - n
+        if self._is_resident(kv):
+            self._drop_from(keep)
+        kv.tokens = kv.tokens[:keep]
+        return True
+
+    @worker_only
+    def copy_cache(self, kv: LlamaKV) -> LlamaKV:
+        if self._is_resident(kv):
+            return LlamaKV(list(kv.tokens), self._save(), len(kv.tokens))
+        return LlamaKV(list(kv.tokens), kv.saved, kv.saved_len)
+
+    @worker_only
+    def generate(self, prompt: list[int], kv: LlamaKV, settings: SamplingSettings, stop: StopFlag) -> Iterator[Step]:
+        if settings.grammar is not None:
+            raise ModelError("structured output (a grammar) is not supported on the llama.cpp backend yet")
+        self._make_resident(kv)
+        return self._steps(prompt, kv, sampler_chain(settings, self._tokenizer.vocab_size), settings.max_tokens, stop)
+
+    def _steps(self, prompt: list[int], kv: LlamaKV, chain: Any, max_tokens: int, stop: StopFlag) -> Iterator[Step]:
+        pending: int | None = None
+        try:
+            started = time.perf_counter()
+            for i in range(0, len(prompt), PREFILL_STEP):
+                if stop.is_set():
+                    raise PrefillStopped
+                self._feed(kv, prompt[i : i + PREFILL_STEP])
+            for token in prompt:
+                chain.accept(token)  # mlx_lm's penalties see the prompt this call prefilled, too
+            text = Utf8Stream(self._tokenizer)
+            prompt_tps = first = 0.0
+            for n in range(1, max_tokens + 1):
+                self.check_thread("generate")
+                if pending is not None:
+                    self._feed(kv, [pending])
+                token = pending = chain.sample(self._llama._ctx, -1)
+                now = time.perf_counter()
+                if n == 1:
+                    prompt_tps, first = len(prompt) / (now - started), now
+                end = self._tokenizer.is_end_of_generation(token)
+                finish = "stop" if end else "length" if n == max_tokens else None
+                piece = text.flush() if end else text.feed(token)
+                if finish == "length":
+                    piece += text.flush()
+                tps = (n - 1) / (now - first) if n > 1 else 0.0
+                yield Step(token, piece, finish, prompt_tps, n, tps, self._read_peak())
+                if finish:
+                    return
+        finally:
+            chain.close()
+            if pending is not None:
+                self._feed(kv, [pending])
+
+    def _feed(self, kv: LlamaKV, tokens: list[int]) -> None:
+        self._llama.eval(tokens)
+        kv.tokens.extend(tokens)
+
+    def _make_resident(self, kv: LlamaKV) -> None:
+        """Give `kv` the context: save the resident conversation's sequence, restore `kv`'s (or start empty)."""
+        if self._is_resident(kv):
+            return
+        previous = self._resident() if self._resident is not None else None
+        if previous is not None:
+            previous.saved, previous.saved_len = self._save(), len(previous.tokens)
+        self._llama._ctx.kv_cache_seq_rm(SEQUENCE, -1, -1)
+        self._llama.n_tokens = 0
+        if kv.saved is not None:
+            self._restore(kv)
+        self._resident = weakref.ref(kv)
+
+    def _is_resident(self, kv: LlamaKV) -> bool:
+        return self._resident is not None and self._resident() is kv
+
+    def _save(self) -> bytes:
+        import llama_cpp
+
+        ctx = self._llama._ctx.ctx
+        size = llama_cpp.llama_state_seq_get_size(ctx, SEQUENCE)
+        buffer = (ctypes.c_uint8 * size)()
+        written = llama_cpp.llama_state_seq_get_data(ctx, buffer, size, SEQUENCE)
+        return bytes(buffer[:written])
+
+    def _restore(self, kv: LlamaKV) -> None:
+        import llama_cpp
+
+        assert kv.saved is not None
+        buffer = (ctypes.c_uint8 * len(kv.saved)).from_buffer_copy(kv.saved)
+        if llama_cpp.llama_state_seq_set_data(self._llama._ctx.ctx, buffer, len(kv.saved), SEQUENCE) == 0:
+            raise RuntimeError("llama.cpp could not restore a saved conversation")
+        self._llama.n_tokens = kv.saved_len
+        self._drop_from(len(kv.tokens))
+
+    def _drop_from(self, position: int) -> None:
+        self._llama._ctx.kv_cache_seq_rm(SEQUENCE, position, -1)
+        self._llama.n_tokens = position
+
+    def _read_peak(self) -> int:
+        self._peak = max(self._peak, self._process.memory_info().rss)
+        return self._peak
+
+    @worker_only
+    def memory(self) -> MemoryCounters:
+        """The process's resident memory (llama.cpp has no allocator counters); nothing is held in a cache."""
+        return MemoryCounters(self._process.memory_info().rss, self._read_peak(), 0)
+
+    @worker_only
+    def reset_peak_memory(self) -> None:
+        self._peak = 0
+
+    @worker_only
+    def release(self) -> MemoryCounters:
+        self._llama.close()
+        self._llama = self._resident = None
+        return MemoryCounters(self._process.memory_info().rss, self._read_peak(), 0)
+
+
+class Utf8Stream:
+    """Token pieces as text: bytes held back until they complete a character, like mlx_lm's streaming detokenizer."""
+
+    def __init__(self, tokenizer: LlamaCppTokenizer) -> None:
+        self._tokenizer = tokenizer
+        self._decoder = codecs.getincrementaldecoder("utf-8")("replace")
+        self._strip_space = tokenizer.spm_space_prefix
+        """An answer's first word drops the space its SentencePiece piece starts with, as in mlx_lm and transformers."""
+
+    def feed(self, token: int) -> str:
+        text = self._decoder.decode(self._tokenizer.piece(token))
+        if self._strip_space and text:
+            text, self._strip_space = text.removeprefix(" "), False
+        return text
+
+    def flush(self) -> str:
+        return self._decoder.decode(b"", final=True)

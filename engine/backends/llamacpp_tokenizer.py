@@ -1,0 +1,85 @@
+"""A GGUF model's own tokenizer (llama.cpp's) with the Hugging Face surface the engine reads.
+
+The engine renders prompts, counts tokens and fits the context through `encode`, `decode`,
+`apply_chat_template`, `chat_template`, `bos_token(_id)` and `vocab_size` (engine/generation/turn.py). Here
+those run on llama.cpp's vocabulary, so the ids are exactly the ones llama.cpp evaluates, and the chat template
+from the GGUF metadata is rendered by transformers' own Jinja renderer (`render_jinja_template`), the code
+behind `apply_chat_template` on the MLX side: the same template gives the same prompt on both backends.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+
+class LlamaCppTokenizer:
+    """Wraps a loaded `llama_cpp.Llama`; plain calls into its vocabulary (no context state)."""
+
+    has_tool_calling = False
+    """engine/tools/format.py reads tool-call markers from mlx_lm's tokenizer wrapper; none are known here yet."""
+
+    def __init__(self, llama: Any) -> None:
+        self._llama = llama
+        self._vocab = llama._model  # llama_cpp._internals.LlamaModel: token ids, pieces, EOG
+        metadata = llama.metadata
+        self.chat_template: str | None = metadata.get("tokenizer.chat_template") or None
+        self.vocab_size: int = llama.n_vocab()
+        self.bos_token_id: int | None = self._special_id(self._vocab.token_bos())
+        self.eos_token_id: int | None = self._special_id(self._vocab.token_eos())
+        self.bos_token = self._piece(self.bos_token_id)
+        self.eos_token = self._piece(self.eos_token_id)
+        self.spm_space_prefix = (
+            metadata.get("tokenizer.ggml.model") == "llama" and metadata.get("tokenizer.ggml.add_space_prefix", "true") == "true"
+        )
+        """SentencePiece vocabularies write a word's leading space into its piece: the first piece of a text drops it."""
+
+    @staticmethod
+    def _special_id(token: int) -> int | None:
+        return token if token >= 0 else None
+
+    def _piece(self, token: int | None) -> str | None:
+        return None if token is None else self._llama.detokenize([token], special=True).decode("utf-8", "replace")
+
+    def encode(self, text: str, add_special_tokens: bool = True) -> list[int]:
+        """Special tokens written in `text` (a chat template's `<|im_start|>`) become their ids, as in transformers."""
+        add_bos = add_special_tokens and self._vocab.add_bos_token()
+        return self._llama.tokenize(text.encode("utf-8"), add_bos=add_bos, special=True)
+
+    def decode(self, ids: Sequence[int], skip_special_tokens: bool = False) -> str:
+        text = self._llama.detokenize(list(ids), special=not skip_special_tokens).decode("utf-8", "replace")
+        return text[1:] if self.spm_space_prefix and text.startswith(" ") else text
+
+    def piece(self, token: int) -> bytes:
+        """The bytes one token writes (a special token writes none); part of a character, perhaps."""
+        return self._llama.detokenize([token])
+
+    def is_end_of_generation(self, token: int) -> bool:
+        """EOS, or any other token the model ends a turn with (`<|im_end|>`, `<|eot_id|>`)."""
+        import llama_cpp
+
+        return bool(llama_cpp.llama_vocab_is_eog(self._vocab.vocab, token))
+
+    def apply_chat_template(
+        self,
+        messages: list[dict[str, Any]],
+        tokenize: bool = False,
+        add_generation_prompt: bool = False,
+        tools: list[dict[str, Any]] | None = None,
+        **kwargs: Any,
+    ) -> str | list[int]:
+        """The template rendered exactly as a Hugging Face tokenizer renders it (its special tokens passed in)."""
+        from transformers.utils.chat_template_utils import render_jinja_template
+
+        if not self.chat_template:
+            raise ValueError("this model has no chat template")
+        special = {name: value for name, value in (("bos_token", self.bos_token), ("eos_token", self.eos_token)) if value}
+        rendered, _ = render_jinja_template(
+            conversations=[messages],
+            tools=tools,
+            chat_template=self.chat_template,
+            add_generation_prompt=add_generation_prompt,
+            **{**special, **kwargs},
+        )
+        text = rendered[0]
+        return self.encode(text, add_special_tokens=False) if tokenize else text
