@@ -4,13 +4,14 @@ pp512: prompt tok/s over a 512-token prompt (to the first sampled token). tg128:
 tokens, timed from the first token to the last as the caller sees them (for Cabin: the engine's Token events
 on this thread, so the worker thread, event queue and detokenizer are included). Goal: ratio ≥ 0.95.
 
-    .venv/bin/python bench/llamacpp_vs_raw.py [--model FILE.gguf] [--repeat 3] [--threads N]
+Raw llama-cpp-python gets the engine's thread counts (decode and prompt), read from the engine's own context.
+
+    .venv/bin/python bench/llamacpp_vs_raw.py [--model FILE.gguf] [--repeat 3]
 """
 
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import sys
 import time
@@ -69,13 +70,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", type=Path, default=installed_gguf())
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--threads", type=int, default=os.cpu_count() or 1)
     args = parser.parse_args()
 
     engine = Engine()
     engine.load(args.model).result()
-    llama = Llama(model_path=str(args.model), n_ctx=8192, n_batch=512, n_threads=args.threads,
-                  n_threads_batch=args.threads, logits_all=False, verbose=False)  # fmt: skip
+    threads, prompt_threads = engine.run_with_backend(lambda b: (b.model.n_threads, b.model.n_threads_batch)).result()
+    llama = Llama(model_path=str(args.model), n_ctx=8192, n_batch=512, n_threads=threads,
+                  n_threads_batch=prompt_threads, logits_all=False, verbose=False)  # fmt: skip
     cabin_pp(engine, prompt_of(llama, 64, -1), -1)  # warm both up
     raw_pp(llama, prompt_of(llama, 64, -1))
     pp_raw, pp_cabin, tg_raw, tg_cabin = [], [], [], []
@@ -91,7 +92,7 @@ def main() -> None:
     engine.shutdown()
     llama.close()
 
-    print(f"model: {args.model.name}, {args.threads} threads, prompt {n_cabin} tokens (raw {n_raw}), "
+    print(f"model: {args.model.name}, {threads} decode / {prompt_threads} prompt threads, prompt {n_cabin} tokens (raw {n_raw}), "
           f"{n} generated tokens, median of {args.repeat}")  # fmt: skip
     print(f"{'':8}{'llama-cpp-python':>18}{'cabin':>10}{'ratio':>8}")
     for label, raw, ours in (("pp512", pp_raw, pp_cabin), ("tg128", tg_raw, tg_cabin)):

@@ -121,8 +121,19 @@ def run_bench(model: Any, vocab_size: int, prompt_tokens: int, generate: int, re
 
 
 def bench_loaded_model(engine: Any, prompt_tokens: int, generate: int, repeats: int) -> BenchResult:
-    """Benchmark the model loaded in `engine`, on its worker thread."""
+    """Benchmark the model loaded in `engine`, on its worker thread (a GGUF file: engine/bench_llamacpp.py)."""
+    from engine.models.gguf_model import is_gguf_file
+
     info = engine.model_info
+    if is_gguf_file(info.path):
+        from engine.bench_llamacpp import run_bench as run_llamacpp_bench
+        from engine.models.gguf_info import inspect_gguf
+
+        quant = inspect_gguf(info.path).quant
+        figures = engine.run_with_backend(
+            lambda backend: run_llamacpp_bench(backend, quant, prompt_tokens, generate, repeats)
+        ).result()
+        return BenchResult(model=info.name, bits=info.bits, **figures)
     figures = engine.run_with_model(
         lambda model, tokenizer: run_bench(model, tokenizer.vocab_size, prompt_tokens, generate, repeats)
     ).result()

@@ -37,6 +37,16 @@ PREFILL_STEP = 512
 REPETITION_WINDOW = 20
 """mlx_lm's repetition_context_size: the repetition penalty looks at this many latest ids."""
 SEQUENCE = 0
+RSS_INTERVAL = 0.25
+"""Seconds between two reads of the process's memory: a read costs ~0.1 ms (/proc), 1% of a token here if per token."""
+
+
+def decode_threads(cores: int) -> int:
+    """Half the cores (llama-cpp-python's default), at least one. Measured on a 2-core x86 VM (SmolLM2-135M Q4_1):
+    idle, 2 threads decode 122 tok/s and 1 thread 63; with the machine busy (load ~4.5), 2 threads fell to 2-14
+    tok/s (llama.cpp's threads wait on each other at every op) while 1 thread kept 66-72. A window and an API
+    server share the machine with the model, so decode leaves cores free; prefill (short bursts) takes them all."""
+    return max(1, cores // 2)
 MISSING = "running a GGUF file needs llama-cpp-python: install it with scripts/setup.sh"
 
 
@@ -96,20 +106,22 @@ class LlamaCppBackend(WorkerBound):
         """The conversation whose ids the context holds; weak, so a cache the engine dropped is not saved."""
         self.resident_weight_bytes = weight_bytes
         self._process = psutil.Process()
-        self._peak = 0
+        self._rss = self._peak = 0
+        self._rss_read_at = -RSS_INTERVAL
 
     @classmethod
     def load(cls, info: ModelInfo, context: int) -> LlamaCppBackend:
-        """Load a validated GGUF file: every core for prefill and for decode, the context capped at the model's."""
+        """Load a validated GGUF file: every core for prefill, `decode_threads` for decode, the context capped at the
+        model's."""
         llama_cpp = require_llama_cpp()
-        threads = os.cpu_count() or 1
+        cores = os.cpu_count() or 1
         try:
             llama = llama_cpp.Llama(
                 model_path=str(info.path),
                 n_ctx=min(context, info.context_length or context),
                 n_batch=PREFILL_STEP,
-                n_threads=threads,
-                n_threads_batch=threads,
+                n_threads=decode_threads(cores),
+                n_threads_batch=cores,
                 logits_all=False,
                 verbose=False,
             )
@@ -180,7 +192,7 @@ class LlamaCppBackend(WorkerBound):
                 if finish == "length":
                     piece += text.flush()
                 tps = (n - 1) / (now - first) if n > 1 else 0.0
-                yield Step(token, piece, finish, prompt_tps, n, tps, self._read_peak())
+                yield Step(token, piece, finish, prompt_tps, n, tps, self._counters().peak)
                 if finish:
                     return
         finally:
@@ -231,24 +243,28 @@ class LlamaCppBackend(WorkerBound):
         self._llama._ctx.kv_cache_seq_rm(SEQUENCE, position, -1)
         self._llama.n_tokens = position
 
-    def _read_peak(self) -> int:
-        self._peak = max(self._peak, self._process.memory_info().rss)
-        return self._peak
+    def _counters(self, now: bool = False) -> MemoryCounters:
+        """The process's resident memory (llama.cpp has no allocator counters), read at most every RSS_INTERVAL;
+        the peak is the largest reading since the last reset. Nothing is held in a cache."""
+        if now or time.monotonic() - self._rss_read_at >= RSS_INTERVAL:
+            self._rss, self._rss_read_at = self._process.memory_info().rss, time.monotonic()
+            self._peak = max(self._peak, self._rss)
+        return MemoryCounters(self._rss, self._peak, 0)
 
     @worker_only
     def memory(self) -> MemoryCounters:
-        """The process's resident memory (llama.cpp has no allocator counters); nothing is held in a cache."""
-        return MemoryCounters(self._process.memory_info().rss, self._read_peak(), 0)
+        return self._counters()
 
     @worker_only
     def reset_peak_memory(self) -> None:
         self._peak = 0
+        self._counters(now=True)
 
     @worker_only
     def release(self) -> MemoryCounters:
         self._llama.close()
         self._llama = self._resident = None
-        return MemoryCounters(self._process.memory_info().rss, self._read_peak(), 0)
+        return self._counters(now=True)
 
 
 class Utf8Stream:
