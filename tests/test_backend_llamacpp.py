@@ -103,12 +103,30 @@ def test_a_second_turn_reuses_the_first_from_the_prompt_cache(smollm2_llamacpp: 
 
 def test_conversations_taking_turns_keep_their_caches(smollm2_llamacpp: Engine) -> None:
     engine = smollm2_llamacpp
-    engine.chat(CAPITAL, GREEDY, "a").result()
+    first = engine.chat(CAPITAL, GREEDY, "a").result()
     engine.chat([user("Name a colour.")], GREEDY, "b").result()
-    back_to_a, follow_up = second_turn(engine, "a")
+    again = engine.chat(CAPITAL, GREEDY, "a").result()  # restored, then trimmed back to the prompt
+    follow_up: list[Message] = [*CAPITAL, assistant(again.text), user("And of Italy?")]
+    back_to_a = engine.chat(follow_up, GREEDY, "a").result()
     alone = engine.chat(follow_up, GREEDY, "alone").result()
-    assert back_to_a.stats.cached_tokens > 0
+    assert again.stats.cached_tokens > 0 and back_to_a.stats.cached_tokens > 0
+    assert again.token_ids == first.token_ids
     assert back_to_a.token_ids == alone.token_ids
+
+
+def test_the_same_seed_samples_the_same_answer(smollm2_llamacpp: Engine) -> None:
+    settings = SamplingSettings(temperature=1.0, top_p=0.9, min_p=0.05, top_k=40, repetition_penalty=1.1, seed=7,
+                                max_tokens=24)  # fmt: skip
+    answers = [smollm2_llamacpp.chat(CAPITAL, settings, f"seeded-{i}").result().token_ids for i in range(2)]
+    assert answers[0] == answers[1]
+
+
+def test_cabin_bench_runs_a_gguf_on_llama_cpp(smollm2_llamacpp: Engine) -> None:
+    from engine.bench import bench_loaded_model
+
+    result = bench_loaded_model(smollm2_llamacpp, prompt_tokens=16, generate=4, repeats=1)
+    assert result.device.startswith("llama.cpp")
+    assert (result.dtype, result.prompt_tokens, result.generated_tokens) == ("Q4_1", 16, 4)
 
 
 def test_a_truncated_gguf_is_refused_in_one_line(engine: Engine, smollm2_gguf: Path, tmp_path: Path) -> None:
