@@ -6,10 +6,12 @@ Needs llama-cpp-python, which main's CI does not build yet (scripts/setup.sh wil
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 from typing import Any
 
+import jsonschema
 import openai
 import pytest
 
@@ -21,6 +23,7 @@ from engine.generation import Engine, SamplingSettings  # noqa: E402
 from engine.generation.events import Token  # noqa: E402
 from engine.messages import Message, assistant, system, user  # noqa: E402
 from engine.server import ServerConfig  # noqa: E402
+from engine.structured.grammar import json_schema_grammar  # noqa: E402
 from tests.conftest import LiveServer  # noqa: E402
 
 SYSTEM = "You are a helpful AI assistant."
@@ -157,3 +160,12 @@ def test_the_api_server_answers_with_a_gguf_model(smollm2_llamacpp: Engine) -> N
     finally:
         server.close()
     assert "Paris" in reply.choices[0].message.content
+
+
+def test_a_grammar_makes_the_answer_fill_the_schema(smollm2_llamacpp: Engine) -> None:
+    city = {"type": "object", "properties": {"city": {"type": "string", "maxLength": 20}, "country": {"enum": ["France", "Italy"]}},
+            "required": ["city", "country"], "additionalProperties": False}  # fmt: skip
+    settings = SamplingSettings(temperature=0, max_tokens=60, grammar=json_schema_grammar(city, "city"))
+    finished = smollm2_llamacpp.chat(CAPITAL, settings, None).result()
+    assert finished.finish_reason == "stop"
+    jsonschema.validate(json.loads(finished.text), city)

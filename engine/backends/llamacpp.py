@@ -8,7 +8,8 @@ place, and switching to another saves it and restores the other, so no conversat
 
 Sampling runs in llama.cpp's own sampler chain, in mlx_lm's order and with its windows, so settings mean the
 same on both backends: repetition penalty over the last 20 ids, presence and frequency penalties over the
-answer's length, then top_p, min_p, top_k, temperature; greedy at temperature 0. Like mlx_lm, every sampled
+answer's length, then top_p, min_p, top_k, temperature; greedy at temperature 0. A grammar (structured output)
+masks the logits first, with the same matcher as on MLX (engine/structured/matcher.py). Like mlx_lm, every sampled
 token, the last one (EOS) included, is fed back, so the cache holds the prompt and every generated id.
 """
 
@@ -24,6 +25,7 @@ from dataclasses import dataclass, field
 from threading import Event as StopFlag
 from typing import Any
 
+import numpy as np
 import psutil
 
 from engine.backends.base import MemoryCounters, PrefillStopped, Step, WorkerBound, worker_only
@@ -31,6 +33,7 @@ from engine.backends.llamacpp_tokenizer import LlamaCppTokenizer
 from engine.errors import ModelError
 from engine.generation.settings import SamplingSettings
 from engine.models.folder import ModelInfo
+from engine.structured.matcher import GrammarMatcher
 
 PREFILL_STEP = 512
 """Prefill chunk size (llama.cpp's batch): a stop request during prefill is seen after at most this many tokens."""
@@ -161,12 +164,14 @@ class LlamaCppBackend(WorkerBound):
 
     @worker_only
     def generate(self, prompt: list[int], kv: LlamaKV, settings: SamplingSettings, stop: StopFlag) -> Iterator[Step]:
-        if settings.grammar is not None:
-            raise ModelError("structured output (a grammar) is not supported on the llama.cpp backend yet")
+        grammar = None if settings.grammar is None else GrammarMatcher(settings.grammar, self._tokenizer)
         self._make_resident(kv)
-        return self._steps(prompt, kv, sampler_chain(settings, self._tokenizer.vocab_size), settings.max_tokens, stop)
+        chain = sampler_chain(settings, self._tokenizer.vocab_size)
+        return self._steps(prompt, kv, chain, grammar, settings.max_tokens, stop)
 
-    def _steps(self, prompt: list[int], kv: LlamaKV, chain: Any, max_tokens: int, stop: StopFlag) -> Iterator[Step]:
+    def _steps(
+        self, prompt: list[int], kv: LlamaKV, chain: Any, grammar: GrammarMatcher | None, max_tokens: int, stop: StopFlag
+    ) -> Iterator[Step]:
         pending: int | None = None
         try:
             started = time.perf_counter()
@@ -182,7 +187,11 @@ class LlamaCppBackend(WorkerBound):
                 self.check_thread("generate")
                 if pending is not None:
                     self._feed(kv, [pending])
+                if grammar is not None:
+                    self._mask(grammar)
                 token = pending = chain.sample(self._llama._ctx, -1)
+                if grammar is not None:
+                    grammar.consume(token)
                 now = time.perf_counter()
                 if n == 1:
                     prompt_tps, first = len(prompt) / (now - started), now
@@ -199,6 +208,15 @@ class LlamaCppBackend(WorkerBound):
             chain.close()
             if pending is not None:
                 self._feed(kv, [pending])
+
+    def _mask(self, grammar: GrammarMatcher) -> None:
+        """-inf, in llama.cpp's own logits buffer, for every token the grammar forbids next: the sampler chain reads
+        that buffer, and no penalty lifts -inf back (the MLX backend masks after its penalties for the same end)."""
+        import llama_cpp
+
+        size = self._tokenizer.vocab_size
+        logits = np.ctypeslib.as_array(llama_cpp.llama_get_logits_ith(self._llama._ctx.ctx, -1), shape=(size,))
+        logits[~grammar.allowed(size)] = -np.inf
 
     def _feed(self, kv: LlamaKV, tokens: list[int]) -> None:
         self._llama.eval(tokens)

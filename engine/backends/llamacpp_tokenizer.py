@@ -9,6 +9,7 @@ behind `apply_chat_template` on the MLX side: the same template gives the same p
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
@@ -59,6 +60,18 @@ class LlamaCppTokenizer:
         import llama_cpp
 
         return bool(llama_cpp.llama_vocab_is_eog(self._vocab.vocab, token))
+
+    def lltokenizer(self) -> Any:
+        """llguidance's view of this vocabulary (for a grammar, engine/structured/matcher.py), every
+        end-of-generation token as its EOS; ~1 s to build, so the matcher keeps it."""
+        import llama_cpp
+        from llguidance.llamacpp import lltokenizer_from_vocab
+
+        vocab = self._vocab.vocab
+        ends = [token for token in range(self.vocab_size) if llama_cpp.llama_vocab_is_eog(vocab, token)]
+        with warnings.catch_warnings():  # llguidance calls llama_token_get_attr, deprecated: one warning per token
+            warnings.simplefilter("ignore", DeprecationWarning)
+            return lltokenizer_from_vocab(vocab, n_vocab=self.vocab_size, eos_token=ends)
 
     def apply_chat_template(
         self,

@@ -21,7 +21,12 @@ _VOCABULARIES: weakref.WeakKeyDictionary[Any, llguidance.LLTokenizer] = weakref.
 
 
 def vocabulary(tokenizer: Any) -> llguidance.LLTokenizer:
-    """llguidance's view of a Hugging Face tokenizer (or mlx_lm's wrapper of one), with all its EOS tokens."""
+    """llguidance's view of a Hugging Face tokenizer (or mlx_lm's wrapper of one), with all its EOS tokens; a
+    tokenizer that builds its own (llama.cpp's, engine/backends/llamacpp_tokenizer.py) is asked for it."""
+    if hasattr(tokenizer, "lltokenizer"):
+        if tokenizer not in _VOCABULARIES:
+            _VOCABULARIES[tokenizer] = tokenizer.lltokenizer()
+        return _VOCABULARIES[tokenizer]
     hf = getattr(tokenizer, "_tokenizer", tokenizer)
     if hf not in _VOCABULARIES:
         eos = sorted(getattr(tokenizer, "eos_token_ids", None) or [hf.eos_token_id])
