@@ -141,6 +141,15 @@ def test_a_truncated_gguf_is_refused_in_one_line(engine: Engine, smollm2_gguf: P
     assert "\n" not in str(refused.value)
 
 
+def test_an_architecture_llama_cpp_cannot_run_is_refused_in_one_line(engine: Engine, tmp_path: Path) -> None:
+    from tests.gguf_factory import GgufSpec, write_gguf
+
+    odd = write_gguf(tmp_path / "odd.gguf", GgufSpec(arch="notanarch"))
+    with pytest.raises(ModelError, match="llama.cpp cannot run this 'notanarch' model") as refused:
+        engine.load(odd).result()
+    assert "\n" not in str(refused.value)
+
+
 def test_without_llama_cpp_a_gguf_gets_one_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "llama_cpp", None)
     with pytest.raises(ModelError, match="needs llama-cpp-python") as refused:

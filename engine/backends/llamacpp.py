@@ -129,7 +129,8 @@ class LlamaCppBackend(WorkerBound):
                 verbose=False,
             )
         except (ValueError, RuntimeError) as e:
-            raise ModelError(f"could not load {info.name}: llama.cpp cannot run it ({e})") from None
+            reason = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+            raise ModelError(f"could not load {info.name}: llama.cpp cannot run this '{info.model_type}' model ({reason})") from None
         return cls(llama, info.weight_bytes)
 
     @property
