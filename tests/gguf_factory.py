@@ -34,6 +34,8 @@ class GgufSpec:
     seed: int = 0
     extra_metadata: dict[str, object] = field(default_factory=dict)
     extra_tensors: dict[str, np.ndarray] = field(default_factory=dict)  # float32, e.g. rope_freqs.weight
+    chat_template: str | None = None  # None: CHATML
+    context_length: int = 512
 
     @property
     def head_dim(self) -> int:
@@ -123,7 +125,7 @@ def norm_tensors(spec: GgufSpec) -> dict[str, int]:
 def add_metadata(writer: GGUFWriter, spec: GgufSpec, vocab: list[str]) -> None:
     a = spec.arch
     writer.add_name(f"tiny-{a}")
-    writer.add_uint32(f"{a}.context_length", 512)
+    writer.add_uint32(f"{a}.context_length", spec.context_length)
     writer.add_uint32(f"{a}.embedding_length", spec.hidden)
     writer.add_uint32(f"{a}.block_count", spec.layers)
     writer.add_uint32(f"{a}.feed_forward_length", spec.intermediate)
@@ -150,7 +152,7 @@ def add_metadata(writer: GGUFWriter, spec: GgufSpec, vocab: list[str]) -> None:
     writer.add_unk_token_id(vocab.index("<|endoftext|>"))
     writer.add_pad_token_id(vocab.index("<|endoftext|>"))
     writer.add_add_bos_token(False)
-    writer.add_chat_template(CHATML)
+    writer.add_chat_template(spec.chat_template or CHATML)
 
 
 def write_gguf(path: Path, spec: GgufSpec) -> Path:

@@ -51,6 +51,7 @@ class ScriptedBackend:
 
     compute_plan = None
     resident_weight_bytes = 0
+    context_limit = None
     model = None
 
     def __init__(self, tokenizer: Any, script: list[int], pause_at: int | None = None) -> None:

@@ -178,3 +178,46 @@ def test_a_grammar_makes_the_answer_fill_the_schema(smollm2_llamacpp: Engine) ->
     finished = smollm2_llamacpp.chat(CAPITAL, settings, None).result()
     assert finished.finish_reason == "stop"
     jsonschema.validate(json.loads(finished.text), city)
+
+
+@pytest.fixture
+def tools_gguf_server(engine: Engine, tmp_path: Path) -> Any:
+    """A random tiny llama GGUF with Qwen2.5's tool template, on llama.cpp, behind the API server."""
+    from tests.gguf_factory import GgufSpec, write_gguf
+
+    template = (Path(__file__).parent / "fixtures" / "qwen2_5_tools.jinja").read_text()
+    spec = GgufSpec(chat_template=template, context_length=2048)  # its byte-level vocabulary makes long prompts
+    engine.load(write_gguf(tmp_path / "tools.gguf", spec)).result()
+    server = LiveServer(engine, ServerConfig(port=0))
+    yield server
+    server.close()
+
+
+def test_a_gguf_with_a_tool_template_takes_tools_as_on_mlx(tools_gguf_server: LiveServer) -> None:
+    tools = tools_gguf_server.engine.tool_format
+    assert (tools.family, tools.call_start, tools.call_end) == ("json_tools", "<tool_call>", "</tool_call>")
+
+
+def test_a_required_tool_call_on_llama_cpp_names_the_tool_with_valid_arguments(tools_gguf_server: LiveServer) -> None:
+    arguments = {"type": "object", "properties": {"city": {"type": "string", "maxLength": 12}},
+                 "required": ["city"], "additionalProperties": False}  # fmt: skip
+    weather = {"type": "function", "function": {"name": "get_weather", "parameters": arguments}}
+    client = openai.OpenAI(base_url=f"{tools_gguf_server.url}/v1", api_key="unused", max_retries=0)
+    reply = client.chat.completions.create(
+        model=tools_gguf_server.engine.model_info.name, messages=[{"role": "user", "content": "Weather in Paris?"}],
+        tools=[weather], tool_choice="required", temperature=1.0, seed=1, max_tokens=120,
+    )
+    choice = reply.choices[0]
+    assert choice.finish_reason == "tool_calls"
+    (call,) = choice.message.tool_calls
+    assert call.function.name == "get_weather"
+    jsonschema.validate(json.loads(call.function.arguments), arguments)
+
+
+def test_a_prompt_longer_than_llama_cpps_context_is_refused_in_one_line(engine: Engine, tmp_path: Path) -> None:
+    from tests.gguf_factory import GgufSpec, write_gguf
+
+    engine.load(write_gguf(tmp_path / "short.gguf", GgufSpec(context_length=512))).result()
+    finished = engine.chat([user("Paris " * 400)], SamplingSettings(temperature=0, max_tokens=8)).result()
+    assert finished.finish_reason == "error"
+    assert "more than the context length of 512" in finished.error

@@ -63,6 +63,8 @@ class Backend(Protocol):
     """How the weights are computed (float32 upcast on a CPU, or as stored); None where it does not apply."""
     resident_weight_bytes: int
     """Bytes the weights take in memory (more than on disk once upcast)."""
+    context_limit: int | None
+    """The most tokens (prompt + answer) the backend's KV cache holds; None: no hard limit (MLX grows its cache)."""
 
     @property
     def model(self) -> Any:

@@ -108,6 +108,8 @@ class LlamaCppBackend(WorkerBound):
         self._resident: weakref.ref[LlamaKV] | None = None
         """The conversation whose ids the context holds; weak, so a cache the engine dropped is not saved."""
         self.resident_weight_bytes = weight_bytes
+        self.context_limit: int | None = llama.n_ctx()
+        """llama.cpp's KV cache is allocated once, at load: the engine fits each conversation into it."""
         self._process = psutil.Process()
         self._rss = self._peak = 0
         self._rss_read_at = -RSS_INTERVAL

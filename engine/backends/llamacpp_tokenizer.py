@@ -9,6 +9,7 @@ behind `apply_chat_template` on the MLX side: the same template gives the same p
 
 from __future__ import annotations
 
+import functools
 import warnings
 from collections.abc import Sequence
 from typing import Any
@@ -16,9 +17,6 @@ from typing import Any
 
 class LlamaCppTokenizer:
     """Wraps a loaded `llama_cpp.Llama`; plain calls into its vocabulary (no context state)."""
-
-    has_tool_calling = False
-    """engine/tools/format.py reads tool-call markers from mlx_lm's tokenizer wrapper; none are known here yet."""
 
     def __init__(self, llama: Any) -> None:
         self._llama = llama
@@ -34,6 +32,36 @@ class LlamaCppTokenizer:
             metadata.get("tokenizer.ggml.model") == "llama" and metadata.get("tokenizer.ggml.add_space_prefix", "true") == "true"
         )
         """SentencePiece vocabularies write a word's leading space into its piece: the first piece of a text drops it."""
+        self._tool_family()
+
+    def _tool_family(self) -> None:
+        """The attributes engine/tools/format.py reads from mlx_lm's tokenizer wrapper (`has_tool_calling`,
+        `tool_parser`, `tool_call_start`/`_end`, `init_kwargs["tool_parser_type"]`), found the way mlx_lm finds them:
+        its `_infer_tool_parser` on the chat template (then the vocabulary), and its parser module for that family."""
+        import importlib
+
+        from mlx_lm.tokenizer_utils import _infer_tool_parser
+
+        family = _infer_tool_parser(self) if self.chat_template and "tools" in self.chat_template else None
+        module = importlib.import_module(f"mlx_lm.tool_parsers.{family}") if family else None
+        self.init_kwargs: dict[str, Any] = {"tool_parser_type": family} if family else {}
+        self.tool_parser = module.parse_tool_call if module else None
+        self.tool_call_start: str | None = module.tool_call_start if module else None
+        self.tool_call_end: str | None = module.tool_call_end if module else None
+        self.has_tool_calling = self.tool_call_start is not None
+
+    def get_vocab(self) -> dict[str, int]:
+        """Every token's text (special tokens spelled out) -> its id."""
+        return {self._llama.detokenize([token], special=True).decode("utf-8", "replace"): token for token in range(self.vocab_size)}
+
+    @functools.cached_property
+    def all_special_ids(self) -> list[int]:
+        """Control tokens (`<|im_start|>`, `<tool_call>` where it is one): a grammar must match them as tokens."""
+        import llama_cpp
+
+        vocab = self._vocab.vocab
+        control = llama_cpp.LLAMA_TOKEN_ATTR_CONTROL
+        return [token for token in range(self.vocab_size) if llama_cpp.llama_vocab_get_attr(vocab, token) & control]
 
     @staticmethod
     def _special_id(token: int) -> int | None:

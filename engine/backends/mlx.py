@@ -55,6 +55,8 @@ def read_counters() -> MemoryCounters:
 class MLXBackend(WorkerBound):
     """A model loaded with mlx_lm. Made by `load`, on the thread that will use it."""
 
+    context_limit = None
+
     def __init__(self, model: Any, tokenizer: Any, compute_plan: ComputePlan) -> None:
         super().__init__()
         self._model, self._tokenizer = model, tokenizer

@@ -51,6 +51,13 @@ class SamplingSettings:
             raise ValueError("; ".join(problems))
 
 
+def within_hard_limit(settings: SamplingSettings, limit: int | None) -> SamplingSettings:
+    """A context length within a backend's hard limit (llama.cpp's fixed KV cache), set even when none was asked."""
+    if limit is None or settings.context_length is not None and settings.context_length <= limit:
+        return settings
+    return replace(settings, context_length=limit)
+
+
 def within_model_context(settings: SamplingSettings, model_context: int | None) -> SamplingSettings:
     """A context length no longer than the one the model was trained for (its config's max_position_embeddings)."""
     if settings.context_length is None or model_context is None or settings.context_length <= model_context:

@@ -15,7 +15,7 @@ from engine.generation.channel import RequestChannel
 from engine.generation.events import Event, Finished, Stats
 from engine.generation.handle import Generation
 from engine.generation.lifecycle import ModelLifecycle
-from engine.generation.settings import SamplingSettings, within_model_context
+from engine.generation.settings import SamplingSettings, within_hard_limit, within_model_context
 from engine.metrics import Activity, after, started
 
 if TYPE_CHECKING:
@@ -79,7 +79,8 @@ class Worker:
         cache = None
         try:
             context = self.lifecycle.info.context_length
-            prepared = prepare(backend.tokenizer, within_model_context(settings, context))
+            fitted = within_hard_limit(within_model_context(settings, context), backend.context_limit)
+            prepared = prepare(backend.tokenizer, fitted)
             cache = caches.take(conversation_id, backend.tokenizer, prepared.text)
             return run_turn(backend, cache, prepared, generation.stop_requested, emit)
         except Exception as e:  # noqa: BLE001 — e.g. a template that cannot render these messages
