@@ -127,6 +127,7 @@ class LlamaCppBackend(WorkerBound):
                 n_batch=PREFILL_STEP,
                 n_threads=decode_threads(cores),
                 n_threads_batch=cores,
+                n_gpu_layers=-1 if llama_cpp.llama_supports_gpu_offload() else 0,  # Metal on a Mac: every layer
                 logits_all=False,
                 verbose=False,
             )
