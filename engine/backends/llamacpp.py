@@ -190,7 +190,8 @@ class LlamaCppBackend(WorkerBound):
             for n in range(1, max_tokens + 1):
                 self.check_thread("generate")
                 if pending is not None:
-                    self._feed(kv, [pending])
+                    fed, pending = pending, None
+                    self._feed(kv, [fed])
                 if grammar is not None:
                     self._mask(grammar)
                 token = pending = chain.sample(self._llama._ctx, -1)
