@@ -221,3 +221,17 @@ def test_a_prompt_longer_than_llama_cpps_context_is_refused_in_one_line(engine: 
     finished = engine.chat([user("Paris " * 400)], SamplingSettings(temperature=0, max_tokens=8)).result()
     assert finished.finish_reason == "error"
     assert "more than the context length of 512" in finished.error
+
+
+def test_the_window_streams_an_answer_from_a_gguf_model(qtbot, make_window, smollm2_gguf: Path) -> None:
+    from tests.app_fixtures import chat_pane, send
+
+    window = make_window(smollm2_gguf)
+    window.context.settings.set("max_tokens", 24)
+    pane = chat_pane(window)
+    streamed = []
+    pane.session.sig_streamed.connect(lambda text, _stats: streamed.append(text))
+    send(qtbot, pane, "What is the capital of France?")
+    _, answer = pane.session.thread
+    assert answer.finish_reason in ("stop", "length") and answer.generated_tokens > 0
+    assert answer.text == "".join(streamed)
