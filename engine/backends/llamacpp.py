@@ -6,20 +6,18 @@ has the context, a saved copy of its sequence (llama.cpp's own state serialisati
 its tokens only). The conversation answering now is resident: its ids are the context's, it is trimmed in
 place, and switching to another saves it and restores the other, so no conversation is ever recomputed.
 
-Sampling runs in llama.cpp's own sampler chain, in mlx_lm's order and with its windows, so settings mean the
-same on both backends: repetition penalty over the last 20 ids, presence and frequency penalties over the
-answer's length, then top_p, min_p, top_k, temperature; greedy at temperature 0. A grammar (structured output)
+Sampling runs in llama.cpp's own sampler chain, built in mlx_lm's order and with its windows
+(engine/backends/llamacpp_sampling.py), so settings mean the same on both backends. A grammar (structured output)
 masks the logits first, with the same matcher as on MLX (engine/structured/matcher.py). Like mlx_lm, every sampled
 token, the last one (EOS) included, is fed back, so the cache holds the prompt and every generated id.
 """
 
 from __future__ import annotations
 
-import codecs
 import ctypes
 import os
-import weakref
 import time
+import weakref
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from threading import Event as StopFlag
@@ -29,7 +27,8 @@ import numpy as np
 import psutil
 
 from engine.backends.base import MemoryCounters, PrefillStopped, Step, WorkerBound, worker_only
-from engine.backends.llamacpp_tokenizer import LlamaCppTokenizer
+from engine.backends.llamacpp_sampling import sampler_chain
+from engine.backends.llamacpp_tokenizer import LlamaCppTokenizer, Utf8Stream
 from engine.errors import ModelError
 from engine.generation.settings import SamplingSettings
 from engine.models.folder import ModelInfo
@@ -37,8 +36,6 @@ from engine.structured.matcher import GrammarMatcher
 
 PREFILL_STEP = 512
 """Prefill chunk size (llama.cpp's batch): a stop request during prefill is seen after at most this many tokens."""
-REPETITION_WINDOW = 20
-"""mlx_lm's repetition_context_size: the repetition penalty looks at this many latest ids."""
 SEQUENCE = 0
 RSS_INTERVAL = 0.25
 """Seconds between two reads of the process's memory: a read costs ~0.1 ms (/proc), 1% of a token here if per token."""
@@ -50,6 +47,8 @@ def decode_threads(cores: int) -> int:
     tok/s (llama.cpp's threads wait on each other at every op) while 1 thread kept 66-72. A window and an API
     server share the machine with the model, so decode leaves cores free; prefill (short bursts) takes them all."""
     return max(1, cores // 2)
+
+
 MISSING = "running a GGUF file needs llama-cpp-python: install it with scripts/setup.sh"
 
 
@@ -70,30 +69,6 @@ class LlamaKV:
     saved: bytes | None = None
     """llama.cpp's serialised sequence, covering `saved_len` ids (≥ len(tokens): trimmed later without a restore)."""
     saved_len: int = 0
-
-
-def sampler_chain(settings: SamplingSettings, vocab_size: int) -> Any:
-    """llama.cpp's sampler for these settings, in mlx_lm's order (engine/backends/mlx.py) and with its windows."""
-    from llama_cpp import LLAMA_DEFAULT_SEED
-    from llama_cpp._internals import LlamaSampler
-
-    chain = LlamaSampler()
-    if settings.repetition_penalty != 1.0:
-        chain.add_penalties(vocab_size, REPETITION_WINDOW, settings.repetition_penalty, 0.0, 0.0)
-    if settings.presence_penalty or settings.frequency_penalty:
-        chain.add_penalties(vocab_size, settings.max_tokens, 1.0, settings.frequency_penalty, settings.presence_penalty)
-    if settings.temperature == 0:
-        chain.add_greedy()
-        return chain
-    if 0 < settings.top_p < 1:
-        chain.add_top_p(settings.top_p, 1)
-    if settings.min_p:
-        chain.add_min_p(settings.min_p, 1)
-    if 0 < settings.top_k < vocab_size:
-        chain.add_top_k(settings.top_k)
-    chain.add_temp(settings.temperature)
-    chain.add_dist(LLAMA_DEFAULT_SEED if settings.seed is None else settings.seed % LLAMA_DEFAULT_SEED)
-    return chain
 
 
 class LlamaCppBackend(WorkerBound):
@@ -289,21 +264,3 @@ class LlamaCppBackend(WorkerBound):
         self._llama = self._resident = None
         return self._counters(now=True)
 
-
-class Utf8Stream:
-    """Token pieces as text: bytes held back until they complete a character, like mlx_lm's streaming detokenizer."""
-
-    def __init__(self, tokenizer: LlamaCppTokenizer) -> None:
-        self._tokenizer = tokenizer
-        self._decoder = codecs.getincrementaldecoder("utf-8")("replace")
-        self._strip_space = tokenizer.spm_space_prefix
-        """An answer's first word drops the space its SentencePiece piece starts with, as in mlx_lm and transformers."""
-
-    def feed(self, token: int) -> str:
-        text = self._decoder.decode(self._tokenizer.piece(token))
-        if self._strip_space and text:
-            text, self._strip_space = text.removeprefix(" "), False
-        return text
-
-    def flush(self) -> str:
-        return self._decoder.decode(b"", final=True)

@@ -9,6 +9,7 @@ behind `apply_chat_template` on the MLX side: the same template gives the same p
 
 from __future__ import annotations
 
+import codecs
 import functools
 import warnings
 from collections.abc import Sequence
@@ -124,3 +125,22 @@ class LlamaCppTokenizer:
         )
         text = rendered[0]
         return self.encode(text, add_special_tokens=False) if tokenize else text
+
+
+class Utf8Stream:
+    """Token pieces as text: bytes held back until they complete a character, like mlx_lm's streaming detokenizer."""
+
+    def __init__(self, tokenizer: LlamaCppTokenizer) -> None:
+        self._tokenizer = tokenizer
+        self._decoder = codecs.getincrementaldecoder("utf-8")("replace")
+        self._strip_space = tokenizer.spm_space_prefix
+        """An answer's first word drops the space its SentencePiece piece starts with, as in mlx_lm and transformers."""
+
+    def feed(self, token: int) -> str:
+        text = self._decoder.decode(self._tokenizer.piece(token))
+        if self._strip_space and text:
+            text, self._strip_space = text.removeprefix(" "), False
+        return text
+
+    def flush(self) -> str:
+        return self._decoder.decode(b"", final=True)
