@@ -147,6 +147,7 @@ def test_an_architecture_llama_cpp_cannot_run_is_refused_in_one_line(engine: Eng
     odd = write_gguf(tmp_path / "odd.gguf", GgufSpec(arch="notanarch"))
     with pytest.raises(ModelError, match="llama.cpp cannot run this 'notanarch' model") as refused:
         engine.load(odd).result()
+    assert "unknown model architecture" in str(refused.value)
     assert "\n" not in str(refused.value)
 
 

@@ -27,6 +27,7 @@ import numpy as np
 import psutil
 
 from engine.backends.base import MemoryCounters, PrefillStopped, Step, WorkerBound, worker_only
+from engine.backends.llamacpp_log import error_lines
 from engine.backends.llamacpp_sampling import sampler_chain
 from engine.backends.llamacpp_tokenizer import LlamaCppTokenizer, Utf8Stream
 from engine.errors import ModelError
@@ -95,20 +96,23 @@ class LlamaCppBackend(WorkerBound):
         model's."""
         llama_cpp = require_llama_cpp()
         cores = os.cpu_count() or 1
-        try:
-            llama = llama_cpp.Llama(
-                model_path=str(info.path),
-                n_ctx=min(context, info.context_length or context),
-                n_batch=PREFILL_STEP,
-                n_threads=decode_threads(cores),
-                n_threads_batch=cores,
-                n_gpu_layers=-1 if llama_cpp.llama_supports_gpu_offload() else 0,  # Metal on a Mac: every layer
-                logits_all=False,
-                verbose=False,
-            )
-        except (ValueError, RuntimeError) as e:
-            reason = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-            raise ModelError(f"could not load {info.name}: llama.cpp cannot run this '{info.model_type}' model ({reason})") from None
+        with error_lines() as errors:
+            try:
+                llama = llama_cpp.Llama(
+                    model_path=str(info.path),
+                    n_ctx=min(context, info.context_length or context),
+                    n_batch=PREFILL_STEP,
+                    n_threads=decode_threads(cores),
+                    n_threads_batch=cores,
+                    n_gpu_layers=-1 if llama_cpp.llama_supports_gpu_offload() else 0,  # Metal on a Mac: every layer
+                    logits_all=False,
+                    verbose=False,
+                )
+            except (ValueError, RuntimeError) as e:
+                reason = errors[0] if errors else str(e).strip() or type(e).__name__  # the first says why
+                raise ModelError(
+                    f"could not load {info.name}: llama.cpp cannot run this '{info.model_type}' model ({reason})"
+                ) from None
         return cls(llama, info.weight_bytes)
 
     @property
