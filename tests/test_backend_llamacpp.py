@@ -151,6 +151,15 @@ def test_an_architecture_llama_cpp_cannot_run_is_refused_in_one_line(engine: Eng
     assert "\n" not in str(refused.value)
 
 
+def test_a_gguf_that_wont_fit_is_refused_before_llama_cpp_loads_it(engine: Engine, tmp_path: Path) -> None:
+    from tests.gguf_factory import GgufSpec, write_gguf
+
+    huge = write_gguf(tmp_path / "huge-context.gguf", GgufSpec(context_length=10**9))
+    with pytest.raises(ModelError, match="won't fit in this machine's memory"):
+        engine.load(huge, context=10**9).result()
+    assert engine.model_info is None
+
+
 def test_without_llama_cpp_a_gguf_gets_one_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "llama_cpp", None)
     with pytest.raises(ModelError, match="needs llama-cpp-python") as refused:
