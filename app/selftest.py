@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from engine import __version__
-from engine.device_check import check_mlx
+from engine.device_check import check_llama_cpp, check_mlx
 from engine.messages import user
 
 if TYPE_CHECKING:
@@ -55,6 +55,7 @@ def checks(context: AppContext, model: str | None) -> list[tuple[str, Callable[[
         ("window", lambda: check_window(context)),
         ("mlx", lambda: check_mlx(context.engine)),
         ("blas", check_blas),
+        ("llama", check_llama_cpp),
         ("export", check_export_stack),
         ("files", check_resources),
         ("child", check_child_process),

@@ -31,3 +31,25 @@ def check_mlx(engine: Engine, platform_name: str = sys.platform) -> str:
     if platform_name == "darwin" and "gpu" not in device:
         raise RuntimeError(f"MLX runs on {device}: Metal is not available")
     return f"mlx {version} on {device}, matmul correct"
+
+
+def llama_cpp_features(system_info: str) -> str:
+    """'CPU : SSE3 = 1 | AVX = 0 | ...' (llama.cpp's system info) as 'CPU: SSE3'; backends without a feature on are named alone."""
+    backends: dict[str, list[str]] = {}
+    backend = ""
+    for part in system_info.split("|"):
+        if ":" in part:
+            backend, part = (piece.strip() for piece in part.split(":", 1))
+            backends.setdefault(backend, [])
+        name, _, value = part.partition("=")
+        if backend and value.strip() == "1":
+            backends[backend].append(name.strip())
+    return "; ".join(f"{name}: {' '.join(features)}" if features else name for name, features in backends.items())
+
+
+def check_llama_cpp() -> str:
+    """One line about llama.cpp (GGUF files run on it): its libraries load and say what they were built for."""
+    from engine.backends.llamacpp import require_llama_cpp
+
+    llama_cpp = require_llama_cpp()
+    return f"llama-cpp-python {llama_cpp.__version__} ({llama_cpp_features(llama_cpp.llama_print_system_info().decode())})"

@@ -7,6 +7,7 @@ itself in ways the import scanner cannot see:
   supported" otherwise), and likewise its chat templates and tool parsers;
 - transformers imports tokenizer and model classes lazily, by name, from the model's config;
 - Cabin finds `engine._blas_shim` with importlib and dlopens scipy-openblas32's library (engine/blas.py),
+- llama-cpp-python loads libllama and ggml with ctypes from its own `llama_cpp/lib` folder,
   and imports each command's module by name once it is chosen (engine/cli);
 - on a Mac, Metal finds `mlx.metallib` next to the libmlx it was loaded from (dladdr), so the
   library goes beside libmlx and a link at the top level, where PyInstaller also links libmlx.
@@ -148,6 +149,19 @@ def openblas_entries(openblas_package: Path | None) -> list[tuple[str, str]]:
     if openblas_package is None:
         return []
     return [(str(library), "scipy_openblas32/lib") for library in sorted((openblas_package / "lib").glob("libscipy_openblas*"))]
+
+
+LLAMA_CPP_LIBRARIES = ("libllama", "libggml")
+"""llama.cpp's libraries that llama-cpp-python loads (libmtmd, for images, is not used)."""
+
+
+def llama_cpp_entries(llama_cpp_package: Path | None) -> list[tuple[str, str]]:
+    """(source, destination folder) for llama.cpp's libraries, loaded with ctypes from the package's lib folder
+    (llama_cpp/llama_cpp.py); libllama finds ggml through its $ORIGIN (or @loader_path) run path, so they stay together."""
+    if llama_cpp_package is None:
+        return []
+    libraries = sorted((llama_cpp_package / "lib").glob("lib*"))
+    return [(str(library), "llama_cpp/lib") for library in libraries if library.name.startswith(LLAMA_CPP_LIBRARIES)]
 
 
 def metadata_names(platform: str) -> tuple[str, ...]:

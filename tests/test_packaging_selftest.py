@@ -11,9 +11,9 @@ import pytest
 
 from app.selftest import run_check
 from cabin.main import main
-from engine.device_check import check_mlx
+from engine.device_check import check_mlx, llama_cpp_features
 
-CHECKS = ("window", "mlx", "blas", "export", "files", "child")
+CHECKS = ("window", "mlx", "blas", "llama", "export", "files", "child")
 
 
 def test_the_selftest_passes_with_a_model_and_exits_0(llama_model: Path) -> None:
@@ -35,7 +35,7 @@ def test_a_model_that_does_not_load_fails_the_selftest_and_the_other_checks_stil
     out = capsys.readouterr().out
     assert "FAIL model  ModelError: " in out
     assert all(f"ok   {name}" in out for name in CHECKS)
-    assert out.splitlines()[-1] == "selftest FAILED (1 of 7 checks)"
+    assert out.splitlines()[-1] == "selftest FAILED (1 of 8 checks)"
 
 
 def test_the_selftest_works_in_a_throwaway_folder_and_leaves_the_users_data_alone(qapp, data_dir: Path) -> None:
@@ -59,3 +59,8 @@ def test_a_failing_check_prints_one_line_with_the_error(capsys) -> None:
 
     assert run_check("export", broken) is False
     assert capsys.readouterr().out.startswith("FAIL export ImportError: No module named 'torch' (")
+
+
+def test_the_llama_check_names_each_llama_cpp_backend_and_its_features() -> None:
+    info = "CPU : NEON = 1 | ARM_FMA = 1 | AVX = 0 | Metal : EMBED_LIBRARY = 1 | BLAS : ACCELERATE = 1 | "
+    assert llama_cpp_features(info) == "CPU: NEON ARM_FMA; Metal: EMBED_LIBRARY; BLAS: ACCELERATE"
