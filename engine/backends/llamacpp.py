@@ -118,6 +118,9 @@ class LlamaCppBackend(WorkerBound):
     @property
     @worker_only
     def model(self) -> Any:
+        """The raw `Llama` (benches, raw baselines), with an empty context: the conversation that held it is saved
+        first and restored when it answers again, so nothing the caller evaluates leaks into a conversation."""
+        self._evict()
         return self._llama
 
     @property
@@ -210,14 +213,19 @@ class LlamaCppBackend(WorkerBound):
         """Give `kv` the context: save the resident conversation's sequence, restore `kv`'s (or start empty)."""
         if self._is_resident(kv):
             return
-        previous = self._resident() if self._resident is not None else None
-        if previous is not None:
-            previous.saved, previous.saved_len = self._save(), len(previous.tokens)
-        self._llama._ctx.kv_cache_seq_rm(SEQUENCE, -1, -1)
-        self._llama.n_tokens = 0
+        self._evict()
         if kv.saved is not None:
             self._restore(kv)
         self._resident = weakref.ref(kv)
+
+    def _evict(self) -> None:
+        """Empty the context, saving the resident conversation's sequence first."""
+        previous = self._resident() if self._resident is not None else None
+        if previous is not None:
+            previous.saved, previous.saved_len = self._save(), len(previous.tokens)
+        self._resident = None
+        self._llama._ctx.kv_cache_seq_rm(SEQUENCE, -1, -1)
+        self._llama.n_tokens = 0
 
     def _is_resident(self, kv: LlamaKV) -> bool:
         return self._resident is not None and self._resident() is kv
