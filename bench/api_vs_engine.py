@@ -4,7 +4,10 @@ Prints decode tok/s and requests/s through `cabin serve` (HTTP, in its own proce
 it) against the engine in this process (ratio; goal >= 0.95), and time to first token for requests
 that share a long system prompt: the first one (nothing cached) vs the next ones (prefix cached).
 
-    .venv/bin/python bench/api_vs_engine.py [--layers 6] [--hidden 384] [--tokens 128] [--requests 16]
+    .venv/bin/python bench/api_vs_engine.py [--model PATH | --layers 6 --hidden 384] [--tokens 128] [--requests 16]
+
+Without --model a random float32 llama is built locally; --model takes a model folder or a GGUF file (which runs on
+llama.cpp, on the API's side as on the engine's).
 """
 
 from __future__ import annotations
@@ -29,7 +32,6 @@ from engine.messages import Message, system, user  # noqa: E402
 from tests.model_factory import build_model, llama_of_size  # noqa: E402
 
 SYSTEM = ("You are Cabin, a helpful local assistant. " * 30).strip()
-MODEL = "bench-llama"
 
 
 def question(n: int) -> list[Message]:
@@ -64,9 +66,11 @@ def direct_requests_per_second(engine: Engine, count: int, max_tokens: int) -> f
 
 
 # -- the same through HTTP ----------------------------------------------------------------------
-async def api_stream(session: aiohttp.ClientSession, url: str, messages: list[dict], max_tokens: int) -> tuple[float, float, int, int]:
+async def api_stream(
+    session: aiohttp.ClientSession, url: str, model: str, messages: list[dict], max_tokens: int
+) -> tuple[float, float, int, int]:
     """(TTFT s, decode tok/s after the first token, chunks with text, cached prompt tokens)."""
-    body = {"model": MODEL, "messages": messages, "max_tokens": max_tokens, "temperature": 0, "stream": True,
+    body = {"model": model, "messages": messages, "max_tokens": max_tokens, "temperature": 0, "stream": True,
             "stream_options": {"include_usage": True}}
     start, times, cached = time.perf_counter(), [], 0
     async with session.post(f"{url}/v1/chat/completions", json=body) as response:
@@ -81,9 +85,9 @@ async def api_stream(session: aiohttp.ClientSession, url: str, messages: list[di
     return times[0] - start, decode_rate(times), len(times), cached
 
 
-async def api_requests_per_second(session: aiohttp.ClientSession, url: str, count: int, max_tokens: int) -> float:
+async def api_requests_per_second(session: aiohttp.ClientSession, url: str, model: str, count: int, max_tokens: int) -> float:
     async def ask(n: int) -> None:
-        body = {"model": MODEL, "messages": question(n), "max_tokens": max_tokens, "temperature": 0}
+        body = {"model": model, "messages": question(n), "max_tokens": max_tokens, "temperature": 0}
         async with session.post(f"{url}/v1/chat/completions", json=body) as response:
             assert response.status == 200, await response.text()
             await response.json()
@@ -102,20 +106,20 @@ def start_server(model: Path) -> tuple[subprocess.Popen, str]:
 async def measure(model: Path, args: argparse.Namespace) -> tuple[dict, dict]:
     """Both sides measured in turn, round after round, so that load from other processes hits both alike."""
     engine = Engine()
-    engine.load(model).result()
+    name = engine.load(model).result().name
     process, url = start_server(model)
     direct, api = {"decode": [], "rps": []}, {"decode": [], "rps": []}
     try:
         async with aiohttp.ClientSession() as session:
             direct_stream(engine, question(-1), 4)
-            await api_stream(session, url, question(-1), 4)
+            await api_stream(session, url, name, question(-1), 4)
             for _ in range(args.repeat):
                 direct["decode"].append(direct_stream(engine, question(-2), args.tokens))
-                api["decode"].append(await api_stream(session, url, question(-2), args.tokens))
+                api["decode"].append(await api_stream(session, url, name, question(-2), args.tokens))
                 direct["rps"].append(direct_requests_per_second(engine, args.requests, 8))
-                api["rps"].append(await api_requests_per_second(session, url, args.requests, 8))
+                api["rps"].append(await api_requests_per_second(session, url, name, args.requests, 8))
             direct["prefix"] = [direct_stream(engine, with_system(n), 4) for n in range(4)]
-            api["prefix"] = [await api_stream(session, url, with_system(n), 4) for n in range(4)]
+            api["prefix"] = [await api_stream(session, url, name, with_system(n), 4) for n in range(4)]
     finally:
         process.terminate()
         process.wait()
@@ -131,6 +135,7 @@ def summary(runs: dict) -> dict[str, float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", type=Path, help="a model folder or a GGUF file (default: a random llama built here)")
     parser.add_argument("--layers", type=int, default=6)
     parser.add_argument("--hidden", type=int, default=384)
     parser.add_argument("--tokens", type=int, default=128)
@@ -138,13 +143,12 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
 
-    spec = llama_of_size(args.hidden, args.layers)
     with tempfile.TemporaryDirectory() as tmp:
-        model = build_model(Path(tmp) / MODEL, spec)
+        model = args.model or build_model(Path(tmp) / "bench-llama", llama_of_size(args.hidden, args.layers))
         direct, api = asyncio.run(measure(model, args))
 
-    print(f"model: random llama, {args.layers} layers, hidden {args.hidden}, float32; "
-          f"{direct['tokens']}-token answers, {args.requests} concurrent 8-token requests")
+    described = args.model or f"random llama, {args.layers} layers, hidden {args.hidden}, float32"
+    print(f"model: {described}; {direct['tokens']}-token answers, {args.requests} concurrent 8-token requests")
     print(f"{'':34}{'engine':>10}{'API':>10}{'ratio':>8}")
     for label, key, unit in (("decode tok/s (streamed)", "decode", ""), ("requests/s (8 tokens each)", "rps", ""),
                              ("TTFT, first with system prompt", "cold_ttft", "ms"),

@@ -7,7 +7,8 @@
   next to the same timer on the idle window.
 - What the window's share costs: the UI thread's CPU time per second of streaming (against the same during
   raw runs; steady however busy the machine is), each frame's `MessageView.append` time, Markdown renders/s.
-- Decode speed: the window's answer tok/s against raw `mlx_lm.stream_generate` on the same model,
+- Decode speed: the window's answer tok/s against raw `mlx_lm.stream_generate` (for a GGUF file, llama-cpp-python's
+  `generate` on the engine's own Llama) on the same model,
   prompt and token count, in the same run, alternating rounds (goal ratio >= 0.97). The raw runs are
   awaited on the window's event loop, so both sides run with the same live (and probed) UI thread;
   the lag measured during raw runs is what MLX alone costs the UI (its graph building holds the GIL).
@@ -139,6 +140,27 @@ async def raw_mlx_lm(
     return tps, generated, probe.stop()
 
 
+async def raw_llama_cpp(
+    context: AppContext, tokens: int, probe: LagProbe, question: str = PROMPT
+) -> tuple[float, int, list[float]]:
+    """For a GGUF model: llama-cpp-python's own `generate` on the engine's worker, on the Llama the engine loaded
+    (same threads), same prompt, greedy, ending where the engine ends; awaited like `raw_mlx_lm`."""
+
+    def run(backend) -> tuple[float, int]:
+        llama, tokenizer = backend.model, backend.tokenizer
+        prompt = tokenizer.encode(tokenizer.apply_chat_template([{"role": "user", "content": question}], add_generation_prompt=True))
+        times = []
+        for token in llama.generate(prompt, temp=0.0, repeat_penalty=1.0):
+            times.append(time.perf_counter())
+            if tokenizer.is_end_of_generation(token) or len(times) == tokens:
+                break
+        return (len(times) - 1) / (times[-1] - times[0]), len(times)
+
+    probe.start()
+    tps, generated = await asyncio.wrap_future(context.engine.run_with_backend(run))
+    return tps, generated, probe.stop()
+
+
 async def wait_for(condition, timeout: float = 600.0) -> None:
     deadline = time.monotonic() + timeout
     while not condition():
@@ -185,6 +207,7 @@ async def load_bench_model(context: AppContext, model: Path) -> None:
 async def bench(args: argparse.Namespace, context: AppContext, window) -> None:
     pane = window.pane(ChatPane)
     await load_bench_model(context, args.model)
+    raw_run, raw_name = (raw_llama_cpp, "llama-cpp-python") if args.model.suffix == ".gguf" else (raw_mlx_lm, "mlx_lm")
     probe = LagProbe()
     probe.start()
     await asyncio.sleep(2.0)
@@ -197,10 +220,10 @@ async def bench(args: argparse.Namespace, context: AppContext, window) -> None:
         if round_number % 2:  # alternate which side goes first, so neither always follows the other
             app_tps, app_tokens, lateness = await window_answer(pane, probe, args.prompt)
             app_busy = probe.busy
-            raw_tps, raw_tokens, raw_lateness = await raw_mlx_lm(context, args.tokens, probe, args.prompt)
+            raw_tps, raw_tokens, raw_lateness = await raw_run(context, args.tokens, probe, args.prompt)
             raw_busy = probe.busy
         else:
-            raw_tps, raw_tokens, raw_lateness = await raw_mlx_lm(context, args.tokens, probe, args.prompt)
+            raw_tps, raw_tokens, raw_lateness = await raw_run(context, args.tokens, probe, args.prompt)
             raw_busy = probe.busy
             app_tps, app_tokens, lateness = await window_answer(pane, probe, args.prompt)
             app_busy = probe.busy
@@ -210,16 +233,16 @@ async def bench(args: argparse.Namespace, context: AppContext, window) -> None:
         app_runs.append(app_tps)
         streaming += lateness
         raw_lag += raw_lateness
-        print(f"round {round_number + 1}: mlx_lm {raw_tps:7.1f} tok/s ({raw_tokens} tokens) · "
+        print(f"round {round_number + 1}: {raw_name} {raw_tps:7.1f} tok/s ({raw_tokens} tokens) · "
               f"window {app_tps:7.1f} tok/s ({app_tokens} tokens)")
     raw, app = statistics.median(raw_runs), statistics.median(app_runs)
     paired = statistics.median(a / r for a, r in zip(app_runs, raw_runs))
     print(f"\nmodel {context.models.name}, prompt {args.prompt!r}, up to {args.tokens} tokens, {args.rounds} rounds; "
           f"load average now {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     print(lag_line("UI lag, idle:", idle))
-    print(lag_line("UI lag, raw mlx_lm:", raw_lag) + "  <- MLX alone on the worker, nothing shown")
+    print(lag_line(f"UI lag, raw {raw_name}:", raw_lag) + "  <- the library alone on the worker, nothing shown")
     print(lag_line("UI lag, streaming:", streaming))
-    print(f"decode: window {app:.1f} tok/s vs raw mlx_lm {raw:.1f} tok/s (medians); "
+    print(f"decode: window {app:.1f} tok/s vs raw {raw_name} {raw:.1f} tok/s (medians); "
           f"window/raw per round, median: {paired:.3f}x")
     print(f"UI thread CPU: {busy['window'][0] / busy['window'][1]:.1%} of the time while the window streams, "
           f"{busy['raw'][0] / busy['raw'][1]:.1%} during raw runs (the event loop and this probe)")
@@ -258,7 +281,7 @@ def run_in_window(work: Path, settings: str, run: Callable[[AppContext, Any], Aw
 def run_bench(bench_fn: Callable[[argparse.Namespace, AppContext, Any], Awaitable[None]], doc: str, prefix: str) -> int:
     """Parse the window benches' common flags and run `bench_fn(args, context, window)` in the real window."""
     parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--model", type=Path, help="a model folder (default: a random ~10M llama built here)")
+    parser.add_argument("--model", type=Path, help="a model folder or a GGUF file (default: a random ~10M llama built here)")
     parser.add_argument("--smollm2", action="store_true", help="the real SmolLM2-135M-Instruct (bench/smollm2.py)")
     parser.add_argument("--prompt", help=f"the question (default {PROMPT!r}, with --smollm2 {CODE_PROMPT!r})")
     parser.add_argument("--tokens", type=int, default=1000)

@@ -39,10 +39,12 @@ fi
 # source: built once (~8 min on 2 cores), then pip reuses its cached wheel. On x86-64 Linux the default build
 # (GGML_NATIVE=ON) compiles and then segfaults on the first eval on CPUs that advertise AMX/AVX-512, so build
 # for AVX2/FMA/F16C instead; on macOS arm64 the default (Metal) build is right.
+# Cabin does not use llama.cpp's multimodal library (mtmd), so it is not built (a shorter build).
 llama_cpp_version=0.3.36
 if ! .venv/bin/python -c "import llama_cpp, sys; sys.exit(llama_cpp.__version__ != '$llama_cpp_version')" 2>/dev/null; then
+    export CMAKE_ARGS="-DLLAVA_BUILD=OFF"
     if [ "$(uname -s)" = "Linux" ] && [ "$(uname -m)" = "x86_64" ]; then
-        export CMAKE_ARGS="-DGGML_NATIVE=OFF -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON"
+        CMAKE_ARGS="$CMAKE_ARGS -DGGML_NATIVE=OFF -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON"
     fi
     echo "Building llama-cpp-python $llama_cpp_version for GGUF models (several minutes, once)..."
     .venv/bin/python -m pip install --quiet "llama-cpp-python==$llama_cpp_version"
