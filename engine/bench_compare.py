@@ -76,8 +76,8 @@ def mlx_side(gguf: ModelInfo, cancel: threading.Event | None = None) -> Iterator
         job = ChildJob(import_child, (str(gguf.path), str(dest)), name="import", failure=f"could not import {gguf.path.name}",
                        cancelled="benchmark cancelled")  # fmt: skip
         job.run(cancel=cancel, error=ModelError)
-        yield MlxSide(inspect_model_folder(dest), f"MLX runs {gguf.path.name} imported into a temporary folder "
-                                                  f"(no import in Cabin's models; removed afterwards): {dest}")  # fmt: skip
+        yield MlxSide(inspect_model_folder(dest), f"MLX runs an import of {gguf.path.name} made for this comparison "
+                                                  "(Cabin's models hold none), deleted afterwards")  # fmt: skip
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 
