@@ -181,6 +181,9 @@ class BenchBox(QGroupBox):
 
     def _deliver(self, future: Future, note: str) -> None:
         """The worker's done-callback: hand the outcome to the UI thread through a signal."""
+        if future.cancelled():  # the engine shut down before the benchmark began
+            self.sig_failed.emit("benchmark cancelled")
+            return
         error = future.exception()
         if error is None:
             self.sig_finished.emit([future.result()], note)

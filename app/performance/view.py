@@ -1,5 +1,6 @@
 """The performance view: speed of the answer being written and of recent ones, MLX and system memory,
-the loaded model's weights and how it computes — as numbers and as small plots.
+the loaded model's weights and how it computes — as numbers and as small plots — and a benchmark of the
+loaded model in llama-bench's table (app/performance/bench_box.py).
 
 It polls the engine through a `PerformanceMonitor` only while it is on screen, and repaints at most
 at the monitor's rate (2 Hz during an answer).
