@@ -82,11 +82,12 @@ def mlx_side(gguf: ModelInfo, cancel: threading.Event | None = None) -> Iterator
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def compare_one_at_a_time(engine: Any, models: list[ModelInfo], plan: BenchPlan) -> list[BenchResult]:
+def compare_one_at_a_time(engine: Any, models: list[ModelInfo], plan: BenchPlan, allow_oversize: bool = False,
+                          ) -> list[BenchResult]:  # fmt: skip
     """Each model loaded in `engine`, benchmarked and unloaded before the next: one model in memory at a time."""
     results = []
     for info in models:
-        engine.load(info.path).result()
+        engine.load(info.path, allow_oversize=allow_oversize).result()
         results.append(start_bench(engine, plan).result())
         engine.unload().result()
     return results

@@ -80,7 +80,7 @@ def run_compare(args: argparse.Namespace) -> int:
         print(mlx.note, file=sys.stderr)
         engine = Engine(upcast_on_cpu=not args.keep_dtype)
         try:
-            results = compare_one_at_a_time(engine, [gguf, mlx.info], plan_of(args))
+            results = compare_one_at_a_time(engine, [gguf, mlx.info], plan_of(args), args.allow_oversize)
         finally:
             engine.shutdown()
     print(json.dumps(compare_json(results), indent=2) if args.json else full_report(results))
