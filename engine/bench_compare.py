@@ -77,7 +77,7 @@ def mlx_side(gguf: ModelInfo, cancel: threading.Event | None = None) -> Iterator
                        cancelled="benchmark cancelled")  # fmt: skip
         job.run(cancel=cancel, error=ModelError)
         yield MlxSide(inspect_model_folder(dest), f"MLX runs an import of {gguf.path.name} made for this comparison "
-                                                  "(Cabin's models hold none), deleted afterwards")  # fmt: skip
+                                                  "(Cabin's models hold none), deleted afterwards.")  # fmt: skip
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 
