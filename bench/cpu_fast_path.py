@@ -2,7 +2,7 @@
 
 Each configuration runs in its own process, because the BLAS switch is process-wide: raw mlx_lm with
 the reference BLAS its wheel ships and weights as stored; Cabin with OpenBLAS and float32 compute.
-Both are timed by the same code (engine.bench.time_one_run: one prefill, then N decoded tokens).
+Both are timed by the same code (engine.bench_mlx: llama-bench's pp and tg tests).
 Decode is compared with the memory-bandwidth roofline of the weights each side actually reads.
 
     .venv/bin/python bench/cpu_fast_path.py [--hidden 1024] [--layers 12] [-p 128] [-n 16] [--repeat 2]
@@ -33,7 +33,7 @@ def worker(mode: str, model_path: str, prompt_tokens: int, generate: int, repeat
     import mlx_lm
 
     from engine.bandwidth import memory_bandwidth
-    from engine.bench import decode_bytes_per_token, time_one_run, weights_dtype
+    from engine.bench_mlx import decode_bytes_per_token, time_pp, time_tg, weights_dtype
     from engine.compute_dtype import apply_compute_policy, float32_fit
     from engine.models.fit import DEFAULT_CONTEXT, memory_budget
     from engine.models.folder import inspect_model_folder
@@ -44,8 +44,9 @@ def worker(mode: str, model_path: str, prompt_tokens: int, generate: int, repeat
         fit = float32_fit(inspect_model_folder(Path(model_path)), DEFAULT_CONTEXT, memory_budget())
         compute = str(apply_compute_policy(model, fit))
     prompt = mx.random.randint(0, tokenizer.vocab_size, (prompt_tokens,), key=mx.random.key(0))
-    time_one_run(model, prompt[:8], 2)
-    runs = [time_one_run(model, prompt, generate + 1) for _ in range(repeat)]
+    time_pp(model, prompt[:8])
+    time_tg(model, prompt[:1], 2)
+    runs = [(time_pp(model, prompt), time_tg(model, prompt[:1], generate)) for _ in range(repeat)]
     return {
         "blas": ACTIVE.name,
         "compute": compute,

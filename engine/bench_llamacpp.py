@@ -1,59 +1,97 @@
-"""`cabin bench` for a GGUF file on llama.cpp: the same pp/tg figures and roofline as engine/bench.py, measured on
-llama-cpp-python's context directly (as the MLX bench runs mlx_lm's generate_step): a random prompt, greedy
-tokens, EOS ignored. Call on the engine's worker thread."""
+"""`cabin bench` on llama.cpp: llama-bench's pp and tg tests (engine/bench.py) on llama-cpp-python's context,
+driven directly as llama-bench drives llama.cpp's: a random prompt (BOS first when the model adds one), greedy
+tokens, EOS ignored. The conversation holding the context is saved first and comes back when it next answers.
+Worker thread."""
 
 from __future__ import annotations
 
 import random
+import threading
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from engine.bandwidth import memory_bandwidth
-from engine.bench import Spread, roofline_fraction
+from engine.bench import BenchPlan, check_stop, parameter_label, shared_figures
+from engine.errors import ModelError
+
+if TYPE_CHECKING:
+    from engine.backends.llamacpp import LlamaCppBackend
+    from engine.models.folder import ModelInfo
 
 
-def time_one_run(llama: Any, prompt: list[int], generate: int) -> tuple[float, float]:
-    """(pp tok/s, tg tok/s): prefill `prompt`, sample the first token, then decode `generate` more."""
+def greedy_sampler() -> Any:
     from llama_cpp._internals import LlamaSampler
 
     greedy = LlamaSampler()
     greedy.add_greedy()
+    return greedy
+
+
+def time_pp(llama: Any, prompt: list[int]) -> float:
+    """tok/s of one prefill of `prompt` into an empty context, to its first sampled token."""
+    greedy = greedy_sampler()
     llama.reset()
     start = time.perf_counter()
     llama.eval(prompt)
-    token = greedy.sample(llama._ctx, -1)
-    first = time.perf_counter()
+    greedy.sample(llama._ctx, -1)
+    seconds = time.perf_counter() - start
+    greedy.close()
+    return len(prompt) / seconds
+
+
+def time_tg(llama: Any, first: int, generate: int, stop: threading.Event | None = None) -> float:
+    """tok/s of `generate` one-token decodes from an empty context, starting from `first`, each next token greedy."""
+    greedy = greedy_sampler()
+    llama.reset()
+    token = first
+    start = time.perf_counter()
     for _ in range(generate):
+        check_stop(stop)
         llama.eval([token])
         token = greedy.sample(llama._ctx, -1)
-    end = time.perf_counter()
+    seconds = time.perf_counter() - start
     greedy.close()
-    return len(prompt) / (first - start), generate / (end - first) if generate else 0.0
+    return generate / seconds
 
 
-def run_bench(backend: Any, quant: str, prompt_tokens: int, generate: int, repeats: int) -> dict:
-    llama = backend.model
-    prompt = [random.Random(0).randrange(llama.n_vocab()) for _ in range(prompt_tokens)]
-    time_one_run(llama, prompt[:8], 2)
+def random_prompt(llama: Any, tokens: int) -> list[int]:
+    ids = [random.Random(0).randrange(llama.n_vocab()) for _ in range(tokens)]
+    if llama._model.add_bos_token():
+        ids[0] = llama.token_bos()
+    return ids
+
+
+def measure(backend: LlamaCppBackend, info: ModelInfo, plan: BenchPlan, stop: threading.Event | None) -> dict[str, Any]:
+    from llama_cpp import llama_supports_gpu_offload
+
+    from engine.models.gguf_info import inspect_gguf
+
+    longest = max(plan.prompt_tokens, plan.generate)
+    if backend.context_limit is not None and longest > backend.context_limit:
+        raise ModelError(f"a {longest}-token test does not fit in the {backend.context_limit}-token context "
+                         "llama.cpp allocated: load the model with a longer context")  # fmt: skip
+    llama = backend.free_context()
+    prompt = random_prompt(llama, plan.prompt_tokens)
+    time_pp(llama, prompt[:8])
+    time_tg(llama, prompt[0], 2)
     backend.reset_peak_memory()
-    runs = [time_one_run(llama, prompt, generate) for _ in range(repeats)]
-    tg = Spread.of([r[1] for r in runs])
-    per_token = backend.resident_weight_bytes
-    bandwidth = memory_bandwidth()
-    roofline = bandwidth / per_token
+    pp, tg = [], []
+    for _ in range(plan.repeats):
+        check_stop(stop)
+        pp.append(time_pp(llama, prompt))
+        tg.append(time_tg(llama, prompt[0], plan.generate, stop))
+    llama.reset()
+    quant = inspect_gguf(info.path).quant
+    gpu = llama_supports_gpu_offload()
     return dict(
         dtype=quant,
         device=f"llama.cpp, {llama.n_threads} threads ({llama.n_threads_batch} for prompts)",
         blas="ggml",
         compute="as stored in the GGUF file",
-        prompt_tokens=prompt_tokens,
-        generated_tokens=generate,
-        repeats=repeats,
-        pp_tps=Spread.of([r[0] for r in runs]),
-        tg_tps=tg,
         peak_memory=backend.memory().peak,
-        bytes_per_token=per_token,
-        bandwidth_gbs=bandwidth / 1e9,
-        roofline_tps=roofline,
-        roofline_fraction=roofline_fraction(tg.median, roofline),
+        description=f"{info.model_type} {parameter_label(info.parameters)} {quant}",
+        backend="llama.cpp GPU" if gpu else "llama.cpp CPU",
+        size_bytes=backend.resident_weight_bytes,
+        prompt_threads=None if gpu else llama.n_threads_batch,
+        decode_threads=None if gpu else llama.n_threads,
+        **shared_figures(pp, tg, backend.resident_weight_bytes),
     )

@@ -1,5 +1,6 @@
 """The performance view: speed of the answer being written and of recent ones, MLX and system memory,
-the loaded model's weights and how it computes — as numbers and as small plots.
+the loaded model's weights and how it computes — as numbers and as small plots — and a benchmark of the
+loaded model in llama-bench's table (app/performance/bench_box.py).
 
 It polls the engine through a `PerformanceMonitor` only while it is on screen, and repaints at most
 at the monitor's rate (2 Hz during an answer).
@@ -28,6 +29,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.context import AppContext
+from app.performance.bench_box import BenchBox
 from app.performance.figures import Figure, context_detail, limits_text, memory_title, millis, tok_s, tokens_detail
 from app.performance.history import SAMPLES
 from app.performance.monitor import PerformanceMonitor
@@ -67,6 +69,8 @@ class PerformanceView(QWidget):
         column.addWidget(self._answers_box())
         column.addWidget(self._memory_box())
         column.addWidget(self._model_box())
+        self.bench_box = BenchBox(context)
+        column.addWidget(self.bench_box)
         column.addWidget(self._recent_box())
         column.addStretch(1)
         scroll = QScrollArea()
@@ -169,6 +173,7 @@ class PerformanceView(QWidget):
 
     def refresh(self) -> None:
         activity = self.monitor.activity
+        self.bench_box.set_answering(activity.generating)
         self._show_answers(activity)
         self._show_memory()
         if self._answers_shown != activity.answers:

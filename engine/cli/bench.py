@@ -1,19 +1,22 @@
-"""`cabin bench`: prompt processing and generation speed, with the memory-bandwidth roofline.
+"""`cabin bench`: llama-bench's table (pp and tg, t/s ± sd), prompt and generation speed, the memory-bandwidth
+roofline; `--compare` runs a GGUF on llama.cpp and its MLX import on MLX in one run.
 
-engine.bench imports MLX, so it is imported when a benchmark runs, not for `cabin bench --help`.
+engine.bench's backends import MLX or llama.cpp, so they are imported when a benchmark runs, not for
+`cabin bench --help`.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import sys
 from typing import TYPE_CHECKING
 
 from engine.cli.common import add_model_arguments, loaded_engine, positive_int
 from engine.memory import format_bytes
 
 if TYPE_CHECKING:
-    from engine.bench import BenchResult
+    from engine.bench import BenchPlan, BenchResult
 
 
 def register(parser: argparse.ArgumentParser) -> None:
@@ -21,6 +24,8 @@ def register(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-p", "--prompt-tokens", type=positive_int, default=512)
     parser.add_argument("-n", "--gen-tokens", type=positive_int, default=128)
     parser.add_argument("--repeat", type=positive_int, default=3)
+    parser.add_argument("--compare", action="store_true",
+                        help="with a GGUF file: also run its MLX import (Cabin's, or a temporary one) and compare")  # fmt: skip
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
     parser.set_defaults(run=run)
 
@@ -43,10 +48,51 @@ def report(result: BenchResult) -> str:
     )
 
 
+def full_report(results: list[BenchResult]) -> str:
+    """The table, the ratio line when two backends ran, then each result's details."""
+    from engine.bench_table import ratio_line, table
+
+    parts = [table(results)]
+    if len(results) == 2:
+        parts.append(ratio_line(*results))
+    return "\n\n".join(parts + [report(result) for result in results])
+
+
+def compare_json(results: list[BenchResult]) -> dict:
+    from engine.bench_table import ratios
+
+    pp, tg = ratios(*results)
+    return {"results": [result.to_dict() for result in results], "ratio": {"pp": pp, "tg": tg}}
+
+
+def plan_of(args: argparse.Namespace) -> BenchPlan:
+    from engine.bench import BenchPlan
+
+    return BenchPlan(args.prompt_tokens, args.gen_tokens, args.repeat)
+
+
+def run_compare(args: argparse.Namespace) -> int:
+    from engine.bench_compare import compare_one_at_a_time, gguf_to_compare, mlx_side
+    from engine.generation import Engine
+
+    gguf = gguf_to_compare(args.model)
+    with mlx_side(gguf) as mlx:
+        print(mlx.note, file=sys.stderr)
+        engine = Engine(upcast_on_cpu=not args.keep_dtype)
+        try:
+            results = compare_one_at_a_time(engine, [gguf, mlx.info], plan_of(args), args.allow_oversize)
+        finally:
+            engine.shutdown()
+    print(json.dumps(compare_json(results), indent=2) if args.json else full_report(results))
+    return 0
+
+
 def run(args: argparse.Namespace) -> int:
-    from engine.bench import bench_loaded_model
+    if args.compare:
+        return run_compare(args)
+    from engine.bench import start_bench
 
     with loaded_engine(args) as engine:
-        result = bench_loaded_model(engine, args.prompt_tokens, args.gen_tokens, args.repeat)
-    print(json.dumps(result.to_dict(), indent=2) if args.json else report(result))
+        result = start_bench(engine, plan_of(args)).result()
+    print(json.dumps(result.to_dict(), indent=2) if args.json else full_report([result]))
     return 0
