@@ -49,7 +49,7 @@ def decode_rate(times: list[float]) -> float:
 
 
 # -- the engine, directly ----------------------------------------------------------------------
-def direct_stream(engine: Engine, messages: list[dict], max_tokens: int) -> tuple[float, float, int]:
+def direct_stream(engine: Engine, messages: list[Message], max_tokens: int) -> tuple[float, float, int]:
     """(TTFT s, decode tok/s after the first token, tokens), timed where the events arrive."""
     start = time.perf_counter()
     times = [time.perf_counter() for event in engine.chat(messages, SamplingSettings(0.0, max_tokens=max_tokens), None)
@@ -66,11 +66,16 @@ def direct_requests_per_second(engine: Engine, count: int, max_tokens: int) -> f
 
 
 # -- the same through HTTP ----------------------------------------------------------------------
+def wire(messages: list[Message]) -> list[dict[str, str]]:
+    """The messages as an OpenAI client sends them."""
+    return [{"role": message.role, "content": message.text} for message in messages]
+
+
 async def api_stream(
-    session: aiohttp.ClientSession, url: str, model: str, messages: list[dict], max_tokens: int
+    session: aiohttp.ClientSession, url: str, model: str, messages: list[Message], max_tokens: int
 ) -> tuple[float, float, int, int]:
     """(TTFT s, decode tok/s after the first token, chunks with text, cached prompt tokens)."""
-    body = {"model": model, "messages": messages, "max_tokens": max_tokens, "temperature": 0, "stream": True,
+    body = {"model": model, "messages": wire(messages), "max_tokens": max_tokens, "temperature": 0, "stream": True,
             "stream_options": {"include_usage": True}}
     start, times, cached = time.perf_counter(), [], 0
     async with session.post(f"{url}/v1/chat/completions", json=body) as response:
@@ -87,7 +92,7 @@ async def api_stream(
 
 async def api_requests_per_second(session: aiohttp.ClientSession, url: str, model: str, count: int, max_tokens: int) -> float:
     async def ask(n: int) -> None:
-        body = {"model": model, "messages": question(n), "max_tokens": max_tokens, "temperature": 0}
+        body = {"model": model, "messages": wire(question(n)), "max_tokens": max_tokens, "temperature": 0}
         async with session.post(f"{url}/v1/chat/completions", json=body) as response:
             assert response.status == 200, await response.text()
             await response.json()

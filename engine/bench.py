@@ -170,8 +170,3 @@ def start_bench(engine: Any, plan: BenchPlan, stop: threading.Event | None = Non
         return bench_backend(backend, engine.model_info, plan, stop)
 
     return engine.run_with_backend(run)
-
-
-def bench_loaded_model(engine: Any, prompt_tokens: int, generate: int, repeats: int) -> BenchResult:
-    """Benchmark the model loaded in `engine`, on its worker thread; waits for the result."""
-    return start_bench(engine, BenchPlan(prompt_tokens, generate, repeats)).result()

@@ -69,7 +69,7 @@ def measure(backend: LlamaCppBackend, info: ModelInfo, plan: BenchPlan, stop: th
     if backend.context_limit is not None and longest > backend.context_limit:
         raise ModelError(f"a {longest}-token test does not fit in the {backend.context_limit}-token context "
                          "llama.cpp allocated: load the model with a longer context")  # fmt: skip
-    llama = backend.free_context()
+    llama = backend.model
     prompt = random_prompt(llama, plan.prompt_tokens)
     time_pp(llama, prompt[:8])
     time_tg(llama, prompt[0], 2)

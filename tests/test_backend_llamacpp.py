@@ -122,19 +122,6 @@ def test_conversations_taking_turns_keep_their_caches(smollm2_llamacpp: Engine) 
     assert back_to_a.token_ids == alone.token_ids
 
 
-def test_a_conversation_answers_the_same_after_a_bench_used_its_context(smollm2_llamacpp: Engine) -> None:
-    from engine.bench import bench_loaded_model
-
-    engine = smollm2_llamacpp
-    first = engine.chat(CAPITAL, GREEDY, "benched").result()
-    bench_loaded_model(engine, prompt_tokens=16, generate=4, repeats=1)
-    follow_up: list[Message] = [*CAPITAL, assistant(first.text), user("And of Italy?")]
-    after = engine.chat(follow_up, GREEDY, "benched").result()
-    alone = engine.chat(follow_up, GREEDY, "not-benched").result()
-    assert after.stats.cached_tokens > 0
-    assert after.token_ids == alone.token_ids
-
-
 def test_the_same_seed_samples_the_same_answer(smollm2_llamacpp: Engine) -> None:
     settings = SamplingSettings(temperature=1.0, top_p=0.9, min_p=0.05, top_k=40, repetition_penalty=1.1, seed=7,
                                 max_tokens=24)  # fmt: skip
@@ -143,9 +130,9 @@ def test_the_same_seed_samples_the_same_answer(smollm2_llamacpp: Engine) -> None
 
 
 def test_cabin_bench_runs_a_gguf_on_llama_cpp(smollm2_llamacpp: Engine) -> None:
-    from engine.bench import bench_loaded_model
+    from engine.bench import BenchPlan, start_bench
 
-    result = bench_loaded_model(smollm2_llamacpp, prompt_tokens=16, generate=4, repeats=1)
+    result = start_bench(smollm2_llamacpp, BenchPlan(16, 4, 1)).result()
     assert result.device.startswith("llama.cpp")
     assert (result.dtype, result.prompt_tokens, result.generated_tokens) == ("Q4_1", 16, 4)
 

@@ -133,13 +133,6 @@ class LlamaCppBackend(WorkerBound):
         return LlamaKV()
 
     @worker_only
-    def free_context(self) -> Any:
-        """Hand llama.cpp's context to no conversation (the resident one is saved first, and restored when it next
-        answers), for work that drives the context itself (engine/bench_llamacpp.py); the runtime's `Llama`."""
-        self._make_resident(LlamaKV())
-        return self._llama
-
-    @worker_only
     def trim_cache(self, kv: LlamaKV, n: int) -> bool:
         if self._llama._is_recurrent or self._llama._is_hybrid:
             return False  # a recurrent state cannot forget its last tokens
