@@ -193,8 +193,7 @@ class MainWindow(QMainWindow):
 
     def _model_summary(self) -> str:
         info = self.context.models.info
-        kind = f"{info.bits}-bit" if info.bits else "full precision"
-        return f"{info.name} · {kind} · {format_bytes(info.weight_bytes)} of weights"
+        return f"{info.name} · {info.precision} · {format_bytes(info.weight_bytes)} of weights"
 
     def _refresh_memory(self) -> None:
         """Read memory on a helper thread (on macOS it runs sysctl and vm_stat), show it on this one."""

@@ -99,6 +99,12 @@ def window(make_window, llama_model: Path):
 
 
 @pytest.fixture
+def smollm2_window(make_window, smollm2_gguf: Path):
+    """The main window with the real SmolLM2 GGUF loaded as it is (on llama.cpp)."""
+    return make_window(smollm2_gguf)
+
+
+@pytest.fixture
 def make_pane(qtbot, engine):
     """Open Models panes over a real engine, shown at window size, their first listing done; jobs stopped at teardown."""
     from app.models.pane import ModelsPane

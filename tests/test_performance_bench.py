@@ -27,11 +27,6 @@ def bench_box_of(window, plan: BenchPlan = SHORT):
     return box
 
 
-@pytest.fixture
-def smollm2_window(make_window, smollm2_gguf: Path):
-    return make_window(smollm2_gguf)
-
-
 def test_the_benchmark_button_shows_llama_benchs_table(qtbot, smollm2_window, tmp_path: Path) -> None:
     box = bench_box_of(smollm2_window)
     box.run_button.click()

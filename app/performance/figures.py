@@ -39,10 +39,25 @@ def context_detail(stats: Stats, context_length: int | None) -> str:
     return text
 
 
-def limits_text(limits: MemoryLimits | None) -> str:
+def limits_text(limits: MemoryLimits | None, runtime: str = "MLX") -> str:
+    if runtime != "MLX":
+        return f"Plots show the last two minutes. {runtime} keeps its own memory: the figures are the whole process's."
     if limits is None:
         return "Plots show the last two minutes. MLX limits: MLX's defaults."
     return f"Plots show the last two minutes. MLX limits: memory {format_bytes(limits.memory)} · cache {format_bytes(limits.cache)}."
+
+
+MEMORY_CAPTIONS = {
+    "MLX": (
+        ("MLX active", "Memory MLX's arrays use now: weights, KV caches, activations"),
+        ("MLX peak", "The most MLX has used since the start or the last reset"),
+    ),
+    "llama.cpp": (
+        ("Process memory", "The whole process's resident memory (llama.cpp reports no allocator figures)"),
+        ("Process peak", "The most the process has held since the model loaded or the last reset"),
+    ),
+}
+"""(caption, tooltip) of the active and peak figures, by the runtime the model runs on."""
 
 
 class Figure(QWidget):
@@ -62,6 +77,10 @@ class Figure(QWidget):
         layout.setSpacing(1)
         for label in (self.caption, self.value, self.detail):
             layout.addWidget(label)
+
+    def set_caption(self, caption: str, tooltip: str) -> None:
+        self.caption.setText(caption)
+        self.setToolTip(tooltip)
 
     def set_value(self, value: str, detail: str = "") -> None:
         self.value.setText(value)

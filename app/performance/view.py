@@ -30,11 +30,21 @@ from PySide6.QtWidgets import (
 
 from app.context import AppContext
 from app.performance.bench_box import BenchBox
-from app.performance.figures import Figure, context_detail, limits_text, memory_title, millis, tok_s, tokens_detail
+from app.performance.figures import (
+    MEMORY_CAPTIONS,
+    Figure,
+    context_detail,
+    limits_text,
+    memory_title,
+    millis,
+    tok_s,
+    tokens_detail,
+)
 from app.performance.history import SAMPLES
 from app.performance.monitor import PerformanceMonitor
 from app.performance.sparkline import Line, Sparkline
 from engine import blas
+from engine.backends import backend_name
 from engine.generation import Stats
 from engine.generation.settings import within_model_context
 from engine.memory import format_bytes
@@ -58,6 +68,7 @@ class PerformanceView(QWidget):
     def __init__(self, context: AppContext) -> None:
         super().__init__()
         self._answers_shown = -1
+        self._runtime = "MLX"
         self.setWindowTitle("Performance")
         self.context = context
         self.monitor = PerformanceMonitor(context)
@@ -108,13 +119,14 @@ class PerformanceView(QWidget):
 
     def _memory_box(self) -> QGroupBox:
         box = QGroupBox(memory_title())
-        self.active_figure = Figure("MLX active", "Memory MLX's arrays use now: weights, KV caches, activations")
-        self.peak_figure = Figure("MLX peak", "The most MLX has used since the start or the last reset")
+        (active, active_tip), (peak, peak_tip) = MEMORY_CAPTIONS["MLX"]
+        self.active_figure = Figure(active, active_tip)
+        self.peak_figure = Figure(peak, peak_tip)
         self.cache_figure = Figure("MLX cache", "Freed memory MLX keeps for reuse (see the cache limit)")
         self.weights_figure = Figure("Model weights", "The loaded model's weights: on disk, and in memory")
         self.system_figure = Figure("System available", "Memory the system can still give out, of its total")
         self.reset_peak_button = QPushButton("Reset Peak")
-        self.reset_peak_button.setToolTip("Start measuring MLX's peak memory again from now")
+        self.reset_peak_button.setToolTip("Start measuring the peak memory again from now")
         self.reset_peak_button.clicked.connect(self.reset_peak)
         figures = QGridLayout()
         for index, figure in enumerate((self.active_figure, self.peak_figure, self.cache_figure,
@@ -137,8 +149,7 @@ class PerformanceView(QWidget):
         box = QGroupBox("Model and compute")
         self.model_label = QLabel()
         self.plan_label = QLabel()
-        self.blas_label = QLabel(f"Matrix library: {blas.ACTIVE}")
-        self.blas_label.setToolTip("The BLAS that runs MLX's matrix products on the CPU")
+        self.blas_label = QLabel()
         layout = QVBoxLayout(box)
         for label in (self.model_label, self.plan_label, self.blas_label):
             label.setWordWrap(True)
@@ -211,30 +222,44 @@ class PerformanceView(QWidget):
         system = reading.system
         self.system_figure.set_value(format_bytes(system.available), f"of {format_bytes(system.total)}")
         history = self.monitor.history
-        self.mlx_plot.set_lines([
-            Line("active", BLUE, history.series("active")),
-            Line("cache", PURPLE, history.series("cache")),
-            Line("peak", GREY, history.series("peak")),
-        ])
+        cache = [Line("cache", PURPLE, history.series("cache"))] if self._runtime == "MLX" else []
+        self.mlx_plot.set_lines([Line("active", BLUE, history.series("active")), *cache,
+                                 Line("peak", GREY, history.series("peak"))])
         self.system_plot.set_lines([Line("available", GREEN, history.series("available"))], ceiling=system.total)
-        self.limits_label.setText(limits_text(reading.limits))
+        self.limits_label.setText(limits_text(reading.limits, self._runtime))
 
     def _show_model(self) -> None:
         info = self.context.models.info
         engine = self.context.engine
+        self._show_runtime(backend_name(info) if info else "MLX")
         if info is None:
             self.model_label.setText("No model loaded.")
             self.weights_figure.set_value("–")
             self.plan_label.hide()
             return
-        kind = f"{info.bits}-bit" if info.bits else "full precision"
         context = f" · trained context {info.context_length:,} tokens" if info.context_length else ""
-        self.model_label.setText(f"<b>{html.escape(info.name)}</b> · {info.model_type} · {kind}{context}")
+        self.model_label.setText(f"<b>{html.escape(info.name)}</b> · {info.model_type} · {info.precision}{context}")
         self.weights_figure.set_value(format_bytes(engine.resident_weight_bytes or info.weight_bytes),
                                       f"{format_bytes(info.weight_bytes)} on disk")
         plan = engine.compute_plan
         self.plan_label.setText(f"Compute: {plan}" if plan else "")
         self.plan_label.setVisible(plan is not None)
+
+    def _show_runtime(self, runtime: str) -> None:
+        """Word the memory figures for the runtime the model runs on: MLX's allocator, or llama.cpp's whole process."""
+        self._runtime = runtime
+        on_mlx = runtime == "MLX"
+        (active, active_tip), (peak, peak_tip) = MEMORY_CAPTIONS[runtime]
+        self.active_figure.set_caption(active, active_tip)
+        self.peak_figure.set_caption(peak, peak_tip)
+        self.cache_figure.setVisible(on_mlx)
+        self.mlx_plot.title = "MLX" if on_mlx else "Process"
+        if on_mlx:
+            self.blas_label.setText(f"Matrix library: {blas.ACTIVE}")
+            self.blas_label.setToolTip("The BLAS that runs MLX's matrix products on the CPU")
+        else:
+            self.blas_label.setText("Runs on llama.cpp: the GGUF file as it is, in its own quantization")
+            self.blas_label.setToolTip("")
 
     def _show_table(self, activity: Activity) -> None:
         records = list(reversed(activity.recent))

@@ -14,6 +14,13 @@ if TYPE_CHECKING:
     from engine.models.folder import ModelInfo
 
 
+def backend_name(info: ModelInfo) -> str:
+    """The runtime a model runs on, as the user knows it: "llama.cpp" for a GGUF file, else "MLX"."""
+    from engine.models.gguf_model import is_gguf_file
+
+    return "llama.cpp" if is_gguf_file(info.path) else "MLX"
+
+
 def load_backend(info: ModelInfo, context: int, upcast_on_cpu: bool) -> Backend:
     """Load a validated model with the backend its format needs, on the calling thread, which then owns it."""
     from engine.models.gguf_model import is_gguf_file

@@ -25,7 +25,7 @@ def inspect_gguf_model(path: Path) -> ModelInfo:
     if info.shard is not None and info.shard[0] != 1:
         raise ModelError(f"{path.name} is part {info.shard[0]} of {info.shard[1]} of a split model: run part 1")
     return ModelInfo(
-        name=info.name,
+        name=gguf_display_name(path, info.name),
         path=path,
         model_type=info.architecture,
         bits=None,
@@ -33,4 +33,11 @@ def inspect_gguf_model(path: Path) -> ModelInfo:
         context_length=info.context_length,
         parameters=info.parameters,
         kv=info.kv,
+        quantization=info.quant,
     )
+
+
+def gguf_display_name(path: Path, metadata_name: str) -> str:
+    """The file's name, as the user sees it in their folders ("SmolLM2-135M-Instruct.Q4_1"); the name in its
+    metadata for a file named by its hash (Ollama's blobs, "sha256-…")."""
+    return metadata_name if path.name.startswith("sha256-") else path.stem
