@@ -23,6 +23,8 @@ class ModelInfo:
     context_length: int | None
     parameters: int = 0
     kv: KVShape = KVShape(0, 0, 0)
+    quant: str | None = None
+    """A GGUF file's quantization as llama.cpp names it ("Q4_K_M"); None for an MLX folder (see `bits`)."""
 
 
 def display_name(path: Path) -> str:

@@ -3,6 +3,7 @@ its header alone: the same `ModelInfo` an MLX folder gets, so the same fit check
 
 from __future__ import annotations
 
+import importlib.util
 from pathlib import Path
 
 from engine.errors import ModelError
@@ -10,6 +11,12 @@ from engine.models.folder import ModelInfo
 from engine.models.gguf_info import inspect_gguf
 
 GGUF_SUFFIX = ".gguf"
+LLAMA_CPP_MISSING = "running a GGUF file needs llama-cpp-python: install it with scripts/setup.sh"
+
+
+def can_run_gguf() -> bool:
+    """Whether llama-cpp-python is installed, asked without importing it (the app never imports llama_cpp)."""
+    return importlib.util.find_spec("llama_cpp") is not None
 
 
 def is_gguf_file(path: Path) -> bool:
@@ -33,4 +40,5 @@ def inspect_gguf_model(path: Path) -> ModelInfo:
         context_length=info.context_length,
         parameters=info.parameters,
         kv=info.kv,
+        quant=info.quant,
     )
