@@ -11,6 +11,7 @@ from engine.models.folder import ModelInfo
 from engine.models.gguf_info import inspect_gguf
 
 GGUF_SUFFIX = ".gguf"
+GGUF_MAGIC = b"GGUF"
 LLAMA_CPP_MISSING = "running a GGUF file needs llama-cpp-python: install it with scripts/setup.sh"
 
 
@@ -20,7 +21,25 @@ def can_run_gguf() -> bool:
 
 
 def is_gguf_file(path: Path) -> bool:
-    return path.suffix.lower() == GGUF_SUFFIX and path.is_file()
+    """A file named .gguf, or any file that starts with GGUF's magic (Ollama's blobs are named by their hash)."""
+    if not path.is_file():
+        return False
+    if path.suffix.lower() == GGUF_SUFFIX:
+        return True
+    try:
+        with path.open("rb") as f:
+            return f.read(len(GGUF_MAGIC)) == GGUF_MAGIC
+    except OSError:
+        return False
+
+
+def gguf_model_name(path: Path) -> str:
+    """What a GGUF file run as it is is called: its Ollama name for a blob in Ollama's store (named by its hash),
+    else the file's name without .gguf, as an MLX model is called by its folder's name. Header names (general.name)
+    are often the same for every quantization of a model, so they do not tell files apart."""
+    from engine.models.elsewhere import ollama_name_of
+
+    return ollama_name_of(path) or path.name.removesuffix(GGUF_SUFFIX)
 
 
 def inspect_gguf_model(path: Path) -> ModelInfo:
@@ -32,7 +51,7 @@ def inspect_gguf_model(path: Path) -> ModelInfo:
     if info.shard is not None and info.shard[0] != 1:
         raise ModelError(f"{path.name} is part {info.shard[0]} of {info.shard[1]} of a split model: run part 1")
     return ModelInfo(
-        name=info.name,
+        name=gguf_model_name(path),
         path=path,
         model_type=info.architecture,
         bits=None,

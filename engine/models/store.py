@@ -32,7 +32,7 @@ class StoredModel:
     info: ModelInfo | None
     problem: str | None = None
     label: str | None = None
-    """What a linked GGUF file is called: its Ollama name for an Ollama blob, else its file name."""
+    """What a linked GGUF file is called (engine/models/gguf_model.gguf_model_name), even when it cannot run."""
 
     @property
     def usable(self) -> bool:
@@ -151,12 +151,6 @@ def gguf_key(path: Path) -> str:
     return str(path.expanduser().absolute())
 
 
-def linked_name(path: Path) -> str:
-    from engine.models.elsewhere import ollama_name_of
-
-    return ollama_name_of(path) or path.name
-
-
 def gguf_status(path: Path) -> tuple[ModelInfo | None, str | None]:
     """A linked GGUF file's info, or why it cannot run as it is (gone, truncated, llama-cpp-python missing)."""
     from engine.models.gguf_model import LLAMA_CPP_MISSING, can_run_gguf, inspect_gguf_model
@@ -172,12 +166,14 @@ def gguf_status(path: Path) -> tuple[ModelInfo | None, str | None]:
 
 
 def gguf_models(last_used: dict[str, float]) -> list[StoredModel]:
+    from engine.models.gguf_model import gguf_model_name
+
     models = []
     for path in local.linked_files():
         info, problem = gguf_status(path)
         size = path.stat().st_size if path.is_file() else 0
         key = gguf_key(path)
-        models.append(StoredModel(key, "gguf", path, size, last_used.get(key), info, problem, linked_name(path)))
+        models.append(StoredModel(key, "gguf", path, size, last_used.get(key), info, problem, gguf_model_name(path)))
     return models
 
 

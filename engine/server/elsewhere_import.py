@@ -18,7 +18,7 @@ from pathlib import Path
 from engine.errors import ModelError
 from engine.models.elsewhere import FoundModel, Stores, find_all
 from engine.models.gguf_import import default_import_dest
-from engine.models.gguf_model import can_run_gguf, inspect_gguf_model, is_gguf_file
+from engine.models.gguf_model import can_run_gguf, gguf_model_name
 from engine.server.errors import ApiError
 
 SCAN_SECONDS = 10.0
@@ -35,15 +35,22 @@ def runs_as_is(found: FoundModel) -> bool:
     return found.kind == "mlx" or can_run_gguf()
 
 
+def import_path(found: FoundModel) -> Path:
+    """Where the model is once in Cabin's store: the folder its import writes, or the MLX folder itself."""
+    return found.path if found.kind == "mlx" else default_import_dest(found.path, found.import_name)
+
+
 def cabin_path(found: FoundModel) -> Path:
     """Where Cabin runs the model from: the model itself (run as it is), else the folder its import writes."""
-    return found.path if runs_as_is(found) else default_import_dest(found.path, found.import_name)
+    return found.path if runs_as_is(found) else import_path(found)
 
 
 def cabin_name(found: FoundModel) -> str:
-    """The id Cabin serves it under: a GGUF file's own name (its header's, as once loaded), else its folder's."""
-    path = cabin_path(found)
-    return inspect_gguf_model(path).name if is_gguf_file(path) else path.name
+    """The id Cabin serves it under: a GGUF run as it is by the name the engine gives it once loaded (an Ollama
+    model's own name, else the file's), else its folder's name."""
+    if found.kind == "gguf" and runs_as_is(found):
+        return gguf_model_name(found.path)
+    return import_path(found).name
 
 
 class Elsewhere:
@@ -66,7 +73,7 @@ class Elsewhere:
         None there: 404. Found but unusable (truncated, split, ...): 400 with the reason."""
         name = plain(requested)
         for found in self.models():
-            if name in {plain(found.name), cabin_name(found)}:
+            if name in {plain(found.name), import_path(found).name, cabin_name(found)}:
                 if found.problem:
                     raise ApiError.invalid(
                         f"The model '{requested}' ({found.source}, {found.path}) cannot be used: {found.problem}.",
