@@ -48,7 +48,7 @@ def section_title(text: str) -> QLabel:
 def empty_hint() -> QLabel:
     hint = QLabel(
         f"No models on {here()} yet. Download one from the catalogue below (the recommended ones fit this "
-        "machine), import a GGUF file, add a model folder you already have, or convert a Hugging Face model."
+        "machine), run or import a GGUF file, add a model folder you already have, or convert a Hugging Face model."
     )
     hint.setWordWrap(True)
     hint.setAlignment(Qt.AlignmentFlag.AlignCenter)

@@ -64,11 +64,13 @@ def table(rows: list[list[str]]) -> str:
 
 
 def model_row(model: StoredModel, fit: Fit | None) -> list[str]:
+    """A GGUF file run as it is by its name (an Ollama model's, or the file's: `--model` takes it), the rest by key."""
+    name = model.label or model.key
     info = model.info
     if info is None:
-        return [model.key, "-", "-", "-", format_bytes(model.size_bytes), format_ago(model.last_used), model.status]
+        return [name, "-", "-", "-", format_bytes(model.size_bytes), format_ago(model.last_used), model.status]
     bits = info.quant or (f"{info.bits}-bit" if info.bits else "16/32-bit")
-    return [model.key, info.model_type, format_count(info.parameters), bits, format_bytes(model.size_bytes),
+    return [name, info.model_type, format_count(info.parameters), bits, format_bytes(model.size_bytes),
             format_ago(model.last_used), fit.verdict.value if fit else "ready"]  # fmt: skip
 
 

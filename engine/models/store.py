@@ -191,10 +191,15 @@ def list_models() -> list[StoredModel]:
 
 
 def find_model(key: str) -> StoredModel:
-    for model in list_models():
+    """The model `key` names: its key or path, else (a GGUF file run as it is) its name, e.g. an Ollama model's."""
+    models = list_models()
+    for model in models:
         if model.key in (key, gguf_key(Path(key))) or (
             not looks_like_repo_id(key) and model.path == Path(key).expanduser().resolve()
         ):
+            return model
+    for model in models:
+        if model.label == key:
             return model
     raise ModelError(f"{key} is not among your models (see: cabin models list)")
 
