@@ -9,6 +9,8 @@ it is faked by hiding the module (`without_llama_cpp`).
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -153,6 +155,20 @@ def test_a_gguf_llama_cpp_cannot_run_is_refused_in_one_line_and_not_listed(
     assert list_models() == []
 
 
+def test_run_on_a_gguf_that_wont_fit_asks_first_and_declining_loads_nothing(
+    qtbot, ollama_store: Path, cabin_data: Path, make_pane, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    asked: list[str] = []
+    monkeypatch.setattr(ModelsPane, "confirm", lambda _pane, question, _detail, _verb: asked.append(question) or False)
+    pane = make_pane()
+    qtbot.waitUntil(lambda: pane.budget is not None, timeout=WAIT)
+    pane.budget = 1024**2  # this machine, were it much smaller
+    loads: list[tuple[str, bool]] = []
+    pane.sig_use_model.connect(lambda key, oversize: loads.append((key, oversize)))
+    run_button(pane, OLLAMA_NAME).click()
+    assert asked == ["Load a model that won't fit?"] and loads == []
+
+
 def test_without_llama_cpp_run_is_disabled_saying_how_to_get_it_and_import_stays(
     qtbot, ollama_store: Path, cabin_data: Path, without_llama_cpp: None, make_pane
 ) -> None:
@@ -191,3 +207,29 @@ def test_serve_answers_a_request_naming_an_ollama_gguf_without_an_mlx_copy(
     assert server.engine.model_info.path == blob(ollama_store)
     assert not (cabin_data / "models").exists()
     assert [(m.source, m.label) for m in list_models()] == [("gguf", OLLAMA_NAME)]
+
+
+def cabin(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "cabin", *args], capture_output=True, text=True, timeout=120)
+
+
+def test_cabin_chat_runs_an_ollama_model_by_its_name_as_it_is_and_lists_it(
+    ollama_store: Path, cabin_data: Path
+) -> None:
+    chat = cabin("chat", "--model", OLLAMA_NAME, "--system", SYSTEM, "--prompt", "What is the capital of France?",
+                 "--temp", "0", "--max-tokens", "16")  # fmt: skip
+    assert chat.returncode == 0, chat.stderr
+    assert "Paris" in chat.stdout and not (cabin_data / "models").exists()
+    listed = cabin("models", "list").stdout.splitlines()
+    assert listed[1].split()[0] == OLLAMA_NAME and listed[1].split()[-1] == "llama.cpp"
+
+
+def test_naming_an_ollama_gguf_without_llama_cpp_says_how_to_run_or_import_it(
+    ollama_store: Path, cabin_data: Path, without_llama_cpp: None
+) -> None:
+    from engine.cli.elsewhere import model_to_load
+    from engine.errors import ModelError
+
+    with pytest.raises(ModelError, match=r"^smollm2:135m is a GGUF model Ollama keeps: running a GGUF file needs "
+                                         r"llama-cpp-python: .*, or import it \(cabin models import .*\)$"):  # fmt: skip
+        model_to_load(OLLAMA_NAME)
