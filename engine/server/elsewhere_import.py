@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 from engine.errors import ModelError
-from engine.models.elsewhere import FoundModel, Stores, find_all
+from engine.models.elsewhere import OLLAMA, FoundModel, Stores, find_all
 from engine.models.gguf_import import default_import_dest
 from engine.models.gguf_model import can_run_gguf, gguf_model_name
 from engine.server.errors import ApiError
@@ -49,7 +49,7 @@ def cabin_name(found: FoundModel) -> str:
     """The id Cabin serves it under: a GGUF run as it is by the name the engine gives it once loaded (an Ollama
     model's own name, else the file's), else its folder's name."""
     if found.kind == "gguf" and runs_as_is(found):
-        return gguf_model_name(found.path)
+        return found.name if found.source == OLLAMA else gguf_model_name(found.path)  # the scan named it already
     return import_path(found).name
 
 
