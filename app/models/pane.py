@@ -194,7 +194,7 @@ class ModelsPane(ModelsView):
             self.say(str(e), error=True)
             return
         fit = assess(info.weight_bytes, info.kv, self.context_length, self.budget) if self.budget is not None else None
-        self.use(gguf_key(path), fit, path.name)
+        self.use(gguf_key(path), fit, info.name)
 
     def delete_selected(self) -> None:
         model = self.selected_model()
