@@ -222,6 +222,13 @@ def smollm2_llamacpp(engine: Engine, smollm2_gguf: Path) -> Engine:
 
 
 @pytest.fixture
+def without_llama_cpp(monkeypatch: pytest.MonkeyPatch) -> None:
+    """llama-cpp-python as if it were not installed: `import llama_cpp` fails and the check that looks for it
+    (engine/models/gguf_model.can_run_gguf) finds nothing."""
+    monkeypatch.setitem(sys.modules, "llama_cpp", None)
+
+
+@pytest.fixture
 def hf_cache() -> Path:
     """The (empty-at-start, test-private) Hugging Face hub cache directory."""
     path = Path(os.environ["HF_HUB_CACHE"])

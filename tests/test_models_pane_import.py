@@ -141,7 +141,7 @@ def test_cancelling_an_import_leaves_no_model(qtbot, store_dirs: None, chosen_fi
 
 
 def test_a_second_file_while_importing_is_refused_in_one_line(
-    qtbot, store_dirs: None, tiny_gguf: Path, gguf_dir: Path, make_pane
+    qtbot, store_dirs: None, drops_import: None, tiny_gguf: Path, gguf_dir: Path, make_pane
 ) -> None:
     pane = make_pane()
     pane.open_files([tiny_gguf])
@@ -149,6 +149,12 @@ def test_a_second_file_while_importing_is_refused_in_one_line(
     assert pane.message.text() == f"Wait for “Importing {tiny_gguf.name}” to finish before importing another.gguf."
     pane.cancel_job()
     finish_job(qtbot, pane)
+
+
+@pytest.fixture
+def drops_import(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Asked whether to run or import a dropped GGUF (llama.cpp is installed), the user chooses Import."""
+    monkeypatch.setattr(ModelsPane, "ask_run_or_import", lambda _pane, _name: "import")
 
 
 @pytest.fixture
@@ -178,7 +184,7 @@ def drag_over(window, mime: QMimeData) -> QDragEnterEvent:
 
 
 def test_dropping_a_gguf_on_the_window_imports_it_in_the_models_pane(
-    qtbot, make_window, empty_hf_cache: Path, tiny_gguf: Path
+    qtbot, make_window, empty_hf_cache: Path, drops_import: None, tiny_gguf: Path
 ) -> None:
     window = make_window()
     pane = window.pane(ModelsPane)

@@ -1,6 +1,7 @@
-"""Models other apps keep, by name: on `cabin serve`, a request naming an Ollama (or LM Studio, llama.cpp, HF cache)
-model brings it into Cabin's store once (a GGUF imported, an MLX folder added), then loads and answers; the other
-app's files are never changed, and the app's own server (which never swaps) imports nothing."""
+"""Models other apps keep, by name, without llama.cpp: on `cabin serve`, a request naming an Ollama (or LM Studio,
+llama.cpp, HF cache) model brings it into Cabin's store once (a GGUF imported, an MLX folder added), then loads and
+answers; the other app's files are never changed, and the app's own server (which never swaps) imports nothing.
+(With llama.cpp installed a GGUF runs as it is instead: tests/test_gguf_run.py.)"""
 
 from __future__ import annotations
 
@@ -40,7 +41,9 @@ def ollama_store(tmp_path: Path, tiny_gguf: Path, gguf_dir: Path, monkeypatch: p
 
 
 @pytest.fixture
-def server(serve: Callable[..., LiveServer], cabin_data: Path, empty_hf_cache: Path, ollama_store: Path) -> LiveServer:
+def server(
+    serve: Callable[..., LiveServer], cabin_data: Path, empty_hf_cache: Path, ollama_store: Path, without_llama_cpp: None
+) -> LiveServer:
     return serve(keep_alive=None)
 
 

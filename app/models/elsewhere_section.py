@@ -1,5 +1,6 @@
 """The Models pane's "Found elsewhere" section: models Ollama, LM Studio, llama.cpp or the Hugging Face cache keep
-on this computer, each with an Import button (Add, for an MLX folder)."""
+on this computer, each with an Import button (Add, for an MLX folder); a GGUF also has Run (as it is, on llama.cpp),
+disabled with a tooltip saying how to get llama.cpp when it is not installed."""
 
 from __future__ import annotations
 
@@ -12,11 +13,16 @@ from app.models.tables import FIT_COLORS, cell, fill, fit_cell, make_table
 from engine.memory import format_bytes
 from engine.models.elsewhere import FoundModel
 from engine.models.fit import Fit, Verdict
+from engine.models.gguf_model import can_run_gguf
 
-HEADERS = ["Model", "From", "Architecture", "Quant", "Size", "Fit", ""]
+HEADERS = ["Model", "From", "Architecture", "Quant", "Size", "Fit", "", ""]
 BUTTON_COLUMN = len(HEADERS) - 1
+RUN_COLUMN = BUTTON_COLUMN - 1
 MIN_TABLE_HEIGHT = 48  # a header and one row: the third section must not make the window's minimum taller
-NOTE = "GGUF models from Ollama, LM Studio, llama.cpp and the Hugging Face cache · importing copies, the original stays"
+NOTE = ("GGUF models from Ollama, LM Studio, llama.cpp and the Hugging Face cache · Run uses the file as it is "
+        "(llama.cpp), Import makes an MLX copy; the original stays")
+RUN_MISSING = ("Running a GGUF as it is needs llama-cpp-python: install it with scripts/setup.sh. "
+               "Import converts it to MLX instead.")
 
 
 def found_row(model: FoundModel, fit: Fit | None) -> list[QTableWidgetItem]:
@@ -32,12 +38,16 @@ def found_row(model: FoundModel, fit: Fit | None) -> list[QTableWidgetItem]:
 class FoundElsewhere(QWidget):
     sig_import = Signal(object)
     """The user chose Import (or Add) on a row: the FoundModel."""
+    sig_run = Signal(object)
+    """The user chose Run on a GGUF's row: the FoundModel."""
 
     def __init__(self, title: QLabel, where: str = "this computer") -> None:
         """`where`: what the empty hint calls this machine ("this Mac" on a Mac)."""
         super().__init__()
         self.models: list[FoundModel] = []
         self.buttons: list[QPushButton] = []
+        self.run_buttons: dict[int, QPushButton] = {}
+        """By row: GGUF rows only."""
         self.table = make_table(HEADERS)
         self.table.setMinimumHeight(MIN_TABLE_HEIGHT)
         self.empty_hint = QLabel(f"No models from Ollama, LM Studio or llama.cpp on {where}.")
@@ -65,6 +75,12 @@ class FoundElsewhere(QWidget):
         self.buttons = [self._button(m) for m in models]
         for row, button in enumerate(self.buttons):
             self.table.setCellWidget(row, BUTTON_COLUMN, button)
+        self.run_buttons = {row: self._run_button(m) for row, m in enumerate(models) if m.kind == "gguf"}
+        for row in range(len(models)):
+            if row in self.run_buttons:
+                self.table.setCellWidget(row, RUN_COLUMN, self.run_buttons[row])
+            else:
+                self.table.removeCellWidget(row, RUN_COLUMN)
         self.set_idle(idle)
         self.stack.setCurrentWidget(self.table if models else self.empty_hint)
 
@@ -77,4 +93,17 @@ class FoundElsewhere(QWidget):
         button = QPushButton(f"{verb}ed" if model.in_cabin else verb)
         button.setToolTip(model.problem if not model.usable else model.import_command)
         button.clicked.connect(lambda _checked=False, m=model: self.sig_import.emit(m))
+        return button
+
+    def _run_button(self, model: FoundModel) -> QPushButton:
+        """Run: enabled for a usable GGUF when llama.cpp is installed (an import running meanwhile does not matter)."""
+        button = QPushButton("Run")
+        runnable = can_run_gguf()
+        button.setEnabled(model.usable and runnable)
+        if not model.usable:
+            button.setToolTip(model.problem)
+        else:
+            button.setToolTip(f"Chat with {model.name} as it is, on llama.cpp: nothing is copied" if runnable
+                              else RUN_MISSING)  # fmt: skip
+        button.clicked.connect(lambda _checked=False, m=model: self.sig_run.emit(m))
         return button

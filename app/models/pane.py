@@ -1,5 +1,5 @@
 """The Models pane: what is on this computer and whether it fits, models other apps keep (found elsewhere), the
-catalogue, downloads, conversion, GGUF import, deletion.
+catalogue, downloads, conversion, GGUF import or run (as it is, on llama.cpp), deletion.
 
 This module is its controller: the state (stored models, memory budget, search results, the running job) and
 the actions; the widgets are app/models/view.py's, what the tables' rows say is app/models/tables.py's.
@@ -32,9 +32,14 @@ from engine.models.convert import convert
 from engine.models.download import DownloadProgress, pull
 from engine.models.elsewhere import FoundModel, scan
 from engine.models.fit import DEFAULT_CONTEXT, Fit, Verdict, assess, memory_budget
+from engine.models.gguf_model import can_run_gguf, inspect_gguf_model
 from engine.models.hub import is_offline, search
 from engine.models.import_job import Imported, import_in_child
-from engine.models.store import StoredModel, add_model_folder, delete_model, list_models
+from engine.models.store import StoredModel, add_model_folder, delete_model, gguf_key, list_models
+
+
+KEPT_IN_PLACE = ("folder", "gguf")
+"""Sources whose models are the user's (or another app's) files: deleting only forgets them."""
 
 
 class ModelsPane(ModelsView):
@@ -79,7 +84,9 @@ class ModelsPane(ModelsView):
         self.add_button.clicked.connect(self.add_folder)
         self.convert_button.clicked.connect(self.convert_model)
         self.import_button.clicked.connect(self.import_gguf_file)
+        self.run_button.clicked.connect(self.run_gguf_file)
         self.elsewhere.sig_import.connect(self.import_found)
+        self.elsewhere.sig_run.connect(self.run_found)
         self.download_button.clicked.connect(self.download_selected)
         self.search_field.returnPressed.connect(self.search_hub)
         self.catalogue_button.clicked.connect(self.show_catalogue)
@@ -151,24 +158,51 @@ class ModelsPane(ModelsView):
         model = self.selected_model()
         if model is None or not model.usable:
             return
-        fit = self.fit(model.info.weight_bytes, model)
+        self.use(model.key, self.fit(model.info.weight_bytes, model))
+
+    def use(self, key: str, fit: Fit | None, name: str | None = None) -> None:
+        """Load `key` for the chat (after confirming when it won't fit) and show the chat; `name`: what to call it."""
         oversize = fit is not None and fit.verdict is Verdict.WONT_FIT
         if oversize and not self.confirm(
             "Load a model that won't fit?",
-            f"{model.key} {fit.describe()}. Loading it may make {here()} swap heavily or fail.",
+            f"{name or key} {fit.describe()}. Loading it may make {here()} swap heavily or fail.",
             "Load Anyway",
         ):
             return
-        self.sig_use_model.emit(model.key, oversize)
-        self.say(f"Loading {model.key} for Chat…")
+        self.sig_use_model.emit(key, oversize)
+        self.say(f"Loading {name or key} for Chat…")
         self.sig_request.emit("Chat", None)
+
+    def run_found(self, model: FoundModel) -> None:
+        """Run a GGUF another app keeps, as it is (llama.cpp): once loaded it is listed among this machine's models."""
+        self.use(gguf_key(model.path), self.fit_found(model), model.name)
+
+    def run_gguf_file(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Run a GGUF model", "", "GGUF models (*.gguf)")
+        if path:
+            self.run_gguf(Path(path))
+
+    def run_gguf(self, path: Path) -> None:
+        """Run a GGUF file as it is; its header is read off the UI thread for the fit check."""
+        self.watcher.watch(run_in_thread(lambda: inspect_gguf_model(path), "cabin-inspect-gguf"),
+                           lambda f: self._run_inspected(path, f))  # fmt: skip
+
+    def _run_inspected(self, path: Path, future: Future) -> None:
+        try:
+            info = future.result()
+        except CabinError as e:
+            self.say(str(e), error=True)
+            return
+        fit = assess(info.weight_bytes, info.kv, self.context_length, self.budget) if self.budget is not None else None
+        self.use(gguf_key(path), fit, info.name)
 
     def delete_selected(self) -> None:
         model = self.selected_model()
         if model is None:
             return
-        if model.source == "folder":
-            question, detail, verb = "Remove this folder from the list?", f"{model.path} stays on disk.", "Remove"
+        if model.source in KEPT_IN_PLACE:
+            kind = "folder" if model.source == "folder" else "file"
+            question, detail, verb = f"Remove this {kind} from the list?", f"{model.path} stays on disk.", "Remove"
         else:
             question, detail, verb = f"Delete {model.key}?", f"This frees {format_bytes(model.size_bytes)}.", "Delete"
         if self.confirm(question, detail, verb):
@@ -181,7 +215,7 @@ class ModelsPane(ModelsView):
         except (CabinError, OSError) as e:
             self.say(f"Could not delete {model.key}: {e}", error=True)
             return
-        self.say(f"Removed {model.key} from the list." if model.source == "folder"
+        self.say(f"Removed {model.key} from the list." if model.source in KEPT_IN_PLACE
                  else f"Deleted {model.key}: {format_bytes(freed)} freed.")  # fmt: skip
         self.refresh()
 
@@ -257,12 +291,18 @@ class ModelsPane(ModelsView):
 
     @staticmethod
     def accepts_files(paths: list[Path]) -> bool:
-        """Files dropped on the window that this pane takes: GGUF models, to import."""
+        """Files dropped on the window that this pane takes: GGUF models, to run or import."""
         return any(p.suffix.lower() == ".gguf" for p in paths)
 
     def open_files(self, paths: list[Path]) -> None:
-        """Import the first GGUF among files dropped on the window (one import runs at a time)."""
-        self.start_import(next(p for p in paths if p.suffix.lower() == ".gguf"))
+        """Run or import the first GGUF among files dropped on the window, as the user chooses (import only, without
+        llama.cpp; one import runs at a time)."""
+        path = next(p for p in paths if p.suffix.lower() == ".gguf")
+        choice = self.ask_run_or_import(path.name) if can_run_gguf() else "import"
+        if choice == "run":
+            self.run_gguf(path)
+        elif choice == "import":
+            self.start_import(path)
 
     def search_hub(self) -> None:
         query = self.search_field.text().strip()

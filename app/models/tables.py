@@ -14,6 +14,7 @@ from PySide6.QtWidgets import QAbstractItemView, QHBoxLayout, QHeaderView, QLabe
 
 from engine.memory import format_bytes
 from engine.models.fit import Fit, Verdict
+from engine.models.folder import ModelInfo
 from engine.models.hub import HubModel
 from engine.models.recommend import Suggestion, suggest
 from engine.models.store import StoredModel
@@ -111,8 +112,15 @@ INSTALLED_HEADERS = ["Model", "Architecture", "Parameters", "Bits", "Size", "Las
 
 
 def shown_name(model: StoredModel) -> str:
-    """Repo ids as they are; a converted or added folder by its name and where it came from."""
+    """Repo ids as they are; a converted or added folder by its name and where it came from; a GGUF file run as it is
+    by its name (an Ollama blob's model name) and its runtime."""
+    if model.source == "gguf":
+        return f"{model.label}  ·  GGUF on llama.cpp"
     return model.key if model.source == "hub" else f"{model.path.name}  ·  {model.source}"
+
+
+def bits_text(info: ModelInfo) -> str:
+    return info.quant or (f"{info.bits}-bit" if info.bits else "unquantized")
 
 
 def installed_row(model: StoredModel, fit: Fit | None) -> list[QTableWidgetItem]:
@@ -122,8 +130,8 @@ def installed_row(model: StoredModel, fit: Fit | None) -> list[QTableWidgetItem]
         problem = cell(model.status, tooltip=model.status, color=FIT_COLORS[Verdict.WONT_FIT])
         return [name, cell("—"), cell("—"), cell("—"), size, used, problem]
     info = model.info
-    bits = f"{info.bits}-bit" if info.bits else "unquantized"
-    return [name, cell(info.model_type), cell(format_count(info.parameters)), cell(bits), size, used, fit_cell(fit)]
+    return [name, cell(info.model_type), cell(format_count(info.parameters)), cell(bits_text(info)), size, used,
+            fit_cell(fit)]  # fmt: skip
 
 
 CATALOGUE_HEADERS = ["Model", "Use", "", "Parameters", "Size", "Needs", "Fit", ""]

@@ -21,10 +21,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.models.elsewhere_section import FoundElsewhere
+from app.models.elsewhere_section import RUN_MISSING, FoundElsewhere
 from app.models.tables import CATALOGUE_HEADERS, FIT_COLORS, INSTALLED_HEADERS, fill, make_table
 from app.models.task_bar import TaskBar
 from engine.models.fit import Verdict
+from engine.models.gguf_model import can_run_gguf
 
 CONTEXTS = (2048, 4096, 8192, 16384, 32768, 131072)
 ERROR_COLOR = FIT_COLORS[Verdict.WONT_FIT]
@@ -47,12 +48,21 @@ def section_title(text: str) -> QLabel:
 def empty_hint() -> QLabel:
     hint = QLabel(
         f"No models on {here()} yet. Download one from the catalogue below (the recommended ones fit this "
-        "machine), import a GGUF file, add a model folder you already have, or convert a Hugging Face model."
+        "machine), run or import a GGUF file, add a model folder you already have, or convert a Hugging Face model."
     )
     hint.setWordWrap(True)
     hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
     hint.setStyleSheet("color: palette(placeholder-text); padding: 24px")
     return hint
+
+
+def run_gguf_button() -> QPushButton:
+    """Run GGUF…: disabled, saying how to get llama.cpp, when llama-cpp-python is not installed."""
+    button = QPushButton("Run GGUF…")
+    button.setEnabled(can_run_gguf())
+    button.setToolTip("Chat with a GGUF file as it is, on llama.cpp: nothing is copied" if can_run_gguf()
+                      else RUN_MISSING)  # fmt: skip
+    return button
 
 
 def context_box(chosen: int) -> QComboBox:
@@ -85,6 +95,7 @@ class ModelsView(QWidget):
         self.add_button = QPushButton("Add Folder…")
         self.convert_button = QPushButton("Convert…")
         self.import_button = QPushButton("Import GGUF…")
+        self.run_button = run_gguf_button()
         self.elsewhere = FoundElsewhere(section_title("Found elsewhere"), here())
         self.catalogue = make_table(CATALOGUE_HEADERS)
         self.search_field = QLineEdit()
@@ -134,7 +145,7 @@ class ModelsView(QWidget):
         for button in (self.use_button, self.delete_button):
             buttons.addWidget(button)
         buttons.addStretch(1)
-        for button in (self.import_button, self.add_button, self.convert_button):
+        for button in (self.run_button, self.import_button, self.add_button, self.convert_button):
             buttons.addWidget(button)
         column.addLayout(buttons)
         return section
@@ -172,6 +183,19 @@ class ModelsView(QWidget):
     def say(self, text: str, error: bool = False) -> None:
         self.message.setStyleSheet(f"color: {ERROR_COLOR}" if error else "")
         self.message.setText(text)
+
+    def ask_run_or_import(self, name: str) -> str | None:
+        """For a GGUF dropped on the window: "run" (as it is, on llama.cpp), "import" (to MLX) or None (cancelled)."""
+        box = QMessageBox(QMessageBox.Icon.Question, "Run or import?", f"Run or import {name}?", parent=self)
+        box.setInformativeText("Run chats with the file as it is, on llama.cpp: nothing is copied. "
+                               "Import converts it to an MLX model in Cabin's models folder, keeping its quantization.")
+        run = box.addButton("Run", QMessageBox.ButtonRole.AcceptRole)
+        imported = box.addButton("Import", QMessageBox.ButtonRole.ActionRole)
+        box.addButton(QMessageBox.StandardButton.Cancel)
+        box.setDefaultButton(run)
+        box.exec()
+        clicked = box.clickedButton()
+        return "run" if clicked is run else "import" if clicked is imported else None
 
     def confirm(self, question: str, detail: str, verb: str) -> bool:
         box = QMessageBox(QMessageBox.Icon.Question, question, question, parent=self)

@@ -33,6 +33,8 @@ from engine.backends.llamacpp_tokenizer import LlamaCppTokenizer, Utf8Stream
 from engine.errors import ModelError
 from engine.generation.settings import SamplingSettings
 from engine.models.folder import ModelInfo
+from engine.models.gguf_model import LLAMA_CPP_MISSING
+from engine.models.store import remember_gguf
 from engine.structured.matcher import GrammarMatcher
 
 PREFILL_STEP = 512
@@ -50,7 +52,7 @@ def decode_threads(cores: int) -> int:
     return max(1, cores // 2)
 
 
-MISSING = "running a GGUF file needs llama-cpp-python: install it with scripts/setup.sh"
+MISSING = LLAMA_CPP_MISSING
 
 
 def require_llama_cpp() -> Any:
@@ -113,6 +115,7 @@ class LlamaCppBackend(WorkerBound):
                 raise ModelError(
                     f"could not load {info.name}: llama.cpp cannot run this '{info.model_type}' model ({reason})"
                 ) from None
+        remember_gguf(info.path)
         return cls(llama, info.weight_bytes)
 
     @property

@@ -18,7 +18,8 @@ def positive_int(text: str) -> int:
 
 
 def add_model_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--model", required=True, help="a model folder, or a repo id in the Hugging Face cache")
+    parser.add_argument("--model", required=True, help="a model folder, a repo id in the Hugging Face cache, a GGUF "
+                        "file, or a model another app keeps by its name there (an Ollama model: llama3.2:3b)")
     parser.add_argument(
         "--keep-dtype",
         action="store_true",
@@ -30,9 +31,11 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
 @contextmanager
 def loaded_engine(args: argparse.Namespace) -> Iterator[Engine]:
     """An engine with the chosen model loaded, shut down afterwards so that no MLX call is in flight when Python exits."""
+    from engine.cli.elsewhere import model_to_load
+
     engine = Engine(upcast_on_cpu=not args.keep_dtype)
     try:
-        engine.load(args.model, allow_oversize=args.allow_oversize).result()
+        engine.load(model_to_load(args.model), allow_oversize=args.allow_oversize).result()
         yield engine
     finally:
         engine.shutdown()

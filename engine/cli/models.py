@@ -20,7 +20,7 @@ BAR_WIDTH = 24
 
 def register(parser: argparse.ArgumentParser) -> None:
     verbs = parser.add_subparsers(dest="verb", metavar="VERB", required=True)
-    listing = verbs.add_parser("list", help="the models on this machine (HF cache, converted, added folders)")
+    listing = verbs.add_parser("list", help="the models on this machine (HF cache, converted, added folders, GGUF files run)")
     add_context(listing)
     listing.set_defaults(run=run_list)
     search = verbs.add_parser("search", help="search mlx-community models on the Hugging Face Hub")
@@ -64,11 +64,13 @@ def table(rows: list[list[str]]) -> str:
 
 
 def model_row(model: StoredModel, fit: Fit | None) -> list[str]:
+    """A GGUF file run as it is by its name (an Ollama model's, or the file's: `--model` takes it), the rest by key."""
+    name = model.label or model.key
     info = model.info
     if info is None:
-        return [model.key, "-", "-", "-", format_bytes(model.size_bytes), format_ago(model.last_used), model.status]
-    bits = f"{info.bits}-bit" if info.bits else "16/32-bit"
-    return [model.key, info.model_type, format_count(info.parameters), bits, format_bytes(model.size_bytes),
+        return [name, "-", "-", "-", format_bytes(model.size_bytes), format_ago(model.last_used), model.status]
+    bits = info.quant or (f"{info.bits}-bit" if info.bits else "16/32-bit")
+    return [name, info.model_type, format_count(info.parameters), bits, format_bytes(model.size_bytes),
             format_ago(model.last_used), fit.verdict.value if fit else "ready"]  # fmt: skip
 
 
@@ -79,12 +81,15 @@ def on_cpu_backend() -> bool:
 
 
 def runs_as(model: StoredModel, context: int, budget: int) -> str:
-    """'float32' where the CPU fast path (engine/compute_dtype.py) will upcast this quantized model, else 'stored'."""
+    """'float32' where the CPU fast path (engine/compute_dtype.py) will upcast this quantized model, 'llama.cpp' for a
+    GGUF file run as it is, else 'stored'."""
     from engine.compute_dtype import float32_fit
 
     info = model.info
     if info is None:
         return "-"
+    if info.quant is not None:
+        return "llama.cpp"
     upcast = info.bits and on_cpu_backend() and float32_fit(info, context, budget).verdict is Verdict.FITS
     return "float32" if upcast else "stored"
 
@@ -177,12 +182,13 @@ def run_rm(args: argparse.Namespace) -> int:
     from engine.models.store import delete_model, find_model
 
     model = find_model(args.model)
-    action = "Forget the folder" if model.source == "folder" else "Delete"
+    kept = model.source in ("folder", "gguf")  # the user's own files (or another app's): only forgotten
+    action = {"folder": "Forget the folder", "gguf": "Forget the file"}.get(model.source, "Delete")
     if not args.yes and not confirmed(f"{action} {model.key} ({format_bytes(model.size_bytes)})?"):
         print("Nothing deleted.")
         return 1
     freed = delete_model(model.key)
-    print(f"Forgot {model.key} (its files are untouched)" if model.source == "folder"
+    print(f"Forgot {model.key} (its files are untouched)" if kept
           else f"Deleted {model.key}: {format_bytes(freed)} freed")  # fmt: skip
     return 0
 

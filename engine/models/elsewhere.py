@@ -191,6 +191,18 @@ def model_blob(manifest: Path, blobs: Path) -> Path | str:
     return blobs / str(digest).replace(":", "-", 1)
 
 
+def ollama_name_of(blob: Path) -> str | None:
+    """The Ollama name ("llama3.2:3b") of a blob in an Ollama store (its first manifest's, as the scan lists it), or
+    None for any other file. Reads the manifests only."""
+    manifests = blob.parent.parent / "manifests"
+    if blob.parent.name != "blobs" or not manifests.is_dir():
+        return None
+    for manifest in sorted(p for p in manifests.glob("*/*/*/*") if p.is_file()):
+        if model_blob(manifest, blob.parent) == blob:
+            return ollama_name(manifest, manifests)
+    return None
+
+
 def scan_ollama(root: Path) -> Iterator[FoundModel]:
     manifests = root / "manifests"
     seen: set[Path] = set()

@@ -23,15 +23,15 @@ class ModelInfo:
     context_length: int | None
     parameters: int = 0
     kv: KVShape = KVShape(0, 0, 0)
-    quantization: str | None = None
-    """The stored format's own name for its quantization when it has one (a GGUF's "Q4_K_M")."""
+    quant: str | None = None
+    """A GGUF file's quantization as llama.cpp names it ("Q4_K_M"); None for an MLX folder (see `bits`)."""
 
     @property
     def precision(self) -> str:
         """How the weights are stored, in a word: "4-bit", "Q4_K_M" or "full precision"."""
         if self.bits:
             return f"{self.bits}-bit"
-        return self.quantization or "full precision"
+        return self.quant or "full precision"
 
 
 def display_name(path: Path) -> str:

@@ -3,6 +3,7 @@ its header alone: the same `ModelInfo` an MLX folder gets, so the same fit check
 
 from __future__ import annotations
 
+import importlib.util
 from pathlib import Path
 
 from engine.errors import ModelError
@@ -10,10 +11,35 @@ from engine.models.folder import ModelInfo
 from engine.models.gguf_info import inspect_gguf
 
 GGUF_SUFFIX = ".gguf"
+GGUF_MAGIC = b"GGUF"
+LLAMA_CPP_MISSING = "running a GGUF file needs llama-cpp-python: install it with scripts/setup.sh"
+
+
+def can_run_gguf() -> bool:
+    """Whether llama-cpp-python is installed, asked without importing it (the app never imports llama_cpp)."""
+    return importlib.util.find_spec("llama_cpp") is not None
 
 
 def is_gguf_file(path: Path) -> bool:
-    return path.suffix.lower() == GGUF_SUFFIX and path.is_file()
+    """A file named .gguf, or any file that starts with GGUF's magic (Ollama's blobs are named by their hash)."""
+    if not path.is_file():
+        return False
+    if path.suffix.lower() == GGUF_SUFFIX:
+        return True
+    try:
+        with path.open("rb") as f:
+            return f.read(len(GGUF_MAGIC)) == GGUF_MAGIC
+    except OSError:
+        return False
+
+
+def gguf_model_name(path: Path) -> str:
+    """What a GGUF file run as it is is called: its Ollama name for a blob in Ollama's store (named by its hash),
+    else the file's name without .gguf, as an MLX model is called by its folder's name. Header names (general.name)
+    are often the same for every quantization of a model, so they do not tell files apart."""
+    from engine.models.elsewhere import ollama_name_of
+
+    return ollama_name_of(path) or path.name.removesuffix(GGUF_SUFFIX)
 
 
 def inspect_gguf_model(path: Path) -> ModelInfo:
@@ -25,7 +51,7 @@ def inspect_gguf_model(path: Path) -> ModelInfo:
     if info.shard is not None and info.shard[0] != 1:
         raise ModelError(f"{path.name} is part {info.shard[0]} of {info.shard[1]} of a split model: run part 1")
     return ModelInfo(
-        name=gguf_display_name(path, info.name),
+        name=gguf_model_name(path),
         path=path,
         model_type=info.architecture,
         bits=None,
@@ -33,11 +59,6 @@ def inspect_gguf_model(path: Path) -> ModelInfo:
         context_length=info.context_length,
         parameters=info.parameters,
         kv=info.kv,
-        quantization=info.quant,
+        quant=info.quant,
     )
 
-
-def gguf_display_name(path: Path, metadata_name: str) -> str:
-    """The file's name, as the user sees it in their folders ("SmolLM2-135M-Instruct.Q4_1"); the name in its
-    metadata for a file named by its hash (Ollama's blobs, "sha256-…")."""
-    return metadata_name if path.name.startswith("sha256-") else path.stem

@@ -1,5 +1,5 @@
-"""Cabin's own records about models: the folders the user added, where converted models go, and when each
-model was last used. Kept as small JSON files in Cabin's data folder."""
+"""Cabin's own records about models: the folders the user added, the GGUF files they ran, where converted models
+go, and when each model was last used. Kept as small JSON files in Cabin's data folder."""
 
 from __future__ import annotations
 
@@ -44,6 +44,22 @@ def add_folder(path: Path) -> None:
 
 def forget_folder(path: Path) -> None:
     _write("model_folders.json", [str(p) for p in added_folders() if p != path.resolve()])
+
+
+def linked_files() -> list[Path]:
+    """GGUF files the user ran as they are (on llama.cpp): listed as models, never copied or moved."""
+    return [Path(p) for p in _read("model_files.json", [])]
+
+
+def link_file(path: Path) -> None:
+    """Remember `path` (absolute, as given: a symlink in the Hugging Face cache stays one)."""
+    files = [str(p) for p in linked_files()]
+    if str(path) not in files:
+        _write("model_files.json", files + [str(path)])
+
+
+def unlink_file(path: Path) -> None:
+    _write("model_files.json", [str(p) for p in linked_files() if p != path])
 
 
 def last_used() -> dict[str, float]:

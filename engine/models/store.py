@@ -1,5 +1,6 @@
-"""Where models live: the standard Hugging Face cache (shared with mlx_lm), folders the user added and
-models Cabin converted. Listing and deleting never touch the network."""
+"""Where models live: the standard Hugging Face cache (shared with mlx_lm), folders the user added, models Cabin
+converted and GGUF files the user ran as they are (linked where they are, on llama.cpp). Listing and deleting never
+touch the network."""
 
 from __future__ import annotations
 
@@ -23,13 +24,15 @@ def mlx_file_patterns() -> list[str]:
 class StoredModel:
     """One model on this machine. `info` is set only when the model is complete and loadable."""
 
-    key: str  # what `cabin chat --model` and `cabin models rm` accept: a repo id or a folder path
-    source: str  # "hub", "folder" or "converted"
+    key: str  # what `cabin chat --model` and `cabin models rm` accept: a repo id, a folder or GGUF file path
+    source: str  # "hub", "folder", "converted" or "gguf" (a GGUF file run as it is)
     path: Path
     size_bytes: int
     last_used: float | None
     info: ModelInfo | None
     problem: str | None = None
+    label: str | None = None
+    """What a linked GGUF file is called (engine/models/gguf_model.gguf_model_name), even when it cannot run."""
 
     @property
     def usable(self) -> bool:
@@ -143,15 +146,60 @@ def folder_models(last_used: dict[str, float]) -> list[StoredModel]:
     return models
 
 
+def gguf_key(path: Path) -> str:
+    """A GGUF file's key: its absolute path, symlinks kept (an HF-cache snapshot's file links to a hash-named blob)."""
+    return str(path.expanduser().absolute())
+
+
+def gguf_status(path: Path) -> tuple[ModelInfo | None, str | None]:
+    """A linked GGUF file's info, or why it cannot run as it is (gone, truncated, llama-cpp-python missing)."""
+    from engine.models.gguf_model import LLAMA_CPP_MISSING, can_run_gguf, inspect_gguf_model
+
+    if not path.is_file():
+        return None, "file is gone"
+    if not can_run_gguf():
+        return None, LLAMA_CPP_MISSING
+    try:
+        return inspect_gguf_model(path), None
+    except ModelError as e:
+        return None, str(e)
+
+
+def gguf_models(last_used: dict[str, float]) -> list[StoredModel]:
+    from engine.models.gguf_model import gguf_model_name
+
+    models = []
+    for path in local.linked_files():
+        info, problem = gguf_status(path)
+        size = path.stat().st_size if path.is_file() else 0
+        key = gguf_key(path)
+        models.append(StoredModel(key, "gguf", path, size, last_used.get(key), info, problem, gguf_model_name(path)))
+    return models
+
+
+def remember_gguf(path: Path) -> None:
+    """A GGUF file that ran as it is: listed from now on (linked where it is, never copied), used just now."""
+    local.link_file(Path(gguf_key(path)))
+    local.mark_used(gguf_key(path))
+
+
 def list_models() -> list[StoredModel]:
-    """Every model on this machine: HF cache repos, converted models, then folders the user added."""
+    """Every model on this machine: HF cache repos, converted models, folders the user added, then GGUF files run as
+    they are."""
     used = local.last_used()
-    return hub_models(used) + folder_models(used)
+    return hub_models(used) + folder_models(used) + gguf_models(used)
 
 
 def find_model(key: str) -> StoredModel:
-    for model in list_models():
-        if model.key == key or (not looks_like_repo_id(key) and model.path == Path(key).expanduser().resolve()):
+    """The model `key` names: its key or path, else (a GGUF file run as it is) its name, e.g. an Ollama model's."""
+    models = list_models()
+    for model in models:
+        if model.key in (key, gguf_key(Path(key))) or (
+            not looks_like_repo_id(key) and model.path == Path(key).expanduser().resolve()
+        ):
+            return model
+    for model in models:
+        if model.label == key:
             return model
     raise ModelError(f"{key} is not among your models (see: cabin models list)")
 
@@ -169,10 +217,14 @@ def add_model_folder(path: Path) -> StoredModel:
 
 
 def delete_model(key: str) -> int:
-    """Delete a model and return the bytes freed. A folder the user added is only forgotten (0 bytes): it is theirs."""
+    """Delete a model and return the bytes freed. A folder the user added or a GGUF file they ran is only forgotten
+    (0 bytes): it is theirs, or another app's."""
     model = find_model(key)
     if model.source == "folder":
         local.forget_folder(model.path)
+        return 0
+    if model.source == "gguf":
+        local.unlink_file(model.path)
         return 0
     if model.source == "converted":
         shutil.rmtree(model.path)

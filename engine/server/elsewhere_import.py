@@ -1,10 +1,11 @@
 """Models other apps keep (engine/models/elsewhere.py), served by name on a server that may swap (`cabin serve`).
 
 A request naming one (Ollama's "llama3.2:3b", LM Studio's "publisher/file", or the name Cabin's import would give
-it) brings it into Cabin's store once, on the request's turn in the queue: a GGUF is imported to MLX in a child
-process (engine/models/import_job.py: lossless, nothing left behind on failure or cancel), an MLX folder is added
-as it is. From then on it is a store model like any other. The other apps' stores are only read, and only scanned
-when a name is not Cabin's; the scan is kept for a few seconds so a burst of requests scans once.
+it) is answered on the request's turn in the queue. A GGUF runs as it is on llama.cpp when llama-cpp-python is
+installed (no copy; loading it lists it among Cabin's models, engine/models/store.py's linked GGUF files); without
+it, it is imported to MLX once, in a child process (engine/models/import_job.py: lossless, nothing left behind on
+failure or cancel). An MLX folder is added as it is. The other apps' stores are only read, and only scanned when a
+name is not Cabin's; the scan is kept for a few seconds so a burst of requests scans once.
 """
 
 from __future__ import annotations
@@ -15,8 +16,9 @@ import time
 from pathlib import Path
 
 from engine.errors import ModelError
-from engine.models.elsewhere import FoundModel, Stores, find_all
+from engine.models.elsewhere import OLLAMA, FoundModel, Stores, find_all
 from engine.models.gguf_import import default_import_dest
+from engine.models.gguf_model import can_run_gguf, gguf_model_name
 from engine.server.errors import ApiError
 
 SCAN_SECONDS = 10.0
@@ -28,14 +30,27 @@ def plain(name: str) -> str:
     return name.removesuffix(":latest")
 
 
-def cabin_path(found: FoundModel) -> Path:
+def runs_as_is(found: FoundModel) -> bool:
+    """Whether Cabin runs the model where it is: an MLX folder, or a GGUF file when llama.cpp is installed."""
+    return found.kind == "mlx" or can_run_gguf()
+
+
+def import_path(found: FoundModel) -> Path:
     """Where the model is once in Cabin's store: the folder its import writes, or the MLX folder itself."""
     return found.path if found.kind == "mlx" else default_import_dest(found.path, found.import_name)
 
 
+def cabin_path(found: FoundModel) -> Path:
+    """Where Cabin runs the model from: the model itself (run as it is), else the folder its import writes."""
+    return found.path if runs_as_is(found) else import_path(found)
+
+
 def cabin_name(found: FoundModel) -> str:
-    """The id Cabin serves it under once in the store (its folder's name)."""
-    return cabin_path(found).name
+    """The id Cabin serves it under: a GGUF run as it is by the name the engine gives it once loaded (an Ollama
+    model's own name, else the file's), else its folder's name."""
+    if found.kind == "gguf" and runs_as_is(found):
+        return found.name if found.source == OLLAMA else gguf_model_name(found.path)  # the scan named it already
+    return import_path(found).name
 
 
 class Elsewhere:
@@ -58,7 +73,7 @@ class Elsewhere:
         None there: 404. Found but unusable (truncated, split, ...): 400 with the reason."""
         name = plain(requested)
         for found in self.models():
-            if name in {plain(found.name), cabin_name(found)}:
+            if name in {plain(found.name), import_path(found).name, cabin_name(found)}:
                 if found.problem:
                     raise ApiError.invalid(
                         f"The model '{requested}' ({found.source}, {found.path}) cannot be used: {found.problem}.",
@@ -68,9 +83,12 @@ class Elsewhere:
         raise ApiError.unknown_model(requested)
 
     async def bring_in(self, found: FoundModel) -> Path:
-        """Put `found` in Cabin's store (once) and return its folder; raises ApiError if it cannot be."""
+        """Make `found` runnable (once) and return where it runs from: a GGUF file as it is (llama.cpp), an MLX folder
+        added to the store, or a GGUF imported to MLX; raises ApiError if it cannot be."""
         dest = cabin_path(found)
         try:
+            if found.kind == "gguf" and runs_as_is(found):
+                return dest
             if found.kind == "mlx":
                 from engine.models.store import add_model_folder
 

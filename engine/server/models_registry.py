@@ -8,8 +8,8 @@ clients write them: the id the server lists, the store's key, the folder's path 
 `:latest` suffix tolerated.
 
 A server that may swap also serves, by name, the models other apps keep (engine/server/elsewhere_import.py):
-the first request for one brings it into the store on its turn; the name it was asked by is remembered, so
-later requests find it without scanning the other apps' stores again.
+the first request for one runs it as it is (a GGUF on llama.cpp) or brings it into the store on its turn; the name
+it was asked by is remembered, so later requests find it without scanning the other apps' stores again.
 """
 
 from __future__ import annotations
@@ -18,7 +18,8 @@ from pathlib import Path
 
 from engine.errors import ModelError
 from engine.generation import Engine
-from engine.models.folder import ModelInfo, inspect_model_folder
+from engine.models.folder import ModelInfo
+from engine.models.loading import inspect_model
 from engine.server.elsewhere_import import Elsewhere, cabin_name, plain
 from engine.server.errors import ApiError
 
@@ -105,8 +106,9 @@ class ModelRegistry:
             if not self.swap:
                 raise
             found = self.elsewhere.find(requested)
-            folder = (await self.elsewhere.bring_in(found)).resolve()
-            info = self._known.get(folder) or inspect_model_folder(folder)
+            path = await self.elsewhere.bring_in(found)
+            folder = path.resolve()
+            info = self._known.get(folder) or inspect_model(path)
             self._known.setdefault(folder, info)
             self._aliases[plain(found.name)] = folder
             return info
