@@ -66,8 +66,8 @@ def test_offline_the_recommended_download_is_shown_but_off(qtbot, make_window, e
     assert repo.startswith("mlx-community/") and not button.isEnabled() and "Offline" in button.toolTip()
 
 
-def test_the_empty_chat_offers_models_found_elsewhere_for_import(
-    qtbot, make_window, stores_at_home, sixteen_gigabytes: int
+def test_without_llama_cpp_the_empty_chat_offers_models_found_elsewhere_for_import(
+    qtbot, make_window, stores_at_home, sixteen_gigabytes: int, without_llama_cpp: None
 ) -> None:
     window = make_window()
     pane = started(qtbot, window)

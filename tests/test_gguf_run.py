@@ -233,3 +233,20 @@ def test_naming_an_ollama_gguf_without_llama_cpp_says_how_to_run_or_import_it(
     with pytest.raises(ModelError, match=r"^smollm2:135m is a GGUF model Ollama keeps: running a GGUF file needs "
                                          r"llama-cpp-python: .*, or import it \(cabin models import .*\)$"):  # fmt: skip
         model_to_load(OLLAMA_NAME)
+
+
+def test_the_empty_chat_offers_to_run_an_ollama_model_and_the_window_answers(
+    qtbot, make_window, ollama_store: Path
+) -> None:
+    window = make_window()
+    chat = chat_pane(window)
+    window.start_panes()
+    qtbot.waitUntil(lambda: chat.first_run.started and not chat.first_run.watcher.busy, timeout=WAIT)
+    button = chat.chat.empty.offers.buttons[str(blob(ollama_store))]
+    assert button.text() == "Run"
+    button.click()
+    qtbot.waitUntil(lambda: window.context.models.status is ModelStatus.READY, timeout=WAIT)
+    assert window.context.models.name == OLLAMA_NAME
+    window.show_pane(chat)
+    send(qtbot, chat, "What is the capital of France?")
+    assert "Paris" in chat.session.thread[-1].text

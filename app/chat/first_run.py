@@ -19,10 +19,12 @@ from PySide6.QtWidgets import QGridLayout, QLabel, QPushButton, QVBoxLayout, QWi
 from app.context import AppContext
 from app.model_state import ModelStatus
 from app.models.jobs import Watcher, run_in_thread
+from app.models.requests import RunFound
 from app.models.view import here
 from engine.memory import format_bytes
 from engine.models.elsewhere import FoundModel, scan
 from engine.models.fit import memory_budget
+from engine.models.gguf_model import can_run_gguf
 from engine.models.hub import is_offline
 from engine.models.recommend import Suggestion, first_download
 from engine.models.store import StoredModel, list_models
@@ -65,8 +67,8 @@ class Row:
 
 def describe(model: StoredModel) -> str:
     info = model.info
-    bits = f"{info.bits}-bit" if info.bits else "full precision"
-    return f"{info.model_type} · {bits} · {format_bytes(model.size_bytes)}"
+    return f"{info.model_type} · {info.precision} · {format_bytes(model.size_bytes)}"
+
 
 
 class ModelOffers(QWidget):
@@ -75,7 +77,7 @@ class ModelOffers(QWidget):
     sig_load = Signal(str)
     """Load this model (a repo id or a folder path) for the chat."""
     sig_import = Signal(object)
-    """Import this FoundModel (the Models pane runs the job)."""
+    """Import this FoundModel (the Models pane runs the job), or run it as it is (a `RunFound`)."""
     sig_download = Signal(str)
     """Download this catalogue repo (the Models pane runs the job)."""
 
@@ -102,11 +104,14 @@ class ModelOffers(QWidget):
                 self._section(title, rows)
 
     def _load_row(self, model: StoredModel) -> Row:
-        name = model.key if model.source == "hub" else model.path.name
+        name = model.key if model.source == "hub" else model.label or model.path.name
         return Row(name, describe(model), "Load", model.key, lambda: self.sig_load.emit(model.key))
 
     def _import_row(self, found: FoundModel) -> Row:
+        """A GGUF runs as it is when llama.cpp is installed (at once, nothing copied); otherwise it is imported."""
         detail = f"{found.source} · {found.quant} · {format_bytes(found.size_bytes)}"
+        if found.kind == "gguf" and can_run_gguf():
+            return Row(found.name, detail, "Run", str(found.path), lambda: self.sig_import.emit(RunFound(found)))
         verb = "Import" if found.kind == "gguf" else "Add"
         return Row(found.name, detail, verb, str(found.path), lambda: self.sig_import.emit(found))
 

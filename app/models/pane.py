@@ -22,6 +22,7 @@ from app.context import AppContext
 from app.model_state import ModelState, ModelStatus
 from app.models.convert_dialog import ConvertDialog
 from app.models.jobs import Job, Watcher, run_in_thread
+from app.models.requests import RunFound
 from app.models.tables import catalogue_rows, fill, installed_rows, select_key, selected_key
 from app.models.view import ModelsView, here
 from engine.errors import CabinError
@@ -252,9 +253,11 @@ class ModelsPane(ModelsView):
         select_key(self.catalogue, key)
         self.start_job(f"Downloading {key}", lambda report, cancel: pull(key, report, cancel))
 
-    def take_request(self, request: FoundModel | str) -> None:
-        """From the empty chat: import a model found elsewhere, or download a catalogue repo."""
-        if isinstance(request, FoundModel):
+    def take_request(self, request: RunFound | FoundModel | str) -> None:
+        """From the empty chat: run or import a model found elsewhere, or download a catalogue repo."""
+        if isinstance(request, RunFound):
+            self.run_found(request.model)
+        elif isinstance(request, FoundModel):
             self.import_found(request)
         else:
             self.download(request)
