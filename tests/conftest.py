@@ -221,6 +221,24 @@ def smollm2_llamacpp(engine: Engine, smollm2_gguf: Path) -> Engine:
     return engine
 
 
+def stop_after_three_tokens(generation: Any) -> tuple[Any, list[Any], int]:
+    """Read a `Generation` until its third token, then stop it: (its result, every token read, how many tokens the
+    worker had made when stop() was called). The worker runs ahead of the reader, so that count is the tokens read
+    plus those already queued; one more may land between the count and the stop, and one is in progress."""
+    from engine.generation import Token
+
+    seen: list[Token] = []
+    made_at_stop = 0
+    for event in generation:
+        if isinstance(event, Token):
+            seen.append(event)
+            if len(seen) == 3:
+                seen += [e for e in generation.drain() if isinstance(e, Token)]
+                made_at_stop = len(seen)
+                generation.stop()
+    return generation.result(), seen, made_at_stop
+
+
 @pytest.fixture
 def without_llama_cpp(monkeypatch: pytest.MonkeyPatch) -> None:
     """llama-cpp-python as if it were not installed: `import llama_cpp` fails and the check that looks for it

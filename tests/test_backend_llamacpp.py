@@ -24,7 +24,7 @@ from engine.generation.events import Token  # noqa: E402
 from engine.messages import Message, assistant, system, user  # noqa: E402
 from engine.server import ServerConfig  # noqa: E402
 from engine.structured.grammar import json_schema_grammar  # noqa: E402
-from tests.conftest import LiveServer  # noqa: E402
+from tests.conftest import LiveServer, stop_after_three_tokens  # noqa: E402
 
 SYSTEM = "You are a helpful AI assistant."
 CAPITAL = [system(SYSTEM), user("What is the capital of France?")]
@@ -77,19 +77,8 @@ def test_the_streamed_text_spells_the_answer(smollm2_llamacpp: Engine) -> None:
 
 
 def test_stop_ends_generation_within_one_token(smollm2_llamacpp: Engine) -> None:
-    """Bounded by what the worker had made when stop() was called (it runs ahead of the reader): the tokens read or
-    queued, one that may land between that count and the stop, and the one in progress."""
     generation = smollm2_llamacpp.chat([user("Write a long story about a cat.")], SamplingSettings(max_tokens=2000))
-    seen: list[Token] = []
-    made_at_stop = 0
-    for event in generation:
-        if isinstance(event, Token):
-            seen.append(event)
-            if len(seen) == 3:
-                seen += [e for e in generation.drain() if isinstance(e, Token)]
-                made_at_stop = len(seen)
-                generation.stop()
-    finished = generation.result()
+    finished, seen, made_at_stop = stop_after_three_tokens(generation)
     assert finished.finish_reason == "cancelled"
     assert finished.stats.generated_tokens <= made_at_stop + 2
     assert finished.text == "".join(t.text for t in seen)

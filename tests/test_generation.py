@@ -12,6 +12,7 @@ import pytest
 from engine.generation import Engine, Finished, SamplingSettings, Token
 from engine.generation.turn import render_prompt
 from engine.messages import Image, Message, system, user
+from tests.conftest import stop_after_three_tokens
 
 GREEDY = SamplingSettings(temperature=0.0, max_tokens=24)
 HELLO = [user("Hello there")]
@@ -92,20 +93,8 @@ def test_invalid_sampling_settings_are_refused() -> None:
 
 
 def test_stop_ends_generation_at_the_next_token_and_keeps_the_text(llama_engine: Engine) -> None:
-    """The worker runs ahead of the reader, so the bound counts what it had made when stop() was called:
-    the tokens read, those already queued, one that may land between that count and the stop,
-    and the one in progress."""
     generation = llama_engine.chat(HELLO, SamplingSettings(temperature=0, max_tokens=5000))
-    seen: list[Token] = []
-    made_at_stop = 0
-    for event in generation:
-        if isinstance(event, Token):
-            seen.append(event)
-            if len(seen) == 3:
-                seen += [e for e in generation.drain() if isinstance(e, Token)]
-                made_at_stop = len(seen)
-                generation.stop()
-    finished = generation.result()
+    finished, seen, made_at_stop = stop_after_three_tokens(generation)
     assert finished.finish_reason == "cancelled"
     assert finished.stats.generated_tokens <= made_at_stop + 2
     assert finished.text == "".join(t.text for t in seen)
