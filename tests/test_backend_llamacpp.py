@@ -84,6 +84,12 @@ def test_stop_ends_generation_within_one_token(smollm2_llamacpp: Engine) -> None
     assert finished.text == "".join(t.text for t in seen)
 
 
+def test_a_stop_string_ends_the_answer_before_it(smollm2_llamacpp: Engine) -> None:
+    finished = smollm2_llamacpp.chat(CAPITAL, SamplingSettings(temperature=0.0, max_tokens=24, stop=("Paris",))).result()
+    assert finished.finish_reason == "stop"
+    assert finished.text.startswith("The capital of France is") and "Paris" not in finished.text
+
+
 def second_turn(engine: Engine, conversation: str) -> Any:
     first = engine.chat(CAPITAL, GREEDY, conversation).result()
     follow_up: list[Message] = [*CAPITAL, assistant(first.text), user("And of Italy?")]
