@@ -12,6 +12,7 @@ from PySide6.QtCore import QObject, Signal
 from engine.errors import CabinError
 from engine.generation import Engine
 from engine.models.folder import ModelInfo
+from engine.models.gguf_model import gguf_model_name
 from engine.settings.file import Settings
 
 
@@ -20,6 +21,13 @@ class ModelStatus(Enum):
     LOADING = "loading"
     READY = "ready"
     FAILED = "failed"
+
+
+def loading_name(spec: str | Path) -> str:
+    """What "Loading …" calls a model: a GGUF file by its model name (an Ollama blob by its Ollama name, not its
+    hash), a folder by its name, a repo id as it is."""
+    path = Path(str(spec))
+    return gguf_model_name(path) if path.is_file() else path.name or str(spec)
 
 
 class ModelState(QObject):
@@ -42,7 +50,7 @@ class ModelState(QObject):
 
         A model that won't fit in memory is refused (status FAILED, with the reason) unless `allow_oversize`.
         """
-        self._set(ModelStatus.LOADING, loading_name=Path(str(spec)).name or str(spec))
+        self._set(ModelStatus.LOADING, loading_name=loading_name(spec))
         # Queued on the engine now, so a question sent while it loads is answered by this model.
         context = self._settings.values.context_length  # the fit check plans for the context the user chose
         loading = self._loading = self._engine.load(spec, context=context, allow_oversize=allow_oversize)

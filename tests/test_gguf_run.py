@@ -250,3 +250,9 @@ def test_the_empty_chat_offers_to_run_an_ollama_model_and_the_window_answers(
     window.show_pane(chat)
     send(qtbot, chat, "What is the capital of France?")
     assert "Paris" in chat.session.thread[-1].text
+
+
+def test_loading_an_ollama_blob_names_it_by_its_ollama_name(ollama_store: Path) -> None:
+    from app.model_state import loading_name
+
+    assert loading_name(blob(ollama_store)) == OLLAMA_NAME
