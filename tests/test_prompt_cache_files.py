@@ -161,3 +161,10 @@ def test_a_gguf_on_llama_cpp_writes_no_file(open_engine, smollm2_gguf: Path) -> 
     engine = open_engine(smollm2_gguf)
     answer_once(engine)
     assert files(engine) == []
+
+
+def test_a_file_left_half_written_by_a_crash_is_removed_at_start(tmp_path: Path) -> None:
+    left = tmp_path / f".{'0' * 32}.4242.tmp.safetensors"
+    left.write_bytes(b"half a file")
+    CacheFolder(tmp_path, 100 * MB)
+    assert not left.exists()
