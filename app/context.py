@@ -9,10 +9,14 @@ from pathlib import Path
 
 from app.model_state import ModelState
 from app.paths import data_dir
-from app.preferences.apply import apply_to_engine
+from app.preferences.apply import apply_to_engine, cache_files_limit
 from engine.conversations.store import ConversationStore, open_store
 from engine.generation import Engine
+from engine.generation.disk_cache import CacheFolder
 from engine.settings.file import Settings
+
+CACHE_FILES = "prompt-caches"
+"""The folder (in the data folder, beside the history) of the conversations' prompt-cache files."""
 
 
 @dataclass
@@ -31,7 +35,7 @@ class AppContext:
     def create(cls, folder: Path | None = None) -> AppContext:
         folder = folder or data_dir()
         settings = Settings(folder / "settings.json")
-        engine = Engine()
+        engine = Engine(cache_folder=CacheFolder(folder / CACHE_FILES, cache_files_limit(settings)))
         apply_to_engine(settings, engine)
         store, notice = open_store(folder / "conversations.sqlite3")
         notices = settings.warnings + ([notice] if notice else [])

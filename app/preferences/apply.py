@@ -1,14 +1,16 @@
-"""Settings that the engine holds rather than reads per answer: MLX's memory limits and the float32 upcast."""
+"""Settings that the engine holds rather than reads per answer: MLX's memory limits, the float32 upcast and the
+size limit of the prompt-cache files."""
 
 from __future__ import annotations
 
 from concurrent.futures import Future
 
 from engine.generation import Engine
+from engine.generation.disk_cache import MB
 from engine.memory import MemoryLimits
 from engine.settings.file import Settings
 
-ENGINE_KEYS = ("memory_limit_gb", "cache_limit_gb", "upcast_on_cpu")
+ENGINE_KEYS = ("memory_limit_gb", "cache_limit_gb", "upcast_on_cpu", "prompt_cache_disk_mb")
 
 
 def apply_to_engine(settings: Settings, engine: Engine) -> Future[MemoryLimits] | None:
@@ -18,7 +20,14 @@ def apply_to_engine(settings: Settings, engine: Engine) -> Future[MemoryLimits] 
     window still opens before MLX loads).
     """
     engine.upcast_on_cpu = settings.values.upcast_on_cpu
+    if engine.cache_folder is not None and engine.cache_folder.limit != cache_files_limit(settings):
+        engine.set_cache_files_limit(cache_files_limit(settings))
     limits = settings.memory_limits()
     if limits == (None, None) and engine.memory().limits is None:
         return None
     return engine.set_memory_limits(*limits)
+
+
+def cache_files_limit(settings: Settings) -> int:
+    """Bytes the prompt-cache files may take."""
+    return settings.values.prompt_cache_disk_mb * MB

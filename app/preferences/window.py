@@ -25,12 +25,13 @@ from PySide6.QtWidgets import (
 from app.context import AppContext
 from app.performance.view import PerformanceView
 from app.preferences.apply import ENGINE_KEYS, apply_to_engine
+from app.preferences.cache_files import CacheFilesRow
 from app.preferences.editors import SettingEditor, editor_for, range_hint
 from engine.settings.schema import SettingError, parse, section_keys, spec, to_text
 
 PAGES = {
     "Generation": {"Sampling": "sampling", "Context": "context", "New conversations": "chat"},
-    "Memory & Compute": {"MLX memory": "memory", "Compute": "compute"},
+    "Memory & Compute": {"MLX memory": "memory", "Compute": "compute", "Saved prompt caches": "cache_files"},
     "Local API": {"Server": "server"},
 }
 SAVED_NOTE = "Saved. Used from the next answer."
@@ -40,6 +41,7 @@ NOTES = {
     "upcast_on_cpu": "Saved. Used the next time a model is loaded.",
     "memory_limit_gb": "Saved and applied.",
     "cache_limit_gb": "Saved and applied.",
+    "prompt_cache_disk_mb": "Saved and applied.",
 }
 ERROR_STYLE = "color: #d32f2f"
 NOTE_STYLE = "color: palette(placeholder-text)"
@@ -52,6 +54,7 @@ class PreferencesWindow(QWidget):
         self.context = context
         self.settings = context.settings
         self.editors: dict[str, SettingEditor] = {}
+        self.cache_files = CacheFilesRow(context.engine)
         self.tabs = QTabWidget()
         for title, groups in PAGES.items():
             self.tabs.addTab(self._page(groups), title.replace("&", "&&"))
@@ -94,6 +97,8 @@ class PreferencesWindow(QWidget):
                 if label:
                     labels.append(form.labelForField(editor))
                     labels[-1].setToolTip(spec(key).help)
+            if section == "cache_files":
+                form.addRow("", self.cache_files)
             column.addWidget(box)
         column.addStretch(1)
         width = max((label.sizeHint().width() for label in labels), default=0)

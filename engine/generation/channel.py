@@ -44,6 +44,10 @@ class RequestChannel:
                 future.set_exception(e)
             after_each()
 
+    def waiting(self) -> bool:
+        """Whether work is queued behind the request running now."""
+        return not self._requests.empty()
+
     def close(self) -> None:
         """Refuse new work, cancel the work not yet started, and end `serve` once the running request returns."""
         with self._closing_lock:

@@ -35,6 +35,7 @@ from engine.models.folder import ModelInfo
 if TYPE_CHECKING:
     from engine.backends.base import Backend
     from engine.compute_dtype import ComputePlan
+    from engine.generation.disk_cache import CacheFolder
     from engine.tools.format import ToolFormat
 
 __all__ = ["Engine", "Generation"]
@@ -45,11 +46,21 @@ T = TypeVar("T")
 class Engine:
     """Owns the model and the worker thread. Every public method is safe to call from any thread."""
 
-    def __init__(self, max_conversations: int = 4, upcast_on_cpu: bool = True, shared_caches: int = 3) -> None:
+    def __init__(
+        self,
+        max_conversations: int = 4,
+        upcast_on_cpu: bool = True,
+        shared_caches: int = 3,
+        cache_folder: CacheFolder | None = None,
+    ) -> None:
+        """With a `cache_folder`, conversations' prompt caches are kept in files there and outlive the engine
+        (engine/generation/disk_cache.py)."""
         self.upcast_on_cpu = upcast_on_cpu
         """Run quantized/half models in float32 on the CPU backend when memory allows (engine/compute_dtype.py)."""
+        self.cache_folder = cache_folder
+        """Read it from any thread (`usage`); change it through the engine (`set_cache_files_limit`...)."""
         self._channel = RequestChannel()
-        self._lifecycle = ModelLifecycle(max_conversations, shared_caches)
+        self._lifecycle = ModelLifecycle(max_conversations, shared_caches, cache_folder)
         self._worker = Worker(self._channel, self._lifecycle)
         self._limits = LimitSetter()
         self._pending: set[Generation] = set()
@@ -164,8 +175,21 @@ class Engine:
             self._pending.discard(generation)
 
     def forget(self, conversation_id: str) -> Future[None]:
-        """Drop a conversation's prompt cache (it was deleted, or will be rebuilt)."""
+        """Drop a conversation's prompt cache, and its file (it was deleted, or will be rebuilt)."""
         return self.submit(lambda: self._worker.forget(conversation_id))
+
+    def set_cache_files_limit(self, limit: int) -> Future[None]:
+        """Bytes the prompt-cache files may take (0: none); the least recently used go first to fit."""
+        return self.submit(lambda: self._worker.set_cache_files_limit(limit))
+
+    def save_cache_files(self) -> Future[None]:
+        """Write the prompt-cache file of every conversation that answered since its last write, now (they are
+        otherwise written when the worker is idle, and when the model is released)."""
+        return self.submit(self._worker.save_cache_files)
+
+    def clear_cache_files(self) -> Future[None]:
+        """Delete every prompt-cache file (the caches in memory stay)."""
+        return self.submit(self._worker.clear_cache_files)
 
     def memory(self) -> MemoryReading:
         """The runtime's counters as of the worker's last step, and the system's memory now. Never calls MLX here."""

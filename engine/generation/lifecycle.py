@@ -1,13 +1,15 @@
 """The model's lifecycle on the worker: check that a model fits, load it with the backend its format needs,
-and release it (with its prompt caches) before the next one."""
+and release it (with its prompt caches, written to their files first) before the next one."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from engine.backends import load_backend
+from engine.backends import backend_name, load_backend
+from engine.generation.cache_file import model_key
 from engine.generation.caches import PromptCaches
+from engine.generation.disk_cache import CacheFolder, ModelCacheFiles
 from engine.models.folder import ModelInfo
 from engine.tools.format import ToolFormat, tool_format
 
@@ -20,8 +22,9 @@ class ModelLifecycle:
     """Worker thread only; `info`, `compute_plan`, `resident_weight_bytes` and `tool_format` are plain values anyone
     may read."""
 
-    def __init__(self, max_conversations: int, shared_caches: int) -> None:
+    def __init__(self, max_conversations: int, shared_caches: int, cache_folder: CacheFolder | None = None) -> None:
         self._max_conversations = max_conversations
+        self.cache_folder = cache_folder
         self._shared_size = shared_caches
         self.backend: Backend | None = None
         self.caches: PromptCaches | None = None
@@ -39,15 +42,23 @@ class ModelLifecycle:
             refuse_if_too_big(info, min(context, info.context_length or context))
         self.release()
         self.backend = load_backend(info, context, upcast_on_cpu)
-        self.caches = PromptCaches(self.backend, self._max_conversations, self._shared_size)
+        self.caches = PromptCaches(self.backend, self._max_conversations, self._shared_size, self._files(info))
         self.compute_plan = self.backend.compute_plan
         self.resident_weight_bytes = self.backend.resident_weight_bytes
         self.tool_format = tool_format(self.backend.tokenizer)
         self.info = info
         return info
 
+    def _files(self, info: ModelInfo) -> ModelCacheFiles | None:
+        """The cache files this model reads and writes: MLX models only (the files are mlx_lm's format)."""
+        if self.cache_folder is None or self.backend is None or backend_name(info) != "MLX":
+            return None
+        return ModelCacheFiles(self.cache_folder, model_key(info, self.backend.compute_plan))
+
     def release(self) -> MemoryCounters | None:
         """Free the model and its caches; the runtime's memory afterwards (None: no model was loaded)."""
+        if self.caches is not None:
+            self.caches.save_unsaved()
         backend, self.backend = self.backend, None
         self.caches = self.info = self.compute_plan = self.tool_format = None
         self.resident_weight_bytes = 0

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from engine.backends.base import Backend
+    from engine.generation.cache_file import SavedCache
 
 
 def common_prefix_len(a: list[int], b: list[int]) -> int:
@@ -70,6 +71,19 @@ class ConversationCache:
     def cached_prefix_len(self, tokenizer: Any, rendered: str) -> int:
         """How many of the rendered prompt's leading tokens this cache already holds."""
         return common_prefix_len(self.prompt_ids(tokenizer, rendered), self.tokens)
+
+    @classmethod
+    def restored(cls, backend: Backend, saved: SavedCache) -> ConversationCache:
+        """A cache read back from its file (engine/generation/disk_cache.py)."""
+        cache = cls(backend)
+        cache.kv, cache.tokens, cache._checkpoints = saved.kv, list(saved.tokens), dict(saved.checkpoints)
+        return cache
+
+    def saved(self) -> SavedCache:
+        """What to write to its file: the keys and values, their ids and the checkpoints."""
+        from engine.generation.cache_file import SavedCache
+
+        return SavedCache(self.kv, list(self.tokens), dict(self._checkpoints))
 
     def fork(self) -> ConversationCache:
         """An independent copy (its own keys and values), to rewind without losing this one."""

@@ -39,6 +39,7 @@ class Worker:
         self.counters = MemoryCounters(0, 0, 0)
         """The runtime's memory as of the worker's last step."""
         self.activity = Activity()
+        self._save_queued = False
 
     def run(self) -> None:
         """The worker thread's job: serve requests until the channel closes, then free the model."""
@@ -82,12 +83,46 @@ class Worker:
             fitted = within_hard_limit(within_model_context(settings, context), backend.context_limit)
             prepared = prepare(backend.tokenizer, fitted)
             cache = caches.take(conversation_id, backend.tokenizer, prepared.text)
-            return run_turn(backend, cache, prepared, generation.stop_requested, emit)
+            finished = run_turn(backend, cache, prepared, generation.stop_requested, emit)
+            if caches.answered(conversation_id, cache):
+                self._queue_save()
+            return finished
         except Exception as e:  # noqa: BLE001 — e.g. a template that cannot render these messages
             if cache is not None:
                 cache.reset()
             return finish_early(emit, "error", f"could not prepare the prompt: {e}")
 
+    def _queue_save(self) -> None:
+        if not self._save_queued:
+            self._save_queued = True
+            self._channel.submit(self._save_when_idle)
+
+    def _save_when_idle(self) -> None:
+        """Write the conversations' cache files once no request is waiting, so a write never delays an answer
+        that was asked for (an answer asked for during a write waits for it to end). Releasing the model writes
+        whatever is still unsaved."""
+        if self._channel.waiting():
+            self._channel.submit(self._save_when_idle)
+            return
+        self._save_queued = False
+        self.save_cache_files()
+
+    def save_cache_files(self) -> None:
+        if self.lifecycle.caches is not None:
+            self.lifecycle.caches.save_unsaved()
+
     def forget(self, conversation_id: str) -> None:
         if self.lifecycle.caches is not None:
             self.lifecycle.caches.forget(conversation_id)
+        if self.lifecycle.cache_folder is not None:
+            self.lifecycle.cache_folder.remove(conversation_id)
+
+    def clear_cache_files(self) -> None:
+        if self.lifecycle.caches is not None:
+            self.lifecycle.caches.drop_unsaved()
+        if self.lifecycle.cache_folder is not None:
+            self.lifecycle.cache_folder.clear()
+
+    def set_cache_files_limit(self, limit: int) -> None:
+        if self.lifecycle.cache_folder is not None:
+            self.lifecycle.cache_folder.set_limit(limit)

@@ -118,6 +118,13 @@ class Preferences:
         "http://127.0.0.1:<port>. 11434 is Ollama's port, so Ollama clients find Cabin; 0 picks a free port. "
         "Used the next time the server starts.",
     )
+    prompt_cache_disk_mb: int = setting(
+        2048, "cache_files", label="Prompt caches on disk", minimum=0, maximum=1048576, unit="MB",
+        help="A conversation's prompt cache (the model's keys and values for everything said so far) is saved "
+        "beside the history, so that reopening a long chat after a restart answers almost as fast as before it. "
+        "When the files need more space than this, the ones used longest ago are deleted. MLX models only; "
+        "0 turns it off and deletes the files. Takes effect at once.",
+    )
     api_server: bool = setting(False, "window")
     """Whether the local API was on when the app closed (File ▸ Serve Local API switches it)."""
     last_model: str | None = setting(None, "window")
