@@ -1,4 +1,5 @@
-"""Settings that the engine holds rather than reads per answer: MLX's memory limits and the float32 upcast."""
+"""Settings that the engine holds rather than reads per answer: MLX's memory limits, the float32 upcast and the
+KV-cache bits."""
 
 from __future__ import annotations
 
@@ -8,16 +9,17 @@ from engine.generation import Engine
 from engine.memory import MemoryLimits
 from engine.settings.file import Settings
 
-ENGINE_KEYS = ("memory_limit_gb", "cache_limit_gb", "upcast_on_cpu")
+ENGINE_KEYS = ("memory_limit_gb", "cache_limit_gb", "upcast_on_cpu", "kv_cache_bits")
 
 
 def apply_to_engine(settings: Settings, engine: Engine) -> Future[MemoryLimits] | None:
-    """The upcast is used at the next load; the limits are set on the worker now.
+    """The upcast and the KV-cache bits are used at the next load; the limits are set on the worker now.
 
     With no limits chosen and none set before, MLX is left alone (and not even imported yet, so the
     window still opens before MLX loads).
     """
     engine.upcast_on_cpu = settings.values.upcast_on_cpu
+    engine.kv_bits = settings.values.kv_cache_bits
     limits = settings.memory_limits()
     if limits == (None, None) and engine.memory().limits is None:
         return None
