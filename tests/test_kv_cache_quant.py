@@ -75,3 +75,21 @@ def test_a_gguf_on_llama_cpp_keeps_its_kv_cache_at_full_precision(smollm2_gguf: 
         assert engine.loaded_kv_bits is None
     finally:
         engine.shutdown()
+
+
+@pytest.fixture(scope="module")
+def gemma3_wide_heads(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A random tiny Gemma 3 with 32-wide heads (a quantized cache needs heads a group of 32 or 64 divides)."""
+    from tests.model_factory import ModelSpec, build_model
+
+    return build_model(tmp_path_factory.mktemp("gemma3") / "gemma3-32", ModelSpec(arch="gemma3_text", hidden_size=128, seed=7))
+
+
+def test_sliding_window_layers_stay_full_precision_and_the_global_ones_are_quantized(gemma3_wide_heads: Path) -> None:
+    engine = quantized_engine(gemma3_wide_heads, 8)
+    try:
+        assert cache_kinds(engine) == {"RotatingKVCache", "QuantizedKVCache"}
+        answer = engine.chat([user("Hello there " * 30)], GREEDY).result()
+        assert answer.error is None and answer.stats.generated_tokens > 0
+    finally:
+        engine.shutdown()
