@@ -41,18 +41,20 @@ def weights_dtype(model: Any) -> str:
     return "/".join(sorted(dtypes))
 
 
-def time_pp(model: Any, prompt: mx.array) -> float:
-    """tok/s of one prefill of `prompt` into an empty cache, to its first sampled token."""
-    steps = generate_step(prompt, model, max_tokens=1, prompt_cache=make_prompt_cache(model),
+def time_pp(model: Any, prompt: mx.array, cache: list[Any] | None = None) -> float:
+    """tok/s of one prefill of `prompt` into an empty cache (`cache`, else the model's own), to its first sampled token."""
+    steps = generate_step(prompt, model, max_tokens=1, prompt_cache=cache or make_prompt_cache(model),
                           prefill_step_size=PREFILL_STEP)  # fmt: skip
     start = time.perf_counter()
     next(steps)
     return prompt.size / (time.perf_counter() - start)
 
 
-def time_tg(model: Any, first: mx.array, generate: int, stop: threading.Event | None = None) -> float:
-    """tok/s of `generate` one-token decodes from an empty cache, starting from the one token in `first`."""
-    steps = generate_step(first, model, max_tokens=generate, prompt_cache=make_prompt_cache(model))
+def time_tg(
+    model: Any, first: mx.array, generate: int, stop: threading.Event | None = None, cache: list[Any] | None = None
+) -> float:
+    """tok/s of `generate` one-token decodes from an empty cache (`cache`, else the model's own), from the token in `first`."""
+    steps = generate_step(first, model, max_tokens=generate, prompt_cache=cache or make_prompt_cache(model))
     start = time.perf_counter()
     for _ in steps:
         check_stop(stop)
@@ -71,7 +73,8 @@ def cpu_threads() -> int | None:
 def quant_label(info: ModelInfo, backend: Backend) -> str:
     stored = f"{info.bits}-bit" if info.bits else weights_dtype(backend.model)
     plan = backend.compute_plan
-    return f"{stored} as float32" if plan is not None and plan.upcast else stored
+    label = f"{stored} as float32" if plan is not None and plan.upcast else stored
+    return f"{label}, {backend.kv_bits}-bit KV" if backend.kv_bits else label
 
 
 def measure(backend: Backend, info: ModelInfo, plan: BenchPlan, stop: threading.Event | None) -> dict[str, Any]:
@@ -83,8 +86,8 @@ def measure(backend: Backend, info: ModelInfo, plan: BenchPlan, stop: threading.
     pp, tg = [], []
     for _ in range(plan.repeats):
         check_stop(stop)
-        pp.append(time_pp(model, prompt))
-        tg.append(time_tg(model, prompt[:1], plan.generate, stop))
+        pp.append(time_pp(model, prompt, backend.new_cache()))
+        tg.append(time_tg(model, prompt[:1], plan.generate, stop, backend.new_cache()))
     threads = cpu_threads()
     return dict(
         dtype=weights_dtype(model),

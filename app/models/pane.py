@@ -25,6 +25,7 @@ from app.models.jobs import Job, Watcher, run_in_thread
 from app.models.requests import RunFound
 from app.models.tables import catalogue_rows, fill, installed_rows, select_key, selected_key
 from app.models.view import ModelsView, here
+from engine.backends import kv_bits_for
 from engine.errors import CabinError
 from engine.generation import Engine
 from engine.memory import format_bytes, system_memory
@@ -68,11 +69,14 @@ class ModelsPane(ModelsView):
 
     def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 — Qt's name
         """Ask the engine for the memory budget when the pane is first seen: asking at construction would
-        import MLX on the worker while the window is still opening (the chat pane opens first)."""
+        import MLX on the worker while the window is still opening (the chat pane opens first). Each time it is
+        shown, the fit follows the KV-cache bits chosen in Preferences meanwhile."""
         super().showEvent(event)
         if not self._budget_asked:
             self._budget_asked = True
             self.watcher.watch(self.engine.submit(memory_budget), self._set_budget)
+        elif self.budget is not None:
+            self._fill_tables()
 
     def _connect(self) -> None:
         self.context_box.currentIndexChanged.connect(self._fill_tables)
@@ -114,24 +118,30 @@ class ModelsPane(ModelsView):
 
     def _set_budget(self, future: Future) -> None:
         self.budget = future.result()
-        total = system_memory().total
-        self.memory_label.setText(
-            f"This machine: {format_bytes(total)} of memory, about {format_bytes(self.budget)} usable for models"
-        )
         self._fill_tables()
 
+    def _show_memory(self) -> None:
+        kv = f" · fit counted with a {self.engine.kv_bits}-bit KV cache on MLX" if self.engine.kv_bits else ""
+        self.memory_label.setText(f"This machine: {format_bytes(system_memory().total)} of memory, about "
+                                  f"{format_bytes(self.budget)} usable for models{kv}")  # fmt: skip
+
     def fit(self, weights: int, model: StoredModel) -> Fit | None:
+        """The model's fit at the chosen context, with the KV cache it would run with (Preferences' bits on MLX)."""
         if self.budget is None or model.info is None:
             return None
-        return assess(weights, model.info.kv, self.context_length, self.budget)
+        kv_bits = kv_bits_for(model.info, self.engine.kv_bits)
+        return assess(weights, model.info.kv, self.context_length, self.budget, kv_bits)
 
     def fit_found(self, model: FoundModel) -> Fit | None:
         return model.fit(self.context_length, self.budget) if self.budget is not None else None
 
     def _fill_tables(self) -> None:
+        if self.budget is not None:
+            self._show_memory()
         self.show_installed(installed_rows(self.models, lambda m: self.fit(m.info.weight_bytes if m.info else 0, m)))
         self.elsewhere.show_models(self.found, self.fit_found, idle=self.job is None)
-        fill(self.catalogue, catalogue_rows(self.models, self.search_results, self.budget, self.context_length))
+        fill(self.catalogue, catalogue_rows(self.models, self.search_results, self.budget, self.context_length,
+                                            self.engine.kv_bits))  # fmt: skip
         self._update_buttons()
 
     def _update_buttons(self) -> None:

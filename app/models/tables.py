@@ -166,11 +166,13 @@ def installed_rows(models: list[StoredModel], fit: Callable[[StoredModel], Fit |
 
 
 def catalogue_rows(
-    models: list[StoredModel], search_results: list[HubModel] | None, budget: int | None, context_length: int
+    models: list[StoredModel], search_results: list[HubModel] | None, budget: int | None, context_length: int,
+    kv_bits: int | None = None,
 ) -> list[list[QTableWidgetItem]]:
-    """The catalogue's suggestions for this machine, or the Hub search results; each with its state here."""
+    """The catalogue's suggestions for this machine (their KV cache quantized to `kv_bits`), or the Hub search
+    results; each with its state here."""
     states = {m.key: ("downloaded" if m.usable else m.status) for m in models}
     if search_results is not None:
         return [search_row(m, states.get(m.repo_id, "")) for m in search_results]
     return [catalogue_row(s, states.get(s.entry.repo_id, ""), s.entry.repo_id, budget is not None)
-            for s in suggest(budget or 0, context_length)]  # fmt: skip
+            for s in suggest(budget or 0, context_length, kv_bits)]  # fmt: skip

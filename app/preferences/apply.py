@@ -1,5 +1,5 @@
-"""Settings that the engine holds rather than reads per answer: MLX's memory limits, the float32 upcast and the
-size limit of the prompt-cache files."""
+"""Settings that the engine holds rather than reads per answer: MLX's memory limits, the float32 upcast, the
+KV-cache bits and the size limit of the prompt-cache files."""
 
 from __future__ import annotations
 
@@ -10,16 +10,17 @@ from engine.generation.disk_cache import MB
 from engine.memory import MemoryLimits
 from engine.settings.file import Settings
 
-ENGINE_KEYS = ("memory_limit_gb", "cache_limit_gb", "upcast_on_cpu", "prompt_cache_disk_mb")
+ENGINE_KEYS = ("memory_limit_gb", "cache_limit_gb", "upcast_on_cpu", "kv_cache_bits", "prompt_cache_disk_mb")
 
 
 def apply_to_engine(settings: Settings, engine: Engine) -> Future[MemoryLimits] | None:
-    """The upcast is used at the next load; the limits are set on the worker now.
+    """The upcast and the KV-cache bits are used at the next load; the limits are set on the worker now.
 
     With no limits chosen and none set before, MLX is left alone (and not even imported yet, so the
     window still opens before MLX loads).
     """
     engine.upcast_on_cpu = settings.values.upcast_on_cpu
+    engine.kv_bits = settings.values.kv_cache_bits
     if engine.cache_folder is not None and engine.cache_folder.limit != cache_files_limit(settings):
         engine.set_cache_files_limit(cache_files_limit(settings))
     limits = settings.memory_limits()

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QLineEdit, QPlainTextEdit, QWidget
+from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLabel, QLineEdit, QPlainTextEdit, QWidget
 
 from engine.settings.schema import spec, to_text, value_type
 
@@ -49,6 +49,30 @@ class SwitchEditor(SettingEditor):
         self.box.blockSignals(True)
         self.box.setChecked(bool(value))
         self.box.blockSignals(False)
+
+
+class ChoiceEditor(SettingEditor):
+    """One of the few values the schema offers, by name."""
+
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.box = QComboBox()
+        for value, label in spec(key).choices:
+            self.box.addItem(label, value)
+        self.box.setToolTip(spec(key).help)
+        self.box.activated.connect(lambda index: self.sig_entered.emit(self.key, self.box.itemData(index)))
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.box)
+        layout.addStretch(1)
+
+    def choose(self, value: Any) -> None:
+        """Pick `value` as the user would."""
+        self.box.setCurrentIndex(self.box.findData(value))
+        self.box.activated.emit(self.box.currentIndex())
+
+    def show_value(self, value: Any) -> None:
+        self.box.setCurrentIndex(self.box.findData(value))
 
 
 class TextEditor(SettingEditor):
@@ -129,5 +153,7 @@ def range_hint(key: str) -> str:
 
 
 def editor_for(key: str) -> SettingEditor:
+    if spec(key).choices:
+        return ChoiceEditor(key)
     kind, _optional = value_type(key)
     return {bool: SwitchEditor, str: TextEditor}.get(kind, NumberEditor)(key)

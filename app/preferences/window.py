@@ -26,12 +26,18 @@ from app.context import AppContext
 from app.performance.view import PerformanceView
 from app.preferences.apply import ENGINE_KEYS, apply_to_engine
 from app.preferences.cache_files import CacheFilesRow
-from app.preferences.editors import SettingEditor, editor_for, range_hint
+from app.preferences.editors import HINT_STYLE, SettingEditor, editor_for, range_hint
+from app.preferences.kv_cache import kv_cache_text
 from engine.settings.schema import SettingError, parse, section_keys, spec, to_text
 
 PAGES = {
     "Generation": {"Sampling": "sampling", "Context": "context", "New conversations": "chat"},
-    "Memory & Compute": {"MLX memory": "memory", "Compute": "compute", "Saved prompt caches": "cache_files"},
+    "Memory & Compute": {
+        "MLX memory": "memory",
+        "Conversation memory": "kv_cache",
+        "Compute": "compute",
+        "Saved prompt caches": "cache_files",
+    },
     "Local API": {"Server": "server"},
 }
 SAVED_NOTE = "Saved. Used from the next answer."
@@ -39,6 +45,7 @@ NOTES = {
     "default_system_prompt": "Saved. New conversations start with it.",
     "api_port": "Saved. Used the next time the server starts.",
     "upcast_on_cpu": "Saved. Used the next time a model is loaded.",
+    "kv_cache_bits": "Saved. Used the next time a model is loaded.",
     "memory_limit_gb": "Saved and applied.",
     "cache_limit_gb": "Saved and applied.",
     "prompt_cache_disk_mb": "Saved and applied.",
@@ -55,6 +62,10 @@ class PreferencesWindow(QWidget):
         self.settings = context.settings
         self.editors: dict[str, SettingEditor] = {}
         self.cache_files = CacheFilesRow(context.engine)
+        self.kv_cache_label = QLabel()
+        """What the KV cache takes at the context length, full precision vs the chosen bits."""
+        self.kv_cache_label.setWordWrap(True)
+        self.kv_cache_label.setStyleSheet(HINT_STYLE)
         self.tabs = QTabWidget()
         for title, groups in PAGES.items():
             self.tabs.addTab(self._page(groups), title.replace("&", "&&"))
@@ -99,6 +110,8 @@ class PreferencesWindow(QWidget):
                     labels[-1].setToolTip(spec(key).help)
             if section == "cache_files":
                 form.addRow("", self.cache_files)
+            if section == "kv_cache":
+                form.addRow("", self.kv_cache_label)
             column.addWidget(box)
         column.addStretch(1)
         width = max((label.sizeHint().width() for label in labels), default=0)
@@ -111,6 +124,7 @@ class PreferencesWindow(QWidget):
         for key, editor in self.editors.items():
             editor.show_value(self.settings.get(key))
             editor.show_error(False)
+        self._show_kv_cache()
 
     def enter(self, key: str, entered: Any) -> bool:
         """Take what the user entered for `key`, or refuse it with the reason; True when it was taken."""
@@ -129,6 +143,7 @@ class PreferencesWindow(QWidget):
             self.editors[key].show_value(value)
         if key in ENGINE_KEYS:
             apply_to_engine(self.settings, self.context.engine)
+        self._show_kv_cache()
         self._say(NOTES.get(key, SAVED_NOTE))
         return True
 
@@ -138,6 +153,13 @@ class PreferencesWindow(QWidget):
         hint = self.editors["context_length"].hint
         model = f" · this model: at most {info.context_length:,}" if info and info.context_length else ""
         hint.setText(range_hint("context_length") + model)
+        self._show_kv_cache()
+
+    def _show_kv_cache(self) -> None:
+        values, engine = self.settings.values, self.context.engine
+        plan = engine.compute_plan
+        float32 = plan is not None and plan.upcast
+        self.kv_cache_label.setText(kv_cache_text(self.context.models.info, values.context_length, values.kv_cache_bits, float32))
 
     def _current_text(self, key: str) -> str:
         return to_text(key, self.settings.get(key)) or spec(key).blank

@@ -21,8 +21,15 @@ def backend_name(info: ModelInfo) -> str:
     return "llama.cpp" if is_gguf_file(info.path) else "MLX"
 
 
-def load_backend(info: ModelInfo, context: int, upcast_on_cpu: bool) -> Backend:
-    """Load a validated model with the backend its format needs, on the calling thread, which then owns it."""
+def kv_bits_for(info: ModelInfo, kv_bits: int | None) -> int | None:
+    """The KV-cache bits `info` would run with when `kv_bits` are asked for: MLX quantizes the KV cache when the
+    model's head size allows it; llama.cpp keeps its cache at full precision (its own type_k/type_v are not wired)."""
+    return info.kv.usable_bits(kv_bits) if backend_name(info) == "MLX" else None
+
+
+def load_backend(info: ModelInfo, context: int, upcast_on_cpu: bool, kv_bits: int | None = None) -> Backend:
+    """Load a validated model with the backend its format needs, on the calling thread, which then owns it.
+    `kv_bits` (8 or 4): quantize the KV cache, where the backend can (`kv_bits_for`)."""
     from engine.models.gguf_model import is_gguf_file
 
     if is_gguf_file(info.path):
@@ -31,4 +38,4 @@ def load_backend(info: ModelInfo, context: int, upcast_on_cpu: bool) -> Backend:
         return LlamaCppBackend.load(info, context)
     from engine.backends.mlx import MLXBackend
 
-    return MLXBackend.load(info, context, upcast_on_cpu)
+    return MLXBackend.load(info, context, upcast_on_cpu, kv_bits_for(info, kv_bits))

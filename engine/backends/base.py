@@ -65,6 +65,8 @@ class Backend(Protocol):
     """Bytes the weights take in memory (more than on disk once upcast)."""
     context_limit: int | None
     """The most tokens (prompt + answer) the backend's KV cache holds; None: no hard limit (MLX grows its cache)."""
+    kv_bits: int | None
+    """The bits its KV cache is quantized to (8, 4); None: full precision."""
 
     @property
     def model(self) -> Any:

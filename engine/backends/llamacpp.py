@@ -78,6 +78,8 @@ class LlamaCppBackend(WorkerBound):
     """A GGUF model loaded with llama-cpp-python. Made by `load`, on the thread that will use it."""
 
     compute_plan = None
+    kv_bits = None
+    """llama.cpp's cache stays at full precision: Cabin does not set its type_k/type_v (yet)."""
 
     def __init__(self, llama: Any, weight_bytes: int) -> None:
         super().__init__()

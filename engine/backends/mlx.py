@@ -10,7 +10,7 @@ from typing import Any
 import mlx.core as mx
 from mlx.utils import tree_flatten
 from mlx_lm import stream_generate
-from mlx_lm.models.cache import can_trim_prompt_cache, make_prompt_cache, trim_prompt_cache
+from mlx_lm.models.cache import KVCache, can_trim_prompt_cache, make_prompt_cache, trim_prompt_cache
 from mlx_lm.sample_utils import make_logits_processors, make_sampler
 
 from engine.allocator import return_freed_memory
@@ -57,18 +57,23 @@ class MLXBackend(WorkerBound):
 
     context_limit = None
 
-    def __init__(self, model: Any, tokenizer: Any, compute_plan: ComputePlan) -> None:
+    def __init__(
+        self, model: Any, tokenizer: Any, compute_plan: ComputePlan, kv_bits: int | None = None, kv_group_size: int = 64
+    ) -> None:
         super().__init__()
         self._model, self._tokenizer = model, tokenizer
         self.compute_plan: ComputePlan | None = compute_plan
         self.resident_weight_bytes = sum(v.nbytes for _, v in tree_flatten(model.parameters()))
+        self.kv_bits, self.kv_group_size = kv_bits, kv_group_size
+        """8 or 4: every new cache is mlx_lm's QuantizedKVCache (engine/models/fit.py sizes it); None: full precision."""
 
     @classmethod
-    def load(cls, info: ModelInfo, context: int, upcast_on_cpu: bool) -> MLXBackend:
-        """Load a validated model folder; on MLX's CPU backend upcast it to float32 when that fits (compute_dtype)."""
+    def load(cls, info: ModelInfo, context: int, upcast_on_cpu: bool, kv_bits: int | None = None) -> MLXBackend:
+        """Load a validated model folder; on MLX's CPU backend upcast it to float32 when that fits (compute_dtype).
+        `kv_bits` must suit the model's head size (`info.kv.usable_bits`)."""
         model, tokenizer = load_model(info)
         plan = apply_compute_policy(model, float32_fit(info, context, memory_budget()), upcast_on_cpu)
-        backend = cls(model, tokenizer, plan)
+        backend = cls(model, tokenizer, plan, kv_bits, info.kv.group_size or 64)
         return_freed_memory()  # what loading and the float32 upcast used on the way
         return backend
 
@@ -84,7 +89,20 @@ class MLXBackend(WorkerBound):
 
     @worker_only
     def new_cache(self) -> list[Any]:
-        return make_prompt_cache(self._model)
+        """The model's cache; with `kv_bits`, each plain KVCache layer becomes a QuantizedKVCache (mlx_lm's
+        `to_quantized`) while still empty.
+
+        mlx_lm's own `kv_bits` path (`maybe_quantize_kv_cache` in generate_step) converts a full-precision
+        cache after the first prefill chunk (and, by default, only past 5,000 tokens), so the first chunk
+        attends to full-precision keys: a turn prefilled in one go and the same turn continuing a cached
+        conversation would see different keys. Quantizing from the first token makes every prefill, cached
+        or not, attend to the same quantized keys. Sliding-window layers (RotatingKVCache) stay at full
+        precision: mlx_lm cannot quantize them.
+        """
+        cache = make_prompt_cache(self._model)
+        if self.kv_bits is None:
+            return cache
+        return [c.to_quantized(self.kv_group_size, self.kv_bits) if type(c) is KVCache else c for c in cache]
 
     @worker_only
     def trim_cache(self, kv: list[Any], n: int) -> bool:

@@ -78,7 +78,7 @@ def run_compare(args: argparse.Namespace) -> int:
     gguf = gguf_to_compare(args.model)
     with mlx_side(gguf) as mlx:
         print(mlx.note, file=sys.stderr)
-        engine = Engine(upcast_on_cpu=not args.keep_dtype)
+        engine = Engine(upcast_on_cpu=not args.keep_dtype, kv_bits=args.kv_bits)
         try:
             results = compare_one_at_a_time(engine, [gguf, mlx.info], plan_of(args), args.allow_oversize)
         finally:

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 
 from engine.generation import Engine, Stats
 from engine.memory import format_bytes
+from engine.models.fit import KV_BITS
 
 
 def positive_int(text: str) -> int:
@@ -26,6 +27,9 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
         help="run weights as stored (by default, on the CPU backend, 4-bit and 16-bit models run in float32 when memory allows)",
     )
     parser.add_argument("--allow-oversize", action="store_true", help="load the model even if it won't fit in memory")
+    parser.add_argument("--kv-bits", type=int, choices=KV_BITS,
+                        help="keep the KV cache quantized to 8 or 4 bits (mlx_lm's quantized cache: about 1/2 or 1/4 "
+                             "of its memory, at a small cost in quality); MLX models only, llama.cpp ignores it")  # fmt: skip
 
 
 @contextmanager
@@ -33,7 +37,7 @@ def loaded_engine(args: argparse.Namespace) -> Iterator[Engine]:
     """An engine with the chosen model loaded, shut down afterwards so that no MLX call is in flight when Python exits."""
     from engine.cli.elsewhere import model_to_load
 
-    engine = Engine(upcast_on_cpu=not args.keep_dtype)
+    engine = Engine(upcast_on_cpu=not args.keep_dtype, kv_bits=args.kv_bits)
     try:
         engine.load(model_to_load(args.model), allow_oversize=args.allow_oversize).result()
         yield engine

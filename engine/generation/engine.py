@@ -51,12 +51,15 @@ class Engine:
         max_conversations: int = 4,
         upcast_on_cpu: bool = True,
         shared_caches: int = 3,
+        kv_bits: int | None = None,
         cache_folder: CacheFolder | None = None,
     ) -> None:
         """With a `cache_folder`, conversations' prompt caches are kept in files there and outlive the engine
         (engine/generation/disk_cache.py)."""
         self.upcast_on_cpu = upcast_on_cpu
         """Run quantized/half models in float32 on the CPU backend when memory allows (engine/compute_dtype.py)."""
+        self.kv_bits = kv_bits
+        """8 or 4: MLX models loaded from now on keep their KV cache quantized (mlx_lm's QuantizedKVCache)."""
         self.cache_folder = cache_folder
         """Read it from any thread (`usage`); change it through the engine (`set_cache_files_limit`...)."""
         self._channel = RequestChannel()
@@ -82,6 +85,11 @@ class Engine:
         return self._lifecycle.compute_plan
 
     @property
+    def loaded_kv_bits(self) -> int | None:
+        """The loaded model's KV-cache bits (None: full precision, or no model)."""
+        return self._lifecycle.kv_bits
+
+    @property
     def resident_weight_bytes(self) -> int:
         """Bytes the loaded model's weights take in memory (more than on disk once upcast to float32)."""
         return self._lifecycle.resident_weight_bytes
@@ -96,9 +104,10 @@ class Engine:
         """Load a model (a folder, or a repo id in the HF cache), freeing the one loaded before.
 
         A model whose weights and KV cache at `context` tokens won't fit in memory is refused with a
-        ModelError unless `allow_oversize`.
+        ModelError unless `allow_oversize`. The KV cache is quantized to `kv_bits` where the backend can.
         """
-        return self.submit(lambda: self._lifecycle.load(spec, context, allow_oversize, self.upcast_on_cpu))
+        upcast, kv_bits = self.upcast_on_cpu, self.kv_bits
+        return self.submit(lambda: self._lifecycle.load(spec, context, allow_oversize, upcast, kv_bits))
 
     def run_with_backend(self, fn: Callable[[Backend | None], T]) -> Future[T]:
         """Run `fn(backend)` on the worker thread (None when no model is loaded)."""

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from engine.backends import backend_name, load_backend
+from engine.backends import backend_name, kv_bits_for, load_backend
 from engine.generation.cache_file import model_key
 from engine.generation.caches import PromptCaches
 from engine.generation.disk_cache import CacheFolder, ModelCacheFiles
@@ -32,34 +32,39 @@ class ModelLifecycle:
         self.compute_plan: ComputePlan | None = None
         self.resident_weight_bytes = 0
         self.tool_format: ToolFormat | None = None
+        self.kv_bits: int | None = None
 
-    def load(self, spec: str | Path, context: int, allow_oversize: bool, upcast_on_cpu: bool) -> ModelInfo:
+    def load(
+        self, spec: str | Path, context: int, allow_oversize: bool, upcast_on_cpu: bool, kv_bits: int | None = None
+    ) -> ModelInfo:
         """Check the new model (and that it fits) before freeing the old one, so a refusal costs the user nothing."""
         from engine.models.loading import inspect_model, refuse_if_too_big
 
         info = inspect_model(spec)
+        kv_bits = kv_bits_for(info, kv_bits)
         if not allow_oversize:
-            refuse_if_too_big(info, min(context, info.context_length or context))
+            refuse_if_too_big(info, min(context, info.context_length or context), kv_bits)
         self.release()
-        self.backend = load_backend(info, context, upcast_on_cpu)
-        self.caches = PromptCaches(self.backend, self._max_conversations, self._shared_size, self._files(info))
+        self.backend = load_backend(info, context, upcast_on_cpu, kv_bits)
+        self.caches = PromptCaches(self.backend, self._max_conversations, self._shared_size, self._files(info, kv_bits))
         self.compute_plan = self.backend.compute_plan
         self.resident_weight_bytes = self.backend.resident_weight_bytes
         self.tool_format = tool_format(self.backend.tokenizer)
+        self.kv_bits = kv_bits
         self.info = info
         return info
 
-    def _files(self, info: ModelInfo) -> ModelCacheFiles | None:
+    def _files(self, info: ModelInfo, kv_bits: int | None) -> ModelCacheFiles | None:
         """The cache files this model reads and writes: MLX models only (the files are mlx_lm's format)."""
         if self.cache_folder is None or self.backend is None or backend_name(info) != "MLX":
             return None
-        return ModelCacheFiles(self.cache_folder, model_key(info, self.backend.compute_plan))
+        return ModelCacheFiles(self.cache_folder, model_key(info, self.backend.compute_plan, kv_bits))
 
     def release(self) -> MemoryCounters | None:
         """Free the model and its caches; the runtime's memory afterwards (None: no model was loaded)."""
         if self.caches is not None:
             self.caches.save_unsaved()
         backend, self.backend = self.backend, None
-        self.caches = self.info = self.compute_plan = self.tool_format = None
+        self.caches = self.info = self.compute_plan = self.tool_format = self.kv_bits = None
         self.resident_weight_bytes = 0
         return backend.release() if backend is not None else None

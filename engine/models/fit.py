@@ -11,6 +11,10 @@ from engine.memory import format_bytes, system_memory
 
 DEFAULT_CONTEXT = 8192
 KV_BYTES_PER_VALUE = 2  # mlx_lm keeps the KV cache in float16/bfloat16
+KV_BITS = (8, 4)
+"""The quantized KV caches Cabin offers (mlx_lm's QuantizedKVCache); None is full precision."""
+KV_GROUP_SIZES = (64, 32)
+"""mlx_lm's default group size for a quantized KV cache, then the smaller one mx.quantize also takes."""
 TIGHT_FRACTION = 0.85  # above this share of the budget, other apps and long answers start to squeeze
 NON_METAL_BUDGET_FRACTION = 0.75  # roughly what Metal recommends on a Mac with 16-64 GB
 MIN_OVERHEAD = 256 * 1024**2
@@ -32,7 +36,26 @@ class KVShape:
 
     @property
     def bytes_per_token(self) -> int:
-        return 2 * self.layers * self.kv_heads * self.head_dim * KV_BYTES_PER_VALUE
+        return self.bytes_per_token_at(None)
+
+    @property
+    def group_size(self) -> int | None:
+        """The group size a quantized cache uses for this head size; None: none divides it (no quantized cache)."""
+        return next((g for g in KV_GROUP_SIZES if self.head_dim and self.head_dim % g == 0), None)
+
+    def usable_bits(self, bits: int | None) -> int | None:
+        """`bits` when this model's cache can be quantized to them, else None (full precision)."""
+        return bits if bits is not None and self.group_size is not None else None
+
+    def bytes_per_token_at(self, bits: int | None, value_bytes: int = KV_BYTES_PER_VALUE) -> int:
+        """Per token, as mlx_lm stores it: `value_bytes` a value at full precision; quantized (QuantizedKVCache),
+        `bits` a value packed in uint32 words plus a scale and a bias of `value_bytes` per group."""
+        bits, group = self.usable_bits(bits), self.group_size
+        if bits is None or group is None:
+            per_vector = self.head_dim * value_bytes
+        else:
+            per_vector = self.head_dim * bits // 8 + 2 * (self.head_dim // group) * value_bytes
+        return 2 * self.layers * self.kv_heads * per_vector
 
     @classmethod
     def from_config(cls, config: dict) -> KVShape:
@@ -52,10 +75,13 @@ class Fit:
     weights: int
     kv_cache: int
     context: int
+    kv_bits: int | None = None
+    """The KV cache counted quantized to these bits; None: full precision."""
 
     def describe(self) -> str:
+        kv = f"{self.kv_bits}-bit KV cache" if self.kv_bits else "KV cache"
         return (
-            f"needs ~{format_bytes(self.needed)} (weights {format_bytes(self.weights)} + KV cache "
+            f"needs ~{format_bytes(self.needed)} (weights {format_bytes(self.weights)} + {kv} "
             f"{format_bytes(self.kv_cache)} at {self.context:,} tokens + headroom) of ~{format_bytes(self.budget)} usable"
         )
 
@@ -65,8 +91,10 @@ def runtime_overhead(weights: int) -> int:
     return max(MIN_OVERHEAD, weights // 10)
 
 
-def assess(weights: int, kv: KVShape, context: int, budget: int) -> Fit:
-    kv_cache = kv.bytes_per_token * context
+def assess(weights: int, kv: KVShape, context: int, budget: int, kv_bits: int | None = None) -> Fit:
+    """`kv_bits`: the KV cache quantized to 8 or 4 bits (counted smaller when the model's cache can be quantized)."""
+    kv_bits = kv.usable_bits(kv_bits)
+    kv_cache = kv.bytes_per_token_at(kv_bits) * context
     needed = weights + kv_cache + runtime_overhead(weights)
     if needed <= budget * TIGHT_FRACTION:
         verdict = Verdict.FITS
@@ -74,7 +102,7 @@ def assess(weights: int, kv: KVShape, context: int, budget: int) -> Fit:
         verdict = Verdict.TIGHT
     else:
         verdict = Verdict.WONT_FIT
-    return Fit(verdict, needed, budget, weights, kv_cache, context)
+    return Fit(verdict, needed, budget, weights, kv_cache, context, kv_bits)
 
 
 def budget_from(platform: str, device_info: dict, total_memory: int) -> int:

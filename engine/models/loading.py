@@ -12,9 +12,10 @@ from engine.models.folder import ModelInfo, inspect_model_folder
 from engine.models.store import model_key, resolve_model
 
 
-def refuse_if_too_big(info: ModelInfo, context: int = DEFAULT_CONTEXT) -> None:
-    """Refuse a model that cannot fit rather than let it swap the machine to a halt or produce garbage."""
-    fit = assess(info.weight_bytes, info.kv, context, memory_budget())
+def refuse_if_too_big(info: ModelInfo, context: int = DEFAULT_CONTEXT, kv_bits: int | None = None) -> None:
+    """Refuse a model that cannot fit rather than let it swap the machine to a halt or produce garbage.
+    `kv_bits`: the KV cache it will run with, quantized (8, 4) or not (None)."""
+    fit = assess(info.weight_bytes, info.kv, context, memory_budget(), kv_bits)
     if fit.verdict is Verdict.WONT_FIT:
         raise ModelError(
             f"{info.name} won't fit in this machine's memory: it {fit.describe()}. "

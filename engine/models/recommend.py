@@ -15,8 +15,9 @@ class Suggestion:
     recommended: bool  # the largest model of its use that fits comfortably
 
 
-def suggest(budget: int, context: int) -> list[Suggestion]:
-    fits = [(e, assess(e.size_bytes, e.kv, min(context, e.max_context), budget)) for e in load_catalogue()]
+def suggest(budget: int, context: int, kv_bits: int | None = None) -> list[Suggestion]:
+    """`kv_bits`: count the KV cache quantized (catalogue models run on MLX, which can)."""
+    fits = [(e, assess(e.size_bytes, e.kv, min(context, e.max_context), budget, kv_bits)) for e in load_catalogue()]
     best: dict[str, CatalogueEntry] = {}
     for entry, fit in fits:
         if fit.verdict is Verdict.FITS and entry.parameters >= best.get(entry.use, entry).parameters:

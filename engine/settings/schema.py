@@ -32,6 +32,8 @@ class Spec:
     blank: str = ""
     """For optional settings: what an empty value means ("random", "MLX default")."""
     unit: str = ""
+    choices: tuple[tuple[Any, str], ...] = ()
+    """For settings with a few allowed values: (value, what the user sees) pairs, in the order shown."""
 
 
 def setting(default: Any, section: str, **spec: Any) -> Any:
@@ -105,6 +107,14 @@ class Preferences:
         None, "memory", label="MLX cache limit", minimum=0, maximum=4096, blank="MLX default", unit="GB",
         help="mx.set_cache_limit: how much freed memory MLX keeps for reuse instead of returning it to the system. "
         "0 turns the cache off (lower memory, slower); empty keeps MLX's default. Takes effect at once.",
+    )
+    kv_cache_bits: int | None = setting(
+        None, "kv_cache", label="KV cache", blank="full precision",
+        choices=((None, "Full precision (16-bit)"), (8, "8-bit"), (4, "4-bit")),
+        help="How the model keeps the conversation it has read (its KV cache): quantized with mlx_lm's quantized "
+        "cache, 8-bit takes about half the memory with answers nearly unchanged, 4-bit about a quarter but small "
+        "models may answer differently. The fit check counts it. Applies the next time a model is loaded. MLX models "
+        "only: a GGUF model run as it is on llama.cpp keeps its KV cache at full precision.",
     )
     upcast_on_cpu: bool = setting(
         True, "compute", label="Run 4-bit and 16-bit models in float32 on the CPU",
@@ -184,6 +194,7 @@ def check(key: str, value: Any) -> Any:
     kind, optional = value_type(key)
     if value is None:
         if optional:
+            _check_choice(key, None)
             return None
         raise SettingError(f"{spec(key).label or key} needs a value")
     wrong = isinstance(value, bool) != (kind is bool) or not isinstance(value, (int, float) if kind is float else kind)
@@ -192,7 +203,14 @@ def check(key: str, value: Any) -> Any:
     value = kind(value)
     if kind in (int, float):
         _check_range(key, value)
+    _check_choice(key, value)
     return value
+
+
+def _check_choice(key: str, value: Any) -> None:
+    s = spec(key)
+    if s.choices and value not in (choice for choice, _label in s.choices):
+        raise SettingError(f"{s.label or key} must be one of: {', '.join(label for _, label in s.choices)}")
 
 
 def _kind_text(kind: type) -> str:
