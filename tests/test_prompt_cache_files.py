@@ -27,8 +27,8 @@ def open_engine(tmp_path: Path) -> Iterator[Callable[..., Engine]]:
     """Engines on the same data folder, as the app makes one per launch: `open_engine(model, limit)`."""
     engines: list[Engine] = []
 
-    def open_one(model: Path, limit: int = 2048 * MB) -> Engine:
-        engine = Engine(cache_folder=CacheFolder(tmp_path / "prompt-caches", limit))
+    def open_one(model: Path, limit: int = 2048 * MB, kv_bits: int | None = None) -> Engine:
+        engine = Engine(kv_bits=kv_bits, cache_folder=CacheFolder(tmp_path / "prompt-caches", limit))
         engines.append(engine)
         engine.load(model).result()
         return engine
@@ -83,6 +83,13 @@ def test_a_file_made_before_the_weights_changed_is_not_used(open_engine, llama_m
         os.utime(weights, ns=(weights.stat().st_atime_ns, weights.stat().st_mtime_ns + 1_000_000_000))
     again = open_engine(model).chat(follow_up(first), GREEDY, conversation_id="chat").result()
     assert again.stats.cached_tokens == 0
+
+
+def test_a_file_made_with_another_kv_cache_precision_is_not_used(open_engine, smollm2_model: Path) -> None:
+    """SmolLM2's heads (64 wide) can be quantized; the tiny llama's cannot, so its cache would stay the same."""
+    first = answer_once(open_engine(smollm2_model))
+    quantized = open_engine(smollm2_model, kv_bits=8).chat(follow_up(first), GREEDY, conversation_id="chat").result()
+    assert quantized.stats.cached_tokens == 0
 
 
 def test_a_truncated_file_is_ignored(open_engine, llama_model: Path) -> None:
