@@ -1,0 +1,49 @@
+"""MLX 4-bit blocks written as MatMulNBits weights: the same numbers, not a second rounding."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from engine.coreml.affine import AffineWeight
+from engine.onnx.affine import matmul_weights, pack_nibbles, source_names
+
+
+def matmul_nbits_dequantize(b: np.ndarray, scales: np.ndarray, zero_points: np.ndarray) -> np.ndarray:
+    """What MatMulNBits computes from its weights: (q - zero_point) * scale per block, low nibble first."""
+    q = np.stack([b & 0x0F, b >> 4], axis=-1).reshape(b.shape[0], b.shape[1], -1).astype(np.float32)
+    return ((q - zero_points[..., None]) * scales[..., None]).reshape(b.shape[0], -1)
+
+
+def random_affine(rows: int, cols: int, seed: int) -> AffineWeight:
+    rng = np.random.default_rng(seed)
+    return AffineWeight(q=rng.integers(0, 16, (rows, cols), dtype=np.uint8),
+                        scales=rng.uniform(1e-3, 2e-2, (rows, cols // 32)).astype(np.float32),
+                        biases=rng.uniform(-0.2, 0.1, (rows, cols // 32)).astype(np.float32), bits=4, group_size=32)  # fmt: skip
+
+
+def mlx_dequantize(w: AffineWeight) -> np.ndarray:
+    scales, biases = (np.repeat(x, w.group_size, axis=1) for x in (w.scales, w.biases))
+    return w.q * scales + biases
+
+
+def test_mapped_blocks_dequantize_to_mlxs_weights() -> None:
+    parts = [random_affine(48, 64, 0), random_affine(16, 64, 1)]
+    b, scales, zero_points = matmul_weights(parts, 32)
+    want = np.concatenate([mlx_dequantize(p) for p in parts])
+    np.testing.assert_allclose(matmul_nbits_dequantize(b, scales, zero_points), want, rtol=0, atol=1e-6)
+
+
+def test_nibbles_pack_the_even_index_low() -> None:
+    q = np.array([[1, 2] * 16], dtype=np.uint8)
+    assert pack_nibbles(q, 32).shape == (1, 1, 16) and int(pack_nibbles(q, 32)[0, 0, 0]) == 0x21
+
+
+def test_a_group_size_other_than_the_block_size_is_not_mapped() -> None:
+    assert matmul_weights([random_affine(8, 64, 2)], 64) is None
+
+
+def test_fused_qkv_reads_the_three_mlx_projections_in_order() -> None:
+    assert source_names("model.layers.3.attn.qkv_proj.MatMul") == [
+        "model.layers.3.self_attn.q_proj.weight", "model.layers.3.self_attn.k_proj.weight",
+        "model.layers.3.self_attn.v_proj.weight"]  # fmt: skip
+    assert source_names("model.layers.0.mlp.down_proj.MatMul") == ["model.layers.0.mlp.down_proj.weight"]
