@@ -8,10 +8,11 @@ from engine.coreml.affine import AffineWeight
 from engine.onnx.affine import matmul_weights, pack_nibbles, source_names
 
 
-def matmul_nbits_dequantize(b: np.ndarray, scales: np.ndarray, zero_points: np.ndarray) -> np.ndarray:
-    """What MatMulNBits computes from its weights: (q - zero_point) * scale per block, low nibble first."""
+def mapped_dequantize(b: np.ndarray, scales: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+    """What a mapped node computes with: MatMulNBits' (q - 8) * scale per block (low nibble first), plus the
+    correction's offset per block."""
     q = np.stack([b & 0x0F, b >> 4], axis=-1).reshape(b.shape[0], b.shape[1], -1).astype(np.float32)
-    return ((q - zero_points[..., None]) * scales[..., None]).reshape(b.shape[0], -1)
+    return ((q - 8) * scales[..., None] + offsets[..., None]).reshape(b.shape[0], -1)
 
 
 def random_affine(rows: int, cols: int, seed: int) -> AffineWeight:
@@ -28,9 +29,9 @@ def mlx_dequantize(w: AffineWeight) -> np.ndarray:
 
 def test_mapped_blocks_dequantize_to_mlxs_weights() -> None:
     parts = [random_affine(48, 64, 0), random_affine(16, 64, 1)]
-    b, scales, zero_points = matmul_weights(parts, 32)
+    b, scales, offsets = matmul_weights(parts, 32)
     want = np.concatenate([mlx_dequantize(p) for p in parts])
-    np.testing.assert_allclose(matmul_nbits_dequantize(b, scales, zero_points), want, rtol=0, atol=1e-6)
+    np.testing.assert_allclose(mapped_dequantize(b, scales, offsets), want, rtol=0, atol=1e-6)
 
 
 def test_nibbles_pack_the_even_index_low() -> None:
