@@ -48,3 +48,11 @@ def test_fused_qkv_reads_the_three_mlx_projections_in_order() -> None:
         "model.layers.3.self_attn.q_proj.weight", "model.layers.3.self_attn.k_proj.weight",
         "model.layers.3.self_attn.v_proj.weight"]  # fmt: skip
     assert source_names("model.layers.0.mlp.down_proj.MatMul") == ["model.layers.0.mlp.down_proj.weight"]
+
+
+def test_8bit_blocks_are_one_byte_per_value() -> None:
+    rng = np.random.default_rng(3)
+    part = AffineWeight(q=rng.integers(0, 256, (4, 64), dtype=np.uint8), scales=np.ones((4, 2), np.float32),
+                        biases=np.zeros((4, 2), np.float32), bits=8, group_size=32)  # fmt: skip
+    b, _, offsets = matmul_weights([part], 32, bits=8)
+    assert b.shape == (4, 2, 32) and (b.reshape(4, 64) == part.q).all() and (offsets == 128).all()

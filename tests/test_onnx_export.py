@@ -28,9 +28,14 @@ def test_int4_agrees_with_mlx_float32_on_the_quality_text(smollm2_onnx_int4: tup
     assert summary.fidelity.perplexity < summary.fidelity.reference_perplexity * 1.05
 
 
-def test_int4_keeps_every_mlx_4bit_block_instead_of_rounding_again(smollm2_onnx_int4: tuple[Path, object]) -> None:
+def test_int4_keeps_every_mlx_block_instead_of_rounding_again(smollm2_onnx_int4: tuple[Path, object]) -> None:
     _, summary = smollm2_onnx_int4
-    assert summary.mapped_layers == 30 * 5 and summary.requantized_layers == []
+    assert summary.mapped_layers == 30 * 5 + 2 and summary.requantized_layers == []  # layers, head, embeddings
+
+
+def test_int4_greedy_tokens_equal_mlx_float32(smollm2_onnx_int4: tuple[Path, object]) -> None:
+    _, summary = smollm2_onnx_int4
+    assert summary.greedy_same_prefix == summary.greedy_tokens == GREEDY_TOKENS
 
 
 def test_the_folder_holds_model_config_tokenizer_readme_and_manifest(smollm2_onnx_int4: tuple[Path, object]) -> None:

@@ -41,15 +41,22 @@ def pack_nibbles(q: np.ndarray, block_size: int) -> np.ndarray:
     return (pairs[..., 0] | (pairs[..., 1] << 4)).reshape(n, k // block_size, block_size // 2)
 
 
-def matmul_weights(parts: list[AffineWeight], block_size: int) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
-    """(B, scales, offsets) for the rows of `parts` (offsets = 8 * scale + bias, (N, K / block_size)),
-    or None when they are not 4-bit in `block_size` groups."""
-    if any(p.bits != 4 or p.group_size != block_size for p in parts):
+def pack(q: np.ndarray, bits: int, block_size: int) -> np.ndarray:
+    """MatMulNBits' B: 4-bit values two to a byte, 8-bit values one to a byte, (N, K / block_size, bytes)."""
+    if bits == 4:
+        return pack_nibbles(q, block_size)
+    return q.astype(np.uint8).reshape(q.shape[0], -1, block_size)
+
+
+def matmul_weights(parts: list[AffineWeight], block_size: int, bits: int = 4) -> tuple[np.ndarray, ...] | None:
+    """(B, scales, offsets) for the rows of `parts` (offsets = 2^(bits-1) * scale + bias, (N, K / block_size)),
+    or None when they are not `bits`-bit in `block_size` groups."""
+    if any(p.bits != bits or p.group_size != block_size for p in parts):
         return None
     q = np.concatenate([p.q for p in parts])
     scales = np.concatenate([p.scales for p in parts]).astype(np.float32)
     biases = np.concatenate([p.biases for p in parts]).astype(np.float32)
-    return pack_nibbles(q, block_size), scales, (8 * scales + biases).astype(np.float32)
+    return pack(q, bits, block_size), scales, (2 ** (bits - 1) * scales + biases).astype(np.float32)
 
 
 def correction_nodes(node: Any, offsets: np.ndarray, block_size: int) -> tuple[list[Any], list[Any]]:
@@ -70,6 +77,25 @@ def correction_nodes(node: Any, offsets: np.ndarray, block_size: int) -> tuple[l
     return nodes, initializers
 
 
+def replacement(node: Any, affine: dict[str, AffineWeight]) -> tuple[list[Any], list[Any]] | None:
+    """The float LM head or the builder's embedding lookup, rebuilt from MLX's own codes (head.py), or None."""
+    from engine.onnx.head import EMBEDDINGS, head_source, map_embeddings, map_head
+
+    if node.op_type == "MatMul" and node.output[0] == "logits" and head_source(affine):
+        return map_head(node, head_source(affine))
+    if node.op_type in ("Gather", "GatherBlockQuantized") and node.name.startswith("/model/embed_tokens/") \
+            and node.input[1] == "input_ids" and EMBEDDINGS in affine:
+        return map_embeddings(node, affine[EMBEDDINGS])
+    return None
+
+
+def drop_unused_initializers(model: Any) -> None:
+    used = {name for node in model.graph.node for name in node.input}
+    keep = [init for init in model.graph.initializer if init.name in used]
+    del model.graph.initializer[:]
+    model.graph.initializer.extend(keep)
+
+
 def map_affine(folder: Path, affine: dict[str, AffineWeight]) -> tuple[int, list[str]]:
     """Rewrite each `MatMulNBits` in `folder/model.onnx` whose source is MLX 4-bit with its own blocks.
 
@@ -81,6 +107,12 @@ def map_affine(folder: Path, affine: dict[str, AffineWeight]) -> tuple[int, list
     initializers = {init.name: init for init in model.graph.initializer}
     mapped, kept, ordered, added_initializers = 0, [], [], []
     for node in model.graph.node:
+        replaced = replacement(node, affine)
+        if replaced is not None:
+            ordered += replaced[0]
+            added_initializers += replaced[1]
+            mapped += 1
+            continue
         ordered.append(node)
         if node.op_type != "MatMulNBits":
             continue
@@ -102,6 +134,7 @@ def map_affine(folder: Path, affine: dict[str, AffineWeight]) -> tuple[int, list
     del model.graph.node[:]
     model.graph.node.extend(ordered)
     model.graph.initializer.extend(added_initializers)
+    drop_unused_initializers(model)
     (folder / DATA_FILE).unlink()
     onnx.save_model(model, str(folder / MODEL_FILE), save_as_external_data=True, all_tensors_to_one_file=True,
                     location=DATA_FILE, size_threshold=1024)  # fmt: skip

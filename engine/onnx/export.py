@@ -115,8 +115,8 @@ class OnnxExport:
 
         self.steps.start("map")
         self.mapped, self.requantized = map_affine(self.staging, read_affine_weights(self.source))
-        self.notes.append(f"{self.mapped} int4 MatMulNBits weights hold MLX's own 4-bit blocks (float zero points, "
-                          f"no second rounding).")  # fmt: skip
+        self.notes.append(f"{self.mapped} weights hold MLX's own quantized blocks (4-bit layers; the head and the "
+                          f"embeddings at the source's bits), with an exact per-block offset: no second rounding.")  # fmt: skip
         if self.requantized:
             self.notes.append(f"Re-quantized by the builder (source not 4-bit in blocks of {self.options.block_size}): "
                               f"{', '.join(self.requantized)}.")  # fmt: skip
