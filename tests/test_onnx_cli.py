@@ -56,3 +56,12 @@ def test_an_unknown_precision_is_one_line(llama_model: Path, tmp_path: Path, cap
     with pytest.raises(SystemExit) as exit_:
         main(["export-onnx", "--model", str(llama_model), "--out", str(tmp_path / "o"), "--precision", "int3"])
     assert exit_.value.code == 2 and "invalid choice: 'int3'" in capsys.readouterr().err
+
+
+def test_an_int4_export_below_the_agreement_goal_fails_and_leaves_nothing(llama_model: Path, tmp_path: Path) -> None:
+    """The random tiny llama's logits are nearly flat: re-rounding its float weights to 4 bits moves ~15% of
+    its top tokens, so the check refuses the export."""
+    job = start_onnx_export(OnnxExportOptions(model=str(llama_model), out=tmp_path / "out", context=128))
+    result = job.wait(timeout=600)
+    assert isinstance(result, JobFailed) and "below the 95% goal" in result.message and "\n" not in result.message
+    assert not (tmp_path / "out").exists() and leftovers(tmp_path) == []
