@@ -65,3 +65,15 @@ def test_an_int4_export_below_the_agreement_goal_fails_and_leaves_nothing(llama_
     result = job.wait(timeout=600)
     assert isinstance(result, JobFailed) and "below the 95% goal" in result.message and "\n" not in result.message
     assert not (tmp_path / "out").exists() and leftovers(tmp_path) == []
+
+
+def test_an_unsupported_architecture_is_named_as_an_onnx_refusal(tmp_path: Path, llama_model: Path) -> None:
+    import json
+    import shutil
+
+    model = tmp_path / "starcoder"
+    shutil.copytree(llama_model, model)
+    config = json.loads((model / "config.json").read_text())
+    (model / "config.json").write_text(json.dumps({**config, "model_type": "starcoder2"}))
+    result = start_onnx_export(OnnxExportOptions(model=str(model), out=tmp_path / "out")).wait(timeout=120)
+    assert isinstance(result, JobFailed) and "ONNX export supports llama, qwen2" in result.message

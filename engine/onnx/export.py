@@ -86,7 +86,7 @@ class OnnxExport:
         from engine.coreml.source import open_source
 
         self.steps.start("check", self.options.model)
-        self.source = open_source(self.options.model)
+        self.source = open_source(self.options.model, "ONNX export")
         check_fits(self.source)
         limit = self.source.info.context_length
         if limit and self.options.context > limit:

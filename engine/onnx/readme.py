@@ -70,6 +70,7 @@ Add the ONNX Runtime GenAI AAR (Maven Central `com.microsoft.onnxruntime:onnxrun
 and `com.microsoft.onnxruntime:onnxruntime-android` beside it. Ship this folder with the app (or download it
 on first run) and point `Model` at it. The prompt is plain text: apply the chat template from
 `tokenizer_config.json` yourself (or use `Tokenizer.applyChatTemplate` where your AAR version has it).
+The Java API is still marked preview: check the method names below against the AAR version you add.
 
 {KOTLIN % {"context": summary.context}}
 """
