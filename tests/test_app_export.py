@@ -53,7 +53,7 @@ def test_the_onnx_target_builds_the_options_export_onnx_would(pane: ExportPane, 
     choose_onnx(pane, Path("org/model"), tmp_path / "out", "int4 blocks (an MLX 4-bit model keeps its own weights)")
     options = pane.form.options()
     assert (options.precision, options.block_size, options.context) == ("int4", 32, 128) and options.verify
-    assert not pane.form.compress_embeddings.isEnabled()
+    assert pane.form.compress_embeddings.isHidden()
 
 
 def test_an_onnx_export_runs_with_progress_and_shows_its_checks(pane: ExportPane, llama_model: Path, tmp_path: Path,

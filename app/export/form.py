@@ -101,10 +101,10 @@ class ExportForm(QWidget):
         if self.recipe.currentData() is None:
             return
         mode, _ = self.recipe.currentData()
+        self.compress_embeddings.setVisible(not self.onnx)
         if self.onnx:
             self.group_size.setEnabled(mode == "int4")
             self.group_size.setValue(ONNX_BLOCK_SIZE)
-            self.compress_embeddings.setEnabled(False)
             return
         self.group_size.setEnabled(mode in ("palettize", "linear"))
         self.compress_embeddings.setEnabled(mode in ("palettize", "linear"))

@@ -45,6 +45,9 @@ def checks(summary: OnnxExportSummary) -> str:
 
 
 def readme(summary: OnnxExportSummary) -> str:
+    from importlib.metadata import version as installed
+
+    version = f"onnxruntime-genai {installed('onnxruntime-genai')}"
     return f"""# {summary.source_model.split('/')[-1]} for ONNX Runtime GenAI ({summary.precision})
 
 Exported by Cabin from `{summary.source_model}` ({summary.architecture}, {summary.parameters / 1e6:.0f}M parameters)
@@ -65,9 +68,10 @@ in MLX float32:
 {checks(summary)}
 
 ## Android
-Add the ONNX Runtime GenAI AAR (Maven Central `com.microsoft.onnxruntime:onnxruntime-genai-android`, or the
-`.aar` from the GitHub release, in `app/libs` with `implementation(files("libs/onnxruntime-genai-android.aar"))`)
-and `com.microsoft.onnxruntime:onnxruntime-android` beside it. Ship this folder with the app (or download it
+Add the ONNX Runtime GenAI Android AAR (`onnxruntime-genai-android-<version>.aar` from the onnxruntime-genai
+GitHub releases; this folder was checked with {version}) to `app/libs` with
+`implementation(files("libs/onnxruntime-genai-android-<version>.aar"))`, and ONNX Runtime itself
+(`implementation("com.microsoft.onnxruntime:onnxruntime-android:<version>")`, Maven Central) beside it. Ship this folder with the app (or download it
 on first run) and point `Model` at it. The prompt is plain text: apply the chat template from
 `tokenizer_config.json` yourself (or use `Tokenizer.applyChatTemplate` where your AAR version has it).
 The Java API is still marked preview: check the method names below against the AAR version you add.
