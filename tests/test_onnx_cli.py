@@ -8,7 +8,7 @@ import pytest
 
 from engine.cli import main
 from engine.coreml.staging import PARTIAL_MARK
-from engine.jobs import JobCancelled, JobFailed, JobProgress
+from engine.jobs import JobCancelled, JobFailed, JobFinished, JobProgress
 from engine.onnx.options import OnnxExportOptions
 from engine.onnx.process import start_onnx_export
 
@@ -77,3 +77,12 @@ def test_an_unsupported_architecture_is_named_as_an_onnx_refusal(tmp_path: Path,
     (model / "config.json").write_text(json.dumps({**config, "model_type": "starcoder2"}))
     result = start_onnx_export(OnnxExportOptions(model=str(model), out=tmp_path / "out")).wait(timeout=120)
     assert isinstance(result, JobFailed) and "ONNX export supports llama, qwen2" in result.message
+
+
+def test_an_mlx_4bit_model_exports_int4_with_its_own_blocks(llama_4bit_model: Path, tmp_path: Path) -> None:
+    """The same random tiny llama, quantized by MLX: no second rounding, so the int4 check holds."""
+    job = start_onnx_export(OnnxExportOptions(model=str(llama_4bit_model), out=tmp_path / "out", context=128))
+    result = job.wait(timeout=600)
+    assert isinstance(result, JobFinished), getattr(result, "message", "")
+    assert result.result.mapped_layers > 0 and result.result.requantized_layers == []
+    assert result.result.greedy_same_prefix == result.result.greedy_tokens
