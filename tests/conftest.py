@@ -518,3 +518,30 @@ def locked_pdf(tmp_path: Path) -> Path:
     from tests.pdf_factory import write_pdf
 
     return write_pdf(tmp_path / "locked.pdf", ["Secret plans"], password="hunter2")
+
+
+# -- ONNX export: one export per precision of the real SmolLM2, shared by every test that inspects it ---------
+ONNX_CONTEXT = 128
+"""The smallest context an ONNX export takes: room for the 60-token quality text and the 32-token greedy check."""
+
+
+def _export_onnx(dest: Path, model: Path, **options: object) -> tuple[Path, object]:
+    from engine.onnx.export import run_export
+    from engine.onnx.options import OnnxExportOptions
+
+    dest.mkdir()
+    summary = run_export(OnnxExportOptions(model=str(model), out=dest, **{"context": ONNX_CONTEXT, **options}), dest,
+                         lambda _: None)  # fmt: skip
+    return dest, summary
+
+
+@pytest.fixture(scope="session")
+def smollm2_onnx_int4(tmp_path_factory: pytest.TempPathFactory, smollm2_model: Path) -> tuple[Path, object]:
+    """(export folder, summary) of the real SmolLM2 (MLX 4-bit) exported int4, checked with onnxruntime-genai."""
+    return _export_onnx(tmp_path_factory.mktemp("onnx") / "smollm2-int4", smollm2_model, precision="int4")
+
+
+@pytest.fixture(scope="session")
+def smollm2_onnx_fp32(tmp_path_factory: pytest.TempPathFactory, smollm2_model: Path) -> tuple[Path, object]:
+    """(export folder, summary) of the real SmolLM2 exported fp32, checked with onnxruntime-genai."""
+    return _export_onnx(tmp_path_factory.mktemp("onnx") / "smollm2-fp32", smollm2_model, precision="fp32")

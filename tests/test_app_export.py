@@ -41,6 +41,31 @@ def test_fp16_disables_the_group_size(pane: ExportPane) -> None:
     assert not pane.form.group_size.isEnabled()
 
 
+def choose_onnx(pane: ExportPane, model: Path, out: Path, recipe: str = "fp32, uncompressed") -> None:
+    pane.form.model.setText(str(model))
+    pane.form.out.setText(str(out))
+    pane.form.target.setCurrentIndex(pane.form.target.findText("ONNX Runtime GenAI (Android)"))
+    pane.form.recipe.setCurrentIndex(pane.form.recipe.findText(recipe))
+    pane.form.context.setValue(128)
+
+
+def test_the_onnx_target_builds_the_options_export_onnx_would(pane: ExportPane, tmp_path: Path) -> None:
+    choose_onnx(pane, Path("org/model"), tmp_path / "out", "int4 blocks (an MLX 4-bit model keeps its own weights)")
+    options = pane.form.options()
+    assert (options.precision, options.block_size, options.context) == ("int4", 32, 128) and options.verify
+    assert pane.form.compress_embeddings.isHidden()
+
+
+def test_an_onnx_export_runs_with_progress_and_shows_its_checks(pane: ExportPane, llama_model: Path, tmp_path: Path,
+                                                               qtbot) -> None:  # fmt: skip
+    choose_onnx(pane, llama_model, tmp_path / "out")
+    with qtbot.waitSignal(pane.sig_finished, timeout=EXPORT_TIMEOUT_MS):
+        pane.export_button.click()
+    assert (tmp_path / "out" / "genai_config.json").is_file()
+    assert "first 32 of 32 tokens the same" in pane.result.toPlainText()
+    assert pane.status.text() == f"Exported to {tmp_path / 'out'}" and pane.reveal_button.isEnabled()
+
+
 def test_missing_settings_are_explained_and_nothing_starts(pane: ExportPane, qtbot) -> None:
     with qtbot.waitSignal(pane.sig_failed) as failed:
         pane.export_button.click()
@@ -84,7 +109,7 @@ def test_the_pane_imports_neither_torch_nor_mlx() -> None:
     import subprocess
     import sys
 
-    code = "import sys, app.export.pane; print(sorted(m for m in ('torch', 'mlx', 'coremltools') if m in sys.modules))"
+    code = "import sys, app.export.pane; print(sorted(m for m in ('torch', 'mlx', 'coremltools', 'onnx', 'onnxruntime_genai') if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
 

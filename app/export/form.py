@@ -1,4 +1,4 @@
-"""The export settings form: model, destination, compression recipe, context and checks."""
+"""The export settings form: model, destination, target (Core ML or ONNX), weights recipe, context and checks."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
 )
 
 from engine.coreml.options import DEFAULT_GROUP_SIZE, ExportOptions
+from engine.onnx.options import OnnxExportOptions
 
 RECIPES = (
     ("4-bit palettes (iPhone Neural Engine)", "palettize", 4),
@@ -29,6 +30,12 @@ RECIPES = (
     ("Keep an MLX 4/8-bit model's own weights (no second rounding)", "affine", 4),
     ("fp16, uncompressed", "fp16", 16),
 )
+ONNX_RECIPES = (
+    ("int4 blocks (an MLX 4-bit model keeps its own weights)", "int4", 4),
+    ("fp32, uncompressed", "fp32", 32),
+)
+TARGETS = (("Core ML (iPhone, iPad, Mac)", "coreml", RECIPES), ("ONNX Runtime GenAI (Android)", "onnx", ONNX_RECIPES))
+ONNX_BLOCK_SIZE = 32
 
 
 def path_row(edit: QLineEdit, button_text: str, choose) -> QWidget:
@@ -43,15 +50,18 @@ def path_row(edit: QLineEdit, button_text: str, choose) -> QWidget:
 
 
 class ExportForm(QWidget):
-    """Collects an `ExportOptions`; `options()` raises the same one-line errors the CLI shows."""
+    """Collects an `ExportOptions` (Core ML) or an `OnnxExportOptions`; `options()` raises the same one-line errors
+    the CLI shows."""
 
     def __init__(self) -> None:
         super().__init__()
         self.model = QLineEdit(placeholderText="a model folder, or a repo id like mlx-community/Qwen2.5-0.5B-Instruct-4bit")
         self.out = QLineEdit(placeholderText="the folder to create, e.g. ~/Desktop/MyModel-coreml")
+        self.target = QComboBox()
+        for label, target, _ in TARGETS:
+            self.target.addItem(label, target)
         self.recipe = QComboBox()
-        for label, mode, bits in RECIPES:
-            self.recipe.addItem(label, (mode, bits))
+        self._fill_recipes()
         self.group_size = QSpinBox(minimum=1, maximum=4096, value=DEFAULT_GROUP_SIZE["palettize"])
         self.group_size.setToolTip("Output channels sharing one palette, or input values per int4/int8 block")
         self.context = QSpinBox(minimum=16, maximum=131072, value=2048, singleStep=256, suffix=" tokens")
@@ -59,10 +69,12 @@ class ExportForm(QWidget):
         self.verify = QCheckBox("Check against MLX and run the saved program before finishing", checked=True)
         self.overwrite = QCheckBox("Replace the folder if it exists")
         self.recipe.currentIndexChanged.connect(self._recipe_changed)
+        self.target.currentIndexChanged.connect(self._target_changed)
 
         form = QFormLayout(self)
         form.addRow("Model", path_row(self.model, "Choose…", self._choose_model))
         form.addRow("Export to", path_row(self.out, "Choose…", self._choose_out))
+        form.addRow("Target", self.target)
         form.addRow("Weights", self.recipe)
         form.addRow("Group size", self.group_size)
         form.addRow("Context", self.context)
@@ -70,8 +82,30 @@ class ExportForm(QWidget):
         form.addRow("", self.verify)
         form.addRow("", self.overwrite)
 
+    @property
+    def onnx(self) -> bool:
+        return self.target.currentData() == "onnx"
+
+    def _fill_recipes(self) -> None:
+        self.recipe.clear()
+        for label, mode, bits in ONNX_RECIPES if self.onnx else RECIPES:
+            self.recipe.addItem(label, (mode, bits))
+
+    def _target_changed(self) -> None:
+        self._fill_recipes()
+        self.verify.setText("Run it with ONNX Runtime GenAI against MLX before finishing" if self.onnx
+                            else "Check against MLX and run the saved program before finishing")  # fmt: skip
+        self._recipe_changed()
+
     def _recipe_changed(self) -> None:
+        if self.recipe.currentData() is None:
+            return
         mode, _ = self.recipe.currentData()
+        self.compress_embeddings.setVisible(not self.onnx)
+        if self.onnx:
+            self.group_size.setEnabled(mode == "int4")
+            self.group_size.setValue(ONNX_BLOCK_SIZE)
+            return
         self.group_size.setEnabled(mode in ("palettize", "linear"))
         self.compress_embeddings.setEnabled(mode in ("palettize", "linear"))
         if mode in ("palettize", "linear"):
@@ -87,7 +121,7 @@ class ExportForm(QWidget):
         if path:
             self.out.setText(path)
 
-    def options(self) -> ExportOptions:
+    def options(self) -> ExportOptions | OnnxExportOptions:
         from engine.coreml.options import ExportError
 
         if not self.model.text().strip():
@@ -95,6 +129,10 @@ class ExportForm(QWidget):
         if not self.out.text().strip():
             raise ExportError("choose a folder to export to")
         mode, bits = self.recipe.currentData()
+        if self.onnx:
+            return OnnxExportOptions(model=self.model.text().strip(), out=Path(self.out.text().strip()), precision=mode,
+                                     block_size=self.group_size.value(), context=self.context.value(),
+                                     overwrite=self.overwrite.isChecked(), verify=self.verify.isChecked())  # fmt: skip
         return ExportOptions(
             model=self.model.text().strip(),
             out=Path(self.out.text().strip()),

@@ -1,7 +1,9 @@
-"""The Export pane: turn a model into a Core ML package for an iOS team, with progress and a summary.
+"""The Export pane: turn a model into a Core ML package for an iOS team, or an ONNX Runtime GenAI folder for an
+Android team, with progress and a summary.
 
-The export runs in a child process (`engine.coreml.process.start_export`, a `ChildJob`), so this pane never imports
-torch or MLX and the window stays responsive; a timer polls the job ten times a second.
+The export runs in a child process (`engine.coreml.process.start_export` or `engine.onnx.process.start_onnx_export`,
+a `ChildJob`), so this pane never imports torch, onnx or MLX and the window stays responsive; a timer polls the job
+ten times a second.
 """
 
 from __future__ import annotations
@@ -18,11 +20,14 @@ from engine.coreml.process import start_export
 from engine.coreml.summary import summary_text
 from engine.errors import CabinError
 from engine.jobs import ChildJob, JobEvent, JobFinished, JobProgress
+from engine.onnx.options import OnnxExportOptions
+from engine.onnx.process import start_onnx_export
 
 POLL_MS = 100
 INTRO = (
     "Turn a llama, qwen2, qwen3, mistral, phi3 or gemma3 model into a stateful Core ML package (iOS 18, macOS 15) "
-    "with its tokenizer, test vectors and Swift code for your app. Exports run in the background; the window stays usable."
+    "with its tokenizer, test vectors and Swift code for your app, or into an ONNX Runtime GenAI folder for Android, "
+    "run here against MLX before it is written. Exports run in the background; the window stays usable."
 )
 
 
@@ -36,7 +41,7 @@ class ExportPane(QWidget):
         super().__init__()
         self.setWindowTitle("Export")
         self.job: ChildJob | None = None
-        self.summary: ExportSummary | None = None
+        self.summary: ExportSummary | object | None = None
         self.form = ExportForm()
         self.export_button = QPushButton("Export")
         self.cancel_button = QPushButton("Cancel", enabled=False)
@@ -91,7 +96,8 @@ class ExportPane(QWidget):
         if self.running:
             return
         try:
-            self.job = start_export(self.form.options())
+            options = self.form.options()
+            self.job = start_onnx_export(options) if isinstance(options, OnnxExportOptions) else start_export(options)
         except CabinError as e:
             self._show_failure(str(e))
             return
@@ -126,14 +132,22 @@ class ExportPane(QWidget):
             self._end()
             self.summary = event.result
             self.progress.setValue(1000)
-            self.status.setText(f"Exported to {Path(self.summary.out) / self.summary.package}")
-            self.result.setPlainText(summary_text(self.summary))
+            self.status.setText(f"Exported to {Path(self.summary.out) / getattr(self.summary, 'package', '')}")
+            self.result.setPlainText(self._summary_text(self.summary))
             self.reveal_button.setEnabled(True)
             self.sig_finished.emit(self.summary)
         else:
             self._end()
             self.progress.setValue(0)
             self._show_failure(event.message)
+
+    @staticmethod
+    def _summary_text(summary: object) -> str:
+        if isinstance(summary, ExportSummary):
+            return summary_text(summary)
+        from engine.onnx.summary import summary_text as onnx_summary_text
+
+        return onnx_summary_text(summary)
 
     def _show_failure(self, message: str) -> None:
         self.status.setStyleSheet("color: #d03b3b;")

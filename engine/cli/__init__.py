@@ -1,4 +1,4 @@
-"""The `cabin` commands (chat, bench, models, serve, export-coreml), headless.
+"""The `cabin` commands (chat, bench, models, serve, export-coreml, export-onnx), headless.
 
 `cabin` itself (cabin/main.py) builds its parser from here and adds what needs the app (no command opens the
 window; `--selftest`). `python -m engine.cli COMMAND ...` runs the same commands without the app.
@@ -33,6 +33,7 @@ COMMANDS = {
     "models": Command("engine.cli.models", "list, download, convert, import and delete models"),
     "serve": Command("engine.cli.serve", "serve a model over OpenAI- and Ollama-compatible HTTP APIs"),
     "export-coreml": Command("engine.cli.export", "export a model as a stateful Core ML package for iOS 18 / macOS 15"),
+    "export-onnx": Command("engine.cli.export_onnx", "export a model for ONNX Runtime GenAI (Android), checked by running it"),
 }
 
 

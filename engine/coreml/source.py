@@ -61,12 +61,13 @@ def count_parameters(files: list[Path], config: dict) -> int:
     return total
 
 
-def open_source(spec: str | Path) -> SourceModel:
-    """Validate a store model (folder or cached repo id) for export; raise ModelError if it cannot be exported."""
+def open_source(spec: str | Path, target: str = "Core ML export") -> SourceModel:
+    """Validate a store model (folder or cached repo id) for export; raise ModelError if it cannot be exported.
+    `target` names the export in the refusal."""
     info = inspect_model_folder(resolve_model(spec))
     if info.model_type not in SUPPORTED_ARCHITECTURES:
         raise ModelError(
-            f"{info.name} is a {info.model_type} model; Core ML export supports {', '.join(SUPPORTED_ARCHITECTURES)}"
+            f"{info.name} is a {info.model_type} model; {target} supports {', '.join(SUPPORTED_ARCHITECTURES)}"
         )
     config = json.loads((info.path / "config.json").read_text())
     mode = (config.get("quantization") or {}).get("mode", "affine")

@@ -22,8 +22,9 @@ STEPS = {
 class Steps:
     """Turns 'starting step X' into JobProgress events with an overall fraction."""
 
-    def __init__(self, report: Report) -> None:
+    def __init__(self, report: Report, steps: dict[str, tuple[str, float]] | None = None) -> None:
         self._report = report
+        self._steps = steps or STEPS
         self._done = 0.0
         self._current: tuple[str, float] | None = None
         self.seconds: dict[str, float] = {}
@@ -31,9 +32,9 @@ class Steps:
 
     def start(self, step: str, detail: str = "") -> None:
         self._close()
-        label, _ = STEPS[step]
+        label, share = self._steps[step]
         self._report(JobProgress(step, self._done, f"{label}{': ' + detail if detail else ''}"))
-        self._done += STEPS[step][1]
+        self._done += share
         self._current = (step, time.perf_counter())
 
     def finish(self) -> None:
