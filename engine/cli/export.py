@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from engine.cli.common import positive_int
 from engine.coreml.options import BITS, EMBEDDINGS, MODES, ExportError, ExportOptions
@@ -62,7 +64,11 @@ def show(event: JobProgress) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    job = start_export(options_from(args))
+    return follow_export(start_export(options_from(args)), summary_text)
+
+
+def follow_export(job: Any, summary: Callable[[Any], str]) -> int:
+    """Show an export job's progress on stderr and its summary on stdout; Ctrl-C cancels it (nothing is written)."""
     try:
         for event in job:
             if isinstance(event, JobProgress):
@@ -73,5 +79,5 @@ def run(args: argparse.Namespace) -> int:
         return 130
     if not isinstance(job.result, JobFinished):
         raise ExportError(job.result.message)
-    print(summary_text(job.result.result))
+    print(summary(job.result.result))
     return 0

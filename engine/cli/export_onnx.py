@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 from engine.cli.common import positive_int
-from engine.cli.export import show
-from engine.coreml.options import ExportError
-from engine.jobs import JobFinished, JobProgress
+from engine.cli.export import follow_export
 from engine.onnx.options import BLOCK_SIZES, PRECISIONS, OnnxExportOptions
 from engine.onnx.process import start_onnx_export
 
@@ -38,16 +35,4 @@ def run(args: argparse.Namespace) -> int:
     options = OnnxExportOptions(model=args.model, out=args.out, precision=args.precision, block_size=args.block_size,
                                 context=args.context, overwrite=args.overwrite, verify=not args.no_verify,
                                 verbose=args.verbose)  # fmt: skip
-    job = start_onnx_export(options)
-    try:
-        for event in job:
-            if isinstance(event, JobProgress):
-                show(event)
-    except KeyboardInterrupt:
-        job.cancel()
-        print("cabin: export cancelled; nothing was written", file=sys.stderr)
-        return 130
-    if not isinstance(job.result, JobFinished):
-        raise ExportError(job.result.message)
-    print(summary_text(job.result.result))
-    return 0
+    return follow_export(start_onnx_export(options), summary_text)
