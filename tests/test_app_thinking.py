@@ -37,12 +37,17 @@ def qwen3(family_tokenizers: Callable[[str], Any]) -> Any:
     return family_tokenizers("qwen3")
 
 
-def test_thinking_streams_in_an_open_block_above_an_empty_answer(qtbot, make_window, qwen3: Any) -> None:
-    pane, backend = thinking_pane(make_window, qwen3, pause=True)
+def ask_until_thinking_shows(qtbot, pane) -> None:
+    """Send "Hi" and wait until the answer's thinking block shows the model's thought."""
     pane.composer.edit.setPlainText("Hi")
     pane.composer.button.click()
     qtbot.waitUntil(lambda: pane.chat.views[-1].thinking is not None
                     and THOUGHT in pane.chat.views[-1].thinking.text.toPlainText(), timeout=WAIT)
+
+
+def test_thinking_streams_in_an_open_block_above_an_empty_answer(qtbot, make_window, qwen3: Any) -> None:
+    pane, backend = thinking_pane(make_window, qwen3, pause=True)
+    ask_until_thinking_shows(qtbot, pane)
     view = pane.chat.views[-1]
     assert view.thinking.is_open and view.thinking.header.text().startswith("Thinking…")
     assert view.body.toPlainText().strip() == ""
@@ -116,10 +121,7 @@ def test_think_switched_off_reaches_the_template_and_stays_with_the_conversation
 
 def test_an_answer_stopped_while_thinking_keeps_its_thinking_folded(qtbot, make_window, qwen3: Any) -> None:
     pane, _ = thinking_pane(make_window, qwen3, pause=True)
-    pane.composer.edit.setPlainText("Hi")
-    pane.composer.button.click()
-    qtbot.waitUntil(lambda: pane.chat.views[-1].thinking is not None
-                    and THOUGHT in pane.chat.views[-1].thinking.text.toPlainText(), timeout=WAIT)
+    ask_until_thinking_shows(qtbot, pane)
     pane.session.stop()
     qtbot.waitUntil(lambda: not pane.session.busy, timeout=WAIT)
     [answer] = [m for m in pane.store.thread(pane.session.conversation_id) if m.role == "assistant"]
