@@ -129,7 +129,12 @@ async def measure(model: Path, args: argparse.Namespace) -> tuple[dict, dict]:
         process.terminate()
         process.wait()
         engine.shutdown()
-    return summary(direct), {**summary(api), "cached": api["prefix"][-1][3]}
+    return summary(direct), {**summary(api), "cached": api["prefix"][-1][3], "paired": paired_ratios(direct, api)}
+
+
+def paired_ratios(direct: dict, api: dict) -> list[float]:
+    """API decode tok/s over the engine's in the same round: load that shifts between rounds cancels out."""
+    return sorted(a[1] / d[1] for d, a in zip(direct["decode"], api["decode"]))
 
 
 def summary(runs: dict) -> dict[str, float]:
@@ -160,6 +165,9 @@ def main() -> None:
                              ("TTFT, next ones (prefix cached)", "warm_ttft", "ms")):
         scale = 1000 if unit else 1
         print(f"{label:34}{direct[key] * scale:10.1f}{api[key] * scale:10.1f}{api[key] / direct[key]:8.3f}")
+    paired = api["paired"]
+    print(f"decode ratio per round (API/engine, same round): median {statistics.median(paired):.3f}, "
+          f"range {paired[0]:.3f}-{paired[-1]:.3f} over {len(paired)} rounds")
     print(f"API: {api['cached']} of the system-prompted prompt's tokens came from the cache; "
           f"warm/cold TTFT through the API {api['warm_ttft'] / api['cold_ttft']:.2f}")
 
