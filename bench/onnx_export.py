@@ -15,7 +15,7 @@ Measured 2026-12-04 on the shared 2-core machine (load average ~3.5), context 51
 int4 keeps MLX's own 4-bit layer blocks and 8-bit head/embeddings (engine/onnx/affine.py, head.py); the builder's
 own int4 (symmetric re-rounding of the dequantized weights) measured 58% agreement, ppl 34.2, at ~103 tok/s.
 
-    .venv/bin/python bench/onnx_export.py [--precisions int4,fp32] [--context 512] [--repeat 2]
+    .venv/bin/python bench/onnx_export.py [--precisions int4,fp16,fp32] [--context 512] [--repeat 2]
 """
 
 from __future__ import annotations
@@ -79,7 +79,7 @@ def cabin_tg(model: Path, repeat: int) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--precisions", default="int4,fp32")
+    parser.add_argument("--precisions", default="int4,fp16,fp32")
     parser.add_argument("--context", type=int, default=512)
     parser.add_argument("--repeat", type=int, default=2)
     args = parser.parse_args()

@@ -545,3 +545,9 @@ def smollm2_onnx_int4(tmp_path_factory: pytest.TempPathFactory, smollm2_model: P
 def smollm2_onnx_fp32(tmp_path_factory: pytest.TempPathFactory, smollm2_model: Path) -> tuple[Path, object]:
     """(export folder, summary) of the real SmolLM2 exported fp32, checked with onnxruntime-genai."""
     return _export_onnx(tmp_path_factory.mktemp("onnx") / "smollm2-fp32", smollm2_model, precision="fp32")
+
+
+@pytest.fixture(scope="session")
+def smollm2_onnx_fp16(tmp_path_factory: pytest.TempPathFactory, smollm2_model: Path) -> tuple[Path, object]:
+    """(export folder, summary) of the real SmolLM2 exported fp16, checked with onnxruntime-genai."""
+    return _export_onnx(tmp_path_factory.mktemp("onnx") / "smollm2-fp16", smollm2_model, precision="fp16")

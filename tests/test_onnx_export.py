@@ -22,6 +22,18 @@ def test_fp32_perplexity_is_mlx_float32s(smollm2_onnx_fp32: tuple[Path, object])
     assert abs(summary.fidelity.perplexity / summary.fidelity.reference_perplexity - 1) < 1e-3
 
 
+def test_fp16_greedy_tokens_equal_mlx_float32(smollm2_onnx_fp16: tuple[Path, object]) -> None:
+    """SmolLM2 has 3 KV heads for 9 query heads: the fp16 CPU graph repeats them, which ran only once its builder's
+    stale shape labels were dropped."""
+    _, summary = smollm2_onnx_fp16
+    assert summary.greedy_tokens == GREEDY_TOKENS and summary.greedy_same_prefix == GREEDY_TOKENS
+
+
+def test_fp16_is_half_the_size_of_fp32(smollm2_onnx_fp16: tuple[Path, object],
+                                       smollm2_onnx_fp32: tuple[Path, object]) -> None:
+    assert abs(smollm2_onnx_fp16[1].export_bytes / smollm2_onnx_fp32[1].export_bytes - 0.5) < 0.05
+
+
 def test_int4_agrees_with_mlx_float32_on_the_quality_text(smollm2_onnx_int4: tuple[Path, object]) -> None:
     _, summary = smollm2_onnx_int4
     assert summary.fidelity.agreement >= AGREEMENT_GOAL

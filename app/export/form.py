@@ -32,6 +32,7 @@ RECIPES = (
 )
 ONNX_RECIPES = (
     ("int4 blocks (an MLX 4-bit model keeps its own weights)", "int4", 4),
+    ("fp16 (half the size of fp32)", "fp16", 16),
     ("fp32, uncompressed", "fp32", 32),
 )
 TARGETS = (("Core ML (iPhone, iPad, Mac)", "coreml", RECIPES), ("ONNX Runtime GenAI (Android)", "onnx", ONNX_RECIPES))

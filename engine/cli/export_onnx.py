@@ -20,7 +20,7 @@ def register(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", required=True, help="a model folder, or a repo id in the Hugging Face cache")
     parser.add_argument("--out", required=True, type=Path, help="the export folder to create")
     parser.add_argument("--precision", choices=PRECISIONS, default="int4",
-                        help="int4: MatMulNBits (an MLX 4-bit model keeps its own blocks); fp32: no compression")
+                        help="int4: MatMulNBits (an MLX 4-bit model keeps its own blocks); fp16: half the size of fp32; fp32: no compression")
     parser.add_argument("--block-size", type=int, choices=BLOCK_SIZES, default=32, help="int4 block length")
     parser.add_argument("--context", type=positive_int, default=2048, help="longest sequence in tokens")
     parser.add_argument("--overwrite", action="store_true", help="replace --out if it exists")

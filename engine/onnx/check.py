@@ -1,6 +1,6 @@
 """The export's check, run here with the runtime an Android app uses: ONNX Runtime GenAI on the CPU.
 
-Greedy decoding of a fixed prompt must give MLX's tokens (fp32); teacher-forced top-1 agreement with MLX
+Greedy decoding of a fixed prompt must give MLX's tokens (fp32, fp16); teacher-forced top-1 agreement with MLX
 float32 on a fixed text must reach the goal (int4), with perplexity reported beside MLX's. Either failing
 fails the export.
 """
@@ -17,6 +17,8 @@ from engine.coreml.fidelity import AGREEMENT_GOAL, Fidelity, measure
 from engine.coreml.options import ExportError
 
 GREEDY_TOKENS = 32
+GREEDY_EXACT = ("fp32", "fp16")
+"""Precisions whose greedy tokens must all be MLX float32's; int4 is held to the agreement goal instead."""
 
 
 @dataclass(frozen=True)
@@ -101,7 +103,7 @@ def check_export(folder: Path, reference: Reference, precision: str) -> tuple[Gr
     greedy = Greedy(ort_greedy(model, reference.prompt), reference.greedy)
     quality = measure(ort_text_logits(model, reference.text), reference.text_logits, reference.text)
     del model
-    if precision == "fp32" and not greedy.matches:
+    if precision in GREEDY_EXACT and not greedy.matches:
         raise ExportError(f"ONNX Runtime GenAI's greedy tokens differ from MLX's at token {greedy.same_prefix + 1} "
                           f"of {len(greedy.tokens)}")  # fmt: skip
     if precision == "int4" and quality.agreement < AGREEMENT_GOAL:

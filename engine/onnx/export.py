@@ -16,7 +16,7 @@ from engine.coreml.fidelity import Fidelity
 from engine.coreml.manifest import folder_bytes, peak_rss
 from engine.coreml.steps import Steps
 from engine.jobs import Report
-from engine.onnx.options import OnnxExportOptions
+from engine.onnx.options import OnnxExportOptions, check_runnable
 
 STEPS = {
     "check": ("Checking the model", 0.02),
@@ -87,6 +87,7 @@ class OnnxExport:
 
         self.steps.start("check", self.options.model)
         self.source = open_source(self.options.model, "ONNX export")
+        check_runnable(self.source.info.model_type, self.options.precision)
         check_fits(self.source)
         limit = self.source.info.context_length
         if limit and self.options.context > limit:

@@ -23,7 +23,7 @@ def checks_body(summary: OnnxExportSummary) -> dict:
         "runtime": f"onnxruntime-genai {version('onnxruntime-genai')} (CPU, Linux)",
         "reference": "the source model in MLX float32 (mlx_lm)",
         "greedy": {"tokens": summary.greedy_tokens, "same_prefix": summary.greedy_same_prefix,
-                   "required": "all of them (fp32)", "of": GREEDY_TOKENS},  # fmt: skip
+                   "required": "all of them (fp32, fp16)", "of": GREEDY_TOKENS},  # fmt: skip
         "fidelity": None if fidelity is None else {
             **asdict(fidelity), "text": FIDELITY_TEXT, "goal": AGREEMENT_GOAL,
             "method": "one prefill of the text; teacher-forced top-1 agreement and perplexity",

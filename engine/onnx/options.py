@@ -7,12 +7,17 @@ from pathlib import Path
 
 from engine.coreml.options import ExportError
 
-PRECISIONS = ("int4", "fp32")
-"""fp16 is left out: ONNX Runtime 1.32's CPU provider fails on the builder's fp16 graph at the first decode step
-("Shape mismatch attempting to re-use buffer" in an inserted Cast), so it cannot be verified here."""
+PRECISIONS = ("int4", "fp16", "fp32")
 BLOCK_SIZES = (16, 32, 64, 128, 256)
 MIN_CONTEXT = 128
 """Room for the 60-token quality text and the 32-token greedy check."""
+
+
+def check_runnable(architecture: str, precision: str) -> None:
+    """Refuse, before any work, what ONNX Runtime GenAI 0.18's CPU provider cannot run: Gemma 3 in fp16 (its
+    sliding-window layers' KV cache is allocated one token short on the first decode step)."""
+    if architecture == "gemma3_text" and precision == "fp16":
+        raise ExportError("ONNX Runtime GenAI cannot run a Gemma 3 fp16 export on the CPU: choose int4 or fp32")
 
 
 @dataclass(frozen=True)
