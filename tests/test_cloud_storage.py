@@ -7,7 +7,7 @@ import sqlite3
 from pathlib import Path
 
 from engine.conversations.schema import SCHEMA_VERSION
-from engine.conversations.store import ConversationStore
+from engine.conversations.store import CloudTotals, ConversationStore
 from engine.messages import assistant, user
 
 
@@ -33,12 +33,12 @@ def test_a_cloud_answer_keeps_provider_model_route_and_cost_and_they_add_up(tmp_
     q = store.add_message(c.id, None, user("Plan my migration"))
     a = store.add_message(c.id, q.id, assistant("Step 1"), model="gpt-4o-mini", provider="OpenAI-compatible (x)",
                           route="Cloud: multi-step request, score 0.63", cost=0.0021, prompt_tokens=100,
-                          generated_tokens=40)
+                          generated_tokens=40, generation_tps=55.5)
     store.add_message(c.id, a.id, assistant("local"), model="tiny", generated_tokens=7)
     kept = store.message(a.id)
     assert (kept.provider, kept.model, kept.route, kept.cost) == (
         "OpenAI-compatible (x)", "gpt-4o-mini", "Cloud: multi-step request, score 0.63", 0.0021)
-    assert store.cloud_usage() == (1, 100, 40, 0.0021)
+    assert store.cloud_usage() == CloudTotals(1, 100, 40, 0.0021, 55.5)
 
 
 def test_a_version_3_database_opens_with_every_conversation_local_only(tmp_path: Path) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import sqlite3
 import time
 import uuid
-from dataclasses import astuple, fields
+from dataclasses import astuple, dataclass, fields
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +43,17 @@ def new_id() -> str:
 
 class StoreError(Exception):
     pass
+
+
+@dataclass(frozen=True)
+class CloudTotals:
+    answers: int
+    prompt_tokens: int
+    answer_tokens: int
+    cost: float
+    """Estimated US dollars."""
+    last_tps: float
+    """Answer tokens per second of the latest cloud answer."""
 
 
 class ConversationStore:
@@ -113,13 +124,16 @@ class ConversationStore:
         """Who answers in this conversation (engine/cloud/route.py's modes), and whether it is private."""
         self._db.execute("UPDATE conversations SET route_mode=?, private=? WHERE id=?", (route_mode, private, conversation_id))
 
-    def cloud_usage(self) -> tuple[int, int, int, float]:
-        """(cloud answers, their prompt tokens, their answer tokens, estimated cost) over every conversation."""
-        row = self._db.execute(
+    def cloud_usage(self) -> CloudTotals:
+        """What the cloud answered over every conversation: answers, tokens, estimated cost, the last one's speed."""
+        count, prompt, answer, cost = self._db.execute(
             "SELECT COUNT(*), TOTAL(prompt_tokens), TOTAL(generated_tokens), TOTAL(cost) FROM messages "
             "WHERE provider IS NOT NULL"
         ).fetchone()
-        return int(row[0]), int(row[1]), int(row[2]), float(row[3])
+        last = self._db.execute(
+            "SELECT generation_tps FROM messages WHERE provider IS NOT NULL ORDER BY created DESC LIMIT 1"
+        ).fetchone()
+        return CloudTotals(int(count), int(prompt), int(answer), float(cost), last[0] if last else 0.0)
 
     def delete(self, conversation_id: str) -> None:
         """Hide a conversation; `undelete` brings it back until `purge_deleted` runs."""

@@ -35,6 +35,8 @@ class Spec:
     unit: str = ""
     choices: tuple[tuple[Any, str], ...] = ()
     """For settings with a few allowed values: (value, what the user sees) pairs, in the order shown."""
+    one_line: bool = False
+    """For text settings: a one-line field (a URL, a name) instead of a box for paragraphs."""
 
 
 def setting(default: Any, section: str, **spec: Any) -> Any:
@@ -164,12 +166,12 @@ class Preferences:
         "server...) or Anthropic's Messages API.",
     )
     cloud_base_url: str = setting(
-        "", "cloud", label="Base URL",
+        "", "cloud", label="Base URL", one_line=True, blank="the API's own: api.openai.com/v1 or api.anthropic.com",
         help="Where the API lives, e.g. https://api.openai.com/v1 or https://openrouter.ai/api/v1. Empty: the "
         "API's own (api.openai.com/v1, api.anthropic.com).",
     )
     cloud_model: str = setting(
-        "", "cloud", label="Model",
+        "", "cloud", label="Model", one_line=True, blank="none: no cloud model set up",
         help="The provider's model name (gpt-4o-mini, claude-sonnet-4-5...). Empty: no cloud provider is set up.",
     )
     cloud_input_cost: float = setting(
