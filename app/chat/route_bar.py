@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QTimer, Signal
+from PySide6.QtGui import QHideEvent
 from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLabel, QWidget
 
 from engine.cloud.route import MODE_NAMES, MODES, Route
@@ -71,6 +72,16 @@ class RouteBar(QWidget):
         self.answers.setStyleSheet(CLOUD_STYLE if route.target == "cloud" else HINT_STYLE)
         self.answers.setToolTip(route.label)
 
+    def show_waiting(self) -> None:
+        """Auto with nothing written yet: each message is scored as it is typed."""
+        self.answers.setText("→ Local or Cloud, by each message's score")
+        self.answers.setStyleSheet(HINT_STYLE)
+        self.answers.setToolTip("")
+
+    def hideEvent(self, event: QHideEvent) -> None:  # noqa: N802 — Qt override
+        self._timer.stop()  # the window is closing: its conversation store may be closed before the timer fires
+        super().hideEvent(event)
+
     def text_changed(self) -> None:
         """The composer changed: preview again once the typing pauses."""
         self._timer.start()
@@ -84,7 +95,11 @@ def attach_route_bar(bar: RouteBar, session: ChatSession, composer: Composer) ->
     """Keep the bar, the open conversation's routing choice and the composer's preview in step."""
 
     def preview() -> None:
-        bar.show_route(session.routing.preview(composer.edit.toPlainText(), composer.attachments))
+        text, files = composer.edit.toPlainText(), composer.attachments
+        if session.routing.mode == "auto" and not (text.strip() or files):
+            bar.show_waiting()
+        else:
+            bar.show_route(session.routing.preview(text, files))
 
     def thread_changed() -> None:
         bar.show_choice(session.routing.mode, session.routing.private)
