@@ -593,7 +593,7 @@ def fake_cloud() -> Iterator[Any]:
 
 
 @pytest.fixture
-def online(monkeypatch: pytest.MonkeyPatch) -> None:
+def cloud_reachable(monkeypatch: pytest.MonkeyPatch) -> None:
     """The tests run with HF_HUB_OFFLINE=1, which keeps every answer local: lift it for a cloud test."""
     monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
 

@@ -16,7 +16,7 @@ HARD = ("First, analyse our deployment and list its trade-offs. Then compare ste
 
 
 @pytest.fixture
-def cloud_window(window, fake_cloud, memory_keyring, online):
+def cloud_window(window, fake_cloud, memory_keyring, cloud_reachable):
     """The window with the tiny local model, and the fake provider set up in its settings with a stored key."""
     settings = window.context.settings
     settings.update({"cloud_base_url": f"{fake_cloud.url}/v1", "cloud_model": "fake-gpt",
@@ -144,7 +144,7 @@ def test_test_connection_refuses_while_offline_without_a_socket(qtbot, cloud_win
 
 
 def test_an_auto_conversation_with_the_real_model_shows_who_answered_each_question(
-    qtbot, smollm2_window, fake_cloud, memory_keyring, online, tmp_path
+    qtbot, smollm2_window, fake_cloud, memory_keyring, cloud_reachable, tmp_path
 ) -> None:
     settings = smollm2_window.context.settings
     settings.update({"cloud_base_url": f"{fake_cloud.url}/v1", "cloud_model": "fake-gpt", "max_tokens": 24})

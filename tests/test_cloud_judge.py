@@ -29,7 +29,7 @@ def test_the_real_model_calls_a_capital_question_easy(smollm2_llamacpp) -> None:
 
 
 def test_with_judging_on_an_auto_answer_carries_the_verdict_in_its_route(
-    smollm2_llamacpp, fake_cloud, memory_keyring, online
+    smollm2_llamacpp, fake_cloud, memory_keyring, cloud_reachable
 ) -> None:
     values = dataclasses.replace(DEFAULTS, cloud_base_url=f"{fake_cloud.url}/v1", cloud_model="m", route_judge=True)
     router = Router(smollm2_llamacpp, lambda: values)

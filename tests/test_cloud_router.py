@@ -28,7 +28,7 @@ def preferences(cloud, kind: str = "openai", **changes):
 
 
 @pytest.fixture
-def router(llama_engine, fake_cloud, memory_keyring, online):
+def router(llama_engine, fake_cloud, memory_keyring, cloud_reachable):
     """A router over a loaded local model and the fake provider, its key in the (in-memory) keychain."""
     values = {"now": preferences(fake_cloud)}
     set_key(provider_from(values["now"]), "sk-test")

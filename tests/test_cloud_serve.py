@@ -19,7 +19,7 @@ HARD = ("First, analyse our deployment and list its trade-offs. Then compare ste
 
 
 @pytest.fixture
-def routed_server(llama_engine, cabin_data, fake_cloud, memory_keyring, online):
+def routed_server(llama_engine, cabin_data, fake_cloud, memory_keyring, cloud_reachable):
     cabin_data.mkdir(exist_ok=True)
     settings = Settings(cabin_data / "settings.json")
     settings.update({"cloud_base_url": f"{fake_cloud.url}/v1", "cloud_model": "fake-gpt"})
