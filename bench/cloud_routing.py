@@ -105,8 +105,8 @@ def main() -> None:
         direct.append(timed(engine.chat(SIMPLE, settings, None))[1])
         through.append(timed(routed(router, SIMPLE, settings, "auto", "local"))[1])
     d, r = statistics.median(direct), statistics.median(through)
-    print(f"local answer ({args.tokens} tokens): engine.chat {d * 1000:.0f} ms, router (Auto→local) {r * 1000:.0f} ms, "
-          f"ratio {d / r:.3f}")
+    print(f"local answer ({args.tokens} tokens): engine.chat {d * 1000:.0f} ms, "
+          f"router (Auto→local) {r * 1000:.0f} ms, ratio {d / r:.3f}")
 
     url, _headers, body = openai_wire.request(provider_from(values), "sk", HARD, settings)
     raw = [timed(raw_httpx(url, body)) for _ in range(args.runs)]

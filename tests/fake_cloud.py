@@ -85,7 +85,8 @@ class Handler(BaseHTTPRequestHandler):
             self.cloud.release.wait(10)
             return
         if script.status != 200:
-            self._json(script.status, {"type": "error", "error": {"type": "authentication_error", "message": script.error}})
+            error = {"type": "authentication_error", "message": script.error}
+            self._json(script.status, {"type": "error", "error": error})
             return
         events = anthropic_events(script) if self.path.endswith("/messages") else openai_events(script)
         self._stream(events, script.drop_after)
@@ -110,7 +111,8 @@ class Handler(BaseHTTPRequestHandler):
                 self.connection.shutdown(socket.SHUT_RDWR)
                 self.close_connection = True
                 return
-            text = (f"event: {name}\n" if name else "") + f"data: {data if isinstance(data, str) else json.dumps(data)}\n\n"
+            payload = data if isinstance(data, str) else json.dumps(data)
+            text = (f"event: {name}\n" if name else "") + f"data: {payload}\n\n"
             self._chunk(text.encode())
             words += is_word
             if is_word and words == self.cloud.script.hold_after:

@@ -72,7 +72,9 @@ def test_a_cloud_answer_streams_into_the_window_with_its_route_and_is_stored_wit
     assert pane.chat.views[-1].footer.text().startswith("Cloud: chosen for this conversation, score 0.")
 
 
-def test_a_dropped_cloud_answer_is_finished_by_the_local_model_in_the_same_message(qtbot, cloud_window, fake_cloud) -> None:
+def test_a_dropped_cloud_answer_is_finished_by_the_local_model_in_the_same_message(
+    qtbot, cloud_window, fake_cloud
+) -> None:
     pane = chat_pane(cloud_window)
     choose(pane, "cloud")
     fake_cloud.script.drop_after = 2

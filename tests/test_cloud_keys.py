@@ -44,7 +44,8 @@ def test_without_a_keychain_every_call_says_so_in_one_line() -> None:
             get_key(OPENAI)
     finally:
         keyring.set_keyring(previous)
-    expected = "No keychain on this system (Secret Service not running)" if sys.platform.startswith("linux") else "No keychain"
+    linux = "No keychain on this system (Secret Service not running)"
+    expected = linux if sys.platform.startswith("linux") else "No keychain"
     assert str(caught.value).startswith(expected) and "\n" not in str(caught.value)
 
 

@@ -95,7 +95,9 @@ def test_a_connection_dropped_mid_answer_falls_back_to_local_keeping_what_stream
     assert generation.usage.output_tokens == 2
 
 
-def test_an_http_error_before_any_word_lets_the_local_model_answer_with_the_reason_on_the_route(router, fake_cloud) -> None:
+def test_an_http_error_before_any_word_lets_the_local_model_answer_with_the_reason_on_the_route(
+    router, fake_cloud
+) -> None:
     fake_cloud.script.status = 500
     generation, events = answer(router)
     assert "stopped here" not in events[-1].text and events[-1].stats.generated_tokens == 6

@@ -29,29 +29,32 @@ def routed_server(llama_engine, cabin_data, fake_cloud, memory_keyring, cloud_re
     server.close()
 
 
+def ask(server: LiveServer, text: str, **options):
+    """A chat request through the official OpenAI client, to the model the server has loaded."""
+    messages = [{"role": "user", "content": text}]
+    return server.openai().chat.completions.create(model=server.engine.model_info.name, messages=messages, **options)
+
+
 def test_routing_is_off_unless_asked() -> None:
     def parsed(*argv: str):
         return build_parser(argv).parse_args(argv)
 
-    assert parsed("serve", "--model", "m").route == "local" and parsed("serve", "--model", "m", "--route", "auto").route == "auto"
+    assert parsed("serve", "--model", "m").route == "local"
+    assert parsed("serve", "--model", "m", "--route", "auto").route == "auto"
 
 
 def test_a_hard_request_to_the_local_api_is_answered_by_the_cloud(routed_server, fake_cloud) -> None:
-    client = routed_server.openai()
-    stream = client.chat.completions.create(model=routed_server.engine.model_info.name, messages=[{"role": "user", "content": HARD}], stream=True,
-                                            max_tokens=8)
+    stream = ask(routed_server, HARD, stream=True, max_tokens=8)
     text = "".join(chunk.choices[0].delta.content or "" for chunk in stream if chunk.choices)
     assert text == "Paris is the capital." and fake_cloud.requests[0].body["messages"][0]["content"] == HARD
 
 
 def test_a_simple_request_stays_local(routed_server, fake_cloud) -> None:
-    client = routed_server.openai()
-    answer = client.chat.completions.create(model=routed_server.engine.model_info.name, messages=[{"role": "user", "content": "Hi"}], max_tokens=4)
+    answer = ask(routed_server, "Hi", max_tokens=4)
     assert answer.usage.completion_tokens == 4 and fake_cloud.requests == []
 
 
 def test_offline_settings_keep_the_routed_server_local(routed_server, fake_cloud, cabin_data) -> None:
     Settings(cabin_data / "settings.json").set("offline", True)
-    client = routed_server.openai()
-    client.chat.completions.create(model=routed_server.engine.model_info.name, messages=[{"role": "user", "content": HARD}], max_tokens=4)
+    ask(routed_server, HARD, max_tokens=4)
     assert fake_cloud.requests == [] and json.loads((cabin_data / "settings.json").read_text())["routing"]["offline"]

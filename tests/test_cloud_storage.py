@@ -58,5 +58,6 @@ def test_a_version_3_database_opens_with_every_conversation_local_only(tmp_path:
     kept = store.conversation(c.id)
     (message,) = store.thread(c.id)
     version = store._db.execute("PRAGMA user_version").fetchone()[0]
-    assert (kept.title, kept.route_mode, kept.private, message.provider, message.cost) == ("Kept", "local", False, None, 0.0)
+    found = (kept.title, kept.route_mode, kept.private, message.provider, message.cost)
+    assert found == ("Kept", "local", False, None, 0.0)
     assert version == SCHEMA_VERSION == 4 and list(tmp_path.glob("c.sqlite3.v3-backup-*"))

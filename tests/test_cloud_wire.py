@@ -20,7 +20,8 @@ ASK = [system("You are a helpful AI assistant."), user("What is the capital of F
 
 def provider(cloud, kind: str = "openai", timeout: float = 5.0) -> Provider:
     base = f"{cloud.url}/v1" if kind == "openai" else cloud.url
-    return Provider(kind, base, f"fake-{kind}", input_cost=3.0, output_cost=15.0, timeout=timeout)  # type: ignore[arg-type]
+    name = f"fake-{kind}"
+    return Provider(kind, base, name, input_cost=3.0, output_cost=15.0, timeout=timeout)  # type: ignore[arg-type]
 
 
 def read_all(p: Provider, settings: SamplingSettings = SamplingSettings(max_tokens=64)) -> list:

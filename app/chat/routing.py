@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from app.context import AppContext
-from engine.cloud.route import Route
+from engine.cloud.route import Mode, Route
 from engine.cloud.router import Request, RoutedGeneration, Router
 from engine.generation import Generation, SamplingSettings
 from engine.messages import File, Message, user
@@ -65,9 +65,9 @@ class ConversationRouting:
         if conversation.route_mode == "local":
             self._routed = None
             return self._context.engine.chat(messages, settings, conversation_id)
-        self._routed = self.router.answer(
-            Request(messages, settings, conversation_id), conversation.route_mode, conversation.private  # type: ignore[arg-type]
-        )
+        request = Request(messages, settings, conversation_id)
+        mode: Mode = conversation.route_mode  # type: ignore[assignment]
+        self._routed = self.router.answer(request, mode, conversation.private)
         return self._routed
 
     def answered(self) -> dict[str, Any]:

@@ -19,8 +19,9 @@ LONG_WORDS = 350
 CODE = re.compile(r"```|^\s*(def |class |import |from \S+ import |#include|fn |func |public |SELECT )|[{};]\s*$",
                   re.MULTILINE)
 CODE_WORDS = re.compile(r"\b(code|function|bug|stack trace|traceback|refactor|compile|regex|algorithm|SQL)\b", re.I)
-MATHS = re.compile(r"\$[^$]+\$|\\(frac|int|sum|sqrt)|[∑∫√≤≥≠∂]|\b(prove|proof|integral|derivative|theorem|"
-                   r"equation|probability|matrix|eigen\w*|solve for)\b", re.I)
+MATHS = re.compile(r"\$[^$]+\$|\\(frac|int|sum|sqrt)|[∑∫√≤≥≠∂]|"
+                   r"\b(prove|proof|integral|derivative|theorem|equation|probability|matrix|eigen\w*|solve for)\b",
+                   re.I)
 STEPS = re.compile(r"^\s*(\d+[.)]|[-*•])\s+\S", re.MULTILINE)
 STEP_WORDS = re.compile(r"\b(step by step|then|after that|finally|first|second|compare|analy[sz]e|design|plan|"
                         r"explain why|trade-?offs?)\b", re.I)

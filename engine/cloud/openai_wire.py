@@ -8,7 +8,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from engine.cloud.pieces import CloudError, Delta, Done, Piece, Usage, error_message, json_object, plain_turns
+from engine.cloud.pieces import (
+    CloudError,
+    Delta,
+    Done,
+    HttpRequest,
+    Piece,
+    Usage,
+    error_message,
+    json_object,
+    plain_turns,
+)
 from engine.cloud.provider import Provider
 from engine.generation import SamplingSettings
 from engine.messages import Message
@@ -16,7 +26,7 @@ from engine.messages import Message
 FINISH = {"stop": "stop", "length": "length"}
 
 
-def request(provider: Provider, key: str, messages: list[Message], settings: SamplingSettings) -> tuple[str, dict, dict]:
+def request(provider: Provider, key: str, messages: list[Message], settings: SamplingSettings) -> HttpRequest:
     """(url, headers, JSON body) of the streaming request."""
     system, turns = plain_turns(messages)
     body: dict[str, Any] = {

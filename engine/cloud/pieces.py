@@ -34,6 +34,8 @@ class Done:
 
 
 Piece = Delta | Usage | Done
+HttpRequest = tuple[str, dict[str, str], dict[str, Any]]
+"""(url, headers, JSON body) of one streaming request."""
 
 
 def plain_turns(messages: list[Message]) -> tuple[str, list[dict[str, str]]]:

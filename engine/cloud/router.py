@@ -77,10 +77,11 @@ class Router:
         private: bool,
         loop: asyncio.AbstractEventLoop | None = None,
     ) -> RoutedGeneration:
-        """Start answering; the decision (with the local model's judgement, when that is on) happens off the caller's thread."""
+        """Start answering; the decision (with the local model's judgement, when that is on) is made on a thread
+        of its own, never the caller's."""
         generation = RoutedGeneration(loop)
-        thread = threading.Thread(target=self._run, args=(generation, request, mode, private), name="cabin-router", daemon=True)
-        thread.start()
+        args = (generation, request, mode, private)
+        threading.Thread(target=self._run, args=args, name="cabin-router", daemon=True).start()
         return generation
 
     def _run(self, generation: RoutedGeneration, request: Request, mode: Mode, private: bool) -> None:
@@ -97,7 +98,9 @@ class Router:
             if not generation.finished.done():
                 finish_early(generation.emit, "error", f"{type(e).__name__}: {e}")
 
-    def _decide(self, values: Preferences, provider: Provider | None, request: Request, mode: Mode, private: bool) -> Route:
+    def _decide(
+        self, values: Preferences, provider: Provider | None, request: Request, mode: Mode, private: bool
+    ) -> Route:
         offline = is_offline(values.offline)
         complexity: Complexity | None = None
         if mode != "local" and not private and not offline and provider is not None and not request.tools:
@@ -132,7 +135,9 @@ class Router:
         reason = "cancelled" if generation.stop_requested.is_set() else answer.finish_reason
         generation.emit(Finished(answer.text, reason, answer.stats()))
 
-    def _fall_back(self, generation: RoutedGeneration, request: Request, answer: CloudAnswer, route: Route, error: str) -> None:
+    def _fall_back(
+        self, generation: RoutedGeneration, request: Request, answer: CloudAnswer, route: Route, error: str
+    ) -> None:
         """The cloud failed: the local model answers, after whatever the cloud had already written."""
         generation.route = Route("local", f"cloud failed ({error})", route.score)
         generation.usage = answer.usage() if answer.text else None
