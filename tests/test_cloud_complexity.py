@@ -42,20 +42,20 @@ def test_only_the_last_question_is_scored() -> None:
 
 
 def test_local_only_is_local_without_a_score() -> None:
-    assert decide("local", False, False, PROVIDER, score_request([user(STEPS)]), 0.6) == Route("local", "")
+    assert decide("local", False, None, PROVIDER, score_request([user(STEPS)]), 0.6) == Route("local", "")
 
 
 def test_private_offline_and_no_provider_keep_auto_and_cloud_local() -> None:
     hard = score_request([user(STEPS)])
-    assert decide("cloud", True, False, PROVIDER, hard, 0.6).label == "Local: private conversation"
-    assert decide("auto", False, True, PROVIDER, hard, 0.6).label == "Local: offline"
-    assert decide("cloud", False, False, None, hard, 0.6).label == "Local: no cloud provider set up"
+    assert decide("cloud", True, None, PROVIDER, hard, 0.6).label == "Local: private conversation"
+    assert decide("auto", False, "offline", PROVIDER, hard, 0.6).label == "Local: offline"
+    assert decide("cloud", False, None, None, hard, 0.6).label == "Local: no cloud provider set up"
 
 
 def test_auto_compares_the_score_with_the_threshold() -> None:
     hard = score_request([user(STEPS)])
-    assert decide("auto", False, False, PROVIDER, hard, hard.score).target == "cloud"
-    assert decide("auto", False, False, PROVIDER, hard, hard.score + 0.01).target == "local"
+    assert decide("auto", False, None, PROVIDER, hard, hard.score).target == "cloud"
+    assert decide("auto", False, None, PROVIDER, hard, hard.score + 0.01).target == "local"
 
 
 def test_the_label_reads_like_the_issue_asks() -> None:

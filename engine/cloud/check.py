@@ -8,7 +8,7 @@ import time
 from engine.cloud.answer import CloudAnswer
 from engine.cloud.client import stream_pieces
 from engine.cloud.keys import get_key
-from engine.cloud.offline import is_offline
+from engine.cloud.offline import offline_reason
 from engine.cloud.pieces import CloudError, first_line
 from engine.cloud.provider import Provider
 from engine.generation import SamplingSettings
@@ -22,8 +22,11 @@ def check_connection(provider: Provider | None, offline_switch: bool) -> str:
     """"Connected: gpt-4o-mini answered “OK” in 0.41 s", or CloudError with the reason (no socket when offline)."""
     if provider is None:
         raise CloudError("Set a model name first")
-    if is_offline(offline_switch):
+    reason = offline_reason(offline_switch, provider.url)
+    if reason == "offline":
         raise CloudError("Offline is on (Preferences or HF_HUB_OFFLINE): Cabin will not connect")
+    if reason:
+        raise CloudError("No network: no interface is up with an address that can reach the provider")
     key = get_key(provider)
     if not key:
         raise CloudError(f"No API key stored for {provider.name}: enter one and press Save Key")

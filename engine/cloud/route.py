@@ -35,18 +35,19 @@ LOCAL_ONLY = Route("local", "")
 def decide(
     mode: Mode,
     private: bool,
-    offline: bool,
+    offline: str | None,
     provider: Provider | None,
     complexity: Complexity | None,
     threshold: float,
 ) -> Route:
-    """Local unless everything allows the cloud; in Auto, cloud only when the score reaches the threshold."""
+    """Local unless everything allows the cloud; in Auto, cloud only when the score reaches the threshold.
+    `offline` is why the machine must stay off the network (engine/cloud/offline.py), None when it need not."""
     if mode == "local":
         return LOCAL_ONLY
     if private:
         return Route("local", "private conversation")
     if offline:
-        return Route("local", "offline")
+        return Route("local", offline)
     if provider is None:
         return Route("local", "no cloud provider set up")
     score = complexity.score if complexity else None

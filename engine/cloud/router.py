@@ -19,7 +19,7 @@ from engine.cloud.client import stream_pieces
 from engine.cloud.complexity import Complexity, score_request
 from engine.cloud.judge import judged
 from engine.cloud.keys import NoKeychain, get_key
-from engine.cloud.offline import is_offline
+from engine.cloud.offline import offline_reason
 from engine.cloud.pieces import CloudError
 from engine.cloud.provider import Provider, provider_from
 from engine.cloud.route import Mode, Route, decide
@@ -68,7 +68,8 @@ class Router:
         values = self._preferences()
         provider = provider_from(values)
         complexity = score_request(messages) if mode != "local" else None
-        return decide(mode, private, is_offline(values.offline), provider, complexity, values.route_threshold)
+        offline = offline_reason(values.offline, provider.url if provider else None) if mode != "local" else None
+        return decide(mode, private, offline, provider, complexity, values.route_threshold)
 
     def answer(
         self,
@@ -101,7 +102,7 @@ class Router:
     def _decide(
         self, values: Preferences, provider: Provider | None, request: Request, mode: Mode, private: bool
     ) -> Route:
-        offline = is_offline(values.offline)
+        offline = offline_reason(values.offline, provider.url if provider else None) if mode != "local" else None
         complexity: Complexity | None = None
         if mode != "local" and not private and not offline and provider is not None and not request.tools:
             complexity = score_request(request.messages)
