@@ -81,13 +81,14 @@ class Router:
         """Start answering; the decision (with the local model's judgement, when that is on) is made on a thread
         of its own, never the caller's."""
         generation = RoutedGeneration(loop)
-        args = (generation, request, mode, private)
+        args = (generation, self._preferences(), request, mode, private)  # settings read here, on the caller's thread
         threading.Thread(target=self._run, args=args, name="cabin-router", daemon=True).start()
         return generation
 
-    def _run(self, generation: RoutedGeneration, request: Request, mode: Mode, private: bool) -> None:
+    def _run(
+        self, generation: RoutedGeneration, values: Preferences, request: Request, mode: Mode, private: bool
+    ) -> None:
         try:
-            values = self._preferences()
             provider = provider_from(values)
             route = self._decide(values, provider, request, mode, private)
             generation.route = route
