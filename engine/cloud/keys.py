@@ -2,14 +2,12 @@
 
 Keys are never written to settings.json, the conversation database or a log line: only the keychain holds
 them. Where the system has no keychain, every call raises `NoKeychain` with one line that says so.
+keyring is imported on first use (~85 ms: it looks for its backends), not when the window opens.
 """
 
 from __future__ import annotations
 
 import sys
-
-import keyring
-from keyring.errors import KeyringError, NoKeyringError, PasswordDeleteError
 
 from engine.cloud.provider import Provider
 
@@ -27,7 +25,9 @@ def _missing() -> NoKeychain:
     return NoKeychain("No keychain on this system: the API key cannot be stored")
 
 
-def _failed(error: KeyringError) -> NoKeychain:
+def _failed(error: Exception) -> NoKeychain:
+    from keyring.errors import NoKeyringError
+
     if isinstance(error, NoKeyringError):
         return _missing()
     return NoKeychain(f"The keychain refused: {str(error).splitlines()[0] if str(error) else type(error).__name__}")
@@ -35,6 +35,9 @@ def _failed(error: KeyringError) -> NoKeychain:
 
 def get_key(provider: Provider) -> str | None:
     """The provider's API key, or None when none is stored."""
+    import keyring
+    from keyring.errors import KeyringError
+
     try:
         return keyring.get_password(SERVICE, provider.account)
     except KeyringError as e:
@@ -46,6 +49,9 @@ def set_key(provider: Provider, key: str) -> None:
     if not key.strip():
         delete_key(provider)
         return
+    import keyring
+    from keyring.errors import KeyringError
+
     try:
         keyring.set_password(SERVICE, provider.account, key.strip())
     except KeyringError as e:
@@ -53,6 +59,9 @@ def set_key(provider: Provider, key: str) -> None:
 
 
 def delete_key(provider: Provider) -> None:
+    import keyring
+    from keyring.errors import KeyringError, PasswordDeleteError
+
     try:
         keyring.delete_password(SERVICE, provider.account)
     except PasswordDeleteError:

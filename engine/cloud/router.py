@@ -17,7 +17,6 @@ from typing import Any
 from engine.cloud.answer import NO_TOKEN_ID, CloudAnswer, CloudUsage
 from engine.cloud.client import stream_pieces
 from engine.cloud.complexity import Complexity, score_request
-from engine.cloud.judge import judged
 from engine.cloud.keys import NoKeychain, get_key
 from engine.cloud.offline import offline_reason
 from engine.cloud.pieces import CloudError
@@ -108,6 +107,8 @@ class Router:
         if mode != "local" and not private and not offline and provider is not None and not request.tools:
             complexity = score_request(request.messages)
             if mode == "auto" and values.route_judge:
+                from engine.cloud.judge import judged  # llguidance: imported only when judging is on
+
                 complexity = judged(self._engine, request.messages, complexity)
         if request.tools and mode != "local":
             return Route("local", "the request offers tools")
