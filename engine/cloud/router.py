@@ -104,15 +104,16 @@ class Router:
     ) -> Route:
         offline = offline_reason(values.offline, provider.url if provider else None) if mode != "local" else None
         complexity: Complexity | None = None
-        if mode != "local" and not private and not offline and provider is not None and not request.tools:
+        if mode != "local" and not private and not offline and provider is not None:
             complexity = score_request(request.messages)
-            if mode == "auto" and values.route_judge:
+            if mode == "auto" and values.route_judge and not request.tools:
                 from engine.cloud.judge import judged  # llguidance: imported only when judging is on
 
                 complexity = judged(self._engine, request.messages, complexity)
-        if request.tools and mode != "local":
-            return Route("local", "the request offers tools")
-        return decide(mode, private, offline, provider, complexity, values.route_threshold)
+        route = decide(mode, private, offline, provider, complexity, values.route_threshold)
+        if route.target == "cloud" and request.tools:  # tool calls are parsed by the local model's format
+            return Route("local", "the request offers tools", route.score)
+        return route
 
     def _local(self, generation: RoutedGeneration, request: Request, prefix: str = "") -> None:
         """Forward the local engine's answer; `prefix` (a failed cloud answer's text) stays in front of it."""
