@@ -23,7 +23,10 @@ for _store in ("OLLAMA_MODELS", "LLAMA_CACHE"):
 
 import sys  # noqa: E402
 
+import keyring  # noqa: E402
+import keyring.backend  # noqa: E402
 import pytest  # noqa: E402
+from keyring.errors import PasswordDeleteError  # noqa: E402
 
 from engine.generation import Engine  # noqa: E402
 from engine.server import ServerConfig  # noqa: E402
@@ -551,3 +554,74 @@ def smollm2_onnx_fp32(tmp_path_factory: pytest.TempPathFactory, smollm2_model: P
 def smollm2_onnx_fp16(tmp_path_factory: pytest.TempPathFactory, smollm2_model: Path) -> tuple[Path, object]:
     """(export folder, summary) of the real SmolLM2 exported fp16, checked with onnxruntime-genai."""
     return _export_onnx(tmp_path_factory.mktemp("onnx") / "smollm2-fp16", smollm2_model, precision="fp16")
+
+
+# -- hybrid routing (engine/cloud) -------------------------------------------------------------
+
+
+class MemoryKeyring(keyring.backend.KeyringBackend):
+    """A real keyring backend that keeps passwords in this process (the machines here have no Secret Service)."""
+
+    priority = 1  # type: ignore[assignment]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.entries: dict[tuple[str, str], str] = {}
+
+    def get_password(self, service: str, username: str) -> str | None:
+        return self.entries.get((service, username))
+
+    def set_password(self, service: str, username: str, password: str) -> None:
+        self.entries[(service, username)] = password
+
+    def delete_password(self, service: str, username: str) -> None:
+        if self.entries.pop((service, username), None) is None:
+            raise PasswordDeleteError("no such password")
+
+
+@pytest.fixture
+def memory_keyring() -> Iterator[MemoryKeyring]:
+    previous = keyring.get_keyring()
+    backend = MemoryKeyring()
+    keyring.set_keyring(backend)
+    yield backend
+    keyring.set_keyring(previous)
+
+
+@pytest.fixture
+def fake_cloud() -> Iterator[Any]:
+    """A cloud provider on 127.0.0.1 (tests/fake_cloud.py) speaking OpenAI's and Anthropic's streaming formats."""
+    from tests.fake_cloud import start_fake_cloud, stop_fake_cloud
+
+    cloud = start_fake_cloud()
+    yield cloud
+    stop_fake_cloud(cloud)
+
+
+@pytest.fixture
+def cloud_reachable(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The tests run with HF_HUB_OFFLINE=1, which keeps every answer local: lift it for a cloud test."""
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+
+
+_CONNECTS: list[list[Any]] = []
+
+
+def _watch_connects(event: str, args: tuple[Any, ...]) -> None:
+    if event == "socket.connect":
+        for watcher in _CONNECTS:
+            watcher.append(args[1])
+
+
+@pytest.fixture(scope="session")
+def _connect_hook() -> None:
+    sys.addaudithook(_watch_connects)  # an audit hook cannot be removed: it only records while a test watches
+
+
+@pytest.fixture
+def socket_connects(_connect_hook: None) -> Iterator[list[Any]]:
+    """Every address any thread of this process connects a socket to while the test runs (a sys audit hook)."""
+    seen: list[Any] = []
+    _CONNECTS.append(seen)
+    yield seen
+    _CONNECTS.remove(seen)

@@ -177,6 +177,13 @@ def test_typed_parts_are_stored_and_read_back(tmp_path: Path) -> None:
     assert thread[1] == call and thread[2].parts == (ToolResult("call_1", "rain, 4 °C", "weather"),)
 
 
+def drop_routing_columns(db: sqlite3.Connection) -> None:
+    """What version 4 added (hybrid routing), taken off again to make an older database."""
+    for table, column in (("conversations", "route_mode"), ("conversations", "private"), ("messages", "provider"),
+                          ("messages", "route"), ("messages", "cost")):
+        db.execute(f"ALTER TABLE {table} DROP COLUMN {column}")
+
+
 def test_a_version_2_database_gains_an_unset_think_switch_per_conversation(tmp_path: Path) -> None:
     path = tmp_path / "c.sqlite3"
     store = ConversationStore(path)
@@ -185,6 +192,7 @@ def test_a_version_2_database_gains_an_unset_think_switch_per_conversation(tmp_p
     db = sqlite3.connect(path)
     db.execute("ALTER TABLE conversations DROP COLUMN thinking")
     db.execute("ALTER TABLE messages DROP COLUMN thinking_time")
+    drop_routing_columns(db)
     db.execute("PRAGMA user_version=2")
     db.commit()
     db.close()

@@ -17,10 +17,11 @@ def stats_text(tokens: int, tps: float, ttft: float) -> str:
 
 
 def footer_text(message: StoredMessage) -> str:
-    """'128 tokens · 45.3 tok/s · TTFT 120 ms · stopped' for an answer; '' for a question."""
+    """'128 tokens · 45.3 tok/s · TTFT 120 ms · stopped' for an answer; '' for a question. A routed answer
+    starts with its route ('Cloud: long multi-step request, score 0.71 · 128 tokens ...')."""
     if message.role != "assistant":
         return ""
-    parts = []
+    parts = [message.route] if message.route else []
     if message.generated_tokens:
         parts.append(stats_text(message.generated_tokens, message.generation_tps, message.ttft))
     if message.finish_reason in REASONS:

@@ -106,6 +106,7 @@ class MessageView(QFrame):
     def _header(self, author: str, version: tuple[int, int]) -> QHBoxLayout:
         row = QHBoxLayout()
         name = QLabel(author)
+        self.author = name
         name.setStyleSheet("font-weight: 600")
         row.addWidget(name)
         row.addStretch()
@@ -160,6 +161,7 @@ class MessageView(QFrame):
 
     def finish(self, message: StoredMessage) -> None:
         self.message = message
+        self.author.setText(message.model or self.author.text())  # a cloud model may have written it (engine/cloud)
         self.body.finish(message.text)
         self.footer.setText(footer_text(message))
         self._style()

@@ -24,6 +24,7 @@ from app.chat.chat_view import ChatView
 from app.chat.composer import Composer
 from app.chat.conversation_list import ConversationList
 from app.chat.first_run import OFFERING, FirstRun
+from app.chat.route_bar import RouteBar, attach_route_bar
 from app.chat.session import ChatSession
 from app.chat.think_toggle import ThinkToggle
 from app.chat.transcript import to_json, to_markdown
@@ -71,6 +72,7 @@ class ChatPane(QWidget):
         self.system_bar = SystemPromptBar()
         self.think = ThinkToggle()
         self.composer = Composer()
+        self.route_bar = RouteBar()
         self.attacher = Attacher(context, self.session, self.composer)
         self.first_run = FirstRun(context, self.chat.empty)
         self._build_actions()
@@ -91,6 +93,7 @@ class ChatPane(QWidget):
         beside.setContentsMargins(0, 12, 16, 0)  # level with Send, inside the composer's own margin
         beside.addWidget(self.think)
         beside.addStretch()
+        column.addWidget(self.route_bar)
         composer_row = QHBoxLayout()
         composer_row.addWidget(self.composer, 1)
         composer_row.addLayout(beside)
@@ -133,6 +136,7 @@ class ChatPane(QWidget):
         session.sig_busy_changed.connect(self._busy_changed)
         self.context.models.sig_changed.connect(self._model_changed)
         self.context.models.sig_changed.connect(lambda: self.think.follow_model(self.context.engine))
+        attach_route_bar(self.route_bar, session, self.composer)
 
     def _build_actions(self) -> None:
         def action(text: str, slot, shortcut: QKeySequence | str | None = None) -> QAction:

@@ -13,6 +13,7 @@ from dataclasses import replace
 
 from PySide6.QtCore import QObject, Signal
 
+from app.chat.routing import ConversationRouting
 from app.chat.stream_pump import StreamPump
 from app.context import AppContext
 from engine.conversations.history import prompt_messages
@@ -68,6 +69,8 @@ class ChatSession(QObject):
         self.thread: list[StoredMessage] = []
         self._answer: StoredMessage | None = None
         self._saved_at = 0.0
+        self.routing = ConversationRouting(context)
+        """Who answers in the open conversation (Local only, Auto, Cloud; private), and the routed answer's route."""
         self._pump = StreamPump(self)
         self._pump.sig_frame.connect(self._streamed)
         self._pump.sig_finished.connect(self._finish)
@@ -116,6 +119,7 @@ class ChatSession(QObject):
         if conversation_id is None:
             self.draft_system_prompt = self._context.settings.get("default_system_prompt")
             self.draft_thinking = None
+        self.routing.open(conversation_id)
         self._reload()
 
     def _reload(self) -> None:
@@ -169,6 +173,7 @@ class ChatSession(QObject):
             conversation = self._store.create_conversation(title, self.draft_system_prompt)
             self.conversation_id = conversation.id
             self._store.set_thinking(self.conversation_id, self.draft_thinking)
+            self.routing.saved_as(self.conversation_id)
         parent = self.thread[-1].id if self.thread else None
         asked = self._store.add_message(self.conversation_id, parent, user(text, files))
         self._answer_to(asked)
@@ -208,7 +213,7 @@ class ChatSession(QObject):
         )
         self._saved_at = time.monotonic()
         settings = replace(self._context.settings.sampling(), thinking=self.thinking)
-        self._pump.start(self._context.engine.chat(self._prompt_messages(question), settings, question.conversation_id))
+        self._pump.start(self.routing.start(self._prompt_messages(question), settings, question.conversation_id))
         self._reload()
         self.sig_busy_changed.emit(True)
         self.sig_conversations_changed.emit()
@@ -246,6 +251,7 @@ class ChatSession(QObject):
             finish_reason=finish_reason,
             error=error,
             **(stats_values(stats) if stats else {}),
+            **self.routing.answered(),
         )
         self._pump.release()
         self._answer = None

@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
 
 from app.context import AppContext
 from app.performance.bench_box import BenchBox
+from app.performance.cloud_box import CloudBox
 from app.performance.figures import (
     MEMORY_CAPTIONS,
     Figure,
@@ -78,6 +79,8 @@ class PerformanceView(QWidget):
         body = QWidget()
         column = QVBoxLayout(body)
         column.addWidget(self._answers_box())
+        self.cloud_box = CloudBox(context.store)
+        column.addWidget(self.cloud_box)
         column.addWidget(self._memory_box())
         column.addWidget(self._model_box())
         self.bench_box = BenchBox(context)
@@ -186,6 +189,7 @@ class PerformanceView(QWidget):
         activity = self.monitor.activity
         self.bench_box.set_answering(activity.generating)
         self._show_answers(activity)
+        self.cloud_box.refresh()
         self._show_memory()
         if self._answers_shown != activity.answers:
             self._answers_shown = activity.answers

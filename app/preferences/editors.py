@@ -107,6 +107,23 @@ class TextEditor(SettingEditor):
             self.edit.blockSignals(False)
 
 
+class LineEditor(SettingEditor):
+    """One line of text (a URL, a model name), taken when editing finishes."""
+
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.edit = QLineEdit()
+        self.edit.setPlaceholderText(spec(key).blank)
+        self.edit.setToolTip(spec(key).help)
+        self.edit.editingFinished.connect(lambda: self.sig_entered.emit(self.key, self.edit.text()))
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.edit)
+
+    def show_value(self, value: Any) -> None:
+        self.edit.setText(value or "")
+
+
 class NumberEditor(SettingEditor):
     """A number typed as text, with its unit and valid range beside it; empty means the blank meaning."""
 
@@ -156,4 +173,6 @@ def editor_for(key: str) -> SettingEditor:
     if spec(key).choices:
         return ChoiceEditor(key)
     kind, _optional = value_type(key)
+    if kind is str and spec(key).one_line:
+        return LineEditor(key)
     return {bool: SwitchEditor, str: TextEditor}.get(kind, NumberEditor)(key)

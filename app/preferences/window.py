@@ -26,6 +26,7 @@ from app.context import AppContext
 from app.performance.view import PerformanceView
 from app.preferences.apply import ENGINE_KEYS, apply_to_engine
 from app.preferences.cache_files import CacheFilesRow
+from app.preferences.cloud_key import CloudKeyRow
 from app.preferences.editors import HINT_STYLE, SettingEditor, editor_for, range_hint
 from app.preferences.kv_cache import kv_cache_text
 from engine.settings.schema import SettingError, parse, section_keys, spec, to_text
@@ -39,7 +40,10 @@ PAGES = {
         "Saved prompt caches": "cache_files",
     },
     "Local API": {"Server": "server"},
+    "Cloud": {"Routing": "routing", "Provider": "cloud"},
 }
+SWITCHES_LABELLED_BESIDE = {"upcast_on_cpu", "offline", "route_judge"}
+"""Check boxes whose own text says it all (no label in the form's left column)."""
 SAVED_NOTE = "Saved. Used from the next answer."
 NOTES = {
     "default_system_prompt": "Saved. New conversations start with it.",
@@ -49,6 +53,9 @@ NOTES = {
     "memory_limit_gb": "Saved and applied.",
     "cache_limit_gb": "Saved and applied.",
     "prompt_cache_disk_mb": "Saved and applied.",
+    "route_default": "Saved. New conversations start with it.",
+    "cloud_model": "Saved. Store this endpoint's key below if it has none yet.",
+    "cloud_base_url": "Saved. Store this endpoint's key below if it has none yet.",
 }
 ERROR_STYLE = "color: #d32f2f"
 NOTE_STYLE = "color: palette(placeholder-text)"
@@ -62,6 +69,7 @@ class PreferencesWindow(QWidget):
         self.settings = context.settings
         self.editors: dict[str, SettingEditor] = {}
         self.cache_files = CacheFilesRow(context.engine)
+        self.cloud_key = CloudKeyRow(context.settings)
         self.kv_cache_label = QLabel()
         """What the KV cache takes at the context length, full precision vs the chosen bits."""
         self.kv_cache_label.setWordWrap(True)
@@ -103,7 +111,7 @@ class PreferencesWindow(QWidget):
                 editor = editor_for(key)
                 editor.sig_entered.connect(self.enter)
                 self.editors[key] = editor
-                label = "" if key == "upcast_on_cpu" else spec(key).label
+                label = "" if key in SWITCHES_LABELLED_BESIDE else spec(key).label
                 form.addRow(label, editor)
                 if label:
                     labels.append(form.labelForField(editor))
@@ -112,6 +120,8 @@ class PreferencesWindow(QWidget):
                 form.addRow("", self.cache_files)
             if section == "kv_cache":
                 form.addRow("", self.kv_cache_label)
+            if section == "cloud":
+                form.addRow("API key", self.cloud_key)
             column.addWidget(box)
         column.addStretch(1)
         width = max((label.sizeHint().width() for label in labels), default=0)
@@ -143,6 +153,8 @@ class PreferencesWindow(QWidget):
             self.editors[key].show_value(value)
         if key in ENGINE_KEYS:
             apply_to_engine(self.settings, self.context.engine)
+        if spec(key).section == "cloud":
+            self.cloud_key.show_stored()
         self._show_kv_cache()
         self._say(NOTES.get(key, SAVED_NOTE))
         return True

@@ -46,6 +46,10 @@ def register(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--keep-alive", type=keep_alive, default=300, metavar="DURATION",
                         help="how long an idle model stays loaded before it is unloaded, unless a request says "
                              "(default 5m; -1: forever; requests may name any model on this machine)")
+    parser.add_argument("--route", choices=("local", "auto"), default="local",
+                        help="auto: hard chat requests go to the cloud model set up in the app's Preferences ▸ Cloud "
+                             "(key in the system keychain); offline settings and HF_HUB_OFFLINE still keep every "
+                             "answer local (default: local, nothing leaves this machine)")
     parser.set_defaults(run=run)
 
 
@@ -89,5 +93,19 @@ def run(args: argparse.Namespace) -> int:
         print(f"cabin: warning: listening on {config.host} without --api-key: anyone who can reach this machine "
               "can use the model", file=sys.stderr)
     with loaded_engine(args) as engine:
-        asyncio.run(serve_until_stopped(engine, config))
+        asyncio.run(serve_until_stopped(routed(engine) if args.route == "auto" else engine, config))
     return 0
+
+
+def routed(engine: Engine) -> Engine:
+    """The engine with its chat answers routed by the settings in Cabin's data folder (engine/cloud/serving.py),
+    read again for each request, so Preferences changed in the app apply without a restart."""
+    from engine.cloud.router import Router
+    from engine.cloud.serving import RoutingEngine
+    from engine.paths import data_dir
+    from engine.settings.file import Settings
+
+    path = data_dir() / "settings.json"
+    for warning in Settings(path).warnings:
+        print(f"cabin: warning: {warning}", file=sys.stderr)
+    return RoutingEngine(engine, Router(engine, lambda: Settings(path).values))  # type: ignore[return-value]

@@ -26,6 +26,10 @@ class Conversation:
     current_leaf: str | None
     thinking: bool | None = None
     """The Think switch for models whose template takes one (None: the model's default)."""
+    route_mode: str = "local"
+    """Who answers: "local" (Local only, the default), "auto" or "cloud" (engine/cloud/route.py)."""
+    private: bool = False
+    """A private conversation is never routed to the cloud, whatever its mode."""
 
 
 @dataclass(frozen=True)
@@ -48,6 +52,12 @@ class StoredMessage:
     error: str | None = None
     thinking_time: float = 0.0
     """Seconds the model thought before answering."""
+    provider: str | None = None
+    """The cloud provider that wrote (some of) this answer; None for a local answer."""
+    route: str | None = None
+    """Who answered and why, as shown under the answer ("Cloud: long multi-step request, score 0.71")."""
+    cost: float = 0.0
+    """Estimated US dollars the cloud charged for this answer."""
 
     @property
     def is_streaming(self) -> bool:

@@ -2,7 +2,9 @@
 
 Version 1 kept each message's text in a `content` column; version 2 keeps typed parts (`parts`, JSON, see
 `parts_json`); version 3 adds each conversation's Think switch (`thinking`: NULL for the model's default)
-and how long each answer's model thought (`thinking_time`). Before an upgrade the database is copied beside itself with SQLite's backup API (which also
+and how long each answer's model thought (`thinking_time`); version 4 adds hybrid routing: each conversation's
+mode (`route_mode`: local, auto or cloud) and `private` flag, and each answer's cloud `provider`, `route` (the
+label shown on it) and estimated `cost`. Before an upgrade the database is copied beside itself with SQLite's backup API (which also
 takes what is still in the WAL file), then upgraded in one transaction: a crash mid-way leaves version 1.
 To change the schema: bump SCHEMA_VERSION, write SCHEMA for it, and add the step from the previous version.
 """
@@ -17,7 +19,7 @@ from pathlib import Path
 from engine.conversations import parts_json
 from engine.messages import text_parts
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 MESSAGES_TABLE = """
 CREATE TABLE IF NOT EXISTS {name} (
     id TEXT PRIMARY KEY,
@@ -34,7 +36,10 @@ CREATE TABLE IF NOT EXISTS {name} (
     prompt_tokens INTEGER NOT NULL DEFAULT 0,
     cached_tokens INTEGER NOT NULL DEFAULT 0,
     error TEXT,
-    thinking_time REAL NOT NULL DEFAULT 0
+    thinking_time REAL NOT NULL DEFAULT 0,
+    provider TEXT,
+    route TEXT,
+    cost REAL NOT NULL DEFAULT 0
 );
 """
 INDEX = "CREATE INDEX IF NOT EXISTS messages_by_conversation ON messages(conversation_id, created);"
@@ -47,7 +52,9 @@ CREATE TABLE IF NOT EXISTS conversations (
     updated REAL NOT NULL,
     current_leaf TEXT,
     deleted INTEGER NOT NULL DEFAULT 0,
-    thinking INTEGER
+    thinking INTEGER,
+    route_mode TEXT NOT NULL DEFAULT 'local',
+    private INTEGER NOT NULL DEFAULT 0
 );
 """ + MESSAGES_TABLE.format(name="messages") + INDEX
 
@@ -109,4 +116,18 @@ def _add_thinking(db: sqlite3.Connection) -> None:
         db.execute("ALTER TABLE messages ADD COLUMN thinking_time REAL NOT NULL DEFAULT 0")
 
 
-UPGRADES: dict[int, Callable[[sqlite3.Connection], None]] = {1: _content_to_parts, 2: _add_thinking}
+ROUTING_COLUMNS = {"provider": "TEXT", "route": "TEXT", "cost": "REAL NOT NULL DEFAULT 0"}
+
+
+def _add_routing(db: sqlite3.Connection) -> None:
+    """3 → 4: every existing conversation stays Local only and not private; answers get their (empty) cloud
+    provider, route label and cost (unless 1 → 2 in the same run already built the table with them)."""
+    db.execute("ALTER TABLE conversations ADD COLUMN route_mode TEXT NOT NULL DEFAULT 'local'")
+    db.execute("ALTER TABLE conversations ADD COLUMN private INTEGER NOT NULL DEFAULT 0")
+    present = {row[1] for row in db.execute("PRAGMA table_info(messages)")}
+    for name, kind in ROUTING_COLUMNS.items():
+        if name not in present:
+            db.execute(f"ALTER TABLE messages ADD COLUMN {name} {kind}")
+
+
+UPGRADES: dict[int, Callable[[sqlite3.Connection], None]] = {1: _content_to_parts, 2: _add_thinking, 3: _add_routing}

@@ -9,7 +9,7 @@ from __future__ import annotations
 import sqlite3
 import time
 import uuid
-from dataclasses import fields
+from dataclasses import astuple, dataclass, fields
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +45,17 @@ class StoreError(Exception):
     pass
 
 
+@dataclass(frozen=True)
+class CloudTotals:
+    answers: int
+    prompt_tokens: int
+    answer_tokens: int
+    cost: float
+    """Estimated US dollars."""
+    last_tps: float
+    """Answer tokens per second of the latest cloud answer."""
+
+
 class ConversationStore:
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -72,9 +83,9 @@ class ConversationStore:
     def create_conversation(self, title: str = "New chat", system_prompt: str = "") -> Conversation:
         now = time.time()
         conversation = Conversation(new_id(), title, system_prompt, now, now, None)
+        values = astuple(conversation)
         self._db.execute(
-            f"INSERT INTO conversations ({CONVERSATION_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (conversation.id, title, system_prompt, now, now, None, None),
+            f"INSERT INTO conversations ({CONVERSATION_COLUMNS}) VALUES ({', '.join('?' * len(values))})", values
         )
         return conversation
 
@@ -108,6 +119,21 @@ class ConversationStore:
 
     def set_thinking(self, conversation_id: str, thinking: bool | None) -> None:
         self._db.execute("UPDATE conversations SET thinking=? WHERE id=?", (thinking, conversation_id))
+
+    def set_routing(self, conversation_id: str, route_mode: str, private: bool) -> None:
+        """Who answers in this conversation (engine/cloud/route.py's modes), and whether it is private."""
+        self._db.execute("UPDATE conversations SET route_mode=?, private=? WHERE id=?", (route_mode, private, conversation_id))
+
+    def cloud_usage(self) -> CloudTotals:
+        """What the cloud answered over every conversation: answers, tokens, estimated cost, the last one's speed."""
+        count, prompt, answer, cost = self._db.execute(
+            "SELECT COUNT(*), TOTAL(prompt_tokens), TOTAL(generated_tokens), TOTAL(cost) FROM messages "
+            "WHERE provider IS NOT NULL"
+        ).fetchone()
+        last = self._db.execute(
+            "SELECT generation_tps FROM messages WHERE provider IS NOT NULL ORDER BY created DESC LIMIT 1"
+        ).fetchone()
+        return CloudTotals(int(count), int(prompt), int(answer), float(cost), last[0] if last else 0.0)
 
     def delete(self, conversation_id: str) -> None:
         """Hide a conversation; `undelete` brings it back until `purge_deleted` runs."""
@@ -173,8 +199,10 @@ class ConversationStore:
 
 
 def _conversation(row: tuple[Any, ...]) -> Conversation:
-    *values, thinking = row
-    return Conversation(*values, None if thinking is None else bool(thinking))
+    values = dict(zip(CONVERSATION_COLUMNS.split(", "), row))
+    thinking = values["thinking"]
+    values.update(thinking=None if thinking is None else bool(thinking), private=bool(values["private"]))
+    return Conversation(**values)
 
 
 def _stored(row: tuple[Any, ...]) -> StoredMessage:

@@ -23,7 +23,21 @@ def _flat_to_sections(data: Data) -> Data:
     return upgraded
 
 
-MIGRATIONS: dict[int, Callable[[Data], Data]] = {1: _flat_to_sections}
+def _without_api_keys(data: Data) -> Data:
+    """2 → 3: hybrid routing keeps API keys in the OS keychain only, so any key-like entry a hand-edited or
+    foreign file carried is dropped (the routing and cloud sections themselves start at their defaults)."""
+    upgraded: Data = {"version": 3}
+    for section, values in data.items():
+        if section != "version":
+            upgraded[section] = {k: v for k, v in values.items() if not _secret(k)} if isinstance(values, dict) else values
+    return upgraded
+
+
+def _secret(key: str) -> bool:
+    return any(word in key.lower() for word in ("api_key", "apikey", "secret", "token_key"))
+
+
+MIGRATIONS: dict[int, Callable[[Data], Data]] = {1: _flat_to_sections, 2: _without_api_keys}
 
 
 def migrate(data: Data, version: int) -> Data:

@@ -12,8 +12,9 @@ import types
 from dataclasses import dataclass
 from typing import Any, Union, get_args, get_origin, get_type_hints
 
-SCHEMA_VERSION = 2
-"""Version 1 was the flat file of the first desktop window (no "version" key); 2 groups keys by section."""
+SCHEMA_VERSION = 3
+"""Version 1 was the flat file of the first desktop window (no "version" key); 2 groups keys by section;
+3 adds hybrid routing's "routing" and "cloud" sections (and never holds an API key: those live in the keychain)."""
 
 GB = 1024**3
 
@@ -34,6 +35,8 @@ class Spec:
     unit: str = ""
     choices: tuple[tuple[Any, str], ...] = ()
     """For settings with a few allowed values: (value, what the user sees) pairs, in the order shown."""
+    one_line: bool = False
+    """For text settings: a one-line field (a URL, a name) instead of a box for paragraphs."""
 
 
 def setting(default: Any, section: str, **spec: Any) -> Any:
@@ -134,6 +137,54 @@ class Preferences:
         "beside the history, so that reopening a long chat after a restart answers almost as fast as before it. "
         "When the files need more space than this, the ones used longest ago are deleted. MLX models only; "
         "0 turns it off and deletes the files. Takes effect at once.",
+    )
+    offline: bool = setting(
+        False, "routing", label="Offline: never use the cloud",
+        help="Every answer comes from the local model and Cabin opens no connection to a cloud provider, whatever "
+        "a conversation's mode says. HF_HUB_OFFLINE=1 in the environment does the same.",
+    )
+    route_default: str = setting(
+        "local", "routing", label="New conversations",
+        choices=(("local", "Local only"), ("auto", "Auto (local or cloud per request)"), ("cloud", "Cloud")),
+        help="Who answers in a new conversation; each conversation can change its own beside the composer. "
+        "Local only never sends anything off this computer; a private conversation never does, whatever is chosen.",
+    )
+    route_threshold: float = setting(
+        0.6, "routing", label="Cloud above score", minimum=0, maximum=1,
+        help="In Auto, a request whose complexity score (length, code, maths, multi-step instructions, "
+        "attachments) reaches this goes to the cloud; below it the local model answers. Lower sends more out.",
+    )
+    route_judge: bool = setting(
+        False, "routing", label="Ask the local model to judge too",
+        help="In Auto, the local model also rates each request easy or hard (a few tokens, before answering), "
+        "averaged with the score. Small models judge poorly.",
+    )
+    cloud_kind: str = setting(
+        "openai", "cloud", label="API",
+        choices=(("openai", "OpenAI-compatible chat completions"), ("anthropic", "Anthropic Messages")),
+        help="The provider's wire format: OpenAI-compatible (OpenAI, OpenRouter, Groq, Mistral, vLLM, a local "
+        "server...) or Anthropic's Messages API.",
+    )
+    cloud_base_url: str = setting(
+        "", "cloud", label="Base URL", one_line=True, blank="the API's own: api.openai.com/v1 or api.anthropic.com",
+        help="Where the API lives, e.g. https://api.openai.com/v1 or https://openrouter.ai/api/v1. Empty: the "
+        "API's own (api.openai.com/v1, api.anthropic.com).",
+    )
+    cloud_model: str = setting(
+        "", "cloud", label="Model", one_line=True, blank="none: no cloud model set up",
+        help="The provider's model name (gpt-4o-mini, claude-sonnet-4-5...). Empty: no cloud provider is set up.",
+    )
+    cloud_input_cost: float = setting(
+        0.0, "cloud", label="Price of prompt tokens", minimum=0, maximum=1000, unit="$ per million",
+        help="For the cost estimate in the Performance view: what the provider charges per million prompt tokens.",
+    )
+    cloud_output_cost: float = setting(
+        0.0, "cloud", label="Price of answer tokens", minimum=0, maximum=1000, unit="$ per million",
+        help="For the cost estimate: what the provider charges per million answer tokens.",
+    )
+    cloud_timeout: float = setting(
+        30.0, "cloud", label="Timeout", minimum=1, maximum=600, unit="s",
+        help="How long to wait to connect and for each piece of the answer before the local model takes over.",
     )
     api_server: bool = setting(False, "window")
     """Whether the local API was on when the app closed (File ▸ Serve Local API switches it)."""
