@@ -68,7 +68,7 @@ def test_a_file_that_is_not_an_object_is_kept_aside(path: Path) -> None:
 
 
 def test_a_bad_value_falls_back_to_its_default_and_the_file_is_kept(path: Path) -> None:
-    path.write_text(json.dumps({"version": 2, "sampling": {"temperature": 9.0, "top_p": 0.5}}))
+    path.write_text(json.dumps({"version": SCHEMA_VERSION, "sampling": {"temperature": 9.0, "top_p": 0.5}}))
     settings = Settings(path)
     assert (settings.values.temperature, settings.values.top_p) == (0.7, 0.5)
     assert "Temperature must be between 0 and 2" in settings.warnings[0]

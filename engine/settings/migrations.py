@@ -23,7 +23,15 @@ def _flat_to_sections(data: Data) -> Data:
     return upgraded
 
 
-MIGRATIONS: dict[int, Callable[[Data], Data]] = {1: _flat_to_sections}
+def _add_speculative(data: Data) -> Data:
+    """2 → 3: speculative decoding's settings, as they are by default (no model has a draft; 3 draft tokens)."""
+    upgraded = {**data, "version": 3}
+    upgraded.setdefault("speculative", {}).setdefault("num_draft_tokens", 3)
+    upgraded.setdefault("drafts", {}).setdefault("draft_models", {})
+    return upgraded
+
+
+MIGRATIONS: dict[int, Callable[[Data], Data]] = {1: _flat_to_sections, 2: _add_speculative}
 
 
 def migrate(data: Data, version: int) -> Data:
