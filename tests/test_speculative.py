@@ -125,3 +125,22 @@ def test_the_real_smollm2_answers_the_same_with_its_4_bit_import_as_draft(
     assert token_ids(drafted) == token_ids(alone)
     assert "Paris" in drafted[0].text
     assert drafted[0].stats.draft.acceptance > 0.5
+
+
+def test_the_openai_api_counts_the_drafts_tokens_as_accepted_and_rejected_predictions(
+    llama_model: Path, llama_draft_model: Path, cabin_data: Path, empty_hf_cache: Path
+) -> None:
+    from engine.server import ServerConfig
+    from tests.conftest import LiveServer
+
+    engine = engine_for(llama_model, llama_draft_model)
+    server = LiveServer(engine, ServerConfig(port=0))
+    try:
+        answer = server.openai().chat.completions.create(
+            model="tiny-llama", messages=[{"role": "user", "content": "Hello there"}], max_tokens=12, temperature=0
+        )
+    finally:
+        server.close()
+        engine.shutdown()
+    details = answer.usage.completion_tokens_details
+    assert details.accepted_prediction_tokens + details.rejected_prediction_tokens > 0
