@@ -144,3 +144,69 @@ def test_the_openai_api_counts_the_drafts_tokens_as_accepted_and_rejected_predic
         engine.shutdown()
     details = answer.usage.completion_tokens_details
     assert details.accepted_prediction_tokens + details.rejected_prediction_tokens > 0
+
+
+def engine_with_files(model: Path, draft: Path | None, folder: Path) -> Engine:
+    from engine.generation.disk_cache import MB, CacheFolder
+
+    engine = Engine(cache_folder=CacheFolder(folder, 64 * MB))
+    if draft is not None:
+        engine.drafts[model_key(model)] = DraftChoice(str(draft))
+    engine.load(model).result()
+    return engine
+
+
+def restarted_turn(model: Path, draft: Path | None, folder: Path) -> tuple[Finished, Finished]:
+    """A first answer, the engine shut down (its cache written), then the follow-up in a new engine."""
+    before = engine_with_files(model, draft, folder)
+    first = before.chat(QUESTION, GREEDY, conversation_id="chat").result()
+    before.shutdown()
+    after = engine_with_files(model, draft, folder)
+    try:
+        follow_up = [*QUESTION, assistant(first.text), user("And the capital of Italy?")]
+        return first, after.chat(follow_up, GREEDY, conversation_id="chat").result()
+    finally:
+        after.shutdown()
+
+
+def test_after_a_restart_the_saved_cache_holds_the_drafts_layers_too(
+    llama_model: Path, llama_draft_model: Path, tmp_path: Path
+) -> None:
+    first, restored = restarted_turn(llama_model, llama_draft_model, tmp_path / "drafted")
+    _, alone = restarted_turn(llama_model, None, tmp_path / "alone")
+    assert restored.stats.cached_tokens == first.stats.prompt_tokens + first.stats.generated_tokens
+    assert restored.token_ids == alone.token_ids
+
+
+def test_a_cache_saved_without_the_draft_is_not_read_back_with_it(
+    llama_model: Path, llama_draft_model: Path, tmp_path: Path
+) -> None:
+    before = engine_with_files(llama_model, None, tmp_path / "caches")
+    first = before.chat(QUESTION, GREEDY, conversation_id="chat").result()
+    before.shutdown()
+    after = engine_with_files(llama_model, llama_draft_model, tmp_path / "caches")
+    try:
+        again = after.chat([*QUESTION, assistant(first.text), user("Why?")], GREEDY, conversation_id="chat").result()
+    finally:
+        after.shutdown()
+    assert again.stats.cached_tokens == 0
+
+
+def test_after_the_model_ran_alone_the_draft_catches_up_with_the_conversation(with_rejecting_draft: Engine) -> None:
+    """What batched requests do (they run the model alone): the draft's layers are fed what the model's hold."""
+    import mlx.core as mx
+    from mlx_lm.generate import generate_step
+
+    def run_alone_then_catch_up(backend) -> tuple[int, int]:
+        kv = backend.new_cache()
+        tokens = backend.tokenizer.encode("The capital of France is")
+        generated = [t for t, _ in generate_step(mx.array(tokens), backend.model, max_tokens=5,
+                                                  prompt_cache=backend.target_cache(kv))]  # fmt: skip
+        held = tokens + generated
+        backend.catch_up_draft(kv, held)
+        target, draft = backend.target_cache(kv), kv[len(backend.target_cache(kv)) :]
+        return target[0].offset, draft[0].offset
+
+    target, draft = with_rejecting_draft.run_with_backend(run_alone_then_catch_up).result()
+    assert draft == target
+
