@@ -18,8 +18,8 @@ GREEDY = SamplingSettings(temperature=0.0, max_tokens=24)
 QUESTION = [system("You are a helpful AI assistant."), user("What is the capital of France?")]
 
 
-def engine_for(model: Path, draft: Path | None, num_draft_tokens: int = 3) -> Engine:
-    engine = Engine()
+def engine_for(model: Path, draft: Path | None, num_draft_tokens: int = 3, kv_bits: int | None = None) -> Engine:
+    engine = Engine(kv_bits=kv_bits)
     if draft is not None:
         engine.drafts[model_key(model)] = DraftChoice(str(draft), num_draft_tokens)
     engine.load(model).result()
@@ -125,6 +125,16 @@ def test_the_real_smollm2_answers_the_same_with_its_4_bit_import_as_draft(
     assert token_ids(drafted) == token_ids(alone)
     assert "Paris" in drafted[0].text
     assert drafted[0].stats.draft.acceptance > 0.5
+
+
+def test_with_an_8_bit_kv_cache_the_real_pair_still_answers_as_the_model_alone(
+    smollm2_float32: Path, smollm2_model: Path
+) -> None:
+    alone = two_turns(engine_for(smollm2_float32, None, kv_bits=8))
+    drafted_engine = engine_for(smollm2_float32, smollm2_model, kv_bits=8)
+    kinds = drafted_engine.run_with_backend(lambda backend: {type(c).__name__ for c in backend.new_cache()}).result()
+    assert kinds == {"QuantizedKVCache"}
+    assert token_ids(two_turns(drafted_engine)) == token_ids(alone)
 
 
 def test_the_openai_api_counts_the_drafts_tokens_as_accepted_and_rejected_predictions(
