@@ -100,6 +100,18 @@ def test_a_draft_with_another_tokenizer_is_refused_in_one_line(llama_model: Path
     assert "\n" not in str(refused.value)
 
 
+def test_a_refused_draft_leaves_the_loaded_model_answering(llama_model: Path, other_tokenizer_model: Path) -> None:
+    engine = engine_for(llama_model, None)
+    try:
+        engine.drafts[model_key(llama_model)] = DraftChoice(str(other_tokenizer_model))
+        with pytest.raises(ModelError):
+            engine.load(llama_model).result()
+        assert engine.model_info.name == "tiny-llama"
+        assert engine.chat(QUESTION, GREEDY).result().finish_reason in ("stop", "length")
+    finally:
+        engine.shutdown()
+
+
 def test_a_gguf_model_loads_without_its_draft_and_says_so(tiny_gguf: Path, llama_model: Path) -> None:
     engine = engine_for(tiny_gguf, llama_model)
     try:

@@ -82,14 +82,14 @@ class MLXBackend(WorkerBound):
         draft: tuple[DraftChoice, ModelInfo] | None = None,
     ) -> MLXBackend:
         """Load a validated model folder; on MLX's CPU backend upcast it to float32 when that fits (compute_dtype).
-        `kv_bits` must suit the model's head size (`info.kv.usable_bits`). With a `draft` (a validated MLX folder),
-        load it too, refused in one line when its tokenizer differs, and time the model alone for the speedup."""
+        `kv_bits` must suit the model's head size (`info.kv.usable_bits`). With a `draft` (an MLX folder with the same
+        vocabulary, engine/models/draft.py), load it too and time the model alone for the speedup."""
         model, tokenizer = load_model(info)
         plan = apply_compute_policy(model, float32_fit(info, context, memory_budget()), upcast_on_cpu)
-        loaded = load_draft(*draft, (model, tokenizer, info.name), context, upcast_on_cpu, kv_bits) if draft else None
+        loaded = load_draft(*draft, (model, info.name), context, upcast_on_cpu, kv_bits) if draft else None
         backend = cls(model, tokenizer, plan, kv_bits, info.kv.group_size or 64, loaded)
         if loaded is not None:
-            loaded.baseline_tps = measure_baseline(model, backend.target_cache(backend.new_cache()), tokenizer.eos_token_id)
+            loaded.baseline_tps = measure_baseline(model, backend.target_cache(backend.new_cache()))
         return_freed_memory()  # what loading and the float32 upcast used on the way
         return backend
 

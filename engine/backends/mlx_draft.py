@@ -47,40 +47,33 @@ def quantized_cache(cache: list[Any], bits: int | None, group_size: int) -> list
     return [c.to_quantized(group_size, bits) if type(c) is KVCache else c for c in cache]
 
 
-def same_vocabulary(tokenizer: Any, other: Any) -> bool:
-    """Whether two tokenizers map every token to the same id: the draft's ids must mean the model's tokens."""
-    return tokenizer.get_vocab() == other.get_vocab()
-
-
-def refuse_unless_draftable(model: Any, tokenizer: Any, info: ModelInfo, draft_tokenizer: Any, target_name: str) -> None:
-    """One ModelError line when `info` cannot draft for the target (whose tokenizer is `tokenizer`)."""
-    if not same_vocabulary(tokenizer, draft_tokenizer):
-        raise ModelError(f"{info.name} cannot draft for {target_name}: its tokenizer is not the same "
-                         "(speculative decoding needs the same vocabulary)")  # fmt: skip
+def refuse_unless_rewindable(model: Any, target_name: str) -> None:
+    """One ModelError line when the model's cache cannot be trimmed, which rewinding a rejected draft needs."""
     if not can_trim_prompt_cache(make_prompt_cache(model)):
         raise ModelError(f"{target_name} cannot use a draft model: its KV cache cannot be rewound "
                          "(sliding-window or recurrent layers), which speculative decoding needs")  # fmt: skip
 
 
 def load_draft(
-    choice: DraftChoice, info: ModelInfo, target: tuple[Any, Any, str], context: int, upcast_on_cpu: bool,
+    choice: DraftChoice, info: ModelInfo, target: tuple[Any, str], context: int, upcast_on_cpu: bool,
     kv_bits: int | None,
 ) -> Draft:
-    """Load `info` as the draft of the target (model, tokenizer, name); refused in one line when it cannot draft
-    for it. Its weights are computed as the target's policy says (float32 on the CPU backend when that fits);
-    its KV cache is quantized to `kv_bits` when its head size allows."""
-    model, tokenizer, name = target
-    draft_model, draft_tokenizer = load_model(info)
-    refuse_unless_draftable(model, tokenizer, info, draft_tokenizer, name)
+    """Load `info` as the draft of the target (model, name), whose vocabulary engine/models/draft.py checked;
+    refused in one line when the target's cache cannot be rewound. Its weights are computed as the target's policy
+    says (float32 on the CPU backend when that fits); its KV cache is quantized to `kv_bits` when its head size
+    allows."""
+    model, name = target
+    refuse_unless_rewindable(model, name)
+    draft_model, _tokenizer = load_model(info)
     apply_compute_policy(draft_model, float32_fit(info, context, memory_budget()), upcast_on_cpu)
     resident = sum(v.nbytes for _, v in tree_flatten(draft_model.parameters()))
     bits = info.kv.usable_bits(kv_bits)
     return Draft(draft_model, info.name, choice.num_draft_tokens, bits, info.kv.group_size or 64, resident)
 
 
-def measure_baseline(model: Any, cache: list[Any], first_token: int) -> float:
+def measure_baseline(model: Any, cache: list[Any]) -> float:
     """The model's decode tok/s alone, from a short greedy run into `cache` (a fresh cache of its own)."""
-    steps = generate_step(mx.array([first_token]), model, max_tokens=BASELINE_TOKENS + 2, prompt_cache=cache)
+    steps = generate_step(mx.array([0]), model, max_tokens=BASELINE_TOKENS + 2, prompt_cache=cache)
     next(steps), next(steps)
     start = time.perf_counter()
     for _ in steps:

@@ -1,5 +1,6 @@
-"""Which draft model a model loads with (engine/speculative.py), checked before anything is loaded: the draft must be
-an MLX folder, and a GGUF model (run on llama.cpp) loads without one, saying so."""
+"""Which draft model a model loads with (engine/speculative.py), checked before anything is loaded (so a refusal
+leaves the loaded model alone): the draft must be an MLX folder with the model's vocabulary, and a GGUF model (run on
+llama.cpp) loads without one, saying so."""
 
 from __future__ import annotations
 
@@ -42,4 +43,15 @@ def plan_draft(info: ModelInfo, drafts: Mapping[str, DraftChoice]) -> DraftPlan:
     if backend_name(draft_info) != "MLX":
         raise ModelError(f"the draft model {draft_info.name} is a GGUF file ({MLX_ONLY}): choose an MLX folder "
                          "(`cabin models import` makes one)")  # fmt: skip
+    if not same_vocabulary(info, draft_info):
+        raise ModelError(f"{draft_info.name} cannot draft for {info.name}: its tokenizer is not the same "
+                         "(speculative decoding needs the same vocabulary)")  # fmt: skip
     return DraftPlan((choice, draft_info))
+
+
+def same_vocabulary(info: ModelInfo, other: ModelInfo) -> bool:
+    """Whether two models' tokenizers map every token to the same id (the draft's ids must mean the model's tokens);
+    reads only their tokenizer files."""
+    from mlx_lm.utils import load_tokenizer
+
+    return load_tokenizer(info.path).get_vocab() == load_tokenizer(other.path).get_vocab()
