@@ -3,11 +3,22 @@ the engine, which loads the draft the next time that model is loaded. Shared by 
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from engine.backends import backend_name
 from engine.generation import Engine
 from engine.models.folder import ModelInfo
 from engine.models.store import StoredModel, model_key
 from engine.settings.file import Settings
+
+
+NONE = "None"
+"""The choice of no draft model."""
+
+
+def shown_name(key: str | None) -> str:
+    """A draft model's key as a short name: a folder by its name, a repo id as it is."""
+    return NONE if key is None else Path(key).name if Path(key).is_absolute() else key
 
 
 def draft_candidates(models: list[StoredModel], target: ModelInfo) -> list[StoredModel]:

@@ -74,12 +74,16 @@ def select(pane, folder: Path):
     return model
 
 
-def test_the_models_pane_sets_a_draft_and_shows_it_on_its_button(pane_with_settings, llama_model, llama_4bit_twin) -> None:
+def test_the_models_pane_sets_a_draft_and_shows_it_on_its_button(
+    qtbot, pane_with_settings, llama_model, llama_4bit_twin, tmp_path
+) -> None:
     pane, settings = pane_with_settings
     model = select(pane, llama_model)
     pane.set_draft(model, str(llama_4bit_twin.resolve()))
     assert settings.values.draft_models == {model_key(llama_model): str(llama_4bit_twin.resolve())}
-    assert pane.draft_button.text() == f"Draft: {llama_4bit_twin.resolve()}…"
+    assert pane.draft_button.text() == "Draft: tiny-llama-4bit…"
+    qtbot.wait(50)  # the button's new width is laid out on the event loop
+    pane.grab().save(str(png_dir(tmp_path) / "models-pane-draft.png"))
 
 
 def test_the_models_pane_counts_the_draft_in_the_fit(pane_with_settings, llama_model, llama_4bit_twin) -> None:

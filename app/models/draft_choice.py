@@ -5,14 +5,13 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QInputDialog, QPushButton, QWidget
 
-from app.drafts import draft_candidates
+from app.drafts import NONE, draft_candidates, shown_name
 from engine.backends import backend_name
 from engine.generation import Engine
 from engine.models.draft import DraftPlan
 from engine.models.store import StoredModel, model_key
 from engine.speculative import MLX_ONLY
 
-NONE = "None"
 TOOLTIP = ("Speculative decoding: a smaller MLX model with the same tokenizer drafts this model's answers (checked "
            "when it loads). The answers stay the model's own, faster when the draft is cheap and often right.")
 
@@ -35,7 +34,7 @@ def show_draft(button: QPushButton, engine: Engine, model: StoredModel | None) -
     button.setEnabled(mlx)
     button.setToolTip(TOOLTIP if mlx or model is None else f"{MLX_ONLY.capitalize()}: this model runs on llama.cpp")
     current = draft_key(engine, model) if mlx else None
-    button.setText(f"Draft: {current}…" if current else "Draft Model…")
+    button.setText(f"Draft: {shown_name(current)}…" if current else "Draft Model…")
 
 
 def ask_for_draft(parent: QWidget, engine: Engine, model: StoredModel, models: list[StoredModel]) -> str | None | bool:

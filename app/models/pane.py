@@ -20,7 +20,7 @@ from PySide6.QtWidgets import QFileDialog
 
 from app.context import AppContext
 from app.model_state import ModelState, ModelStatus
-from app.drafts import set_draft
+from app.drafts import set_draft, shown_name
 from app.models.convert_dialog import ConvertDialog
 from app.models.draft_choice import ask_for_draft, draft_bytes, show_draft
 from app.models.jobs import Job, Watcher, run_in_thread
@@ -201,7 +201,7 @@ class ModelsPane(ModelsView):
     def set_draft(self, model: StoredModel, draft: str | None) -> None:
         """Give `model` the draft `draft` (a model key; None: none): saved, and used the next time it is loaded."""
         self.sig_set_draft.emit(model.info, draft)
-        self.say(f"{model.info.name} will load with {draft} as its draft model." if draft
+        self.say(f"{model.info.name} will load with {shown_name(draft)} as its draft model." if draft
                  else f"{model.info.name} will load without a draft model.")  # fmt: skip
         self._fill_tables()
 

@@ -4,22 +4,15 @@ list is read off the UI thread), and what the loaded model runs with now."""
 from __future__ import annotations
 
 from concurrent.futures import Future
-from pathlib import Path
 
 from PySide6.QtWidgets import QComboBox, QLabel, QVBoxLayout, QWidget
 
 from app.context import AppContext
-from app.drafts import draft_candidates, draft_of, draft_status, set_draft
+from app.drafts import NONE, draft_candidates, draft_of, draft_status, set_draft, shown_name
 from app.models.jobs import Watcher
 from app.preferences.editors import HINT_STYLE
 from engine.models.store import list_models
 
-NONE = "None"
-
-
-def shown_name(key: str | None) -> str:
-    """A draft as the list names it before the models are listed: a folder by its name, a repo id as it is."""
-    return NONE if key is None else Path(key).name if Path(key).is_absolute() else key
 
 
 class DraftRow(QWidget):
