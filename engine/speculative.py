@@ -55,12 +55,13 @@ class DraftStats:
         return cls(note=why)
 
     def describe(self, generation_tps: float) -> str:
-        """One line for the CLI and the chat footer: "draft 41/54 accepted (76%), 1.4× vs without"."""
+        """One line for the CLI and the chat footer: "draft 41/54 accepted (76%), ≈1.40× vs without" (approximate: the
+        speed without the draft was timed for a few tokens when the draft was loaded)."""
         if self.note:
             return f"draft not used: {self.note}"
         line = f"draft {self.accepted}/{self.proposed} accepted ({self.acceptance:.0%})"
         speedup = self.speedup(generation_tps)
-        return f"{line}, {speedup:.2f}× vs without" if speedup is not None else line
+        return f"{line}, ≈{speedup:.2f}× vs without" if speedup is not None else line
 
 
 MLX_ONLY = "draft models run on MLX only"

@@ -36,7 +36,7 @@ def test_the_speedup_is_against_the_model_alone() -> None:
 
 
 def test_the_line_says_what_was_kept_and_the_speedup() -> None:
-    assert DraftStats(8, 6, baseline_tps=20.0).describe(30.0) == "draft 6/8 accepted (75%), 1.50× vs without"
+    assert DraftStats(8, 6, baseline_tps=20.0).describe(30.0) == "draft 6/8 accepted (75%), ≈1.50× vs without"
 
 
 def test_an_answer_that_ran_without_the_draft_says_why_and_claims_no_speedup() -> None:

@@ -31,7 +31,7 @@ def footer_text(message: StoredMessage) -> str:
 
 
 def draft_text(stats: Stats | None) -> str:
-    """What the draft model did (speculative decoding): "draft 41/54 accepted (76%), 1.40× vs without", or why it
+    """What the draft model did (speculative decoding): "draft 41/54 accepted (76%), ≈1.40× vs without", or why it
     did not run; '' when the model has no draft."""
     if stats is None or stats.draft is None:
         return ""

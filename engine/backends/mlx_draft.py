@@ -19,7 +19,7 @@ from engine.models.folder import ModelInfo
 from engine.models.loading import load_model
 from engine.speculative import DraftChoice
 
-BASELINE_TOKENS = 8
+BASELINE_TOKENS = 16
 """Decode steps timed, after two untimed ones, to know the model's speed without its draft."""
 
 
