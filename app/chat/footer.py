@@ -31,7 +31,16 @@ def footer_text(message: StoredMessage) -> str:
     return " · ".join(parts)
 
 
+def draft_text(stats: Stats | None) -> str:
+    """What the draft model did (speculative decoding): "draft 41/54 accepted (76%), ≈1.40× vs without", or why it
+    did not run; '' when the model has no draft."""
+    if stats is None or stats.draft is None:
+        return ""
+    return stats.draft.describe(stats.generation_tps)
+
+
 def live_footer_text(stats: Stats | None) -> str:
     if stats is None:
         return "Thinking…"
-    return "Writing… " + stats_text(stats.generated_tokens, stats.generation_tps, stats.ttft)
+    line = "Writing… " + stats_text(stats.generated_tokens, stats.generation_tps, stats.ttft)
+    return " · ".join(filter(None, [line, draft_text(stats)]))

@@ -20,7 +20,9 @@ from PySide6.QtWidgets import QFileDialog
 
 from app.context import AppContext
 from app.model_state import ModelState, ModelStatus
+from app.drafts import set_draft, shown_name
 from app.models.convert_dialog import ConvertDialog
+from app.models.draft_choice import ask_for_draft, draft_bytes, show_draft
 from app.models.jobs import Job, Watcher, run_in_thread
 from app.models.requests import RunFound
 from app.models.tables import catalogue_rows, fill, installed_rows, select_key, selected_key
@@ -49,6 +51,8 @@ class ModelsPane(ModelsView):
 
     sig_use_model = Signal(str, bool)
     """The user chose a model to chat with: (repo id or folder path, load it even though it won't fit)."""
+    sig_set_draft = Signal(object, object)
+    """The user chose a draft model: (the model's ModelInfo, the draft's key or None for none)."""
     sig_request = Signal(str, object)
     """(pane title, request): after "Use for Chat", show the Chat pane (see app/panes.py)."""
 
@@ -86,6 +90,7 @@ class ModelsPane(ModelsView):
         self.catalogue.doubleClicked.connect(self.download_selected)
         self.use_button.clicked.connect(self.use_selected)
         self.delete_button.clicked.connect(self.delete_selected)
+        self.draft_button.clicked.connect(self.choose_draft)
         self.add_button.clicked.connect(self.add_folder)
         self.convert_button.clicked.connect(self.convert_model)
         self.import_button.clicked.connect(self.import_gguf_file)
@@ -130,6 +135,7 @@ class ModelsPane(ModelsView):
         if self.budget is None or model.info is None:
             return None
         kv_bits = kv_bits_for(model.info, self.engine.kv_bits)
+        weights += draft_bytes(self.engine, model, self.models, self.context_length, kv_bits)
         return assess(weights, model.info.kv, self.context_length, self.budget, kv_bits)
 
     def fit_found(self, model: FoundModel) -> Fit | None:
@@ -148,6 +154,7 @@ class ModelsPane(ModelsView):
         model = self.selected_model()
         self.use_button.setEnabled(bool(model and model.usable))
         self.delete_button.setEnabled(model is not None)
+        show_draft(self.draft_button, self.engine, model)
         idle = self.job is None
         chosen = self.downloaded(selected_key(self.catalogue))
         self.download_button.setText("Use for Chat" if chosen else "Download")
@@ -183,6 +190,20 @@ class ModelsPane(ModelsView):
         self.sig_use_model.emit(key, oversize)
         self.say(f"Loading {name or key} for Chat…")
         self.sig_request.emit("Chat", None)
+
+    def choose_draft(self) -> None:
+        model = self.selected_model()
+        if model is not None and model.info is not None:
+            chosen = ask_for_draft(self, self.engine, model, self.models)
+            if chosen is not False:
+                self.set_draft(model, chosen)
+
+    def set_draft(self, model: StoredModel, draft: str | None) -> None:
+        """Give `model` the draft `draft` (a model key; None: none): saved, and used the next time it is loaded."""
+        self.sig_set_draft.emit(model.info, draft)
+        self.say(f"{model.info.name} will load with {shown_name(draft)} as its draft model." if draft
+                 else f"{model.info.name} will load without a draft model.")  # fmt: skip
+        self._fill_tables()
 
     def run_found(self, model: FoundModel) -> None:
         """Run a GGUF another app keeps, as it is (llama.cpp): once loaded it is listed among this machine's models."""
@@ -385,7 +406,9 @@ class ModelsPane(ModelsView):
     def show_load_result(self, models: ModelState) -> None:
         """After "Use for Chat": say whether the model loaded (and refresh its last-used time) or why not."""
         if models.status is ModelStatus.READY:
-            self.say(f"{models.name} is loaded for Chat.")
+            draft = f" Its draft model: {self.engine.draft_name}." if self.engine.draft_name else ""
+            note = f" ({self.engine.draft_note}.)" if self.engine.draft_note else ""
+            self.say(f"{models.name} is loaded for Chat.{draft}{note}")
             self.refresh()
         elif models.status is ModelStatus.FAILED:
             self.say(models.error, error=True)
@@ -400,5 +423,6 @@ def models_pane(context: AppContext) -> ModelsPane:
     """The pane as the main window makes it: "Use for Chat" loads through the app's shared model state."""
     pane = ModelsPane(context.engine, context.settings.values.context_length)
     pane.sig_use_model.connect(lambda key, oversize: context.models.load(key, allow_oversize=oversize))
+    pane.sig_set_draft.connect(lambda info, draft: set_draft(context.settings, context.engine, info, draft))
     context.models.sig_changed.connect(lambda: pane.show_load_result(context.models))
     return pane

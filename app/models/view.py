@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.models.draft_choice import draft_button
 from app.models.elsewhere_section import RUN_MISSING, FoundElsewhere
 from app.models.tables import CATALOGUE_HEADERS, FIT_COLORS, INSTALLED_HEADERS, fill, make_table
 from app.models.task_bar import TaskBar
@@ -92,6 +93,7 @@ class ModelsView(QWidget):
         self.installed_stack.addWidget(self.empty_hint)
         self.use_button = QPushButton("Use for Chat")
         self.delete_button = QPushButton("Delete…")
+        self.draft_button = draft_button()
         self.add_button = QPushButton("Add Folder…")
         self.convert_button = QPushButton("Convert…")
         self.import_button = QPushButton("Import GGUF…")
@@ -142,7 +144,7 @@ class ModelsView(QWidget):
         column.addWidget(self.installed_title)
         column.addWidget(self.installed_stack, 1)
         buttons = QHBoxLayout()
-        for button in (self.use_button, self.delete_button):
+        for button in (self.use_button, self.delete_button, self.draft_button):
             buttons.addWidget(button)
         buttons.addStretch(1)
         for button in (self.run_button, self.import_button, self.add_button, self.convert_button):

@@ -27,12 +27,18 @@ from app.performance.view import PerformanceView
 from app.preferences.apply import ENGINE_KEYS, apply_to_engine
 from app.preferences.cache_files import CacheFilesRow
 from app.preferences.cloud_key import CloudKeyRow
+from app.preferences.draft_row import DraftRow
 from app.preferences.editors import HINT_STYLE, SettingEditor, editor_for, range_hint
 from app.preferences.kv_cache import kv_cache_text
 from engine.settings.schema import SettingError, parse, section_keys, spec, to_text
 
 PAGES = {
-    "Generation": {"Sampling": "sampling", "Context": "context", "New conversations": "chat"},
+    "Generation": {
+        "Sampling": "sampling",
+        "Context": "context",
+        "New conversations": "chat",
+        "Speculative decoding": "speculative",
+    },
     "Memory & Compute": {
         "MLX memory": "memory",
         "Conversation memory": "kv_cache",
@@ -50,6 +56,7 @@ NOTES = {
     "api_port": "Saved. Used the next time the server starts.",
     "upcast_on_cpu": "Saved. Used the next time a model is loaded.",
     "kv_cache_bits": "Saved. Used the next time a model is loaded.",
+    "num_draft_tokens": "Saved. Used the next time a model with a draft model is loaded.",
     "memory_limit_gb": "Saved and applied.",
     "cache_limit_gb": "Saved and applied.",
     "prompt_cache_disk_mb": "Saved and applied.",
@@ -70,6 +77,7 @@ class PreferencesWindow(QWidget):
         self.editors: dict[str, SettingEditor] = {}
         self.cache_files = CacheFilesRow(context.engine)
         self.cloud_key = CloudKeyRow(context.settings)
+        self.draft_row = DraftRow(context)
         self.kv_cache_label = QLabel()
         """What the KV cache takes at the context length, full precision vs the chosen bits."""
         self.kv_cache_label.setWordWrap(True)
@@ -97,7 +105,7 @@ class PreferencesWindow(QWidget):
         self._show_model_context()
         for keys in (QKeySequence.StandardKey.Close, QKeySequence(Qt.Key.Key_Escape)):
             QShortcut(keys, self, self.close)
-        self.resize(780, 720)
+        self.resize(780, 800)
 
     def _page(self, groups: dict[str, str]) -> QWidget:
         page = QWidget()
@@ -122,6 +130,9 @@ class PreferencesWindow(QWidget):
                 form.addRow("", self.kv_cache_label)
             if section == "cloud":
                 form.addRow("API key", self.cloud_key)
+            if section == "speculative":
+                form.addRow("Draft model", self.draft_row)
+                form.addRow("", self.draft_row.status)
             column.addWidget(box)
         column.addStretch(1)
         width = max((label.sizeHint().width() for label in labels), default=0)

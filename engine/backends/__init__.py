@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from engine.backends.base import Backend
     from engine.models.folder import ModelInfo
+    from engine.speculative import DraftChoice
 
 
 def backend_name(info: ModelInfo) -> str:
@@ -27,9 +28,13 @@ def kv_bits_for(info: ModelInfo, kv_bits: int | None) -> int | None:
     return info.kv.usable_bits(kv_bits) if backend_name(info) == "MLX" else None
 
 
-def load_backend(info: ModelInfo, context: int, upcast_on_cpu: bool, kv_bits: int | None = None) -> Backend:
+def load_backend(
+    info: ModelInfo, context: int, upcast_on_cpu: bool, kv_bits: int | None = None,
+    draft: tuple[DraftChoice, ModelInfo] | None = None,
+) -> Backend:
     """Load a validated model with the backend its format needs, on the calling thread, which then owns it.
-    `kv_bits` (8 or 4): quantize the KV cache, where the backend can (`kv_bits_for`)."""
+    `kv_bits` (8 or 4): quantize the KV cache, where the backend can (`kv_bits_for`). `draft`: a draft model for
+    speculative decoding, MLX only (engine/models/draft.py leaves it out for llama.cpp)."""
     from engine.models.gguf_model import is_gguf_file
 
     if is_gguf_file(info.path):
@@ -38,4 +43,4 @@ def load_backend(info: ModelInfo, context: int, upcast_on_cpu: bool, kv_bits: in
         return LlamaCppBackend.load(info, context)
     from engine.backends.mlx import MLXBackend
 
-    return MLXBackend.load(info, context, upcast_on_cpu, kv_bits_for(info, kv_bits))
+    return MLXBackend.load(info, context, upcast_on_cpu, kv_bits_for(info, kv_bits), draft)

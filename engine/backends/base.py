@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar
 if TYPE_CHECKING:
     from engine.compute_dtype import ComputePlan
     from engine.generation.settings import SamplingSettings
+    from engine.speculative import DraftStats
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -41,6 +42,8 @@ class Step:
     generation_tps: float
     peak_memory: int
     """Bytes, the runtime's peak since the last reset."""
+    draft: DraftStats | None = None
+    """What the draft model did so far in this answer (None: no draft model ran)."""
 
 
 @dataclass(frozen=True)

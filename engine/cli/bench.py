@@ -17,6 +17,8 @@ from engine.memory import format_bytes
 
 if TYPE_CHECKING:
     from engine.bench import BenchPlan, BenchResult
+    from engine.bench_speculative import SpeculativeResult
+    from engine.generation import Engine
 
 
 def register(parser: argparse.ArgumentParser) -> None:
@@ -94,5 +96,19 @@ def run(args: argparse.Namespace) -> int:
 
     with loaded_engine(args) as engine:
         result = start_bench(engine, plan_of(args)).result()
-    print(json.dumps(result.to_dict(), indent=2) if args.json else full_report([result]))
+        speculative = speculative_bench(engine, args.gen_tokens) if args.draft_model else None
+    if args.json:
+        extra = {"speculative": speculative.to_dict()} if speculative else {}
+        print(json.dumps(result.to_dict() | extra, indent=2))
+    else:
+        print(full_report([result]) + (f"\n{speculative.describe()}" if speculative else ""))
     return 0
+
+
+def speculative_bench(engine: Engine, tokens: int) -> SpeculativeResult | None:
+    """The model with its draft and without it (engine/bench_speculative.py); None when it runs without one."""
+    from engine.bench_speculative import measure
+
+    if engine.draft_name is None:
+        return None
+    return engine.run_with_backend(lambda backend: measure(backend, tokens)).result()

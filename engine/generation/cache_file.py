@@ -34,13 +34,14 @@ class SavedCache:
     checkpoints: dict[str, int]
 
 
-def model_key(info: ModelInfo, compute_plan: ComputePlan | None, kv_bits: int | None) -> str:
+def model_key(info: ModelInfo, compute_plan: ComputePlan | None, kv_bits: int | None, draft: str = "") -> str:
     """A fingerprint of the model a cache belongs to: changed weights (size or modification time), another
-    compute dtype (keys and values are computed in it) or another KV quantization give another key."""
+    compute dtype (keys and values are computed in it), another KV quantization or another draft model (its
+    layers follow the model's in the cache: `draft` is its own key) give another key."""
     weights = sorted(p for p in Path(info.path).glob("*.safetensors"))
     files = [(p.name, p.stat().st_size, p.stat().st_mtime_ns) for p in weights]
     plan = None if compute_plan is None else compute_plan.upcast
-    described = json.dumps([str(Path(info.path).resolve()), files, plan, kv_bits])
+    described = json.dumps([str(Path(info.path).resolve()), files, plan, kv_bits] + ([draft] if draft else []))
     return hashlib.sha256(described.encode()).hexdigest()
 
 

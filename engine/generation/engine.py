@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from engine.backends.base import Backend
     from engine.compute_dtype import ComputePlan
     from engine.generation.disk_cache import CacheFolder
+    from engine.speculative import DraftChoice
     from engine.tools.format import ToolFormat
 
 __all__ = ["Engine", "Generation"]
@@ -60,6 +61,9 @@ class Engine:
         """Run quantized/half models in float32 on the CPU backend when memory allows (engine/compute_dtype.py)."""
         self.kv_bits = kv_bits
         """8 or 4: MLX models loaded from now on keep their KV cache quantized (mlx_lm's QuantizedKVCache)."""
+        self.drafts: dict[str, DraftChoice] = {}
+        """Draft models for speculative decoding, by engine.models.store.model_key of the model they draft for
+        (MLX only); used when that model is loaded."""
         self.cache_folder = cache_folder
         """Read it from any thread (`usage`); change it through the engine (`set_cache_files_limit`...)."""
         self._channel = RequestChannel()
@@ -90,6 +94,16 @@ class Engine:
         return self._lifecycle.kv_bits
 
     @property
+    def draft_name(self) -> str | None:
+        """The loaded model's draft model (speculative decoding); None: it runs without one."""
+        return self._lifecycle.draft_name
+
+    @property
+    def draft_note(self) -> str:
+        """Why the loaded model runs without the draft set for it ("" when it has none or runs with it)."""
+        return self._lifecycle.draft_note
+
+    @property
     def resident_weight_bytes(self) -> int:
         """Bytes the loaded model's weights take in memory (more than on disk once upcast to float32)."""
         return self._lifecycle.resident_weight_bytes
@@ -104,10 +118,11 @@ class Engine:
         """Load a model (a folder, or a repo id in the HF cache), freeing the one loaded before.
 
         A model whose weights and KV cache at `context` tokens won't fit in memory is refused with a
-        ModelError unless `allow_oversize`. The KV cache is quantized to `kv_bits` where the backend can.
+        ModelError unless `allow_oversize`. The KV cache is quantized to `kv_bits` where the backend can. The
+        model's draft in `drafts`, if any, is loaded beside it (and counted in the fit check).
         """
-        upcast, kv_bits = self.upcast_on_cpu, self.kv_bits
-        return self.submit(lambda: self._lifecycle.load(spec, context, allow_oversize, upcast, kv_bits))
+        upcast, kv_bits, drafts = self.upcast_on_cpu, self.kv_bits, dict(self.drafts)
+        return self.submit(lambda: self._lifecycle.load(spec, context, allow_oversize, upcast, kv_bits, drafts))
 
     def run_with_backend(self, fn: Callable[[Backend | None], T]) -> Future[T]:
         """Run `fn(backend)` on the worker thread (None when no model is loaded)."""

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from engine.speculative import DraftStats
+
 FinishReason = Literal["stop", "length", "cancelled", "error"]
 
 
@@ -25,6 +27,8 @@ class Stats:
     """Oldest messages left out of the prompt to fit the context length."""
     thinking_time: float = 0.0
     """Seconds the model spent thinking, from its first token to the last of its thinking (0: it did not think)."""
+    draft: DraftStats | None = None
+    """Speculative decoding: what the draft model did (None: the model has no draft)."""
 
     @property
     def cached_tokens(self) -> int:

@@ -145,6 +145,7 @@ class _Turn:
             peak_memory=step.peak_memory,
             dropped_messages=self.dropped,
             thinking_time=self.thinking_time,
+            draft=step.draft,
         )
 
     def keep(self, split: Split) -> None:

@@ -12,13 +12,17 @@ from engine.models.folder import ModelInfo, inspect_model_folder
 from engine.models.store import model_key, resolve_model
 
 
-def refuse_if_too_big(info: ModelInfo, context: int = DEFAULT_CONTEXT, kv_bits: int | None = None) -> None:
+def refuse_if_too_big(
+    info: ModelInfo, context: int = DEFAULT_CONTEXT, kv_bits: int | None = None, draft_bytes: int = 0
+) -> None:
     """Refuse a model that cannot fit rather than let it swap the machine to a halt or produce garbage.
-    `kv_bits`: the KV cache it will run with, quantized (8, 4) or not (None)."""
-    fit = assess(info.weight_bytes, info.kv, context, memory_budget(), kv_bits)
+    `kv_bits`: the KV cache it will run with, quantized (8, 4) or not (None); `draft_bytes`: what its draft model
+    takes (weights and KV cache), counted with its weights."""
+    fit = assess(info.weight_bytes + draft_bytes, info.kv, context, memory_budget(), kv_bits)
     if fit.verdict is Verdict.WONT_FIT:
+        with_draft = " with its draft model" if draft_bytes else ""
         raise ModelError(
-            f"{info.name} won't fit in this machine's memory: it {fit.describe()}. "
+            f"{info.name}{with_draft} won't fit in this machine's memory: it {fit.describe()}. "
             "Choose a smaller model or a shorter context, or load it anyway with --allow-oversize"
         )
 

@@ -88,12 +88,18 @@ Shape = ChatShape | CompletionShape
 
 
 def usage(stats: Stats) -> dict[str, Any]:
-    return {
+    """With a draft model, its tokens the model kept and threw away, as OpenAI counts a prediction's."""
+    counts = {
         "prompt_tokens": stats.prompt_tokens,
         "completion_tokens": stats.generated_tokens,
         "total_tokens": stats.prompt_tokens + stats.generated_tokens,
         "prompt_tokens_details": {"cached_tokens": stats.cached_tokens},
     }
+    if stats.draft is not None and not stats.draft.note:
+        draft = stats.draft
+        counts["completion_tokens_details"] = {"accepted_prediction_tokens": draft.accepted,
+                                               "rejected_prediction_tokens": draft.proposed - draft.accepted}  # fmt: skip
+    return counts
 
 
 def called(reason: str, calls: int) -> str:

@@ -37,7 +37,15 @@ def _secret(key: str) -> bool:
     return any(word in key.lower() for word in ("api_key", "apikey", "secret", "token_key"))
 
 
-MIGRATIONS: dict[int, Callable[[Data], Data]] = {1: _flat_to_sections, 2: _without_api_keys}
+def _add_speculative(data: Data) -> Data:
+    """3 → 4: speculative decoding's settings, as they are by default (no model has a draft; 3 draft tokens)."""
+    upgraded = {**data, "version": 4}
+    upgraded.setdefault("speculative", {}).setdefault("num_draft_tokens", 3)
+    upgraded.setdefault("drafts", {}).setdefault("draft_models", {})
+    return upgraded
+
+
+MIGRATIONS: dict[int, Callable[[Data], Data]] = {1: _flat_to_sections, 2: _without_api_keys, 3: _add_speculative}
 
 
 def migrate(data: Data, version: int) -> Data:

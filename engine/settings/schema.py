@@ -12,9 +12,10 @@ import types
 from dataclasses import dataclass
 from typing import Any, Union, get_args, get_origin, get_type_hints
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 """Version 1 was the flat file of the first desktop window (no "version" key); 2 groups keys by section;
-3 adds hybrid routing's "routing" and "cloud" sections (and never holds an API key: those live in the keychain)."""
+3 adds hybrid routing's "routing" and "cloud" sections (and never holds an API key: those live in the keychain);
+4 adds speculative decoding (each model's draft model, the draft tokens)."""
 
 GB = 1024**3
 
@@ -40,7 +41,10 @@ class Spec:
 
 
 def setting(default: Any, section: str, **spec: Any) -> Any:
-    return dataclasses.field(default=default, metadata={"spec": Spec(section, **spec)})
+    metadata = {"spec": Spec(section, **spec)}
+    if isinstance(default, dict):
+        return dataclasses.field(default_factory=lambda: dict(default), metadata=metadata)
+    return dataclasses.field(default=default, metadata=metadata)
 
 
 @dataclass(frozen=True)
@@ -124,6 +128,18 @@ class Preferences:
         help="On MLX's CPU backend (Linux), float32 matrix products are many times faster than 4-bit or 16-bit "
         "ones, so models are converted once, at load, when memory allows. The answers are the same model's. "
         "No effect on a Mac's GPU. Applies the next time a model is loaded.",
+    )
+    num_draft_tokens: int = setting(
+        3, "speculative", label="Draft tokens", minimum=1, maximum=16, unit="tokens",
+        help="Speculative decoding: how many tokens a model's draft model proposes at a time; the model checks them "
+        "all in one pass and keeps those it would have written itself. More pays off when the draft is often right. "
+        "Applies the next time a model with a draft is loaded.",
+    )
+    draft_models: dict[str, str] = setting(
+        {}, "drafts", label="Draft models",
+        help="Speculative decoding: for a model (its key), the smaller MLX model with the same tokenizer that drafts "
+        "its answers. The answers stay the model's own; they come faster when the draft is cheap and often right. "
+        "Set in the Models pane (Draft Model…) or in Preferences.",
     )
     api_port: int = setting(
         11434, "server", label="Port", minimum=0, maximum=65535,
@@ -209,6 +225,8 @@ def section_keys(section: str) -> list[str]:
 def value_type(key: str) -> tuple[type, bool]:
     """(the setting's value type, whether None is allowed)."""
     hint = _TYPES[key]
+    if get_origin(hint) is dict:
+        return dict, False
     if get_origin(hint) in (Union, types.UnionType):
         (inner,) = (arg for arg in get_args(hint) if arg is not type(None))
         return inner, True
@@ -251,6 +269,8 @@ def check(key: str, value: Any) -> Any:
     wrong = isinstance(value, bool) != (kind is bool) or not isinstance(value, (int, float) if kind is float else kind)
     if wrong:
         raise SettingError(f"{spec(key).label or key} must be {_kind_text(kind)}, not {value!r}")
+    if kind is dict:
+        return _checked_names(key, value)
     value = kind(value)
     if kind in (int, float):
         _check_range(key, value)
@@ -264,8 +284,15 @@ def _check_choice(key: str, value: Any) -> None:
         raise SettingError(f"{s.label or key} must be one of: {', '.join(label for _, label in s.choices)}")
 
 
+def _checked_names(key: str, value: dict) -> dict[str, str]:
+    """A table of names (model → its draft model): text to text, none empty."""
+    if not all(isinstance(k, str) and isinstance(v, str) and k and v for k, v in value.items()):
+        raise SettingError(f"{spec(key).label or key} must map model names to model names")
+    return dict(value)
+
+
 def _kind_text(kind: type) -> str:
-    return {int: "a whole number", float: "a number", bool: "on or off", str: "text"}[kind]
+    return {int: "a whole number", float: "a number", bool: "on or off", str: "text", dict: "a table"}[kind]
 
 
 def parse(key: str, text: str) -> Any:
