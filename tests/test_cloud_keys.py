@@ -12,6 +12,7 @@ from keyring.backends import fail
 from engine.cloud.keys import SERVICE, NoKeychain, delete_key, get_key, set_key
 from engine.cloud.provider import Provider
 from engine.settings.file import Settings
+from engine.settings.schema import SCHEMA_VERSION
 
 OPENAI = Provider("openai", "", "gpt-4o-mini")
 
@@ -63,5 +64,5 @@ def test_a_version_2_settings_file_loses_any_api_key_it_carried(tmp_path) -> Non
     settings = Settings(path)
     settings.save()
     data = json.loads(path.read_text())
-    assert data["version"] == 3 and settings.values.temperature == 0.3 and "sk-x" not in path.read_text()
+    assert data["version"] == SCHEMA_VERSION and settings.values.temperature == 0.3 and "sk-x" not in path.read_text()
     assert (settings.values.route_default, settings.values.offline) == ("local", False)
