@@ -49,11 +49,20 @@ class ToolResult:
 
 @dataclass(frozen=True)
 class Image:
+    """An image in a message: its bytes inline (`data`), or where to read them (`url`: a data: or file: URL).
+
+    The conversation store keeps each image once, as a file named by its `sha256` beside the database, and
+    gives it back with a file: URL to that file (engine/conversations/images.py); engine/images.py reads it."""
+
     url: str | None = None
-    """An http(s) URL or a data: URL holding the image itself."""
+    """A data: URL holding the image itself, or a file: URL (an http(s) URL is refused, never fetched)."""
     data: str | None = None
     """The image as base64, when it came without a URL (Ollama's `images`)."""
     detail: str | None = None
+    sha256: str | None = None
+    """Hex digest of the image's bytes, once known (the store names its file by it)."""
+    media_type: str | None = None
+    """"image/png", "image/jpeg"...; None: not known yet."""
 
 
 @dataclass(frozen=True)

@@ -183,6 +183,20 @@ def family_tokenizers(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str
     return tokenizer
 
 
+@pytest.fixture(scope="session")
+def vision_model(models_dir: Path) -> Path:
+    """A tiny random LLaVA (CLIP encoder + llama) that mlx-vlm loads: Cabin's vision backend runs it."""
+    from tests.vision_factory import build_vision_model
+
+    return build_vision_model(models_dir / "tiny-llava")
+
+
+@pytest.fixture
+def vision_engine(engine: Engine, vision_model: Path) -> Engine:
+    engine.load(vision_model).result()
+    return engine
+
+
 @pytest.fixture
 def engine() -> Iterator[Engine]:
     engine = Engine()

@@ -36,7 +36,7 @@ def render_prompt(
     if template:
         switch = template_switches(template, thinking, reasoning_effort)
         rendered = tokenizer.apply_chat_template(
-            template_messages(messages, template), tokenize=False, add_generation_prompt=True,
+            template_messages(messages, template, getattr(tokenizer, "reads_images", False)), tokenize=False, add_generation_prompt=True,
             tools=list(tools) or None, **switch
         )
     else:
