@@ -483,6 +483,14 @@ def tools_server(engine: Engine, qwen_tools_model: Path) -> Iterator[LiveServer]
 
 
 @pytest.fixture
+def vision_server(vision_engine: Engine) -> Iterator[LiveServer]:
+    """The API server for the tiny random LLaVA ("tiny-llava"), which reads images."""
+    server = LiveServer(vision_engine, ServerConfig(port=0))
+    yield server
+    server.close()
+
+
+@pytest.fixture
 def scripted_tools(engine: Engine, qwen_tools_model: Path, monkeypatch: pytest.MonkeyPatch
                    ) -> Iterator[tuple[LiveServer, "ScriptedBackend"]]:
     """The tool-template qwen behind the API server, its answers scripted (tests/scripted_backend.py)."""
