@@ -111,8 +111,8 @@ def system(text: str) -> Message:
     return Message("system", text_parts(text))
 
 
-def user(text: str, files: Sequence[File] = ()) -> Message:
-    """The user's message: any attached files first (as the model will read them), then the text."""
+def user(text: str, files: Sequence[File | Image] = ()) -> Message:
+    """The user's message: any attached files and images first (as the model will read them), then the text."""
     return Message("user", (*files, *text_parts(text)))
 
 
