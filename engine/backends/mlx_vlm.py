@@ -16,6 +16,7 @@ and the prompt cache of exact token ids. Images get into those ids like this (`V
 from __future__ import annotations
 
 import copy
+import os
 import re
 import time
 from collections import OrderedDict
@@ -41,6 +42,8 @@ from engine.models.folder import ModelInfo
 
 MARKER = re.compile(r"\x1eimage:([0-9a-f]{64})\x1e")
 """Where an image sits in a rendered prompt (record separators around its digest: no template writes those)."""
+PER_IMAGE_INPUTS = ("image_grid_thw", "image_sizes")
+"""Processor outputs besides the pixels that some models read (Qwen-VL's patch grid, Pixtral's sizes)."""
 KEPT_IMAGES = 32
 """Preprocessed images kept per model (a conversation's images are rendered again every turn)."""
 
@@ -60,6 +63,8 @@ class PreparedImage:
     """The image's tokens, image-token ids replaced by `image_id` (other ids, e.g. begin/end of image, kept)."""
     pixels: Any
     """The processor's pixel values for this one image (batch of 1)."""
+    extras: dict[str, Any]
+    """What else the processor says of the image that the model reads (its grid, its size), one row per image."""
 
 
 class VisionTokenizer:
@@ -72,10 +77,27 @@ class VisionTokenizer:
     def __init__(self, processor: Any, image_token_id: int) -> None:
         self._processor = processor
         self._tokenizer = processor.tokenizer
-        self._image_token = processor.image_token
         self._image_token_id = image_token_id
         self._images: OrderedDict[str, PreparedImage] = OrderedDict()
         self.chat_template = getattr(processor, "chat_template", None) or self._tokenizer.chat_template
+        self._placeholder = self._template_placeholder()
+
+    def _template_placeholder(self) -> str:
+        """What the chat template writes for one image ("<image>\n", "<start_of_image>",
+        "<|vision_start|><|image_pad|><|vision_end|>"...): the difference between a message with an image and
+        the same message without. The model's processor expands exactly that text into the image's tokens."""
+
+        def rendered(*items: dict[str, str]) -> str:
+            message = {"role": "user", "content": [*items, {"type": "text", "text": "\x1f"}]}
+            return self._tokenizer.apply_chat_template([message], chat_template=self.chat_template, tokenize=False)
+
+        with_image, without = rendered({"type": "image"}), rendered()
+        start = len(os.path.commonprefix([with_image, without]))
+        end = len(os.path.commonprefix([with_image[start:][::-1], without[start:][::-1]]))
+        placeholder = with_image[start : len(with_image) - end]
+        if not placeholder:
+            raise ModelError("this model's chat template writes nothing for an image")
+        return placeholder
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._tokenizer, name)
@@ -91,7 +113,7 @@ class VisionTokenizer:
                         digests.append(self.prepare(item.pop("image")))
         kwargs.pop("chat_template", None)
         rendered = self._tokenizer.apply_chat_template(conversation, chat_template=self.chat_template, **kwargs)
-        pieces = rendered.split(self._image_token)
+        pieces = rendered.split(self._placeholder)
         if len(pieces) - 1 != len(digests):
             raise ModelError(f"this model's chat template placed {len(pieces) - 1} image(s) for {len(digests)}")
         return pieces[0] + "".join(marker(sha) + piece for sha, piece in zip(digests, pieces[1:]))
@@ -104,9 +126,10 @@ class VisionTokenizer:
             self._images.move_to_end(sha)
             return sha
         picture = readable(image_bytes(part))
-        inputs = self._processor(text=[self._image_token], images=[picture])
-        ids = [image_id(sha) if t == self._image_token_id else t for t in inputs["input_ids"][0].tolist()]
-        self._images[sha] = PreparedImage(ids, inputs["pixel_values"])
+        inputs = self._processor(text=[self._placeholder], images=[picture], return_tensors="mlx")
+        ids = [image_id(sha) if t == self._image_token_id else t for t in mx.array(inputs["input_ids"])[0].tolist()]
+        extras = {k: mx.array(v) for k, v in inputs.items() if k in PER_IMAGE_INPUTS}
+        self._images[sha] = PreparedImage(ids, mx.array(inputs["pixel_values"]), extras)
         while len(self._images) > KEPT_IMAGES:
             self._images.popitem(last=False)
         return sha
@@ -128,13 +151,15 @@ class VisionTokenizer:
             raise ModelError(f"image {sha[:12]} was not prepared for this model")
         return self._images[sha]
 
-    def model_inputs(self, prompt: list[int]) -> tuple[list[int], Any]:
-        """The real token ids of `prompt` and the pixels of the images in it (None: it holds none).
+    def model_inputs(self, prompt: list[int]) -> tuple[list[int], Any, dict[str, Any]]:
+        """The real token ids of `prompt`, the pixels of the images in it (None: it holds none) and their extras.
 
         `prompt` is the part still to prefill: its images are whole (an image's ids are all equal, so a cached
         prefix never ends inside one)."""
         by_id = {image_id(sha): image for sha, image in self._images.items()}
-        ids, pixels, index = [], [], 0
+        ids: list[int] = []
+        images: list[PreparedImage] = []
+        index = 0
         while index < len(prompt):
             token = prompt[index]
             if token >= 0:
@@ -145,9 +170,12 @@ class VisionTokenizer:
                 raise ModelError("an image in this conversation is no longer prepared: send it again")
             run = sum(1 for t in by_id[token].ids if t < 0)
             ids += [self._image_token_id] * run
-            pixels.append(by_id[token].pixels)
+            images.append(by_id[token])
             index += run
-        return ids, (mx.concatenate(pixels, axis=0) if pixels else None)
+        if not images:
+            return ids, None, {}
+        extras = {key: mx.concatenate([image.extras[key] for image in images], axis=0) for key in images[0].extras}
+        return ids, mx.concatenate([image.pixels for image in images], axis=0), extras
 
 
 class VisionBackend(WorkerBound):
@@ -214,7 +242,7 @@ class VisionBackend(WorkerBound):
 
         if settings.seed is not None:
             mx.random.seed(settings.seed)
-        ids, pixels = self._tokenizer.model_inputs(prompt)
+        ids, pixels, extras = self._tokenizer.model_inputs(prompt)
 
         def check_stop(_done: int, _kv: Any) -> None:
             if stop.is_set():
@@ -224,7 +252,7 @@ class VisionBackend(WorkerBound):
             mx.array([ids]),
             self._model,
             pixels,
-            None,
+            mx.ones((1, len(ids)), dtype=mx.int32),
             max_tokens=settings.max_tokens,
             sampler=sampler(settings, self._tokenizer.vocab_size),
             logits_processors=logits_processors(settings, self._tokenizer),
@@ -232,6 +260,7 @@ class VisionBackend(WorkerBound):
             prefill_step_size=PREFILL_STEP,
             prompt_cache_checkpoint=check_stop,
             prompt_cache_checkpoint_lengths=list(range(PREFILL_STEP, len(ids), PREFILL_STEP)),
+            **extras,
         )
         return self._steps(tokens, len(ids), settings.max_tokens)
 
