@@ -191,6 +191,14 @@ def vision_model(models_dir: Path) -> Path:
     return build_vision_model(models_dir / "tiny-llava")
 
 
+@pytest.fixture(scope="session")
+def gemma3_vision_model(models_dir: Path) -> Path:
+    """A tiny random Gemma 3 with its SigLIP vision encoder, that mlx-vlm loads."""
+    from tests.vision_factory import build_gemma3_vision_model
+
+    return build_gemma3_vision_model(models_dir / "tiny-gemma3-vision")
+
+
 @pytest.fixture
 def vision_engine(engine: Engine, vision_model: Path) -> Engine:
     engine.load(vision_model).result()

@@ -1,12 +1,15 @@
-"""Vision-language models on the engine: a tiny random LLaVA run by mlx-vlm through Cabin's worker, images in the
-prompt cache, and a text-only model refusing an image."""
+"""Vision-language models on the engine: tiny random LLaVA and Gemma 3 models run by mlx-vlm through Cabin's worker,
+images in the prompt cache, and a text-only model refusing an image."""
 
 from __future__ import annotations
 
 import base64
+from dataclasses import dataclass
 from pathlib import Path
 
 import mlx.core as mx
+import pytest
+
 from engine.generation import Engine, SamplingSettings
 from engine.images import readable
 from engine.messages import Image, Message, Text
@@ -25,16 +28,41 @@ def question(data: bytes, text: str = "What is this?") -> Message:
     return Message("user", (image(data), Text(text)))
 
 
-PROMPT = "<|im_start|>user\n<image>\nWhat is this?<|im_end|>\n<|im_start|>assistant\n"
+@dataclass(frozen=True)
+class Family:
+    fixture: str
+    prompt: str
+    """The first question as the family's template writes it, with the processor's image placeholder."""
+    next_question: str
+    """What follows an answer when the user asks "And now?"."""
 
 
-def mlx_vlm_tokens(model_path: Path, data: bytes, max_tokens: int, after: tuple[list[int], str] = ([], "")) -> list[int]:
-    """mlx-vlm's own greedy generation on its processor's ids for PROMPT and the image, followed by `after`: ids
+FAMILIES = {
+    "llava": Family("vision_model", "<|im_start|>user\n<image>\nWhat is this?<|im_end|>\n<|im_start|>assistant\n",
+                    "<|im_end|>\n<|im_start|>user\nAnd now?<|im_end|>\n<|im_start|>assistant\n"),
+    "gemma3": Family("gemma3_vision_model",
+                     "<bos><start_of_turn>user\n<start_of_image>What is this?<end_of_turn>\n<start_of_turn>model\n",
+                     "<end_of_turn>\n<start_of_turn>user\nAnd now?<end_of_turn>\n<start_of_turn>model\n"),
+}
+
+
+@pytest.fixture(params=list(FAMILIES))
+def family(request: pytest.FixtureRequest, engine: Engine) -> tuple[Family, Path, Engine]:
+    """Each vision family: its description, its model folder, and the engine with it loaded."""
+    family = FAMILIES[request.param]
+    path = request.getfixturevalue(family.fixture)
+    engine.load(path).result()
+    return family, path, engine
+
+
+def mlx_vlm_tokens(model_path: Path, prompt: str, data: bytes, max_tokens: int,
+                   after: tuple[list[int], str] = ([], "")) -> list[int]:
+    """mlx-vlm's own greedy generation on its processor's ids for `prompt` and the image, followed by `after`: ids
     as they are (an earlier answer), then text to tokenize (the next question)."""
     from mlx_vlm import load, stream_generate
 
     model, processor = load(str(model_path))
-    inputs = processor(text=[PROMPT], images=[readable(data)])
+    inputs = processor(text=[prompt], images=[readable(data)], return_tensors="mlx")
     more = after[0] + processor.tokenizer.encode(after[1], add_special_tokens=False)
     ids = mx.concatenate([inputs["input_ids"], mx.array([more], dtype=inputs["input_ids"].dtype)], axis=1)
     responses = stream_generate(model, processor, "", input_ids=ids, pixel_values=inputs["pixel_values"],
@@ -51,10 +79,11 @@ def test_a_llava_folder_is_a_vision_model_whose_fit_counts_the_vision_encoder(vi
     assert info.weight_bytes >= all_bytes
 
 
-def test_greedy_answer_to_an_image_equals_mlx_vlms_own_generate(vision_engine: Engine, vision_model: Path) -> None:
-    finished = vision_engine.chat([question(RED)], GREEDY, "c").result()
-    assert finished.finish_reason == "length"  # this seed's random model says no EOS in 12 tokens
-    assert list(finished.token_ids) == mlx_vlm_tokens(vision_model, RED, GREEDY.max_tokens)
+def test_greedy_answer_to_an_image_equals_mlx_vlms_own_generate(family: tuple[Family, Path, Engine]) -> None:
+    described, path, engine = family
+    finished = engine.chat([question(RED)], GREEDY, "c").result()
+    assert finished.finish_reason == "length"  # these seeds' random models say no EOS in 12 tokens
+    assert list(finished.token_ids) == mlx_vlm_tokens(path, described.prompt, RED, GREEDY.max_tokens)
 
 
 def test_the_answer_depends_on_the_image(vision_engine: Engine) -> None:
@@ -63,13 +92,14 @@ def test_the_answer_depends_on_the_image(vision_engine: Engine) -> None:
     assert red.token_ids != blue.token_ids
 
 
-def test_a_text_turn_after_an_image_prefills_only_the_new_text(vision_engine: Engine, vision_model: Path) -> None:
-    first = vision_engine.chat([question(RED)], GREEDY, "c").result()
+def test_a_text_turn_after_an_image_prefills_only_the_new_text(family: tuple[Family, Path, Engine]) -> None:
+    described, path, engine = family
+    first = engine.chat([question(RED)], GREEDY, "c").result()
     follow_up = [question(RED), Message("assistant", (Text(first.text),)), Message("user", (Text("And now?"),))]
-    cached = vision_engine.chat(follow_up, GREEDY, "c").result()
+    cached = engine.chat(follow_up, GREEDY, "c").result()
     assert cached.stats.prefilled_tokens < cached.stats.prompt_tokens - len(first.token_ids)
-    question_text = "<|im_end|>\n<|im_start|>user\nAnd now?<|im_end|>\n<|im_start|>assistant\n"
-    expected = mlx_vlm_tokens(vision_model, RED, GREEDY.max_tokens, (list(first.token_ids), question_text))
+    expected = mlx_vlm_tokens(path, described.prompt, RED, GREEDY.max_tokens,
+                              (list(first.token_ids), described.next_question))
     assert list(cached.token_ids) == expected
 
 

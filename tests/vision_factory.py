@@ -1,9 +1,10 @@
-"""Build a tiny random-weight vision-language model that `mlx_vlm.load` accepts: LLaVA (a CLIP vision encoder, a
-projector, a llama), for tests and benchmarks.
+"""Build tiny random-weight vision-language models that `mlx_vlm.load` accepts, for tests and benchmarks: LLaVA (a
+CLIP vision encoder, a projector, a llama) and Gemma 3 (a SigLIP encoder, a pooling projector, gemma3_text).
 
-Nothing is downloaded: the tokenizer is the byte-level BPE of tests/model_factory.py with an `<image>` token, the
-image processor a CLIP one sized to the tiny encoder (28x28 pixels, 14-pixel patches: four image tokens), and the
-chat template ChatML that writes `<image>` for each image item. The lm_head is untied (see STACK_NOTES "Test models").
+Nothing is downloaded: the tokenizers are byte-level BPEs trained on tests/model_factory.py's corpus with the
+family's image tokens, the image processors the family's own sized to the tiny encoders (28x28 pixels, 14-pixel
+patches: four image tokens), and the chat templates write the family's image placeholder for each image item
+(LLaVA: `<image>` in ChatML; Gemma 3: `<start_of_image>` in its turns). The lm_head is untied (STACK_NOTES "Test models").
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from pathlib import Path
 import mlx.core as mx
 from mlx.utils import tree_flatten
 
-from tests.model_factory import ModelSpec, build_tokenizer
+from tests.model_factory import _CORPUS, ModelSpec, build_tokenizer
 
 VISION_TEMPLATE = (
     "{% for message in messages %}{{ '<|im_start|>' + message['role'] + '\n' }}"
@@ -97,6 +98,64 @@ def vision_config(spec: VisionSpec, text: ModelSpec, image_token_id: int, eos_to
             "projection_dim": spec.vision_hidden_size,
         },
     }
+
+
+GEMMA3_TEMPLATE = (
+    "{{ bos_token }}{% for message in messages %}"
+    "{{ '<start_of_turn>' + ('model' if message['role'] == 'assistant' else message['role']) + '\n' }}"
+    "{% if message['content'] is string %}{{ message['content'] }}{% else %}"
+    "{% for item in message['content'] %}"
+    "{% if item['type'] == 'image' %}{{ '<start_of_image>' }}{% else %}{{ item['text'] }}{% endif %}"
+    "{% endfor %}{% endif %}{{ '<end_of_turn>\n' }}{% endfor %}"
+    "{% if add_generation_prompt %}{{ '<start_of_turn>model\n' }}{% endif %}"
+)
+GEMMA3_TOKENS = ["<pad>", "<eos>", "<bos>", "<start_of_turn>", "<end_of_turn>", "<start_of_image>", "<image_soft_token>",
+                 "<end_of_image>"]
+
+
+def build_gemma3_vision_model(dest: Path, seed: int = 0) -> Path:
+    """Write a loadable Gemma 3 vision folder: SigLIP 28x28 -> 4 image tokens, a 2-layer gemma3_text."""
+    from mlx_vlm.models.gemma3 import Model, ModelConfig
+    from mlx_vlm.models.gemma3.config import TextConfig, VisionConfig
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+    from transformers import Gemma3ImageProcessor, PreTrainedTokenizerFast
+
+    dest.mkdir(parents=True, exist_ok=True)
+    bpe = Tokenizer(models.BPE())
+    bpe.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    bpe.decoder = decoders.ByteLevel()
+    bpe.train_from_iterator(_CORPUS * 4, trainer=trainers.BpeTrainer(
+        vocab_size=512, special_tokens=GEMMA3_TOKENS, initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+        show_progress=False))
+    tokenizer = PreTrainedTokenizerFast(
+        tokenizer_object=bpe, bos_token="<bos>", eos_token="<end_of_turn>", pad_token="<pad>",
+        extra_special_tokens={"image_token": "<image_soft_token>", "boi_token": "<start_of_image>",
+                              "eoi_token": "<end_of_image>"})
+    tokenizer.chat_template = GEMMA3_TEMPLATE
+    tokenizer.save_pretrained(str(dest))
+    Gemma3ImageProcessor(size={"height": 28, "width": 28}, image_mean=[0.5] * 3, image_std=[0.5] * 3).save_pretrained(str(dest))
+    (dest / "processor_config.json").write_text(json.dumps({"processor_class": "Gemma3Processor", "image_seq_length": 4}))
+    config = {
+        "model_type": "gemma3", "architectures": ["Gemma3ForConditionalGeneration"],
+        "image_token_index": tokenizer.convert_tokens_to_ids("<image_soft_token>"), "hidden_size": 64,
+        "pad_token_id": 0, "vocab_size": 512, "eos_token_id": [tokenizer.eos_token_id], "mm_tokens_per_image": 4,
+        "text_config": {"model_type": "gemma3_text", "hidden_size": 64, "num_hidden_layers": 2, "intermediate_size": 128,
+                        "num_attention_heads": 4, "head_dim": 16, "num_key_value_heads": 2, "vocab_size": 512,
+                        "query_pre_attn_scalar": 16, "sliding_window": 512, "mm_tokens_per_image": 4,
+                        "sliding_window_pattern": 2, "max_position_embeddings": 2048},
+        "vision_config": {"model_type": "siglip_vision_model", "num_hidden_layers": 2, "hidden_size": 32,
+                          "intermediate_size": 64, "num_attention_heads": 2, "patch_size": 14, "image_size": 28},
+    }
+    model_config = ModelConfig.from_dict(config)
+    model_config.text_config = TextConfig.from_dict(config["text_config"])
+    model_config.vision_config = VisionConfig.from_dict(config["vision_config"])
+    mx.random.seed(seed)
+    model = Model(model_config)
+    mx.eval(model.parameters())
+    mx.save_safetensors(str(dest / "model.safetensors"), dict(tree_flatten(model.parameters())),
+                        metadata={"format": "mlx"})
+    (dest / "config.json").write_text(json.dumps(config, indent=2))
+    return dest
 
 
 def png_bytes(color: tuple[int, int, int], size: tuple[int, int] = (40, 30)) -> bytes:
