@@ -80,3 +80,13 @@ def test_a_text_only_model_refuses_ollama_images_with_a_400(api_server: LiveServ
     message = {"role": "user", "content": "What is this?", "images": [RED_B64]}
     status, body = post(api_server, "/api/chat", {"model": "tiny-llama", "messages": [message], "stream": False})
     assert status == 400 and "reads text only" in body["error"]
+
+
+def test_ollama_show_lists_vision_among_a_vision_models_capabilities(vision_server: LiveServer) -> None:
+    status, body = post(vision_server, "/api/show", {"model": "tiny-llava"})
+    assert status == 200 and "vision" in body["capabilities"]
+
+
+def test_ollama_show_leaves_vision_out_for_a_text_model(api_server: LiveServer) -> None:
+    status, body = post(api_server, "/api/show", {"model": "tiny-llama"})
+    assert status == 200 and "vision" not in body["capabilities"]

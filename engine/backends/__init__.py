@@ -24,7 +24,8 @@ def backend_name(info: ModelInfo) -> str:
 
 def kv_bits_for(info: ModelInfo, kv_bits: int | None) -> int | None:
     """The KV-cache bits `info` would run with when `kv_bits` are asked for: MLX quantizes the KV cache when the
-    model's head size allows it (not yet a vision model's); llama.cpp keeps its cache at full precision (its own type_k/type_v are not wired)."""
+    model's head size allows it (not yet a vision model's); llama.cpp keeps its cache at full precision (its own
+    type_k/type_v are not wired)."""
     return info.kv.usable_bits(kv_bits) if backend_name(info) == "MLX" and not info.vision else None
 
 

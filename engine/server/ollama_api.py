@@ -120,11 +120,12 @@ async def show(request: web.Request) -> web.Response:
     fields = Fields(await read_json(request))
     info = queue.models.find(fields.string("model") or fields.string("name", required=True))
     tools = queue.models.is_loaded(info) and queue.engine.tool_format is not None
+    capabilities = ["completion"] + (["tools"] if tools else []) + (["vision"] if info.vision else [])
     entry = model_entry(info)
     context = {f"{info.model_type}.context_length": info.context_length} if info.context_length else {}
     return json_response({"modelfile": "", "parameters": "", "template": "", "details": entry["details"],
                           "model_info": {"general.architecture": info.model_type, **context},
-                          "capabilities": ["completion"] + (["tools"] if tools else []),
+                          "capabilities": capabilities,
                           "modified_at": entry["modified_at"]})
 
 

@@ -3,9 +3,9 @@
 Sampling defaults are Ollama's documented ones (temperature 0.8, top_k 40, top_p 0.9, repeat_penalty
 1.1). Like Ollama, unknown `options` (num_ctx, num_gpu, ...) are ignored; fields that would change the
 answer and are not supported here are refused; `images` (base64) are read and checked, and refused later if the
-model reads text only; `think` turns the model's thinking on or off (or
-sets gpt-oss's effort); `format` constrains the answer to JSON or a schema, `tools` offers functions. Messages are read into typed parts, tool calls and
-results included.
+model reads text only; `think` turns the model's thinking on or off (or sets gpt-oss's effort); `format` constrains
+the answer to JSON or a schema, `tools` offers functions. Messages are read into typed parts, tool calls and results
+included.
 """
 
 from __future__ import annotations
