@@ -53,3 +53,24 @@ def test_a_text_only_model_refuses_an_image_with_one_line(qtbot, window, tmp_pat
     attach(qtbot, pane, picture(tmp_path))
     assert pane.composer.attachments == []
     assert pane.composer.hint.text() == "red.png is an image: tiny-llama reads text only (load a vision model)."
+
+
+def test_an_image_in_another_format_qt_reads_is_attached_as_png(qtbot, make_window, vision_model, tmp_path) -> None:
+    window = make_window(vision_model)
+    pane = chat_pane(window)
+    bitmap = QImage(30, 20, QImage.Format.Format_RGB32)
+    bitmap.fill(QColor("green"))
+    bitmap.save(str(tmp_path / "green.bmp"), "BMP")
+    attach(qtbot, pane, tmp_path / "green.bmp")
+    [image] = pane.composer.attachments
+    assert image.media_type == "image/png"
+
+
+def test_a_file_named_like_an_image_that_is_none_gets_one_line(qtbot, make_window, vision_model, tmp_path) -> None:
+    window = make_window(vision_model)
+    pane = chat_pane(window)
+    (tmp_path / "cat.jpg").write_bytes(b"\xff\xd8\xff\xe0 not really")
+    attach(qtbot, pane, tmp_path / "cat.jpg")
+    assert pane.composer.attachments == []
+    assert pane.composer.hint.text().startswith("cat.jpg is not an image Cabin can read")
+    assert "\n" not in pane.composer.hint.text()

@@ -77,7 +77,7 @@ class Attacher(QObject):
             self._composer.show_notice(f"{name} is an image: {info.name} reads text only (load a vision model).")
             return
         try:
-            image = read()
+            image = await asyncio.wrap_future(self._context.background.submit(read))
         except CabinError as e:
             self._composer.show_notice(str(e))
             return

@@ -26,7 +26,8 @@ from engine.messages import File, Image
 
 MAX_LINES = 10
 HINT_STYLE = "font-size: 11px; color: palette(placeholder-text)"
-FILE_FILTER = "Text, Markdown, code and PDF files (*);;PDF files (*.pdf);;Markdown (*.md *.markdown);;Text (*.txt)"
+FILE_FILTER = ("Text, Markdown, code and PDF files (*);;PDF files (*.pdf);;Markdown (*.md *.markdown);;Text (*.txt)"
+               ";;Images, for a vision model (*.png *.jpg *.jpeg *.heic *.heif *.webp *.gif *.bmp)")
 
 
 def local_files(mime: QMimeData) -> list[Path]:

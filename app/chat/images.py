@@ -9,7 +9,7 @@ from PySide6.QtCore import QBuffer, QByteArray, QIODevice, Qt, Signal
 from PySide6.QtGui import QImage, QPalette, QPixmap
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QToolButton, QWidget
 
-from engine.images import ImageError, image_bytes, image_part
+from engine.images import MAX_IMAGE_BYTES, ImageError, image_bytes, image_part
 from engine.messages import Image
 
 THUMBNAIL = 96
@@ -20,6 +20,8 @@ PASSED_THROUGH = {".png", ".jpg", ".jpeg"}
 def image_from_file(path: Path) -> Image:
     """The file as a checked Image part; ImageError (one line) when Qt cannot read it as a picture."""
     try:
+        if path.stat().st_size > MAX_IMAGE_BYTES:
+            raise ImageError(f"{path.name} is {path.stat().st_size / 1024**2:,.0f} MB: too big to attach.")
         data = path.read_bytes()
     except OSError as e:
         raise ImageError(f"Could not read {path.name}: {e.strerror or e}.") from None
