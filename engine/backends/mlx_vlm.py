@@ -16,6 +16,7 @@ and the prompt cache of exact token ids. Images get into those ids like this (`V
 from __future__ import annotations
 
 import copy
+import functools
 import os
 import re
 import time
@@ -80,9 +81,9 @@ class VisionTokenizer:
         self._image_token_id = image_token_id
         self._images: OrderedDict[str, PreparedImage] = OrderedDict()
         self.chat_template = getattr(processor, "chat_template", None) or self._tokenizer.chat_template
-        self._placeholder = self._template_placeholder()
 
-    def _template_placeholder(self) -> str:
+    @functools.cached_property
+    def _placeholder(self) -> str:
         """What the chat template writes for one image ("<image>\n", "<start_of_image>",
         "<|vision_start|><|image_pad|><|vision_end|>"...): the difference between a message with an image and
         the same message without. The model's processor expands exactly that text into the image's tokens."""
@@ -91,7 +92,10 @@ class VisionTokenizer:
             message = {"role": "user", "content": [*items, {"type": "text", "text": "\x1f"}]}
             return self._tokenizer.apply_chat_template([message], chat_template=self.chat_template, tokenize=False)
 
-        with_image, without = rendered({"type": "image"}), rendered()
+        try:
+            with_image, without = rendered({"type": "image"}), rendered()
+        except Exception as e:  # noqa: BLE001 — a template error of any kind: this model's template takes no images
+            raise ModelError(f"this model's chat template cannot place an image ({e})") from None
         start = len(os.path.commonprefix([with_image, without]))
         end = len(os.path.commonprefix([with_image[start:][::-1], without[start:][::-1]]))
         placeholder = with_image[start : len(with_image) - end]
