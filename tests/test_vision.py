@@ -35,14 +35,18 @@ class Family:
     """The first question as the family's template writes it, with the processor's image placeholder."""
     next_question: str
     """What follows an answer when the user asks "And now?"."""
+    next_image_question: str
+    """What follows an answer when the user asks "And now?" with another image (the processor's placeholder in it)."""
 
 
 FAMILIES = {
     "llava": Family("vision_model", "<|im_start|>user\n<image>\nWhat is this?<|im_end|>\n<|im_start|>assistant\n",
-                    "<|im_end|>\n<|im_start|>user\nAnd now?<|im_end|>\n<|im_start|>assistant\n"),
+                    "<|im_end|>\n<|im_start|>user\nAnd now?<|im_end|>\n<|im_start|>assistant\n",
+                    "<|im_end|>\n<|im_start|>user\n<image>\nAnd now?<|im_end|>\n<|im_start|>assistant\n"),
     "gemma3": Family("gemma3_vision_model",
                      "<bos><start_of_turn>user\n<start_of_image>What is this?<end_of_turn>\n<start_of_turn>model\n",
-                     "<end_of_turn>\n<start_of_turn>user\nAnd now?<end_of_turn>\n<start_of_turn>model\n"),
+                     "<end_of_turn>\n<start_of_turn>user\nAnd now?<end_of_turn>\n<start_of_turn>model\n",
+                     "<end_of_turn>\n<start_of_turn>user\n<start_of_image>And now?<end_of_turn>\n<start_of_turn>model\n"),
 }
 
 
@@ -101,6 +105,26 @@ def test_a_text_turn_after_an_image_prefills_only_the_new_text(family: tuple[Fam
     expected = mlx_vlm_tokens(path, described.prompt, RED, GREEDY.max_tokens,
                               (list(first.token_ids), described.next_question))
     assert list(cached.token_ids) == expected
+
+
+def test_a_second_image_later_in_the_conversation_prefills_only_that_turn(family: tuple[Family, Path, Engine]) -> None:
+    from mlx_vlm import load, stream_generate
+
+    described, path, engine = family
+    first = engine.chat([question(RED)], GREEDY, "c").result()
+    follow_up = [question(RED), Message("assistant", (Text(first.text),)), question(BLUE, "And now?")]
+    cached = engine.chat(follow_up, GREEDY, "c").result()
+    assert cached.stats.prefilled_tokens < cached.stats.prompt_tokens - len(first.token_ids)
+
+    model, processor = load(str(path))
+    opening = processor(text=[described.prompt], images=[readable(RED)], return_tensors="mlx")
+    closing = processor(text=[described.next_image_question], images=[readable(BLUE)], return_tensors="mlx")
+    answer = mx.array([list(first.token_ids)], dtype=opening["input_ids"].dtype)
+    ids = mx.concatenate([opening["input_ids"], answer, closing["input_ids"].astype(answer.dtype)], axis=1)
+    pixels = mx.concatenate([opening["pixel_values"], closing["pixel_values"]], axis=0)
+    responses = stream_generate(model, processor, "", input_ids=ids, pixel_values=pixels, mask=mx.ones_like(ids),
+                                max_tokens=GREEDY.max_tokens, temperature=0.0)
+    assert list(cached.token_ids) == [r.token for r in responses][: GREEDY.max_tokens]
 
 
 def test_another_image_in_the_same_place_is_not_taken_from_the_cache(vision_engine: Engine) -> None:
