@@ -114,3 +114,21 @@ def with_digest(part: Image) -> Image:
     data = image_bytes(part)
     readable(data)
     return Image(part.url, part.data, part.detail, digest(data), media_type(data))
+
+
+def image_file(path: Path) -> Image:
+    """An image file as a checked Image part; ImageError (one line naming the file) when it cannot be one."""
+    try:
+        size = path.stat().st_size
+        if size > MAX_IMAGE_BYTES:
+            raise ImageError(f"{path.name} is {size / 1024**2:,.0f} MB: too big (at most {MAX_IMAGE_BYTES // 1024**2} MB)")
+        data = path.read_bytes()
+    except OSError as e:
+        raise ImageError(f"Could not read {path.name}: {e.strerror or e}.") from None
+    return image_part(data, path.name)
+
+
+def refuse_for_text_model(image_count: int, model_name: str, vision: bool) -> None:
+    """ImageError when images go to a model that reads text only."""
+    if image_count and not vision:
+        raise ImageError(f"{model_name} reads text only: load a vision model to ask about images")
