@@ -2,8 +2,8 @@
 
 A part is plain frozen data. Text is what every model reads; reasoning is a model's own thinking
 (kept apart so a template can drop or keep it); a tool call and its result carry what function calling
-needs; images and files are attachments, held here even where no model can read them yet, so that a
-request carrying one is refused by name instead of losing it on the way.
+needs; images and files are attachments: a vision model reads images (engine/backends/mlx_vlm.py), and a model
+that cannot read an attachment refuses it by name instead of losing it on the way.
 """
 
 from __future__ import annotations
