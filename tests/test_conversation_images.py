@@ -66,3 +66,15 @@ def test_exports_carry_the_image_itself(tmp_path: Path) -> None:
     assert f"![image](data:image/png;base64,{encoded})" in to_markdown(conversation, thread)
     [message] = json.loads(to_json(conversation, tree, thread))["messages"]
     assert message["parts"][0]["data"] == encoded and message["parts"][0]["url"] is None
+
+
+def test_purging_a_deleted_conversation_deletes_the_images_only_it_held(tmp_path: Path) -> None:
+    store = ConversationStore(tmp_path / "history.db")
+    kept, _ = asked(store)
+    gone = store.create_conversation()
+    blue = Image(data=base64.b64encode(png_bytes((30, 30, 200))).decode("ascii"))
+    store.add_message(gone.id, None, Message("user", (blue, Text("And this?"))))
+    store.delete(gone.id)
+    store.purge_deleted()
+    assert [p.name for p in (tmp_path / "images").iterdir()] == [DIGEST]
+    assert store.thread(kept)[0].parts[0].sha256 == DIGEST

@@ -42,6 +42,14 @@ class ImageFolder:
             out.write(data)
         os.replace(temporary, target)
 
+    def keep_only(self, digests: set[str]) -> None:
+        """Delete every image file whose digest is not in `digests` (and leftovers of interrupted writes)."""
+        if not self.root.is_dir():
+            return
+        for file in self.root.iterdir():
+            if file.name not in digests:
+                file.unlink(missing_ok=True)
+
     def resolved(self, parts: tuple[Part, ...]) -> tuple[Part, ...]:
         """`parts` with each stored image pointing at its file (a file: URL)."""
         return tuple(

@@ -17,7 +17,7 @@ from engine.conversations import parts_json
 from engine.conversations.images import ImageFolder
 from engine.conversations.model import INTERRUPTED, STREAMING, Conversation, MessageTree, StoredMessage
 from engine.conversations.schema import prepare
-from engine.messages import Message
+from engine.messages import Image, Message
 
 CONVERSATION_COLUMNS = ", ".join(f.name for f in fields(Conversation))
 MESSAGE_COLUMNS = [f.name for f in fields(StoredMessage)]
@@ -120,7 +120,14 @@ class ConversationStore:
         self._db.execute("UPDATE conversations SET deleted=0 WHERE id=?", (conversation_id,))
 
     def purge_deleted(self) -> None:
+        """Delete the hidden conversations for good, and the image files no message refers to any more."""
         self._db.execute("DELETE FROM conversations WHERE deleted")
+        self.images.keep_only(self._image_digests())
+
+    def _image_digests(self) -> set[str]:
+        rows = self._db.execute("SELECT parts FROM messages WHERE parts LIKE '%\"image\"%'")
+        return {part.sha256 for (parts,) in rows for part in parts_json.decode(parts) if isinstance(part, Image)
+                and part.sha256}
 
     # -- messages ----------------------------------------------------------------------------
     def add_message(self, conversation_id: str, parent_id: str | None, message: Message, **stats: Any) -> StoredMessage:
