@@ -3,6 +3,7 @@ message, the answer; a text-only model refuses an image with one line."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from PySide6.QtGui import QColor, QImage
@@ -34,7 +35,7 @@ def test_an_attached_image_is_sent_shown_as_a_thumbnail_and_answered(qtbot, make
     assert answer.message.text and answer.error is None
     [chip] = pane.chat.views[0].findChildren(ImageChip)
     assert chip.remove_button is None
-    window.grab().save(str(Path(__file__).resolve().parents[1] / ".pytest_cache" / "image_message.png"))
+    assert window.grab().save(str(Path(os.environ.get("CABIN_PNG_DIR", tmp_path)) / "image-message.png"))
 
 
 def test_a_pasted_picture_is_attached_as_an_image(qtbot, make_window, vision_model) -> None:
