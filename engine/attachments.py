@@ -32,7 +32,7 @@ def read_attachment(path: Path) -> File:
     """`path` as a File part with its text; AttachmentError for images, binaries, unreadable or encrypted PDFs."""
     name = path.name
     if path.suffix.lower() in IMAGE_SUFFIXES:
-        raise AttachmentError(f"{name} is an image: images come with vision support; {READS}.")
+        raise AttachmentError(f"{name} is an image: a vision model reads images; {READS}.")
     try:
         size = path.stat().st_size
         if size > MAX_FILE_BYTES:

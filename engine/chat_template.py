@@ -4,8 +4,8 @@ Plain text becomes `{"role", "content"}` exactly as it always was, so prompts (a
 do not change. Tool calls become the assistant's `tool_calls`, tool results a "tool" message; reasoning
 is passed as `reasoning_content` to templates that read it (Qwen3, DeepSeek-R1 style) and dropped
 elsewhere, as those models' own chat formats do. An attached file whose text was read out (engine/attachments.py)
-is written into its message as a fenced block; images, and files sent as bytes, cannot be shown to a text-only
-model: they are refused with a readable error instead of being left out silently.
+is written into its message as a fenced block; images go to a model that reads them as content items, and are
+refused for a text-only model (as files sent as bytes are) with a readable error instead of being left out silently.
 """
 
 from __future__ import annotations
@@ -31,20 +31,31 @@ class UnsupportedContent(CabinError):
     """A message holds something this model cannot read (an image for a text-only model)."""
 
 
-def refuse_attachments(messages: list[Message]) -> None:
-    """Raise UnsupportedContent naming the first image, or file without its text: this model reads text only."""
+def refuse_attachments(messages: list[Message], vision: bool = False) -> None:
+    """Raise UnsupportedContent naming the first image (unless the model reads images), or file without its text."""
     for index, message in enumerate(messages):
         for part in message.parts:
-            if isinstance(part, Image) or isinstance(part, File) and part.text is None:
+            if isinstance(part, Image) and not vision or isinstance(part, File) and part.text is None:
                 what = "an image" if isinstance(part, Image) else "a file"
                 raise UnsupportedContent(f"message {index + 1} holds {what}, but this model reads text only")
 
 
-def template_messages(messages: list[Message], template: str | None = None) -> list[dict[str, Any]]:
-    """The conversation as chat-template dicts; `template` (its Jinja source) decides whether reasoning is kept."""
-    refuse_attachments(messages)
+def template_messages(messages: list[Message], template: str | None = None, vision: bool = False) -> list[dict[str, Any]]:
+    """The conversation as chat-template dicts; `template` (its Jinja source) decides whether reasoning is kept.
+
+    With `vision` (a model that reads images), a message holding images gets its content as a list: an
+    `{"type": "image", "image": Image}` item per image, then its text (engine/backends/mlx_vlm.py renders them)."""
+    refuse_attachments(messages, vision)
     key = reasoning_key(template)
-    return [rendered for message in messages for rendered in _template_message(message, key)]
+    return [_with_images(message, rendered) for message in messages for rendered in _template_message(message, key)]
+
+
+def _with_images(message: Message, rendered: dict[str, Any]) -> dict[str, Any]:
+    images = message.of_kind(Image)
+    if not images or rendered["role"] == "tool":
+        return rendered
+    items = [{"type": "image", "image": image} for image in images]
+    return rendered | {"content": items + [{"type": "text", "text": rendered["content"]}]}
 
 
 def reasoning_key(template: str | None) -> str | None:

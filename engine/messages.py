@@ -2,8 +2,8 @@
 
 A part is plain frozen data. Text is what every model reads; reasoning is a model's own thinking
 (kept apart so a template can drop or keep it); a tool call and its result carry what function calling
-needs; images and files are attachments, held here even where no model can read them yet, so that a
-request carrying one is refused by name instead of losing it on the way.
+needs; images and files are attachments: a vision model reads images (engine/backends/mlx_vlm.py), and a model
+that cannot read an attachment refuses it by name instead of losing it on the way.
 """
 
 from __future__ import annotations
@@ -49,11 +49,20 @@ class ToolResult:
 
 @dataclass(frozen=True)
 class Image:
+    """An image in a message: its bytes inline (`data`), or where to read them (`url`: a data: or file: URL).
+
+    The conversation store keeps each image once, as a file named by its `sha256` beside the database, and
+    gives it back with a file: URL to that file (engine/conversations/images.py); engine/images.py reads it."""
+
     url: str | None = None
-    """An http(s) URL or a data: URL holding the image itself."""
+    """A data: URL holding the image itself, or a file: URL (an http(s) URL is refused, never fetched)."""
     data: str | None = None
     """The image as base64, when it came without a URL (Ollama's `images`)."""
     detail: str | None = None
+    sha256: str | None = None
+    """Hex digest of the image's bytes, once known (the store names its file by it)."""
+    media_type: str | None = None
+    """"image/png", "image/jpeg"...; None: not known yet."""
 
 
 @dataclass(frozen=True)
@@ -102,8 +111,8 @@ def system(text: str) -> Message:
     return Message("system", text_parts(text))
 
 
-def user(text: str, files: Sequence[File] = ()) -> Message:
-    """The user's message: any attached files first (as the model will read them), then the text."""
+def user(text: str, files: Sequence[File | Image] = ()) -> Message:
+    """The user's message: any attached files and images first (as the model will read them), then the text."""
     return Message("user", (*files, *text_parts(text)))
 
 

@@ -35,6 +35,7 @@ SUBMODULE_PACKAGES = (
     "mlx_lm.models",
     "mlx_lm.chat_templates",
     "mlx_lm.tool_parsers",
+    "mlx_vlm.models",
     "cabin",
     "engine",
     "app",
@@ -44,8 +45,9 @@ SUBMODULE_PACKAGES = (
 EXPORT_ARCHITECTURES = SUPPORTED_ARCHITECTURES
 """Model families whose transformers modeling code the Core ML export instantiates (AutoModelForCausalLM)."""
 
-TRANSFORMERS_LAZY_KINDS = ("configuration_", "tokenization_")
-"""Of every transformers model family, the config and tokenizer modules: any chat model's tokenizer loads."""
+TRANSFORMERS_LAZY_KINDS = ("configuration_", "tokenization_", "image_processing_", "processing_")
+"""Of every transformers model family, the config, tokenizer, image processor and processor modules: any chat model's
+tokenizer loads, and any vision model's processor (mlx-vlm prepares images with transformers' own)."""
 
 DATA_PACKAGES = ("transformers", "tokenizers", "huggingface_hub", "kernels")
 """Packages with non-Python files to carry: huggingface_hub's model-card template is written by every conversion;

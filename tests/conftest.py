@@ -186,6 +186,28 @@ def family_tokenizers(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str
     return tokenizer
 
 
+@pytest.fixture(scope="session")
+def vision_model(models_dir: Path) -> Path:
+    """A tiny random LLaVA (CLIP encoder + llama) that mlx-vlm loads: Cabin's vision backend runs it."""
+    from tests.vision_factory import build_vision_model
+
+    return build_vision_model(models_dir / "tiny-llava")
+
+
+@pytest.fixture(scope="session")
+def gemma3_vision_model(models_dir: Path) -> Path:
+    """A tiny random Gemma 3 with its SigLIP vision encoder, that mlx-vlm loads."""
+    from tests.vision_factory import build_gemma3_vision_model
+
+    return build_gemma3_vision_model(models_dir / "tiny-gemma3-vision")
+
+
+@pytest.fixture
+def vision_engine(engine: Engine, vision_model: Path) -> Engine:
+    engine.load(vision_model).result()
+    return engine
+
+
 @pytest.fixture
 def engine() -> Iterator[Engine]:
     engine = Engine()
@@ -467,6 +489,14 @@ def tools_server(engine: Engine, qwen_tools_model: Path) -> Iterator[LiveServer]
     """The API server for the random tiny qwen with Qwen2.5's tool-calling template ("tiny-qwen-tools")."""
     engine.load(qwen_tools_model).result()
     server = LiveServer(engine, ServerConfig(port=0))
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def vision_server(vision_engine: Engine) -> Iterator[LiveServer]:
+    """The API server for the tiny random LLaVA ("tiny-llava"), which reads images."""
+    server = LiveServer(vision_engine, ServerConfig(port=0))
     yield server
     server.close()
 

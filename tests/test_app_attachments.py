@@ -80,7 +80,7 @@ def test_files_that_cannot_be_read_get_one_line_each_and_the_chat_goes_on(qtbot,
     (tmp_path / "cat.jpg").write_bytes(b"\xff\xd8\xff\xe0")
     (tmp_path / "app.bin").write_bytes(b"\x7fELF\x00\x00")
     (tmp_path / "broken.pdf").write_bytes(b"%PDF-1.4 garbage")
-    for path, says in [(tmp_path / "cat.jpg", "cat.jpg is an image: images come with vision support"),
+    for path, says in [(tmp_path / "cat.jpg", "cat.jpg is an image: tiny-llama reads text only"),
                        (tmp_path / "app.bin", "app.bin is not a text file"),
                        (tmp_path / "broken.pdf", "broken.pdf could not be read as a PDF"),
                        (locked_pdf, "locked.pdf is encrypted")]:  # fmt: skip

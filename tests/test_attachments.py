@@ -34,7 +34,7 @@ def test_a_pdf_is_read_page_by_page(report_pdf: Path) -> None:
 @pytest.mark.parametrize(
     ("name", "content", "says"),
     [
-        ("photo.png", b"\x89PNG\r\n\x1a\n", "photo.png is an image: images come with vision support"),
+        ("photo.png", b"\x89PNG\r\n\x1a\n", "photo.png is an image: a vision model reads images"),
         ("model.bin", b"\x00\x01\x02weights", "model.bin is not a text file"),
         ("latin.txt", "café".encode("latin-1"), "latin.txt is not UTF-8 text"),
         ("broken.pdf", b"%PDF-1.7\nthis is not really a pdf", "broken.pdf could not be read as a PDF"),

@@ -75,6 +75,8 @@ def test_without_llama_cpp_nothing_is_added() -> None:
         ("transformers.models.qwen2.tokenization_qwen2", True),
         ("transformers.models.bert.tokenization_bert", True),
         ("transformers.models.mixtral.configuration_mixtral", True),
+        ("transformers.models.qwen2_vl.image_processing_qwen2_vl", True),
+        ("transformers.models.qwen2_vl.processing_qwen2_vl", True),
         ("transformers.models.llama.modeling_llama", True),
         ("transformers.models.qwen2.modeling_qwen2", True),
         ("transformers.models.bert.modeling_bert", False),

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from engine.messages import Message, Reasoning, Text, ToolCall, ToolResult, system, user
+from engine.messages import Image, Message, Reasoning, Text, ToolCall, ToolResult, system, user
 from engine.server import ollama_requests, openai_requests
 from engine.server.errors import ApiError
+from tests.vision_factory import png_bytes
 
 
 def openai_messages(*messages: dict[str, Any]) -> list[Message]:
@@ -54,12 +58,34 @@ def test_a_tool_message_needs_the_id_of_its_call() -> None:
     assert (error.status, error.param) == (400, "messages[0].tool_call_id")
 
 
-def test_an_openai_image_part_is_read_then_refused_for_a_text_only_model() -> None:
+def test_an_openai_image_that_is_no_picture_is_refused_naming_its_message() -> None:
     image = {"type": "image_url", "image_url": {"url": "data:image/png;base64,AA=="}}
     error = refusal(openai_messages, {"role": "user", "content": "hi"},
                     {"role": "user", "content": [{"type": "text", "text": "What is it?"}, image]})
-    assert (error.status, error.param, error.code) == (400, "messages[1].content", "unsupported_parameter")
-    assert "Image input" in error.message and "reads text only" in error.message
+    assert (error.status, error.param, error.code) == (400, "messages[1].content", "invalid_image")
+    assert "not an image Cabin can read" in error.message
+
+
+def test_an_openai_image_on_the_network_is_refused_not_fetched() -> None:
+    image = {"type": "image_url", "image_url": {"url": "https://example.com/cat.png"}}
+    error = refusal(openai_messages, {"role": "user", "content": [image]})
+    assert (error.status, error.code) == (400, "invalid_image")
+    assert "not fetched" in error.message
+
+
+def test_an_openai_image_data_url_is_read_with_its_digest(tmp_path: Path) -> None:
+    data = png_bytes((10, 200, 10))
+    url = "data:image/png;base64," + base64.b64encode(data).decode()
+    [message] = openai_messages({"role": "user", "content": [{"type": "image_url", "image_url": {"url": url}}]})
+    assert message.parts == (Image(url=url, sha256=hashlib.sha256(data).hexdigest(), media_type="image/png"),)
+
+
+def test_an_openai_image_file_url_is_read_from_the_local_disk(tmp_path: Path) -> None:
+    picture = tmp_path / "green.png"
+    picture.write_bytes(png_bytes((10, 200, 10)))
+    [message] = openai_messages({"role": "user", "content": [{"type": "image_url",
+                                                               "image_url": {"url": picture.as_uri()}}]})
+    assert message.parts[0].sha256 == hashlib.sha256(picture.read_bytes()).hexdigest()
 
 
 def test_an_openai_content_part_of_an_unknown_type_is_refused_naming_it() -> None:
@@ -79,9 +105,16 @@ def test_ollama_messages_with_thinking_tool_calls_and_tool_results_are_typed_par
     ]
 
 
-def test_ollama_images_are_refused_for_a_text_only_model() -> None:
-    error = refusal(ollama_messages, {"role": "user", "content": "What is it?", "images": ["iVBORw0KGgo="]})
-    assert error.status == 400 and "Image input" in error.message
+def test_ollama_images_that_are_not_base64_are_refused_naming_the_message() -> None:
+    error = refusal(ollama_messages, {"role": "user", "content": "What is it?", "images": ["not base64!"]})
+    assert (error.status, error.param) == (400, "messages[0].images") and "base64" in error.message
+
+
+def test_ollama_images_are_read_into_image_parts_after_the_text() -> None:
+    data = base64.b64encode(png_bytes((10, 10, 200))).decode()
+    [message] = ollama_messages({"role": "user", "content": "What is it?", "images": [data]})
+    assert message.parts[0] == Text("What is it?") and message.parts[1].data == data
+    assert message.parts[1].media_type == "image/png"
 
 
 def test_ollama_generate_reads_system_and_prompt_into_messages() -> None:

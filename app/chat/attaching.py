@@ -8,20 +8,23 @@ file is attached uncounted, and counted once a model has loaded (so is every chi
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
 from PySide6.QtCore import QObject
+from PySide6.QtGui import QImage
 
 from app.chat.composer import Composer
 from app.chat.session import ChatSession
 from app.context import AppContext
 from app.model_state import ModelStatus
-from engine.attachments import Room, file_block, read_attachment
+from app.chat.images import image_from_file, image_from_qimage
+from engine.attachments import IMAGE_SUFFIXES, Room, file_block, read_attachment
 from engine.conversations.history import prompt_messages
 from engine.errors import CabinError
 from engine.generation.settings import within_model_context
-from engine.messages import File, Message, user
+from engine.messages import File, Image, Message, user
 
 
 class Attacher(QObject):
@@ -32,6 +35,7 @@ class Attacher(QObject):
         self.pending: set[asyncio.Task] = set()
         """Attachments being read or counted (tests wait for them)."""
         composer.sig_attach.connect(self.attach)
+        composer.sig_attach_image.connect(self.attach_image)
         context.models.sig_changed.connect(self._model_changed)
 
     def attach(self, paths: list[Path]) -> None:
@@ -44,6 +48,9 @@ class Attacher(QObject):
         task.add_done_callback(self.pending.discard)
 
     async def _attach(self, path: Path) -> None:
+        if path.suffix.lower() in IMAGE_SUFFIXES:
+            await self._attach_image(lambda: image_from_file(path), path.name)
+            return
         self._turn = self._turn or asyncio.Lock()
         async with self._turn:
             self._composer.show_notice(f"Reading {path.name}…")
@@ -59,6 +66,24 @@ class Attacher(QObject):
             if refusal is None:
                 self._composer.add_attachment(file)
 
+    def attach_image(self, picture: QImage) -> None:
+        """A pasted picture."""
+        self._run(self._attach_image(lambda: image_from_qimage(picture), "The pasted image"))
+
+    async def _attach_image(self, read: Callable[[], Image], name: str) -> None:
+        """An image goes to a model that reads images; a text-only model refuses it with one line."""
+        info = self._context.models.info
+        if info is not None and not info.vision:
+            self._composer.show_notice(f"{name} is an image: {info.name} reads text only (load a vision model).")
+            return
+        try:
+            image = await asyncio.wrap_future(self._context.background.submit(read))
+        except CabinError as e:
+            self._composer.show_notice(str(e))
+            return
+        self._composer.show_notice("")
+        self._composer.add_attachment(image)
+
     async def _counted(self, file: File) -> File:
         tokens = await asyncio.wrap_future(self._context.engine.count_tokens(file_block(file)))
         return replace(file, tokens=tokens)
@@ -70,7 +95,7 @@ class Attacher(QObject):
             return None
         messages = self._conversation() + [user("")]
         used = await asyncio.wrap_future(self._context.engine.count_prompt(messages))
-        attached = sum(f.tokens or 0 for f in self._composer.attachments if f is not replacing)
+        attached = sum(f.tokens or 0 for f in self._composer.attachments if isinstance(f, File) and f is not replacing)
         settings = within_model_context(self._context.settings.sampling(), self._model_context())
         return Room.of(settings.context_length, used + attached, settings.max_tokens).refusal(file.name, file.tokens)
 
@@ -87,7 +112,7 @@ class Attacher(QObject):
 
     async def _recount(self) -> None:
         """Count every attached file again with the model just loaded; one that no longer fits is taken off."""
-        for file in self._composer.attachments:
+        for file in [f for f in self._composer.attachments if isinstance(f, File)]:
             try:
                 counted = await self._counted(file)
                 refusal = await self._refusal(counted, replacing=file)

@@ -21,11 +21,13 @@ from PySide6.QtWidgets import (
 )
 
 from app.chat.chips import FileChip, paperclip_icon
-from engine.messages import File
+from app.chat.images import ImageChip
+from engine.messages import File, Image
 
 MAX_LINES = 10
 HINT_STYLE = "font-size: 11px; color: palette(placeholder-text)"
-FILE_FILTER = "Text, Markdown, code and PDF files (*);;PDF files (*.pdf);;Markdown (*.md *.markdown);;Text (*.txt)"
+FILE_FILTER = ("Text, Markdown, code and PDF files (*);;PDF files (*.pdf);;Markdown (*.md *.markdown);;Text (*.txt)"
+               ";;Images, for a vision model (*.png *.jpg *.jpeg *.heic *.heif *.webp *.gif *.bmp)")
 
 
 def local_files(mime: QMimeData) -> list[Path]:
@@ -41,6 +43,8 @@ class PromptEdit(QPlainTextEdit):
     """Escape was pressed (an in-place edit of a message is abandoned)."""
     sig_files = Signal(list)
     """Files were dropped or pasted into the box: their Paths (their text is not inserted)."""
+    sig_image = Signal(object)
+    """A picture was pasted into the box (a QImage)."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -63,11 +67,13 @@ class PromptEdit(QPlainTextEdit):
         super().keyPressEvent(event)
 
     def canInsertFromMimeData(self, source: QMimeData) -> bool:  # noqa: N802 — Qt override
-        return bool(local_files(source)) or super().canInsertFromMimeData(source)
+        return bool(local_files(source)) or source.hasImage() or super().canInsertFromMimeData(source)
 
     def insertFromMimeData(self, source: QMimeData) -> None:  # noqa: N802 — Qt override
         files = local_files(source)
-        if files:
+        if not files and source.hasImage():
+            self.sig_image.emit(source.imageData())
+        elif files:
             self.sig_files.emit(files)
         else:
             super().insertFromMimeData(source)
@@ -85,6 +91,8 @@ class Composer(QWidget):
     sig_stop = Signal()
     sig_attach = Signal(list)
     """The user dropped or chose files to attach (Paths); whoever reads them calls `add_attachment`."""
+    sig_attach_image = Signal(object)
+    """The user pasted a picture (a QImage) to attach."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -95,6 +103,7 @@ class Composer(QWidget):
         self.button.clicked.connect(self._clicked)
         self.edit.sig_submit.connect(self._submit)
         self.edit.sig_files.connect(self.sig_attach)
+        self.edit.sig_image.connect(self.sig_attach_image)
         self.attach_button = QToolButton()
         self.attach_button.setToolTip("Attach a text, Markdown, code or PDF file (or drop it here)")
         self.attach_button.setAutoRaise(True)
@@ -135,11 +144,11 @@ class Composer(QWidget):
 
     # -- attachments -------------------------------------------------------------------------
     @property
-    def attachments(self) -> list[File]:
+    def attachments(self) -> list[File | Image]:
         return [chip.file for chip in self.chips]
 
-    def add_attachment(self, file: File) -> None:
-        chip = FileChip(file, removable=True)
+    def add_attachment(self, file: File | Image) -> None:
+        chip = ImageChip(file, removable=True) if isinstance(file, Image) else FileChip(file, removable=True)
         chip.sig_remove.connect(lambda: self.remove_attachment(chip))
         self.chips.append(chip)
         self._chip_row.insertWidget(len(self.chips) - 1, chip)

@@ -17,13 +17,14 @@ from PySide6.QtWidgets import (
 )
 
 from app.chat.chips import chip_row
+from app.chat.images import thumbnail_row
 from app.chat.composer import PromptEdit
 from app.chat.footer import draft_text, footer_text, live_footer_text
 from app.chat.message_body import MessageBody
 from app.chat.thinking_block import ThinkingBlock
 from engine.conversations.model import StoredMessage
 from engine.generation import Stats
-from engine.messages import File
+from engine.messages import File, Image
 
 LIVE_FOOTER_INTERVAL = 0.25
 """Least seconds between updates of the live footer: a label re-laid out 30 times a second costs the UI
@@ -88,6 +89,9 @@ class MessageView(QFrame):
         files = message.message.of_kind(File)
         if files:
             self._layout.addWidget(chip_row(files))
+        images = message.message.of_kind(Image)
+        if images:
+            self._layout.addWidget(thumbnail_row(images))
         self._layout.addWidget(self.body)
         self.body.setVisible(bool(message.text) or message.role != "user")
         if message.role == "assistant":

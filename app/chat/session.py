@@ -19,7 +19,7 @@ from app.context import AppContext
 from engine.conversations.history import prompt_messages
 from engine.conversations.model import INTERRUPTED, STREAMING, MessageTree, StoredMessage, answer_parts
 from engine.generation import Finished, Stats
-from engine.messages import File, Message, assistant, user
+from engine.messages import File, Image, Message, assistant, user
 
 SAVE_INTERVAL = 1.0
 NEW_TITLE = "New chat"
@@ -163,13 +163,13 @@ class ChatSession(QObject):
             self._store.set_thinking(self.conversation_id, thinking)
 
     # -- asking ------------------------------------------------------------------------------
-    def send(self, text: str, files: Sequence[File] = ()) -> bool:
+    def send(self, text: str, files: Sequence[File | Image] = ()) -> bool:
         """Add a user message (with any attached files) at the end of the visible thread and answer it.
         False when not possible now."""
         if self.busy or not (text.strip() or files):
             return False
         if self.conversation_id is None:
-            title = title_from(text if text.strip() else files[0].name)
+            title = title_from(text if text.strip() else getattr(files[0], "name", None) or "Image")
             conversation = self._store.create_conversation(title, self.draft_system_prompt)
             self.conversation_id = conversation.id
             self._store.set_thinking(self.conversation_id, self.draft_thinking)
@@ -193,7 +193,7 @@ class ChatSession(QObject):
         original = self.tree.messages.get(message_id)
         if self.busy or original is None or original.role != "user" or not text.strip():
             return False
-        edited = user(text, original.message.of_kind(File))
+        edited = user(text, original.message.of_kind(Image) + original.message.of_kind(File))
         self._answer_to(self._store.add_message(self.conversation_id, original.parent_id, edited))
         return True
 

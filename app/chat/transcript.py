@@ -1,4 +1,5 @@
-"""A conversation written out: Markdown for reading, JSON (every branch, with stats) for tools."""
+"""A conversation written out: Markdown for reading, JSON (every branch, with stats) for tools. Both carry the
+messages' images inline (base64), so the file stands alone without the store's image folder."""
 
 from __future__ import annotations
 
@@ -8,7 +9,9 @@ from datetime import datetime, timezone
 
 from app.chat.footer import footer_text
 from engine.conversations.model import Conversation, MessageTree, StoredMessage
+from engine.conversations.images import inline
 from engine.conversations.parts_json import tagged
+from engine.messages import Image
 
 FORMAT_VERSION = 1
 
@@ -24,11 +27,17 @@ def to_markdown(conversation: Conversation, thread: list[StoredMessage]) -> str:
         lines += ["## System prompt", "", conversation.system_prompt.strip(), ""]
     for message in thread:
         heading = "You" if message.role == "user" else f"Assistant ({message.model})" if message.model else "Assistant"
-        lines += [f"## {heading}", "", *thinking_lines(message.reasoning), message.text.strip(), ""]
+        lines += [f"## {heading}", "", *image_lines(message), *thinking_lines(message.reasoning), message.text.strip(), ""]
         footer = footer_text(message)
         if footer:
             lines += [f"_{footer}_", ""]
     return "\n".join(lines)
+
+
+def image_lines(message: StoredMessage) -> list[str]:
+    """Each image of the message as a Markdown image with a data: URL."""
+    images = [inline(part) for part in message.parts if isinstance(part, Image)]
+    return [f"![image](data:{image.media_type or 'image/png'};base64,{image.data})\n" for image in images]
 
 
 def thinking_lines(reasoning: str) -> list[str]:
@@ -52,5 +61,9 @@ def to_json(conversation: Conversation, tree: MessageTree, thread: list[StoredMe
 
 def _exported(message: StoredMessage) -> dict:
     """Its fields, with the parts tagged by type, the answer as "content" and the thinking as "reasoning"."""
-    return {**asdict(message), "content": message.text, "reasoning": message.reasoning, "parts": tagged(message.parts),
+    return {**asdict(message), "content": message.text, "reasoning": message.reasoning, "parts": tagged(_inline_images(message.parts)),
             "created": _iso(message.created)}
+
+
+def _inline_images(parts: tuple) -> tuple:
+    return tuple(inline(part) if isinstance(part, Image) else part for part in parts)

@@ -1,7 +1,8 @@
 """Inference backends: one runtime each (engine/backends/base.py says what a backend does).
 
 A model's format picks its backend: an MLX folder (config.json and safetensors, checked by
-engine/models/loading.py) runs on engine/backends/mlx.py, a `.gguf` file on llama.cpp
+engine/models/loading.py) runs on engine/backends/mlx.py (a vision-language one on engine/backends/mlx_vlm.py), a
+`.gguf` file on llama.cpp
 (engine/backends/llamacpp.py, needs the optional llama-cpp-python).
 """
 
@@ -24,8 +25,9 @@ def backend_name(info: ModelInfo) -> str:
 
 def kv_bits_for(info: ModelInfo, kv_bits: int | None) -> int | None:
     """The KV-cache bits `info` would run with when `kv_bits` are asked for: MLX quantizes the KV cache when the
-    model's head size allows it; llama.cpp keeps its cache at full precision (its own type_k/type_v are not wired)."""
-    return info.kv.usable_bits(kv_bits) if backend_name(info) == "MLX" else None
+    model's head size allows it (not yet a vision model's); llama.cpp keeps its cache at full precision (its own
+    type_k/type_v are not wired)."""
+    return info.kv.usable_bits(kv_bits) if backend_name(info) == "MLX" and not info.vision else None
 
 
 def load_backend(
@@ -41,6 +43,10 @@ def load_backend(
         from engine.backends.llamacpp import LlamaCppBackend
 
         return LlamaCppBackend.load(info, context)
+    if info.vision:
+        from engine.backends.mlx_vlm import VisionBackend
+
+        return VisionBackend.load(info, context, upcast_on_cpu)
     from engine.backends.mlx import MLXBackend
 
     return MLXBackend.load(info, context, upcast_on_cpu, kv_bits_for(info, kv_bits), draft)

@@ -7,11 +7,12 @@ import sys
 from pathlib import Path
 
 from engine.attachments import read_attachment
+from engine.images import image_file, refuse_for_text_model
 from engine.cli.common import add_model_arguments, loaded_engine, positive_int, stats_line
 from engine.conversations.history import History
 from engine.errors import CabinError
 from engine.generation import Engine, Finished, SamplingSettings, Token
-from engine.messages import File, Message
+from engine.messages import File, Image, Message
 
 HELP = "Commands: /reset starts over, /quit leaves (or Ctrl-D). Ctrl-C stops an answer."
 
@@ -22,6 +23,8 @@ def register(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--system", help="system prompt")
     parser.add_argument("--file", action="append", type=Path, default=[], metavar="PATH",
                         help="attach a text, Markdown, code or PDF file to the (first) question; repeatable")  # fmt: skip
+    parser.add_argument("--image", action="append", type=Path, default=[], metavar="PATH",
+                        help="attach an image (PNG, JPEG...) to the (first) question, for a vision model; repeatable")  # fmt: skip
     parser.add_argument("--max-tokens", type=positive_int, default=512)
     parser.add_argument("--temp", type=float, default=0.7, help="temperature (0 = greedy)")
     parser.add_argument("--top-p", type=float, default=1.0)
@@ -71,7 +74,7 @@ def stream_answer(engine: Engine, messages: list[Message], settings: SamplingSet
     return finished
 
 
-def interactive(engine: Engine, args: argparse.Namespace, settings: SamplingSettings, files: list[File]) -> int:
+def interactive(engine: Engine, args: argparse.Namespace, settings: SamplingSettings, files: list[File | Image]) -> int:
     print(f"Chatting with {engine.model_info.name}. {HELP}", file=sys.stderr)
     history = History(args.system or "")
     while True:
@@ -100,7 +103,10 @@ def interactive(engine: Engine, args: argparse.Namespace, settings: SamplingSett
 def run(args: argparse.Namespace) -> int:
     settings = settings_from(args)
     files = [read_attachment(path) for path in args.file]  # a file that cannot be read stops here, in one line
+    files += [image_file(path) for path in args.image]  # so does an image
     with loaded_engine(args) as engine:
+        info = engine.model_info
+        refuse_for_text_model(len(args.image), info.name if info else "this model", bool(info and info.vision))
         if args.prompt is None:
             return interactive(engine, args, settings, files)
         finished = stream_answer(engine, History(args.system or "").ask(args.prompt, files), settings)

@@ -10,7 +10,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from engine.conversations.model import answer_parts
-from engine.messages import File, Message, system, user
+from engine.messages import File, Image, Message, system, user
 
 
 def prompt_messages(system_prompt: str, thread: Iterable[Message]) -> list[Message]:
@@ -25,8 +25,8 @@ class History:
     system_prompt: str = ""
     thread: list[Message] = field(default_factory=list)
 
-    def ask(self, text: str, files: Sequence[File] = ()) -> list[Message]:
-        """Add the user's message (its attached files first); the messages to answer it with."""
+    def ask(self, text: str, files: Sequence[File | Image] = ()) -> list[Message]:
+        """Add the user's message (its attached files and images first); the messages to answer it with."""
         self.thread.append(user(text, files))
         return prompt_messages(self.system_prompt, self.thread)
 

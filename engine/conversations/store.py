@@ -9,14 +9,15 @@ from __future__ import annotations
 import sqlite3
 import time
 import uuid
-from dataclasses import astuple, dataclass, fields
+from dataclasses import astuple, dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
 from engine.conversations import parts_json
+from engine.conversations.images import ImageFolder
 from engine.conversations.model import INTERRUPTED, STREAMING, Conversation, MessageTree, StoredMessage
 from engine.conversations.schema import prepare
-from engine.messages import Message
+from engine.messages import Image, Message
 
 CONVERSATION_COLUMNS = ", ".join(f.name for f in fields(Conversation))
 MESSAGE_COLUMNS = [f.name for f in fields(StoredMessage)]
@@ -59,6 +60,8 @@ class CloudTotals:
 class ConversationStore:
     def __init__(self, path: Path) -> None:
         self.path = path
+        self.images = ImageFolder(path.parent / "images")
+        """Attached images, one file each by digest, beside the database."""
         self._db = sqlite3.connect(path, isolation_level=None)
         try:
             self._db.execute("PRAGMA journal_mode=WAL")
@@ -143,12 +146,20 @@ class ConversationStore:
         self._db.execute("UPDATE conversations SET deleted=0 WHERE id=?", (conversation_id,))
 
     def purge_deleted(self) -> None:
+        """Delete the hidden conversations for good, and the image files no message refers to any more."""
         self._db.execute("DELETE FROM conversations WHERE deleted")
+        self.images.keep_only(self._image_digests())
+
+    def _image_digests(self) -> set[str]:
+        rows = self._db.execute("SELECT parts FROM messages WHERE parts LIKE '%\"image\"%'")
+        return {part.sha256 for (parts,) in rows for part in parts_json.decode(parts) if isinstance(part, Image)
+                and part.sha256}
 
     # -- messages ----------------------------------------------------------------------------
     def add_message(self, conversation_id: str, parent_id: str | None, message: Message, **stats: Any) -> StoredMessage:
         """Append a message under `parent_id` and make it the conversation's current leaf."""
-        stored = StoredMessage(new_id(), conversation_id, parent_id, message.role, message.parts, time.time(), **stats)
+        parts = self.images.stored(message.parts)
+        stored = StoredMessage(new_id(), conversation_id, parent_id, message.role, parts, time.time(), **stats)
         values = [getattr(stored, name) for name in MESSAGE_COLUMNS]
         values[MESSAGE_COLUMNS.index("parts")] = parts_json.encode(stored.parts)
         with self._db:
@@ -157,7 +168,7 @@ class ConversationStore:
                 f"INSERT INTO messages ({', '.join(MESSAGE_COLUMNS)}) VALUES ({', '.join('?' * len(values))})", values
             )
             self._set_leaf(conversation_id, stored.id, stored.created)
-        return stored
+        return replace(stored, parts=self.images.resolved(parts))
 
     def update_message(self, message_id: str, **values: Any) -> None:
         """Change a message's parts, finish reason or stats (e.g. as an answer streams in)."""
@@ -165,7 +176,7 @@ class ConversationStore:
         if unknown:
             raise StoreError(f"cannot update {', '.join(sorted(unknown))}")
         if "parts" in values:
-            values["parts"] = parts_json.encode(values["parts"])
+            values["parts"] = parts_json.encode(self.images.stored(values["parts"]))
         assignments = ", ".join(f"{name}=?" for name in values)
         self._db.execute(f"UPDATE messages SET {assignments} WHERE id=?", (*values.values(), message_id))
 
@@ -173,18 +184,23 @@ class ConversationStore:
         row = self._db.execute(f"SELECT {', '.join(MESSAGE_COLUMNS)} FROM messages WHERE id=?", (message_id,)).fetchone()
         if row is None:
             raise StoreError(f"no message {message_id}")
-        return _stored(row)
+        return self._stored(row)
 
     def tree(self, conversation_id: str) -> MessageTree:
         rows = self._db.execute(
             f"SELECT {', '.join(MESSAGE_COLUMNS)} FROM messages WHERE conversation_id=? ORDER BY created, rowid",
             (conversation_id,),
         ).fetchall()
-        return MessageTree.of([_stored(row) for row in rows])
+        return MessageTree.of([self._stored(row) for row in rows])
 
     def thread(self, conversation_id: str) -> list[StoredMessage]:
         """The messages the user sees: root to the current leaf."""
         return self.tree(conversation_id).path_to(self.conversation(conversation_id).current_leaf)
+
+    def _stored(self, row: tuple[Any, ...]) -> StoredMessage:
+        values = dict(zip(MESSAGE_COLUMNS, row))
+        values["parts"] = self.images.resolved(parts_json.decode(values["parts"]))
+        return StoredMessage(**values)
 
     def set_leaf(self, conversation_id: str, message_id: str | None) -> None:
         self._set_leaf(conversation_id, message_id, None)
@@ -203,9 +219,3 @@ def _conversation(row: tuple[Any, ...]) -> Conversation:
     thinking = values["thinking"]
     values.update(thinking=None if thinking is None else bool(thinking), private=bool(values["private"]))
     return Conversation(**values)
-
-
-def _stored(row: tuple[Any, ...]) -> StoredMessage:
-    values = dict(zip(MESSAGE_COLUMNS, row))
-    values["parts"] = parts_json.decode(values["parts"])
-    return StoredMessage(**values)

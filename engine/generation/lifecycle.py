@@ -69,8 +69,8 @@ class ModelLifecycle:
         return info
 
     def _files(self, info: ModelInfo, kv_bits: int | None, draft: ModelInfo | None) -> ModelCacheFiles | None:
-        """The cache files this model reads and writes: MLX models only (the files are mlx_lm's format)."""
-        if self.cache_folder is None or self.backend is None or backend_name(info) != "MLX":
+        """The cache files this model reads and writes: MLX text models only (the files are mlx_lm's format)."""
+        if self.cache_folder is None or self.backend is None or backend_name(info) != "MLX" or info.vision:
             return None
         plan = self.backend.compute_plan
         draft_key = model_key(draft, plan, kv_bits) if draft is not None else ""

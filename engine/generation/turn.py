@@ -35,8 +35,9 @@ def render_prompt(
     template = getattr(tokenizer, "chat_template", None)
     if template:
         switch = template_switches(template, thinking, reasoning_effort)
+        vision = getattr(tokenizer, "reads_images", False)  # a vision model's tokenizer (engine/backends/mlx_vlm.py)
         rendered = tokenizer.apply_chat_template(
-            template_messages(messages, template), tokenize=False, add_generation_prompt=True,
+            template_messages(messages, template, vision), tokenize=False, add_generation_prompt=True,
             tools=list(tools) or None, **switch
         )
     else:

@@ -25,6 +25,8 @@ class ModelInfo:
     kv: KVShape = KVShape(0, 0, 0)
     quant: str | None = None
     """A GGUF file's quantization as llama.cpp names it ("Q4_K_M"); None for an MLX folder (see `bits`)."""
+    vision: bool = False
+    """A vision-language model (mlx-vlm runs it, engine/backends/mlx_vlm.py): it reads images."""
 
     @property
     def precision(self) -> str:
@@ -56,7 +58,26 @@ def read_config(path: Path) -> dict:
     return config
 
 
+def is_vision_config(config: dict) -> bool:
+    """A vision-language model's config: a vision encoder's settings beside the language model's."""
+    return isinstance(config.get("vision_config"), dict)
+
+
+def check_vision_architecture(config: dict) -> None:
+    try:
+        from mlx_vlm.utils import get_model_and_args
+    except ImportError:
+        raise ModelError(f"'{config['model_type']}' is a vision model: install mlx-vlm to run it") from None
+    try:
+        get_model_and_args(config)
+    except ValueError:
+        raise ModelError(f"vision architecture '{config['model_type']}' is not supported by mlx-vlm") from None
+
+
 def check_architecture(config: dict) -> None:
+    if is_vision_config(config):
+        check_vision_architecture(config)
+        return
     from mlx_lm.utils import _get_classes
 
     try:
@@ -146,4 +167,5 @@ def inspect_model_folder(path: Path) -> ModelInfo:
         context_length=config.get("max_position_embeddings"),
         parameters=count_parameters(files, quantization),
         kv=KVShape.from_config(config),
+        vision=is_vision_config(config),
     )

@@ -18,6 +18,7 @@ from engine.models.folder import ModelInfo
 from engine.models.store import folder_size
 from engine.server.core import answer, chat_call, completion_call
 from engine.server.fields import Fields
+from engine.server.image_requests import refuse_images_for_text_model
 from engine.server.ollama_codec import OllamaCodec, chat_piece, generate_piece
 from engine.server.ollama_requests import parse_chat, parse_generate
 from engine.server.keep_alive import keep_alive_seconds
@@ -37,6 +38,7 @@ async def chat(request: web.Request) -> web.StreamResponse:
     parsed = parse_chat(body, queue.default_max_tokens)
     model = queue.model_id(parsed.model)
     keep_alive(body, queue, model)
+    await refuse_images_for_text_model(queue, model, parsed.messages, "messages")
     if parsed.tools:
         await queue.load(model)  # the tools are rendered in the named model's own format
     plan = plan_tools(parsed.tools, queue.engine.tool_format, parsed.settings, model)
@@ -56,6 +58,7 @@ async def generate(request: web.Request) -> web.StreamResponse:
         await (queue.unload(model) if unloading else queue.load(model))
         return json_response({"model": model, "created_at": iso_now(), "response": "", "done": True,
                               "done_reason": "unload" if unloading else "load"})
+    await refuse_images_for_text_model(queue, model, parsed.messages, "images")
     if parsed.raw_prompt is not None:
         begin = completion_call(queue.engine, parsed.raw_prompt, parsed.settings)
     else:
@@ -117,11 +120,12 @@ async def show(request: web.Request) -> web.Response:
     fields = Fields(await read_json(request))
     info = queue.models.find(fields.string("model") or fields.string("name", required=True))
     tools = queue.models.is_loaded(info) and queue.engine.tool_format is not None
+    capabilities = ["completion"] + (["tools"] if tools else []) + (["vision"] if info.vision else [])
     entry = model_entry(info)
     context = {f"{info.model_type}.context_length": info.context_length} if info.context_length else {}
     return json_response({"modelfile": "", "parameters": "", "template": "", "details": entry["details"],
                           "model_info": {"general.architecture": info.model_type, **context},
-                          "capabilities": ["completion"] + (["tools"] if tools else []),
+                          "capabilities": capabilities,
                           "modified_at": entry["modified_at"]})
 
 

@@ -2,9 +2,10 @@
 
 Sampling defaults are Ollama's documented ones (temperature 0.8, top_k 40, top_p 0.9, repeat_penalty
 1.1). Like Ollama, unknown `options` (num_ctx, num_gpu, ...) are ignored; fields that would change the
-answer and are not supported here (images) are refused; `think` turns the model's thinking on or off (or
-sets gpt-oss's effort); `format` constrains the answer to JSON or a schema, `tools` offers functions. Messages are read into typed parts, tool calls and results included;
-images are refused because no model here reads them.
+answer and are not supported here are refused; `images` (base64) are read and checked, and refused later if the
+model reads text only; `think` turns the model's thinking on or off (or sets gpt-oss's effort); `format` constrains
+the answer to JSON or a schema, `tools` offers functions. Messages are read into typed parts, tool calls and results
+included.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from engine.generation import SamplingSettings
 from engine.messages import Image, Message, Part, Reasoning, ToolCall, ToolResult, system, text_parts
 from engine.server.errors import ApiError
 from engine.server.fields import MAX_SEED, Fields, greedy_when_top_p_is_zero
+from engine.server.image_requests import checked_images
 from engine.server.output_format import ollama_format
 from engine.server.reasoning_flags import ollama_think
 from engine.server.tool_requests import ollama_tool_choice
@@ -102,18 +104,11 @@ def chat_message(raw: Any, index: int) -> Message:
     return Message(role, thought + text_parts(content) + attached + tool_calls(fields, where))
 
 
-def refuse_images(messages: list[Message]) -> None:
-    """No model Cabin runs reads images yet: say so (400) instead of answering without them."""
-    if any(isinstance(part, Image) for message in messages for part in message.parts):
-        raise ApiError.invalid("Image input is not supported: the loaded model reads text only.", "images",
-                               "unsupported_parameter")
-
-
 def parse_chat(body: Any, default_max_tokens: int) -> OllamaChat:
     fields = Fields(body)
     model = fields.string("model", required=True)
-    messages = [chat_message(raw, i) for i, raw in enumerate(fields.items("messages"))]
-    refuse_images(messages)
+    messages = checked_images([chat_message(raw, i) for i, raw in enumerate(fields.items("messages"))],
+                              "messages[{index}].images")
     settings = replace(ollama_think(fields.raw("think")).applied(settings_from_options(fields.nested("options"),
                                                                                       default_max_tokens)),
                        grammar=ollama_format(fields.raw("format")))
@@ -130,8 +125,7 @@ def parse_generate(body: Any, default_max_tokens: int) -> OllamaGenerate:
     prompt = fields.string("prompt", required=True)
     instructions = fields.string("system")
     question = Message("user", text_parts(prompt) + images(fields.raw("images"), "images"))
-    messages = ([system(instructions)] if instructions else []) + [question]
-    refuse_images(messages)
+    messages = checked_images(([system(instructions)] if instructions else []) + [question], "images")
     settings = replace(ollama_think(fields.raw("think")).applied(settings_from_options(fields.nested("options"),
                                                                                       default_max_tokens)),
                        grammar=ollama_format(fields.raw("format")))

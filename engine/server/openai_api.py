@@ -12,6 +12,7 @@ from typing import Any
 from aiohttp import web
 
 from engine.server.core import answer, chat_call, completion_call
+from engine.server.image_requests import refuse_images_for_text_model
 from engine.server.openai_codec import ChatShape, CompletionShape, OpenAICodec
 from engine.server.openai_requests import parse_chat, parse_completion
 from engine.server.request_queue import REQUEST_QUEUE
@@ -23,6 +24,7 @@ async def chat_completions(request: web.Request) -> web.StreamResponse:
     queue = request.app[REQUEST_QUEUE]
     parsed = parse_chat(await read_json(request), queue.default_max_tokens)
     model = queue.model_id(parsed.model)
+    await refuse_images_for_text_model(queue, model, parsed.messages, "messages")
     if parsed.tools:
         await queue.load(model)  # the tools are rendered in the named model's own format
     codec = OpenAICodec(ChatShape(), model, parsed.include_usage)

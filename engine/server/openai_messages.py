@@ -1,7 +1,7 @@
 """OpenAI chat messages -> typed Messages: content strings or part arrays, tool calls, tool results.
 
-Everything the format can say is read into its part (an image stays an Image) and only then refused if
-the model cannot read it, so nothing is dropped on the way without the caller hearing of it.
+Everything the format can say is read into its part (an image stays an Image: data: and file: URLs only) and only
+then refused if the model cannot read it, so nothing is dropped on the way without the caller hearing of it.
 """
 
 from __future__ import annotations
@@ -11,9 +11,9 @@ from typing import Any
 from engine.messages import File, Image, Message, Part, Reasoning, Text, ToolCall, ToolResult
 from engine.server.errors import ApiError
 from engine.server.fields import Fields
+from engine.server.image_requests import checked_images
 
 ROLES = {"system": "system", "developer": "system", "user": "user", "assistant": "assistant", "tool": "tool"}
-ATTACHMENTS = {Image: "Image input", File: "File input"}
 
 
 def content_parts(content: Any, param: str) -> tuple[Part, ...]:
@@ -76,17 +76,17 @@ def chat_message(raw: Any, index: int) -> Message:
 
 
 def refuse_attachments(messages: list[Message]) -> None:
-    """No model Cabin runs reads images or files yet: say so (400) instead of answering without them."""
+    """No model Cabin runs reads files sent as bytes: say so (400) instead of answering without them. Images are
+    read and checked here, and refused later if the model reads text only (engine/server/image_requests.py)."""
     for index, message in enumerate(messages):
         for part in message.parts:
-            if type(part) in ATTACHMENTS:
+            if isinstance(part, File):
                 param = f"messages[{index}].content"
-                raise ApiError.invalid(f"{ATTACHMENTS[type(part)]} is not supported: the loaded model reads text only "
-                                       f"({param} holds {'an image' if isinstance(part, Image) else 'a file'}).",
-                                       param, "unsupported_parameter")
+                raise ApiError.invalid(f"File input is not supported: the loaded model reads text only "
+                                       f"({param} holds a file).", param, "unsupported_parameter")
 
 
 def chat_messages(fields: Fields) -> list[Message]:
     messages = [chat_message(raw, i) for i, raw in enumerate(fields.items("messages"))]
     refuse_attachments(messages)
-    return messages
+    return checked_images(messages, "messages[{index}].content")
