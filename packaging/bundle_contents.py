@@ -89,8 +89,19 @@ EXCLUDES = (
     "torchvision",
     "torchaudio",
     "coremltools.test",
+    "cv2",
+    "mlx_audio",
+    "miniaudio",
+    "datasets",
+    "pandas",
+    "pyarrow",
+    "fastapi",
+    "uvicorn",
+    "starlette",
 )
-"""Never needed by the app; some are optional imports of torch, transformers or coremltools that would pull in hundreds of MB."""
+"""Never needed by the app; some are optional imports of torch, transformers or coremltools that would pull in hundreds of MB.
+mlx-vlm requires OpenCV, datasets, mlx-audio and a web stack for its video, audio and server modules: the image chat
+models Cabin loads (and `mlx_vlm.load`/`generate`) import none of them, so they stay out (~550 MB)."""
 
 SUBMODULE_EXCLUDE_MARKERS = (".test", ".tests", "._test", ".testing")
 
