@@ -164,5 +164,13 @@ def llama_cpp_entries(llama_cpp_package: Path | None) -> list[tuple[str, str]]:
     return [(str(library), "llama_cpp/lib") for library in libraries if library.name.startswith(LLAMA_CPP_LIBRARIES)]
 
 
+def sqlite_vec_entries(sqlite_vec_package: Path | None) -> list[tuple[str, str]]:
+    """(source, destination folder) for sqlite-vec's loadable extension (vec0.so / vec0.dylib), which SQLite opens
+    by path from the package's folder (sqlite_vec.loadable_path()); no `lib` prefix, so collect_dynamic_libs misses it."""
+    if sqlite_vec_package is None:
+        return []
+    return [(str(library), "sqlite_vec") for library in sorted(sqlite_vec_package.glob("vec0.*"))]
+
+
 def metadata_names(platform: str) -> tuple[str, ...]:
     return METADATA + (LINUX_ONLY_METADATA if platform.startswith("linux") else ())

@@ -20,15 +20,18 @@ from engine.messages import Message, Text
 TOP_K = 4
 EXCERPT_CHARS = 160
 """Of each chunk, kept with the citation (the tooltip of its link)."""
-INSTRUCTION = "Answer using these excerpts from my documents; cite them by number, like [1]."
+INSTRUCTION = "Read these excerpts from my documents, then answer the question."
 
 
 def excerpts_block(hits: Sequence[Hit]) -> str:
-    """The chunks as the model reads them: [n] file (page), then the text."""
+    """The chunks as the model reads them: each headed by its file (and page), its text quoted.
+
+    No [n] numbers: with them SmolLM2-135M answered "1" to a question its excerpts answer; headed by file name
+    it answered "The answer is: 27" (greedy, llama.cpp). The numbers are the window's, under the answer."""
     parts = []
-    for rank, hit in enumerate(hits, start=1):
+    for hit in hits:
         page = f", page {hit.page}" if hit.page is not None else ""
-        parts.append(f"[{rank}] {Path(hit.path).name}{page}\n{hit.text}")
+        parts.append(f'{Path(hit.path).name}{page}:\n"{hit.text}"')
     return "\n\n".join(parts)
 
 
