@@ -36,7 +36,7 @@ def test_the_answer_shows_its_sources_as_links_to_the_files(qtbot, window, encod
     add_folder_and_wait(qtbot, pane, handbook)
     send(qtbot, pane, "Holiday policy in March?")
     sources = pane.chat.views[-1].findChild(CitationList)
-    assert sources is not None
+    assert sources is not None and sources.isVisibleTo(pane.chat.views[-1])
     urls = sources.urls()
     assert len(urls) == 3 and urls[0] == (handbook / "leave.md").as_uri()
     assert "[1] leave.md" in sources.text()

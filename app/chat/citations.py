@@ -62,4 +62,5 @@ def show_citations(view: QWidget, citations: Sequence[Citation]) -> CitationList
     widget = CitationList(citations)
     layout = view.layout()
     layout.insertWidget(layout.count() - 1, widget)
+    widget.show()  # a layout shows a new child only at the next event loop pass: too late for a grab right after
     return widget
