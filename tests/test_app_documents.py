@@ -70,3 +70,41 @@ def test_without_an_embedding_model_adding_a_folder_says_what_to_download(qtbot,
     pane = chat_pane(window)
     assert pane.documents.add_paths(None, [handbook]) is None
     assert pane.documents_bar.summary.text().startswith("no embedding model yet: download one with `cabin models pull")
+
+
+
+def started(qtbot, make_window, model: Path):
+    """A window started as app.main.start does (the panes' start: the chat catches its libraries up)."""
+    window = make_window(model)
+    window.start_panes()
+    pane = chat_pane(window)
+    qtbot.waitUntil(lambda: (p := pane.documents.progress.get("handbook")) is not None and p.finished, timeout=WAIT)
+    return window, pane
+
+
+def test_at_start_the_window_finishes_an_interrupted_indexing(qtbot, make_window, llama_model, encoder_in_store,
+                                                              data_dir, handbook) -> None:  # fmt: skip
+    from engine.library.encoders import index_path
+    from engine.library.store import LibraryStore
+
+    store = LibraryStore(index_path(data_dir))  # as a quit mid-way leaves it: files found, none indexed yet
+    library = store.create("handbook", encoder_in_store)
+    store.add_source(library, handbook)
+    store.sync_files(library, sorted(p for p in handbook.rglob("*") if p.is_file()))
+    store.close()
+    _window, pane = started(qtbot, make_window, llama_model)
+    assert pane.documents.store.summary(pane.documents.store.named("handbook")).indexed == 3
+
+
+def test_at_start_the_window_follows_files_changed_while_it_was_closed(qtbot, make_window, llama_model,
+                                                                       encoder_in_store, handbook) -> None:  # fmt: skip
+    window = make_window(llama_model)
+    add_folder_and_wait(qtbot, chat_pane(window), handbook)
+    close_window(window)
+    (handbook / "expenses.md").write_text("Expenses now need a signed form from finance.")
+    _window, reopened = started(qtbot, make_window, llama_model)
+    assert reopened.documents.progress["handbook"].chunks == 1
+    library = reopened.documents.store.named("handbook")
+    assert "signed form" in reopened.documents.store.db.execute(
+        "SELECT group_concat(text) FROM chunks c JOIN files f ON f.id = c.file_id WHERE f.library_id=?", (library.id,)
+    ).fetchone()[0]

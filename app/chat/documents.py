@@ -107,11 +107,11 @@ class ChatDocuments(QObject):
         future.add_done_callback(lambda f: f.cancelled() or f.exception() is None or
                                  self.sig_notice.emit(f"{name} could not be indexed: {f.exception()}"))  # fmt: skip
 
-    def resume(self) -> None:
-        """Finish indexing interrupted by a quit or a crash (files still waiting)."""
+    def catch_up(self) -> None:
+        """At start: finish indexing a quit or a crash interrupted, and follow what changed while Cabin was closed
+        (unchanged files cost one stat each)."""
         for library in self.store.libraries():
-            if self.store.summary(library).pending:
-                self.update(library.name)
+            self.update(library.name)
 
     # -- answering ---------------------------------------------------------------------------
     def retrieval_for(self, conversation_id: str) -> Retrieval | None:

@@ -177,7 +177,7 @@ class ChatPane(QWidget):
         the empty chat is drawn (the offers' memory budget imports MLX)."""
         if self.context.models.status in OFFERING:
             self.chat.empty.when_painted(self.first_run.refresh)
-        self.documents.resume()
+        self.documents.catch_up()
 
     def shutdown(self) -> None:
         """The window is closing: save the answer being written, erase what was deleted, keep the divider."""
