@@ -172,3 +172,22 @@ def test_removing_a_library_removes_its_chunks_and_vectors(library_store, tiny_e
     assert db.execute("SELECT count(*) FROM chunks").fetchone()[0] == 0
     assert db.execute("SELECT count(*) FROM chunks_fts").fetchone()[0] == 0
     assert db.execute(f"SELECT count(*) FROM sqlite_master WHERE name='vectors_{library.id}'").fetchone()[0] == 0
+
+
+def test_stop_in_the_middle_of_a_long_document_waits_for_one_batch_and_leaves_it_for_next_time(
+    library_store, tiny_encoder, tmp_path, embed
+) -> None:
+    long = tmp_path / "long.txt"
+    long.write_text(" ".join(f"word{i}" for i in range(150 * 100)))  # 100 chunks: 4 batches
+    library = new_library(library_store, tiny_encoder, long, name="long")
+    stop, batches = threading.Event(), []
+
+    def embed_then_stop(encoder: str, texts: list[str]) -> list[list[float]]:
+        batches.append(len(texts))
+        stop.set()
+        return embed(encoder, texts)
+
+    IndexRun(library_store.path, "long", embed_then_stop, lambda _p: None, stop).run()
+    assert batches == [32]
+    assert library_store.summary(library) == Summary(indexed=0, skipped=0, pending=1, chunks=0)
+    assert index(library_store, embed, name="long")[-1].chunks == 100

@@ -3,6 +3,7 @@ Documents menu: add a folder or files, use or stop using any library, index chan
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -11,6 +12,9 @@ from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QLabel, QMenu, QToolButt
 from app.chat.documents import ChatDocuments
 from engine.library.indexer import Progress
 from engine.library.store import Library
+
+REFRESH_INTERVAL = 0.25
+"""Least seconds between two redraws of the line while indexing (a progress comes per file)."""
 
 
 def library_line(documents: ChatDocuments, library: Library) -> str:
@@ -42,6 +46,7 @@ class DocumentsBar(QWidget):
         self.menu = QMenu(self)
         self.menu.aboutToShow.connect(self._fill_menu)
         self.button.setMenu(self.menu)
+        self._refreshed = 0.0
         self.summary = QLabel()
         self.summary.setStyleSheet("color: palette(placeholder-text)")
         layout = QHBoxLayout(self)
@@ -53,6 +58,7 @@ class DocumentsBar(QWidget):
         documents.sig_notice.connect(self.summary.setText)
 
     def refresh(self) -> None:
+        self._refreshed = time.monotonic()
         libraries = self.documents.linked(self._conversation())
         lines = [library_line(self.documents, library) for library in libraries]
         self.summary.setText(("Answers use: " + " · ".join(lines)) if lines else "")
@@ -60,7 +66,8 @@ class DocumentsBar(QWidget):
         self.summary.setToolTip("\n".join(notes[:40]) + (f"\n… and {len(notes) - 40:,} more" if len(notes) > 40 else ""))
 
     def _progressed(self, progress: Progress) -> None:
-        if any(library.name == progress.library for library in self.documents.linked(self._conversation())):
+        due = progress.finished or time.monotonic() - self._refreshed >= REFRESH_INTERVAL
+        if due and any(library.name == progress.library for library in self.documents.linked(self._conversation())):
             self.refresh()
 
     def _fill_menu(self) -> None:

@@ -13,6 +13,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from engine.errors import CabinError
+
 SCHEMA_VERSION = 1
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS libraries (
@@ -66,7 +68,7 @@ CREATE TABLE IF NOT EXISTS citations (
 """
 
 
-class NewerIndex(Exception):
+class NewerIndex(CabinError):
     """Written by a newer Cabin."""
 
 

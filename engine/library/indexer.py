@@ -17,7 +17,8 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from engine.library.chunker import chunk_pages
+from engine.library.chunker import Chunk, chunk_pages
+from engine.library.embedder import BATCH
 from engine.library.readers import ReadError, is_readable, read_pages
 from engine.library.store import INDEXED, SKIPPED, FileRecord, Library, LibraryStore
 
@@ -28,6 +29,10 @@ SKIP_DIRS = frozenset({"node_modules", "__pycache__", "venv", "site-packages", "
 
 Embed = Callable[[str, list[str]], list[list[float]]]
 """(encoder folder, texts) -> one vector per text."""
+
+
+class Stopped(Exception):
+    """The run was asked to stop in the middle of a file (left as it was, to be indexed next time)."""
 
 
 @dataclass(frozen=True)
@@ -106,9 +111,10 @@ class IndexRun:
         progress = Progress(self.name, 0, len(records), 0)
         self.on_progress(progress)
         for done, record in enumerate(records, start=1):
-            if self.stop.is_set():
+            try:
+                library, written, note = self._index(store, library, record)
+            except Stopped:
                 return progress
-            library, written, note = self._index(store, library, record)
             progress = Progress(self.name, done, len(records), progress.chunks + written, record.path, note)
             self.on_progress(progress)
         progress = Progress(self.name, len(records), len(records), progress.chunks, finished=True)
@@ -117,6 +123,8 @@ class IndexRun:
 
     def _index(self, store: LibraryStore, library: Library, record: FileRecord) -> tuple[Library, int, str | None]:
         """(the library as now, chunks written, the file's note)."""
+        if self.stop.is_set():
+            raise Stopped
         path = Path(record.path)
         try:
             status = path.stat()
@@ -136,8 +144,17 @@ class IndexRun:
         except ReadError as e:
             store.skip(library, record.id, str(e), stamp)
             return library, 0, str(e)
-        vectors = self.embed(library.encoder, [chunk.text for chunk in chunks])
+        vectors = self._vectors(library.encoder, chunks)
         return store.write_chunks(library, record.id, chunks, vectors, stamp), len(chunks), None
+
+    def _vectors(self, encoder: str, chunks: list[Chunk]) -> list[list[float]]:
+        """Batch by batch, so that Stop (or quitting) waits for one batch, not for a whole long document."""
+        vectors: list[list[float]] = []
+        for start in range(0, len(chunks), BATCH):
+            if self.stop.is_set():
+                raise Stopped
+            vectors += self.embed(encoder, [chunk.text for chunk in chunks[start : start + BATCH]])
+        return vectors
 
 
 class Indexer:

@@ -45,8 +45,7 @@ def read_pages(path: Path) -> list[Page]:
         size = path.stat().st_size
         if size > MAX_FILE_BYTES:
             raise ReadError(f"{path.name}: {size / 1024**2:,.0f} MB, larger than the {MAX_FILE_BYTES // 1024**2} MB limit.")
-        pages = pdf_document(path) if suffix == ".pdf" else docx_document(path) if suffix == ".docx" else \
-            [Page(None, plain_text(path))]  # fmt: skip
+        pages = READERS.get(suffix, text_document)(path)
     except AttachmentError as e:
         raise ReadError(str(e)) from None
     except OSError as e:
@@ -56,6 +55,10 @@ def read_pages(path: Path) -> list[Page]:
         scanned = " (a scanned PDF holds only pictures of its pages)" if suffix == ".pdf" else ""
         raise ReadError(f"{path.name} has no text to read{scanned}.")
     return kept
+
+
+def text_document(path: Path) -> list[Page]:
+    return [Page(None, plain_text(path))]
 
 
 def pdf_document(path: Path) -> list[Page]:
@@ -73,3 +76,7 @@ def docx_document(path: Path) -> list[Page]:
         raise ReadError(f"{path.name} could not be read as a Word document ({e}).") from None
     cells = [cell.text for table in document.tables for row in table.rows for cell in row.cells]
     return [Page(None, "\n\n".join([p.text for p in document.paragraphs] + cells))]
+
+
+READERS = {".pdf": pdf_document, ".docx": docx_document}
+"""By suffix; every other readable suffix is text."""

@@ -13,6 +13,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from engine.errors import CabinError
 from engine.library.chunker import Chunk
@@ -251,7 +252,7 @@ class LibraryStore:
 class _Transaction:
     """BEGIN IMMEDIATE … COMMIT, or ROLLBACK when the block raises."""
 
-    def __init__(self, db: object) -> None:
+    def __init__(self, db: Any) -> None:
         self.db = db
 
     def __enter__(self) -> None:
