@@ -191,3 +191,16 @@ def test_stop_in_the_middle_of_a_long_document_waits_for_one_batch_and_leaves_it
     assert batches == [32]
     assert library_store.summary(library) == Summary(indexed=0, skipped=0, pending=1, chunks=0)
     assert index(library_store, embed, name="long")[-1].chunks == 100
+
+
+def test_a_folder_of_ten_thousand_files_is_capped_with_a_note(tmp_path) -> None:
+    from engine.library.indexer import MAX_FILES, collect
+
+    for i in range(10_000):
+        (tmp_path / f"note{i:05d}.txt").write_text("x")
+    (tmp_path / "photo.png").write_bytes(b"\x89PNG")
+    found, note = collect(tmp_path)
+    assert len(found) == MAX_FILES == 5000 and found[-1].name == "note04999.txt"
+    assert note == (f"{tmp_path.name} holds 10,000 documents: the first 5,000 by path are indexed (add its subfolders "
+                    "one by one for the rest); 1 file that is not a document was passed over (Cabin indexes text, "
+                    "Markdown, code, PDF and DOCX).")  # fmt: skip
