@@ -118,18 +118,22 @@ def rankings(store: LibraryStore, library: Library, embedder: WorkerEmbedder, qu
     return {"bm25": bm25, "vector": vectors, "fused": [chunk for chunk, _ in fuse(bm25, vectors)]}
 
 
+def file_name(store: LibraryStore, chunk_id: int) -> str:
+    row = store.db.execute("SELECT f.path FROM chunks c JOIN files f ON f.id = c.file_id WHERE c.id=?", (chunk_id,))
+    return Path(row.fetchone()[0]).name
+
+
 def recall_at_5(store: LibraryStore, library: Library, embedder: WorkerEmbedder) -> dict[str, tuple[float, float]]:
     """Per method: (recall@5 on the 12 word-sharing questions, on the 12 paraphrases)."""
     hits: dict[str, list[bool]] = {"bm25": [], "vector": [], "fused": []}
     for question, expected in LABELLED["questions"]:
         for method, ranking in rankings(store, library, embedder, question).items():
-            names = [Path(row[0]).name for chunk in ranking[:5] for row in
-                     store.db.execute("SELECT f.path FROM chunks c JOIN files f ON f.id = c.file_id WHERE c.id=?", (chunk,))]  # fmt: skip
-            hits[method].append(expected in names)
+            hits[method].append(expected in [file_name(store, chunk) for chunk in ranking[:5]])
     return {method: (sum(found[:12]) / 12, sum(found[12:]) / 12) for method, found in hits.items()}
 
 
-def query_latency(store: LibraryStore, library: Library, embedder: WorkerEmbedder, questions: list[str]) -> dict[str, list[float]]:
+def query_latency(store: LibraryStore, library: Library, embedder: WorkerEmbedder,
+                  questions: list[str]) -> dict[str, list[float]]:  # fmt: skip
     times: dict[str, list[float]] = {"fused": [], "bm25": []}
     for question in questions:
         start = time.perf_counter()
@@ -209,7 +213,8 @@ def main() -> int:
     try:
         tiny = build_encoder(work / "tiny-bert")
         chunks, seconds = index(work / "tiny.sqlite3", "tiny", tiny, paths, embedder)
-        report("tiny random BERT (2x32)", work / "tiny.sqlite3", "tiny", engine, embedder, chunks, seconds, len(paths), questions)
+        report("tiny random BERT (2x32)", work / "tiny.sqlite3", "tiny", engine, embedder, chunks, seconds, len(paths),
+               questions)  # fmt: skip
         print(f"vec0 KNN over {chunks:,} vectors 384 wide (random)  {ms(knn_latency(work, chunks))}")
         minilm = minilm_model()
         if minilm is None:
@@ -217,7 +222,8 @@ def main() -> int:
             return 0
         subset = generated[: args.minilm_files] + labelled
         chunks, seconds = index(work / "minilm.sqlite3", "minilm", minilm, subset, embedder)
-        report("all-MiniLM-L6-v2", work / "minilm.sqlite3", "minilm", engine, embedder, chunks, seconds, len(subset), questions)
+        report("all-MiniLM-L6-v2", work / "minilm.sqlite3", "minilm", engine, embedder, chunks, seconds, len(subset),
+               questions)  # fmt: skip
     finally:
         embedder.release()
         engine.shutdown()

@@ -233,15 +233,17 @@ class LibraryStore:
                         (conversation_id, library.id))  # fmt: skip
 
     def linked(self, conversation_id: str) -> list[Library]:
-        rows = self.db.execute("SELECT l.id, l.name, l.encoder, l.dims FROM libraries l JOIN conversation_libraries c "
-                               "ON c.library_id = l.id WHERE c.conversation_id=? ORDER BY l.name", (conversation_id,))  # fmt: skip
+        rows = self.db.execute(
+            "SELECT l.id, l.name, l.encoder, l.dims FROM libraries l JOIN conversation_libraries c "
+            "ON c.library_id = l.id WHERE c.conversation_id=? ORDER BY l.name", (conversation_id,)
+        )  # fmt: skip
         return [Library(*row) for row in rows.fetchall()]
 
     def save_citations(self, message_id: str, citations: Sequence[Citation]) -> None:
         with self._transaction():
             self.db.execute("DELETE FROM citations WHERE message_id=?", (message_id,))
-            self.db.executemany("INSERT INTO citations VALUES (?, ?, ?, ?, ?, ?)",
-                                [(message_id, c.rank, c.path, c.page, c.score, c.excerpt) for c in citations])  # fmt: skip
+            rows = [(message_id, c.rank, c.path, c.page, c.score, c.excerpt) for c in citations]
+            self.db.executemany("INSERT INTO citations VALUES (?, ?, ?, ?, ?, ?)", rows)
 
     def citations(self, message_id: str) -> list[Citation]:
         rows = self.db.execute("SELECT rank, path, page, score, excerpt FROM citations WHERE message_id=? "
