@@ -47,9 +47,10 @@ EXPORT_ARCHITECTURES = SUPPORTED_ARCHITECTURES
 TRANSFORMERS_LAZY_KINDS = ("configuration_", "tokenization_")
 """Of every transformers model family, the config and tokenizer modules: any chat model's tokenizer loads."""
 
-DATA_PACKAGES = ("transformers", "tokenizers", "huggingface_hub", "kernels")
+DATA_PACKAGES = ("transformers", "tokenizers", "huggingface_hub", "kernels", "docx")
 """Packages with non-Python files to carry: huggingface_hub's model-card template is written by every conversion;
-kernels (required by transformers 5.25) reads its python_depends.json when the Core ML export imports transformers."""
+kernels (required by transformers 5.25) reads its python_depends.json when the Core ML export imports transformers;
+python-docx reads its default parts (docx/templates) for a Word document that lacks them."""
 
 METADATA = (
     "cabin-ai",
