@@ -115,8 +115,24 @@ def test_a_deleted_file_leaves_the_index(library_store, tiny_encoder, handbook, 
     assert library_store.db.execute("SELECT count(*) FROM chunks_fts").fetchone()[0] == 2
 
 
-def test_a_stopped_run_resumes_with_the_files_it_had_not_reached(library_store, tiny_encoder, handbook, embed) -> None:
-    library = new_library(library_store, tiny_encoder, handbook)
+def test_small_files_are_embedded_together(library_store, tiny_encoder, handbook, embed) -> None:
+    new_library(library_store, tiny_encoder, handbook)
+    batches: list[int] = []
+
+    def counting(encoder: str, texts: list[str]) -> list[list[float]]:
+        batches.append(len(texts))
+        return embed(encoder, texts)
+
+    index(library_store, counting)
+    assert batches == [3]
+
+
+def test_a_stopped_run_resumes_with_the_files_it_had_not_reached(library_store, tiny_encoder, tmp_path, embed) -> None:
+    folder = tmp_path / "long"
+    folder.mkdir()
+    for name in ("a.txt", "b.txt", "c.txt"):  # 34 chunks each: every file fills a batch of its own
+        (folder / name).write_text(" ".join(f"{name}{i}" for i in range(5000)))
+    library = new_library(library_store, tiny_encoder, folder, name="handbook")
     stop = threading.Event()
 
     def stop_after_first_file(progress: Progress) -> None:
@@ -124,10 +140,10 @@ def test_a_stopped_run_resumes_with_the_files_it_had_not_reached(library_store, 
             stop.set()
 
     IndexRun(library_store.path, "handbook", embed, stop_after_first_file, stop).run()
-    assert library_store.summary(library) == Summary(indexed=1, skipped=0, pending=2, chunks=1)
+    assert library_store.summary(library) == Summary(indexed=1, skipped=0, pending=2, chunks=34)
     reopened = LibraryStore(library_store.path)  # as after a restart
     try:
-        assert index(reopened, embed)[-1].chunks == 2
+        assert index(reopened, embed)[-1].chunks == 68
         assert reopened.summary(library).indexed == 3
     finally:
         reopened.close()

@@ -14,7 +14,7 @@ import os
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from engine.library.chunker import Chunk, chunk_pages
@@ -84,13 +84,26 @@ def sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+@dataclass(frozen=True)
+class Read:
+    """A new or changed file, read and chunked, waiting for its vectors."""
+
+    record: FileRecord
+    chunks: list[Chunk]
+    stamp: tuple[int, float, str]
+
+
 class IndexRun:
-    """One pass over a library, on the calling thread, with its own connection to the index."""
+    """One pass over a library, on the calling thread, with its own connection to the index.
+
+    Small files are embedded together: files read are held until they have a batch of chunks between them, so
+    a folder of one-chunk notes costs one worker request per BATCH chunks, not one per file."""
 
     def __init__(self, store_path: Path, name: str, embed: Embed, on_progress: Callable[[Progress], None],
                  stop: threading.Event | None = None, cap: int = MAX_FILES) -> None:  # fmt: skip
         self.store_path, self.name, self.embed = store_path, name, embed
         self.on_progress, self.stop, self.cap = on_progress, stop or threading.Event(), cap
+        self.progress = Progress(name, 0, 0, 0)
 
     def run(self) -> Progress:
         store = LibraryStore(self.store_path)
@@ -108,47 +121,74 @@ class IndexRun:
             paths += found
         store.sync_files(library, sorted(set(paths)))
         records = store.files(library)
-        progress = Progress(self.name, 0, len(records), 0)
-        self.on_progress(progress)
-        for done, record in enumerate(records, start=1):
-            try:
-                library, written, note = self._index(store, library, record)
-            except Stopped:
-                return progress
-            progress = Progress(self.name, done, len(records), progress.chunks + written, record.path, note)
-            self.on_progress(progress)
-        progress = Progress(self.name, len(records), len(records), progress.chunks, finished=True)
-        self.on_progress(progress)
-        return progress
+        self._report(replace(self.progress, total=len(records)))
+        waiting: list[Read] = []
+        try:
+            for record in records:
+                read = self._read(store, library, record)
+                if read is not None:
+                    waiting.append(read)
+                if sum(len(r.chunks) for r in waiting) >= BATCH:
+                    library, waiting = self._write(store, library, waiting), []
+            self._write(store, library, waiting)
+        except Stopped:
+            return self.progress
+        self._report(replace(self.progress, path=None, note=None, finished=True))
+        return self.progress
 
-    def _index(self, store: LibraryStore, library: Library, record: FileRecord) -> tuple[Library, int, str | None]:
-        """(the library as now, chunks written, the file's note)."""
+    def _report(self, progress: Progress) -> None:
+        self.progress = progress
+        self.on_progress(progress)
+
+    def _handled(self, path: str, chunks: int, note: str | None) -> None:
+        p = self.progress
+        self._report(Progress(self.name, p.done + 1, p.total, p.chunks + chunks, path, note))
+
+    def _read(self, store: LibraryStore, library: Library, record: FileRecord) -> Read | None:
+        """The file read and chunked when it is new or changed; None when it was handled here (unchanged, or
+        noted as unreadable)."""
         if self.stop.is_set():
             raise Stopped
+        read, note = self._look_at(store, library, record)
+        if read is None:
+            self._handled(record.path, 0, note)
+        return read
+
+    def _look_at(self, store: LibraryStore, library: Library, record: FileRecord) -> tuple[Read | None, str | None]:
         path = Path(record.path)
         try:
             status = path.stat()
         except OSError as e:
             note = f"{path.name}: could not be read ({e.strerror or e})."
             store.skip(library, record.id, note, (-1, -1, None))
-            return library, 0, note
+            return None, note
         if record.state in (INDEXED, SKIPPED) and (record.size, record.mtime) == (status.st_size, status.st_mtime):
-            return library, 0, record.note
+            return None, record.note
         digest = sha256(path)
         if record.state in (INDEXED, SKIPPED) and digest == record.sha256:
             store.touch(record.id, status.st_size, status.st_mtime)
-            return library, 0, record.note
+            return None, record.note
         stamp = (status.st_size, status.st_mtime, digest)
         try:
-            chunks = chunk_pages(read_pages(path))
+            return Read(record, chunk_pages(read_pages(path)), stamp), None
         except ReadError as e:
             store.skip(library, record.id, str(e), stamp)
-            return library, 0, str(e)
-        vectors = self._vectors(library.encoder, chunks)
-        return store.write_chunks(library, record.id, chunks, vectors, stamp), len(chunks), None
+            return None, str(e)
+
+    def _write(self, store: LibraryStore, library: Library, waiting: list[Read]) -> Library:
+        """Embed the waiting files' chunks together, then write each file in its own transaction."""
+        vectors = self._vectors(library.encoder, [chunk for read in waiting for chunk in read.chunks])
+        start = 0
+        for read in waiting:
+            own = vectors[start : start + len(read.chunks)]
+            start += len(read.chunks)
+            library = store.write_chunks(library, read.record.id, read.chunks, own, read.stamp)
+            self._handled(read.record.path, len(read.chunks), None)
+        return library
 
     def _vectors(self, encoder: str, chunks: list[Chunk]) -> list[list[float]]:
-        """Batch by batch, so that Stop (or quitting) waits for one batch, not for a whole long document."""
+        """Batch by batch, so that Stop (or quitting) waits for one batch, not for a whole long document; the
+        files whose vectors were not all made stay as they were, to be indexed next time."""
         vectors: list[list[float]] = []
         for start in range(0, len(chunks), BATCH):
             if self.stop.is_set():
