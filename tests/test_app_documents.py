@@ -108,3 +108,15 @@ def test_at_start_the_window_follows_files_changed_while_it_was_closed(qtbot, ma
     assert "signed form" in reopened.documents.store.db.execute(
         "SELECT group_concat(text) FROM chunks c JOIN files f ON f.id = c.file_id WHERE f.library_id=?", (library.id,)
     ).fetchone()[0]
+
+
+def test_a_library_whose_encoder_is_gone_says_so_in_one_line(qtbot, window, data_dir, tmp_path, handbook) -> None:
+    pane = chat_pane(window)
+    library = pane.documents.store.create("handbook", tmp_path / "deleted-encoder")
+    pane.documents.store.add_source(library, handbook)
+    pane.documents.use(None, "handbook")
+    pane.documents.update("handbook")
+    qtbot.waitUntil(lambda: "could not be indexed" in pane.documents_bar.summary.text(), timeout=WAIT)
+    text = pane.documents_bar.summary.text()
+    assert text.startswith("handbook could not be indexed: could not load the embedding model at ")
+    assert "\n" not in text

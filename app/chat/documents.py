@@ -9,6 +9,7 @@ as drafts until its first message makes the conversation.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from concurrent.futures import Future
 from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
@@ -104,8 +105,12 @@ class ChatDocuments(QObject):
     def update(self, name: str) -> None:
         """Index what is new or changed in the library, in the background."""
         future = self.indexer.start(name, self.sig_progress.emit)  # emitted on the indexing thread, delivered queued
-        future.add_done_callback(lambda f: f.cancelled() or f.exception() is None or
-                                 self.sig_notice.emit(f"{name} could not be indexed: {f.exception()}"))  # fmt: skip
+        future.add_done_callback(lambda done: self._indexed(name, done))
+
+    def _indexed(self, name: str, done: Future[Progress]) -> None:
+        """On the indexing thread: a run that failed (e.g. its encoder was deleted) says so in one line."""
+        if not done.cancelled() and done.exception() is not None:
+            self.sig_notice.emit(f"{name} could not be indexed: {done.exception()}")
 
     def catch_up(self) -> None:
         """At start: finish indexing a quit or a crash interrupted, and follow what changed while Cabin was closed
