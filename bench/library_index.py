@@ -105,9 +105,10 @@ def raw_rate(engine: Engine, encoder: Path, texts: list[str]) -> float:
     return rate
 
 
-def chunk_texts(store: LibraryStore, library: Library, limit: int) -> list[str]:
+def chunk_texts(store: LibraryStore, library: Library) -> list[str]:
+    """Every chunk the indexer embedded, in the order it embedded them."""
     rows = store.db.execute("SELECT c.text FROM chunks c JOIN files f ON f.id = c.file_id WHERE f.library_id=? "
-                            "ORDER BY c.id LIMIT ?", (library.id, limit))  # fmt: skip
+                            "ORDER BY c.id", (library.id,))  # fmt: skip
     return [row[0] for row in rows.fetchall()]
 
 
@@ -183,7 +184,7 @@ def report(label: str, store_path: Path, name: str, engine: Engine, embedder: Wo
     store = LibraryStore(store_path)
     library = store.named(name)
     rate = chunks / seconds
-    raw = raw_rate(engine, Path(library.encoder), chunk_texts(store, library, 4 * BATCH if "MiniLM" in label else 2000))
+    raw = raw_rate(engine, Path(library.encoder), chunk_texts(store, library))
     print(f"\n== {label}: {files:,} files, {chunks:,} chunks")
     print(f"indexing      {rate:8.1f} chunks/s ({files / seconds:.1f} files/s, {seconds:.1f} s)   raw encoder "
           f"{raw:8.1f} chunks/s   indexer/raw {rate / raw:.2f}")  # fmt: skip
