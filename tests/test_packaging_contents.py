@@ -157,3 +157,11 @@ def test_in_cabin_app_metal_finds_its_library_beside_libmlx_by_either_path_libml
 )
 def test_torchs_own_test_binaries_stay_out_of_the_bundle(dest: str, kept: bool) -> None:
     assert contents.keep_file(dest) is kept
+
+
+def test_sqlite_vec_extension_lands_in_its_package_folder() -> None:
+    sqlite_vec = pytest.importorskip("sqlite_vec")
+    package = Path(sqlite_vec.__file__).parent
+    entries = contents.sqlite_vec_entries(package)
+    assert [Path(source).stem for source, _ in entries] == ["vec0"]
+    assert Path(sqlite_vec.loadable_path()).parent.name == entries[0][1]

@@ -8,6 +8,7 @@ from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QPaintEvent, QShowEvent
 from PySide6.QtWidgets import QLabel, QPushButton, QScrollArea, QStackedWidget, QVBoxLayout, QWidget
 
+from app.chat.citations import show_citations
 from app.chat.first_run import ModelOffers, Offers
 from app.chat.message_view import MessageView
 from app.chat.session import ChatSession
@@ -140,6 +141,7 @@ class ChatView(QStackedWidget):
         view.sig_edit.connect(self.sig_edit)
         view.sig_regenerate.connect(self.sig_regenerate)
         view.sig_switch.connect(self.sig_switch)
+        show_citations(view, self._session.citations(message.id))
         return view
 
     def resizeEvent(self, event) -> None:  # noqa: N802 — Qt override
@@ -156,6 +158,7 @@ class ChatView(QStackedWidget):
         for view in self.views:
             if view.message.id == message.id:
                 view.finish(message)
+                show_citations(view, self._session.citations(message.id))
 
     def _busy_changed(self, busy: bool) -> None:
         for view in self.views:

@@ -23,6 +23,8 @@ from app.chat.attaching import Attacher
 from app.chat.chat_view import ChatView
 from app.chat.composer import Composer
 from app.chat.conversation_list import ConversationList
+from app.chat.documents import ChatDocuments
+from app.chat.documents_bar import DocumentsBar
 from app.chat.first_run import OFFERING, FirstRun
 from app.chat.route_bar import RouteBar, attach_route_bar
 from app.chat.session import ChatSession
@@ -66,7 +68,9 @@ class ChatPane(QWidget):
         self.setWindowTitle("Chat")
         self.context = context
         self.store = context.store
-        self.session = ChatSession(context)
+        self.documents = ChatDocuments(context.engine, context.data_dir)
+        self.session = ChatSession(context, self.documents)
+        self.documents_bar = DocumentsBar(self.documents, lambda: self.session.conversation_id)
         self.conversations = ConversationList()
         self.chat = ChatView(self.session, lambda: context.models.name or "Assistant")
         self.system_bar = SystemPromptBar()
@@ -88,6 +92,7 @@ class ChatPane(QWidget):
         column.setContentsMargins(0, 0, 0, 0)
         column.setSpacing(0)
         column.addWidget(self.system_bar)
+        column.addWidget(self.documents_bar)
         column.addWidget(self.chat, 1)
         beside = QVBoxLayout()
         beside.setContentsMargins(0, 12, 16, 0)  # level with Send, inside the composer's own margin
@@ -176,10 +181,12 @@ class ChatPane(QWidget):
         the empty chat is drawn (the offers' memory budget imports MLX)."""
         if self.context.models.status in OFFERING:
             self.chat.empty.when_painted(self.first_run.refresh)
+        self.documents.catch_up()
 
     def shutdown(self) -> None:
         """The window is closing: save the answer being written, erase what was deleted, keep the divider."""
         self.session.finish_now()
+        self.documents.shutdown()
         self.conversations.undo_bar.expire()
         self.context.settings.set("splitter_state", self.splitter.saveState().toHex().data().decode())
 
@@ -247,6 +254,7 @@ class ChatPane(QWidget):
     def _thread_changed(self) -> None:
         self.system_bar.show_prompt(self.session.system_prompt)
         self.think.show_state(self.session.thinking)
+        self.documents_bar.refresh()
         self._model_changed()
         self._show_title()
 

@@ -7,13 +7,16 @@ nothing about it can reach the network. A routed answer streams through the same
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from app.context import AppContext
 from engine.cloud.route import Mode, Route
 from engine.cloud.router import Request, RoutedGeneration, Router
 from engine.generation import Generation, SamplingSettings
 from engine.messages import File, Message, user
+
+if TYPE_CHECKING:
+    from engine.library.retrieval import Retrieval
 
 
 class ConversationRouting:
@@ -60,11 +63,15 @@ class ConversationRouting:
         return self.router.preview(self.mode, self.private, [user(text, files)])  # type: ignore[arg-type]
 
     # -- answering ---------------------------------------------------------------------------
-    def start(self, messages: list[Message], settings: SamplingSettings, conversation_id: str) -> Generation:
+    def start(
+        self, messages: list[Message], settings: SamplingSettings, conversation_id: str, augment: Retrieval | None = None
+    ) -> Generation:
+        """The answer's generation. An answer drawn from the conversation's documents (`augment`) stays on the local
+        model whatever the mode: their excerpts never leave the machine."""
         conversation = self._store.conversation(conversation_id)
-        if conversation.route_mode == "local":
+        if conversation.route_mode == "local" or augment is not None:
             self._routed = None
-            return self._context.engine.chat(messages, settings, conversation_id)
+            return self._context.engine.chat(messages, settings, conversation_id, augment=augment)
         request = Request(messages, settings, conversation_id)
         mode: Mode = conversation.route_mode  # type: ignore[assignment]
         self._routed = self.router.answer(request, mode, conversation.private)

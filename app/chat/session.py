@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Signal
 
@@ -20,6 +21,11 @@ from engine.conversations.history import prompt_messages
 from engine.conversations.model import INTERRUPTED, STREAMING, MessageTree, StoredMessage, answer_parts
 from engine.generation import Finished, Stats
 from engine.messages import File, Image, Message, assistant, user
+
+if TYPE_CHECKING:
+    from app.chat.documents import ChatDocuments
+    from engine.library.retrieval import Retrieval
+    from engine.library.store import Citation
 
 SAVE_INTERVAL = 1.0
 NEW_TITLE = "New chat"
@@ -57,9 +63,12 @@ class ChatSession(QObject):
     sig_conversations_changed = Signal()
     """A conversation was created, renamed or got newer: the list should refresh."""
 
-    def __init__(self, context: AppContext) -> None:
+    def __init__(self, context: AppContext, documents: ChatDocuments | None = None) -> None:
         super().__init__()
         self._context = context
+        self.documents = documents
+        """The libraries answers draw on (app/chat/documents.py); None: answers use no documents."""
+        self._retrieval: Retrieval | None = None
         self._store = context.store
         self.conversation_id: str | None = None
         self.draft_system_prompt: str = context.settings.get("default_system_prompt")
@@ -111,6 +120,10 @@ class ChatSession(QObject):
 
     def siblings(self, message: StoredMessage) -> list[StoredMessage]:
         return self.tree.siblings(message)
+
+    def citations(self, message_id: str) -> list[Citation]:
+        """The document excerpts an answer was given."""
+        return self.documents.citations(message_id) if self.documents else []
 
     # -- navigation --------------------------------------------------------------------------
     def open(self, conversation_id: str | None) -> None:
@@ -174,6 +187,8 @@ class ChatSession(QObject):
             self.conversation_id = conversation.id
             self._store.set_thinking(self.conversation_id, self.draft_thinking)
             self.routing.saved_as(self.conversation_id)
+            if self.documents:
+                self.documents.adopt_drafts(self.conversation_id)
         parent = self.thread[-1].id if self.thread else None
         asked = self._store.add_message(self.conversation_id, parent, user(text, files))
         self._answer_to(asked)
@@ -213,7 +228,11 @@ class ChatSession(QObject):
         )
         self._saved_at = time.monotonic()
         settings = replace(self._context.settings.sampling(), thinking=self.thinking)
-        self._pump.start(self.routing.start(self._prompt_messages(question), settings, question.conversation_id))
+        self._retrieval = self.documents.retrieval_for(question.conversation_id) if self.documents else None
+        generation = self.routing.start(
+            self._prompt_messages(question), settings, question.conversation_id, augment=self._retrieval
+        )
+        self._pump.start(generation)
         self._reload()
         self.sig_busy_changed.emit(True)
         self.sig_conversations_changed.emit()
@@ -255,6 +274,8 @@ class ChatSession(QObject):
         )
         self._pump.release()
         self._answer = None
+        if self.documents:
+            self.documents.save_citations(answer.id, self._retrieval)
         if answer.conversation_id == self.conversation_id:
             self.tree = self._store.tree(self.conversation_id)
             self.thread = [self.tree.messages[m.id] for m in self.thread]

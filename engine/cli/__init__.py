@@ -31,6 +31,7 @@ COMMANDS = {
     "chat": Command("engine.cli.chat", "chat with a model in the terminal"),
     "bench": Command("engine.cli.bench", "measure prompt and generation speed"),
     "models": Command("engine.cli.models", "list, download, convert, import and delete models"),
+    "library": Command("engine.cli.library", "document libraries to chat with: add, list, update, search, remove"),
     "serve": Command("engine.cli.serve", "serve a model over OpenAI- and Ollama-compatible HTTP APIs"),
     "export-coreml": Command("engine.cli.export", "export a model as a stateful Core ML package for iOS 18 / macOS 15"),
     "export-onnx": Command("engine.cli.export_onnx", "export a model for ONNX Runtime GenAI (Android), checked by running it"),

@@ -12,6 +12,8 @@ from engine.cli.common import add_model_arguments, loaded_engine, positive_int, 
 from engine.conversations.history import History
 from engine.errors import CabinError
 from engine.generation import Engine, Finished, SamplingSettings, Token
+from engine.cli.library import print_sources
+from engine.library.documents import Documents
 from engine.messages import File, Image, Message
 
 HELP = "Commands: /reset starts over, /quit leaves (or Ctrl-D). Ctrl-C stops an answer."
@@ -25,6 +27,8 @@ def register(parser: argparse.ArgumentParser) -> None:
                         help="attach a text, Markdown, code or PDF file to the (first) question; repeatable")  # fmt: skip
     parser.add_argument("--image", action="append", type=Path, default=[], metavar="PATH",
                         help="attach an image (PNG, JPEG...) to the (first) question, for a vision model; repeatable")  # fmt: skip
+    parser.add_argument("--library", action="append", default=[], metavar="NAME",
+                        help="answer from the documents of this library (cabin library add); repeatable")  # fmt: skip
     parser.add_argument("--max-tokens", type=positive_int, default=512)
     parser.add_argument("--temp", type=float, default=0.7, help="temperature (0 = greedy)")
     parser.add_argument("--top-p", type=float, default=1.0)
@@ -55,9 +59,13 @@ def settings_from(args: argparse.Namespace) -> SamplingSettings:
         raise CabinError(str(e)) from None
 
 
-def stream_answer(engine: Engine, messages: list[Message], settings: SamplingSettings) -> Finished:
-    """Print the answer as it streams; Ctrl-C stops it and keeps what was said."""
-    generation = engine.chat(messages, settings)
+def stream_answer(
+    engine: Engine, messages: list[Message], settings: SamplingSettings, documents: Documents | None = None
+) -> Finished:
+    """Print the answer as it streams, then its sources when it drew on `documents`; Ctrl-C stops it and keeps
+    what was said."""
+    retrieval = documents.retrieval() if documents else None
+    generation = engine.chat(messages, settings, augment=retrieval)
     try:
         for event in generation:
             if isinstance(event, Token):
@@ -68,13 +76,18 @@ def stream_answer(engine: Engine, messages: list[Message], settings: SamplingSet
         generation.stop()
     finished = generation.result()
     print()
+    if retrieval is not None and retrieval.cited.done() and not retrieval.cited.exception():
+        print_sources(retrieval.cited.result())
     if finished.error:
         print(f"cabin: error: {finished.error}", file=sys.stderr)
     print(stats_line(finished.stats, finished.finish_reason), file=sys.stderr)
     return finished
 
 
-def interactive(engine: Engine, args: argparse.Namespace, settings: SamplingSettings, files: list[File | Image]) -> int:
+def interactive(
+    engine: Engine, args: argparse.Namespace, settings: SamplingSettings, files: list[File | Image],
+    documents: Documents | None,
+) -> int:
     print(f"Chatting with {engine.model_info.name}. {HELP}", file=sys.stderr)
     history = History(args.system or "")
     while True:
@@ -95,7 +108,7 @@ def interactive(engine: Engine, args: argparse.Namespace, settings: SamplingSett
             continue
         if not line:
             continue
-        finished = stream_answer(engine, history.ask(line, files), settings)
+        finished = stream_answer(engine, history.ask(line, files), settings, documents)
         history.answered(finished.text, finished.reasoning)
         files = []
 
@@ -107,7 +120,8 @@ def run(args: argparse.Namespace) -> int:
     with loaded_engine(args) as engine:
         info = engine.model_info
         refuse_for_text_model(len(args.image), info.name if info else "this model", bool(info and info.vision))
+        documents = Documents.named(engine, args.library) if args.library else None
         if args.prompt is None:
-            return interactive(engine, args, settings, files)
-        finished = stream_answer(engine, History(args.system or "").ask(args.prompt, files), settings)
+            return interactive(engine, args, settings, files, documents)
+        finished = stream_answer(engine, History(args.system or "").ask(args.prompt, files), settings, documents)
         return 1 if finished.finish_reason == "error" else 0

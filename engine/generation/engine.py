@@ -154,18 +154,22 @@ class Engine:
         conversation_id: str | None = "default",
         loop: asyncio.AbstractEventLoop | None = None,
         tools: Sequence[dict[str, Any]] = (),
+        augment: Callable[[list[Message]], list[Message]] | None = None,
     ) -> Generation:
         """Queue an answer to `messages`; the conversation's prompt cache is reused across calls.
 
         With `conversation_id=None` the request belongs to no conversation (an API request): it reuses
         whichever shared cache holds the longest prefix of its prompt. `tools` (OpenAI function definitions)
-        are rendered by the chat template; see `tool_format` for how the answer writes calls.
+        are rendered by the chat template; see `tool_format` for how the answer writes calls. `augment`
+        rewrites the messages on the worker just before the prompt is made (a question's excerpts from the
+        documents, engine/library/retrieval.py), so its model calls queue in order with the answer's.
         """
         from engine.generation.turn import prepare_chat
 
-        return self._start(
-            lambda tokenizer, s: prepare_chat(tokenizer, messages, s, tools), settings, conversation_id, loop
-        )
+        def prepare(tokenizer: Any, s: SamplingSettings) -> Any:
+            return prepare_chat(tokenizer, augment(messages) if augment else messages, s, tools)
+
+        return self._start(prepare, settings, conversation_id, loop)
 
     def complete(
         self,

@@ -10,7 +10,8 @@ from pathlib import Path
 from engine.models.fit import KVShape
 
 CATALOGUE_FILE = Path(__file__).resolve().parents[2] / "resources" / "catalogue.json"
-USES = ("autocomplete", "chat", "code", "reasoning", "vision")
+USES = ("autocomplete", "chat", "code", "reasoning", "vision", "embedding")
+"""An "embedding" entry is a sentence encoder for documents and /v1/embeddings, not a chat model."""
 CAPABILITIES = ("thinking", "vision", "tools")
 
 
@@ -53,7 +54,7 @@ def entry_from(record: dict) -> CatalogueEntry:
 
 @cache
 def load_catalogue(path: Path = CATALOGUE_FILE) -> tuple[CatalogueEntry, ...]:
-    """Every entry, grouped by use (autocomplete, chat, code, reasoning, vision) then smallest first."""
+    """Every entry, grouped by use (autocomplete, chat, code, reasoning, vision, embedding) then smallest first."""
     records = json.loads(path.read_text())["models"]
     entries = [entry_from(r) for r in records]
     return tuple(sorted(entries, key=lambda e: (USES.index(e.use), e.size_bytes)))

@@ -94,7 +94,8 @@ def usable_or_problem(path: Path) -> tuple[ModelInfo | None, str | None]:
     from engine.embeddings.model import is_embedding_model
 
     if is_embedding_model(path):
-        return None, "embedding model: served by `cabin serve` on /v1/embeddings, not for chat"
+        return None, ("embedding model: indexes documents (cabin library, Documents in the chat) and serves "
+                      "/v1/embeddings; not for chat")
     try:
         return inspect_model_folder(path), None
     except ModelError as e:

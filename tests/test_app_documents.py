@@ -1,0 +1,122 @@
+"""Documents in the chat window (tiny llama, tiny random encoder): a folder added to a new chat is indexed in the
+background, the answer shows its sources as links to the files, and they are still there after a restart."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from app.chat.citations import CitationList
+from engine.models.store import add_model_folder
+from tests.app_fixtures import WAIT, chat_pane, close_window, send
+
+
+@pytest.fixture
+def encoder_in_store(data_dir: Path, tiny_encoder: Path) -> Path:
+    """The tiny encoder added to this data folder's models, as File ▸ Choose Model Folder would."""
+    add_model_folder(tiny_encoder)
+    return tiny_encoder
+
+
+def add_folder_and_wait(qtbot, pane, folder: Path) -> None:
+    pane.documents.add_paths(pane.session.conversation_id, [folder])
+    qtbot.waitUntil(lambda: (p := pane.documents.progress.get(folder.name)) is not None and p.finished, timeout=WAIT)
+
+
+def test_a_folder_added_to_a_new_chat_is_indexed_and_named_above_the_chat(qtbot, window, encoder_in_store,
+                                                                          handbook) -> None:  # fmt: skip
+    pane = chat_pane(window)
+    add_folder_and_wait(qtbot, pane, handbook)
+    qtbot.waitUntil(lambda: pane.documents_bar.summary.text() == "Answers use: handbook (3 files)", timeout=WAIT)
+
+
+def test_the_answer_shows_its_sources_as_links_to_the_files(qtbot, window, encoder_in_store, handbook) -> None:
+    pane = chat_pane(window)
+    add_folder_and_wait(qtbot, pane, handbook)
+    send(qtbot, pane, "Holiday policy in March?")
+    sources = pane.chat.views[-1].findChild(CitationList)
+    assert sources is not None and sources.isVisibleTo(pane.chat.views[-1])
+    urls = sources.urls()
+    assert len(urls) == 3 and urls[0] == (handbook / "leave.md").as_uri()
+    assert "[1] leave.md" in sources.text()
+    assert pane.chat.views[0].findChild(CitationList) is None  # the question has none
+
+
+def test_sources_and_libraries_are_still_there_after_a_restart(qtbot, make_window, llama_model, encoder_in_store,
+                                                               handbook) -> None:  # fmt: skip
+    first = make_window(llama_model)
+    pane = chat_pane(first)
+    add_folder_and_wait(qtbot, pane, handbook)
+    send(qtbot, pane, "Holiday policy in March?")
+    conversation = pane.session.conversation_id
+    close_window(first)
+    reopened = chat_pane(make_window(llama_model))
+    reopened.session.open(conversation)
+    assert reopened.chat.views[-1].findChild(CitationList).urls()[0] == (handbook / "leave.md").as_uri()
+    assert reopened.documents_bar.summary.text() == "Answers use: handbook (3 files)"
+
+
+def test_a_pdf_source_links_to_its_page(qtbot, window, encoder_in_store, report_pdf) -> None:
+    pane = chat_pane(window)
+    pane.documents.add_paths(None, [report_pdf])
+    qtbot.waitUntil(lambda: (p := pane.documents.progress.get("report")) is not None and p.finished, timeout=WAIT)
+    send(qtbot, pane, "Outlook steady?")
+    urls = pane.chat.views[-1].findChild(CitationList).urls()
+    assert urls[0] == report_pdf.as_uri() + "#page=2"
+
+
+def test_without_an_embedding_model_adding_a_folder_says_what_to_download(qtbot, window, handbook) -> None:
+    pane = chat_pane(window)
+    assert pane.documents.add_paths(None, [handbook]) is None
+    assert pane.documents_bar.summary.text().startswith("no embedding model yet: download one with `cabin models pull")
+
+
+
+def started(qtbot, make_window, model: Path):
+    """A window started as app.main.start does (the panes' start: the chat catches its libraries up)."""
+    window = make_window(model)
+    window.start_panes()
+    pane = chat_pane(window)
+    qtbot.waitUntil(lambda: (p := pane.documents.progress.get("handbook")) is not None and p.finished, timeout=WAIT)
+    return window, pane
+
+
+def test_at_start_the_window_finishes_an_interrupted_indexing(qtbot, make_window, llama_model, encoder_in_store,
+                                                              data_dir, handbook) -> None:  # fmt: skip
+    from engine.library.encoders import index_path
+    from engine.library.store import LibraryStore
+
+    store = LibraryStore(index_path(data_dir))  # as a quit mid-way leaves it: files found, none indexed yet
+    library = store.create("handbook", encoder_in_store)
+    store.add_source(library, handbook)
+    store.sync_files(library, sorted(p for p in handbook.rglob("*") if p.is_file()))
+    store.close()
+    _window, pane = started(qtbot, make_window, llama_model)
+    assert pane.documents.store.summary(pane.documents.store.named("handbook")).indexed == 3
+
+
+def test_at_start_the_window_follows_files_changed_while_it_was_closed(qtbot, make_window, llama_model,
+                                                                       encoder_in_store, handbook) -> None:  # fmt: skip
+    window = make_window(llama_model)
+    add_folder_and_wait(qtbot, chat_pane(window), handbook)
+    close_window(window)
+    (handbook / "expenses.md").write_text("Expenses now need a signed form from finance.")
+    _window, reopened = started(qtbot, make_window, llama_model)
+    assert reopened.documents.progress["handbook"].chunks == 1
+    library = reopened.documents.store.named("handbook")
+    assert "signed form" in reopened.documents.store.db.execute(
+        "SELECT group_concat(text) FROM chunks c JOIN files f ON f.id = c.file_id WHERE f.library_id=?", (library.id,)
+    ).fetchone()[0]
+
+
+def test_a_library_whose_encoder_is_gone_says_so_in_one_line(qtbot, window, data_dir, tmp_path, handbook) -> None:
+    pane = chat_pane(window)
+    library = pane.documents.store.create("handbook", tmp_path / "deleted-encoder")
+    pane.documents.store.add_source(library, handbook)
+    pane.documents.use(None, "handbook")
+    pane.documents.update("handbook")
+    qtbot.waitUntil(lambda: "could not be indexed" in pane.documents_bar.summary.text(), timeout=WAIT)
+    text = pane.documents_bar.summary.text()
+    assert text.startswith("handbook could not be indexed: could not load the embedding model at ")
+    assert "\n" not in text
