@@ -124,3 +124,9 @@ def make_pane(qtbot, engine):
     for pane in panes:
         pane.shutdown()
         qtbot.waitUntil(lambda p=pane: p.job is None, timeout=WAIT)
+
+
+def add_folder_and_wait(qtbot, pane, folder: Path) -> None:
+    """Add `folder` to the open chat's documents and wait until it is indexed."""
+    pane.documents.add_paths(pane.session.conversation_id, [folder])
+    qtbot.waitUntil(lambda: (p := pane.documents.progress.get(folder.name)) is not None and p.finished, timeout=WAIT)

@@ -70,6 +70,15 @@ def tiny_encoder(models_dir: Path) -> Path:
     return build_encoder(models_dir / "tiny-bert")
 
 
+@pytest.fixture
+def encoder_in_store(data_dir: Path, tiny_encoder: Path) -> Path:
+    """The tiny encoder added to this data folder's models, as File ▸ Choose Model Folder would."""
+    from engine.models.store import add_model_folder
+
+    add_model_folder(tiny_encoder)
+    return tiny_encoder
+
+
 @pytest.fixture(scope="session")
 def qwen2_model(models_dir: Path) -> Path:
     return build_model(models_dir / "tiny-qwen2", ModelSpec(arch="qwen2", seed=1))

@@ -8,20 +8,7 @@ from pathlib import Path
 import pytest
 
 from app.chat.citations import CitationList
-from engine.models.store import add_model_folder
-from tests.app_fixtures import WAIT, chat_pane, close_window, send
-
-
-@pytest.fixture
-def encoder_in_store(data_dir: Path, tiny_encoder: Path) -> Path:
-    """The tiny encoder added to this data folder's models, as File ▸ Choose Model Folder would."""
-    add_model_folder(tiny_encoder)
-    return tiny_encoder
-
-
-def add_folder_and_wait(qtbot, pane, folder: Path) -> None:
-    pane.documents.add_paths(pane.session.conversation_id, [folder])
-    qtbot.waitUntil(lambda: (p := pane.documents.progress.get(folder.name)) is not None and p.finished, timeout=WAIT)
+from tests.app_fixtures import WAIT, add_folder_and_wait, chat_pane, close_window, send
 
 
 def test_a_folder_added_to_a_new_chat_is_indexed_and_named_above_the_chat(qtbot, window, encoder_in_store,

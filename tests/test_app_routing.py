@@ -9,7 +9,7 @@ import pytest
 from app.preferences.window import PreferencesWindow
 from engine.cloud.keys import get_key, set_key
 from engine.cloud.provider import provider_from
-from tests.app_fixtures import WAIT, chat_pane, send
+from tests.app_fixtures import WAIT, add_folder_and_wait, chat_pane, send
 
 HARD = ("First, analyse our deployment and list its trade-offs. Then compare step by step:\n"
         "1. Kubernetes\n2. A single VM\n3. Serverless\nFinally, design a migration plan and explain why.")
@@ -164,3 +164,14 @@ def test_an_auto_conversation_with_the_real_model_shows_who_answered_each_questi
     assert cloud.text == "Paris is the capital." and cloud.route.startswith("Cloud: multi-step request, score 0.")
     assert [v.footer.text().split(" · ")[0] for v in pane.chat.views[1::2]] == [local.route, cloud.route]
     assert [v.author.text() for v in pane.chat.views[1::2]] == ["SmolLM2-135M-Instruct.Q4_1", "fake-gpt"]
+
+
+def test_an_answer_from_the_conversations_documents_stays_local_in_cloud_mode(
+    qtbot, cloud_window, fake_cloud, socket_connects, encoder_in_store, handbook
+) -> None:
+    pane = chat_pane(cloud_window)
+    choose(pane, "cloud")
+    add_folder_and_wait(qtbot, pane, handbook)
+    send(qtbot, pane, HARD)
+    assert pane.session.thread[-1].route == "Local: answers from your documents stay on this machine"
+    assert fake_cloud.requests == [] and socket_connects == []

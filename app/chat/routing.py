@@ -19,6 +19,9 @@ if TYPE_CHECKING:
     from engine.library.retrieval import Retrieval
 
 
+DOCUMENTS_STAY_LOCAL = Route("local", "answers from your documents stay on this machine")
+
+
 class ConversationRouting:
     def __init__(self, context: AppContext) -> None:
         self._context = context
@@ -28,6 +31,8 @@ class ConversationRouting:
         self.draft_mode: str = context.settings.get("route_default")
         self.draft_private = False
         self._routed: RoutedGeneration | None = None
+        self._kept_local: Route | None = None
+        """Why an Auto or Cloud conversation's answer was kept local before the router saw it."""
 
     # -- the open conversation's choice ------------------------------------------------------
     @property
@@ -71,6 +76,7 @@ class ConversationRouting:
         conversation = self._store.conversation(conversation_id)
         if conversation.route_mode == "local" or augment is not None:
             self._routed = None
+            self._kept_local = None if conversation.route_mode == "local" else DOCUMENTS_STAY_LOCAL
             return self._context.engine.chat(messages, settings, conversation_id, augment=augment)
         request = Request(messages, settings, conversation_id)
         mode: Mode = conversation.route_mode  # type: ignore[assignment]
@@ -80,6 +86,9 @@ class ConversationRouting:
     def answered(self) -> dict[str, Any]:
         """The values the finished answer is stored with: its route label, and the cloud's provider, model and cost."""
         routed, self._routed = self._routed, None
+        kept_local, self._kept_local = self._kept_local, None
+        if kept_local is not None:
+            return {"route": kept_local.label}
         if routed is None or routed.route is None:
             return {}
         values: dict[str, Any] = {"route": routed.route.label}
