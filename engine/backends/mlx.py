@@ -154,6 +154,14 @@ class MLXBackend(WorkerBound):
             responses.close()
 
     @worker_only
+    def open_batch(self) -> Any:
+        """A new running batch on this model (engine/backends/mlx_batch.py's MLXBatch); None when mlx_lm cannot batch
+        its cache (a quantized KV cache, a layer that cannot merge)."""
+        from engine.backends.mlx_batch import MLXBatch, can_batch
+
+        return MLXBatch(self._model, self._tokenizer) if can_batch(self._model, self.kv_bits) else None
+
+    @worker_only
     def memory(self) -> MemoryCounters:
         return read_counters()
 

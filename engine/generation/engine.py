@@ -20,6 +20,8 @@ from concurrent.futures import Future
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from engine.generation.batch_policy import BatchPolicy, BatchStatus
+from engine.generation.batch_run import AnswerRequest
 from engine.generation.channel import RequestChannel
 from engine.generation.handle import Generation
 from engine.generation.lifecycle import ModelLifecycle
@@ -175,7 +177,8 @@ class Engine:
         with self._pending_lock:
             self._pending.add(generation)
         generation.finished.add_done_callback(lambda _: self._settled(generation))
-        request = self.submit(lambda: self._worker.answer(generation, prepare, settings, conversation_id))
+        answer = AnswerRequest(generation, prepare, settings, conversation_id)
+        request = self._channel.submit(lambda: self._worker.answer(answer), tag=answer)
         request.add_done_callback(lambda r: r.cancelled() and finish_early(generation.emit, "cancelled", None))
         return generation
 
@@ -208,6 +211,15 @@ class Engine:
     def activity(self) -> Activity:
         """The answer in progress (stats as of its latest token) and the recent answers. Never calls MLX."""
         return self._worker.activity
+
+    @property
+    def batching(self) -> BatchPolicy:
+        """When answers run together (set `enabled`, and `draft_model` while a draft model is in use)."""
+        return self._worker.batching
+
+    def batch_status(self) -> BatchStatus:
+        """The running batch as of its last step: answers in it, aggregate tok/s, KV bytes. Never calls MLX."""
+        return self._worker.batch_status
 
     def reset_peak_memory(self) -> Future[None]:
         return self.submit(self._worker.reset_peak_memory)
