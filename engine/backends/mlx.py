@@ -66,6 +66,10 @@ class MLXBackend(WorkerBound):
         self.resident_weight_bytes = sum(v.nbytes for _, v in tree_flatten(model.parameters()))
         self.kv_bits, self.kv_group_size = kv_bits, kv_group_size
         """8 or 4: every new cache is mlx_lm's QuantizedKVCache (engine/models/fit.py sizes it); None: full precision."""
+        from engine.backends.mlx_batch import can_batch
+
+        self.batchable = can_batch(model, kv_bits)
+        """Whether answers can run together in one batch (`open_batch`)."""
 
     @classmethod
     def load(cls, info: ModelInfo, context: int, upcast_on_cpu: bool, kv_bits: int | None = None) -> MLXBackend:
@@ -157,9 +161,9 @@ class MLXBackend(WorkerBound):
     def open_batch(self) -> Any:
         """A new running batch on this model (engine/backends/mlx_batch.py's MLXBatch); None when mlx_lm cannot batch
         its cache (a quantized KV cache, a layer that cannot merge)."""
-        from engine.backends.mlx_batch import MLXBatch, can_batch
+        from engine.backends.mlx_batch import MLXBatch
 
-        return MLXBatch(self._model, self._tokenizer) if can_batch(self._model, self.kv_bits) else None
+        return MLXBatch(self._model, self._tokenizer) if self.batchable else None
 
     @worker_only
     def memory(self) -> MemoryCounters:

@@ -23,10 +23,9 @@ from mlx_lm.models.cache import make_prompt_cache
 
 from engine.backends.base import Step
 from engine.backends.mlx import PREFILL_STEP, logits_processors, sampler
+from engine.generation.batch_policy import DECODE_BATCH
 from engine.generation.settings import SamplingSettings
 
-DECODE_BATCH = 32
-"""Answers decoded together at most (mlx_lm's server default); more wait in the batch's queue."""
 PREFILL_BATCH = 8
 """Answers whose prompts are prefilled together at most (mlx_lm's server default)."""
 

@@ -11,6 +11,8 @@ import time
 from collections import deque
 from dataclasses import dataclass, field
 
+DECODE_BATCH = 32
+"""Answers decoded together at most (mlx_lm's server default); more wait for a place."""
 RATE_WINDOW = 2.0
 """Seconds of tokens the batch's aggregate tok/s is measured over."""
 

@@ -24,6 +24,7 @@ from engine.generation.batch_policy import BatchPolicy, BatchStatus
 from engine.generation.batch_run import AnswerRequest
 from engine.generation.channel import RequestChannel
 from engine.generation.handle import Generation
+from engine.generation.kv_room import KVRoom
 from engine.generation.lifecycle import ModelLifecycle
 from engine.generation.mlx_threads import run_on_mlx_thread
 from engine.generation.settings import SamplingSettings
@@ -216,6 +217,11 @@ class Engine:
     def batching(self) -> BatchPolicy:
         """When answers run together (set `enabled`, and `draft_model` while a draft model is in use)."""
         return self._worker.batching
+
+    @property
+    def kv_room(self) -> KVRoom:
+        """The KV cache the loaded model's answers may take together, and whether they batch (plain values)."""
+        return self._lifecycle.kv_room
 
     def batch_status(self) -> BatchStatus:
         """The running batch as of its last step: answers in it, aggregate tok/s, KV bytes. Never calls MLX."""

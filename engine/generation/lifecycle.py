@@ -10,6 +10,7 @@ from engine.backends import backend_name, kv_bits_for, load_backend
 from engine.generation.cache_file import model_key
 from engine.generation.caches import PromptCaches
 from engine.generation.disk_cache import CacheFolder, ModelCacheFiles
+from engine.generation.kv_room import NO_ROOM, KVRoom, measure
 from engine.models.folder import ModelInfo
 from engine.tools.format import ToolFormat, tool_format
 
@@ -33,6 +34,7 @@ class ModelLifecycle:
         self.resident_weight_bytes = 0
         self.tool_format: ToolFormat | None = None
         self.kv_bits: int | None = None
+        self.kv_room: KVRoom = NO_ROOM
 
     def load(
         self, spec: str | Path, context: int, allow_oversize: bool, upcast_on_cpu: bool, kv_bits: int | None = None
@@ -51,6 +53,7 @@ class ModelLifecycle:
         self.resident_weight_bytes = self.backend.resident_weight_bytes
         self.tool_format = tool_format(self.backend.tokenizer)
         self.kv_bits = kv_bits
+        self.kv_room = measure(info, self.resident_weight_bytes, kv_bits, getattr(self.backend, "batchable", False))
         self.info = info
         return info
 
@@ -67,4 +70,5 @@ class ModelLifecycle:
         backend, self.backend = self.backend, None
         self.caches = self.info = self.compute_plan = self.tool_format = self.kv_bits = None
         self.resident_weight_bytes = 0
+        self.kv_room = NO_ROOM
         return backend.release() if backend is not None else None
