@@ -99,9 +99,10 @@ class BatchRun:
         except Exception as e:  # noqa: BLE001 — every answer keeps its partial text and reports the failure
             self._fail_all(f"generation failed: {e}")
             return
+        batched = len(self._running)
         for uid, step in steps:
             running = self._running[uid]
-            done = running.stream.feed(step, running.request.generation.stop_requested.is_set())
+            done = running.stream.feed(step, running.request.generation.stop_requested.is_set(), batched)
             if done and step.finish_reason is None:
                 self._end(self._batch.leave(uid))
         for gone in left:

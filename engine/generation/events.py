@@ -25,6 +25,8 @@ class Stats:
     """Oldest messages left out of the prompt to fit the context length."""
     thinking_time: float = 0.0
     """Seconds the model spent thinking, from its first token to the last of its thinking (0: it did not think)."""
+    batched: int = 0
+    """The most answers the batch held while this one ran, itself included (0: answered alone, not in a batch)."""
 
     @property
     def cached_tokens(self) -> int:

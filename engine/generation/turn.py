@@ -126,7 +126,7 @@ class _Turn:
         self.thinking_time = 0.0
         self.stats = Stats(prompt_len, prefill_len, 0.0, 0, 0.0, 0.0, peak_memory, dropped)
 
-    def add(self, step: Step, text: str, split: Split) -> None:
+    def add(self, step: Step, text: str, split: Split, batched: int = 0) -> None:
         if not self.fed:
             self.ttft = time.perf_counter() - self.started
         self.pieces.append(text)
@@ -145,6 +145,7 @@ class _Turn:
             peak_memory=step.peak_memory,
             dropped_messages=self.dropped,
             thinking_time=self.thinking_time,
+            batched=max(batched, self.stats.batched),
         )
 
     def keep(self, split: Split) -> None:
@@ -178,15 +179,16 @@ class AnswerStream:
         self._stop_strings = StopStrings(self.settings.stop)
         self._splitter = splitter_for(prepared.reasoning)
 
-    def feed(self, step: Step, stopping: bool) -> bool:
-        """Take one step (`stopping`: the stop flag is set); True when the answer is over."""
+    def feed(self, step: Step, stopping: bool, batched: int = 0) -> bool:
+        """Take one step (`stopping`: the stop flag is set; `batched`: answers in the batch that made it); True when
+        the answer is over."""
         stop_strings = self._stop_strings
         text = stop_strings.feed(step.text)
         last = stop_strings.hit or bool(step.finish_reason) or stopping
         if not stop_strings.hit and last:
             text += stop_strings.flush()
         split = self._splitter.feed(text) + self._splitter.flush() if last else self._splitter.feed(text)
-        self.turn.add(step, text, split)
+        self.turn.add(step, text, split, batched)
         if text or step.finish_reason != "stop":
             self._emit(Token(split.answer, step.token, self.turn.stats, split.reasoning))
         if stop_strings.hit or step.finish_reason:

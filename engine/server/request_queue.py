@@ -58,6 +58,7 @@ class RequestQueue:
         default_max_tokens: int,
         swap_models: bool = True,
         keep_alive: float | None = None,
+        kv_budget: int | None = None,
     ) -> None:
         self.engine = engine
         self.models = ModelRegistry(engine, swap_models)
@@ -77,7 +78,9 @@ class RequestQueue:
         self._turns = Turns(self._capacity)
         """A shared turn is held from an API generation's start to its end; a model load or unload holds the
         exclusive one."""
-        self._kv = KVReservations(lambda: engine.kv_room.room, lambda: engine.kv_room.bytes_per_token)
+        self._kv = KVReservations(
+            lambda: engine.kv_room.room if kv_budget is None else kv_budget, lambda: engine.kv_room.bytes_per_token
+        )
         self._closing = False
 
     def _capacity(self) -> int:
