@@ -159,11 +159,10 @@ class MLXBackend(WorkerBound):
 
     @worker_only
     def open_batch(self) -> Any:
-        """A new running batch on this model (engine/backends/mlx_batch.py's MLXBatch); None when mlx_lm cannot batch
-        its cache (a quantized KV cache, a layer that cannot merge)."""
+        """A new running batch on this model (engine/backends/mlx_batch.py's MLXBatch); only when `batchable`."""
         from engine.backends.mlx_batch import MLXBatch
 
-        return MLXBatch(self._model, self._tokenizer) if self.batchable else None
+        return MLXBatch(self._model, self._tokenizer)
 
     @worker_only
     def memory(self) -> MemoryCounters:

@@ -53,7 +53,7 @@ class ModelLifecycle:
         self.resident_weight_bytes = self.backend.resident_weight_bytes
         self.tool_format = tool_format(self.backend.tokenizer)
         self.kv_bits = kv_bits
-        self.kv_room = measure(info, self.resident_weight_bytes, kv_bits, getattr(self.backend, "batchable", False))
+        self.kv_room = measure(info, self.resident_weight_bytes, kv_bits, self.backend.batchable)
         self.info = info
         return info
 

@@ -134,13 +134,13 @@ class Worker:
 
     def _open_batch(self, request: AnswerRequest) -> Any:
         """A new batch for `request`, when the policy says so and the backend can batch (None: answer alone)."""
-        opener = getattr(self.lifecycle.backend, "open_batch", None)
-        if opener is None:
+        backend = self.lifecycle.backend
+        if not backend.batchable:
             return None
         others = self._channel.front_is(lambda tag: isinstance(tag, AnswerRequest))
         if not self.batching.batches(request.settings.seed is not None, others):
             return None
-        return opener()
+        return backend.open_batch()
 
     def take_joining_answer(self) -> tuple[AnswerRequest, Any] | None:
         """The next answer waiting at the front of the channel, if it can join the running batch."""

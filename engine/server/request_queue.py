@@ -23,7 +23,6 @@ from collections import deque
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from typing import Any
 
 from aiohttp import web
 
@@ -183,9 +182,10 @@ class RequestQueue:
             raise ApiError(503, "The server is stopping.", "server_error", None, "server_stopping")
 
     async def _turn_on(self, model: str) -> None:
-        """Wait for a shared turn with `model` loaded: when it is not, load it in the exclusive turn first."""
+        """Wait for a shared turn with `model` loaded: when it is not, bring it in (import, load) in the exclusive
+        turn first."""
         await self._wait_for_turn(exclusive=False)
-        while not self.models.is_loaded(await self._resolve(model)):
+        while not self._serving(model):
             self._turns.release_shared()
             await self._wait_for_turn(exclusive=True)
             try:
@@ -195,12 +195,12 @@ class RequestQueue:
             await self._wait_for_turn(exclusive=False)
         self._turns.wake()  # a model that batches lets the requests waiting behind this one start too
 
-    async def _resolve(self, model: str) -> Any:
+    def _serving(self, model: str) -> bool:
+        """Whether `model` is the loaded one (found without importing anything)."""
         try:
-            return await self.models.resolve(model)
-        except BaseException:
-            self._turns.release_shared()
-            raise
+            return self.models.is_loaded(self.models.find(model))
+        except ApiError:
+            return False
 
     @asynccontextmanager
     async def generation(
