@@ -6,7 +6,7 @@ same 4 requests with batching off (one after the other, as before batching); mlx
 loaded model and prompts (its own generation tok/s); and the window's own answer (engine.chat, as the app asks)
 alone and while 3 API clients stream.
 
-    .venv/bin/python bench/batching.py [--model PATH] [--tokens 48] [--clients 1 2 4 8]
+    .venv/bin/python bench/batching.py [--model PATH] [--tokens 48] [--clients 1 2 4 8] [--repeat 2]
 """
 
 from __future__ import annotations
@@ -15,7 +15,8 @@ import argparse
 import asyncio
 import json
 import sys
-import threading
+import os
+import statistics
 import time
 from pathlib import Path
 
@@ -95,22 +96,36 @@ def mlx_lm_batch(engine: Engine, clients: int, tokens: int) -> float:
     return engine.run_with_model(run).result()
 
 
-async def measure(engine: Engine, model: str, args: argparse.Namespace) -> dict[str, object]:
+async def one_round(engine: Engine, session: aiohttp.ClientSession, url: str, model: str,
+                    args: argparse.Namespace) -> dict[str, object]:
+    results: dict[str, object] = {"api": {}, "mlx_lm": {}}
+    for n in args.clients:
+        results["api"][n] = await aggregate(session, url, model, n, args.tokens)
+        results["mlx_lm"][n] = await asyncio.to_thread(mlx_lm_batch, engine, n, args.tokens)
+    engine.batching.enabled = False
+    results["serial4"] = await aggregate(session, url, model, 4, args.tokens)
+    engine.batching.enabled = True
+    results["window_alone"] = await asyncio.to_thread(window_rate, engine, args.tokens)
+    results["window_beside"] = await window_beside(engine, session, url, model, args.tokens)
+    return results
+
+
+async def measure(engine: Engine, model: str, args: argparse.Namespace) -> list[dict[str, object]]:
+    """Every figure once per round, in turn, so that load from other processes hits them alike."""
     handle = await start_server(engine, ServerConfig(port=0, max_queue=100))
-    results: dict[str, object] = {}
     try:
         async with aiohttp.ClientSession() as session:
             await stream(session, handle.url, model, 0, 4)  # warm up
-            results["api"] = {n: await aggregate(session, handle.url, model, n, args.tokens) for n in args.clients}
-            engine.batching.enabled = False
-            results["serial4"] = await aggregate(session, handle.url, model, 4, args.tokens)
-            engine.batching.enabled = True
-            results["window_alone"] = await asyncio.to_thread(window_rate, engine, args.tokens)
-            results["window_beside"] = await window_beside(engine, session, handle.url, model, args.tokens)
+            return [await one_round(engine, session, handle.url, model, args) for _ in range(args.repeat)]
     finally:
         await handle.close()
-    results["mlx_lm"] = {n: mlx_lm_batch(engine, n, args.tokens) for n in args.clients}
-    return results
+
+
+def medians(rounds: list[dict]) -> dict:
+    """The median of each figure over the rounds."""
+    first = rounds[0]
+    return {key: ({n: statistics.median(r[key][n] for r in rounds) for n in value} if isinstance(value, dict)
+                  else statistics.median(r[key] for r in rounds)) for key, value in first.items()}
 
 
 def main() -> None:
@@ -118,12 +133,13 @@ def main() -> None:
     parser.add_argument("--model", type=Path, help="an MLX model folder (default: the real SmolLM2 imported)")
     parser.add_argument("--tokens", type=int, default=48)
     parser.add_argument("--clients", type=int, nargs="+", default=[1, 2, 4, 8])
+    parser.add_argument("--repeat", type=int, default=2)
     args = parser.parse_args()
     path = args.model or imported_model(installed_gguf())
     engine = Engine()
     try:
         name = engine.load(path).result().name
-        results = asyncio.run(measure(engine, name, args))
+        results = medians(asyncio.run(measure(engine, name, args)))
     finally:
         engine.shutdown()
     report(results, path, args)
@@ -131,7 +147,8 @@ def main() -> None:
 
 def report(results: dict, path: Path, args: argparse.Namespace) -> None:
     api, mlx_lm, one = results["api"], results["mlx_lm"], results["api"][args.clients[0]]
-    print(f"model: {path.name}; {args.tokens}-token greedy answers, streamed through the local API ({threading.active_count()} threads)")
+    print(f"model: {path.name}; {args.tokens}-token greedy answers streamed through the local API; "
+          f"median of {args.repeat} rounds; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     print(f"{'clients':>8}{'aggregate tok/s':>17}{'vs one alone':>14}{'mlx_lm batch_generate':>23}{'Cabin/mlx_lm':>14}")
     for n in args.clients:
         print(f"{n:>8}{api[n]:17.1f}{api[n] / one:13.2f}x{mlx_lm[n]:23.1f}{api[n] / mlx_lm[n]:14.2f}")

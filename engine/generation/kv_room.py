@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from engine.models.fit import memory_budget, runtime_overhead
+FLOAT32_BYTES = 4
+
+from engine.models.fit import KV_BYTES_PER_VALUE, memory_budget, runtime_overhead
 from engine.models.folder import ModelInfo
 
 
@@ -26,7 +28,11 @@ class KVRoom:
 NO_ROOM = KVRoom(0, 0)
 
 
-def measure(info: ModelInfo, resident_weight_bytes: int, kv_bits: int | None, batches: bool) -> KVRoom:
-    """Worker thread only (reads MLX's device info)."""
+def measure(
+    info: ModelInfo, resident_weight_bytes: int, kv_bits: int | None, batches: bool, upcast: bool = False
+) -> KVRoom:
+    """Worker thread only (reads MLX's device info). `upcast`: the model computes in float32 (engine/compute_dtype.py),
+    so its keys and values take 4 bytes each."""
     room = memory_budget() - resident_weight_bytes - runtime_overhead(resident_weight_bytes)
-    return KVRoom(max(room, 0), info.kv.bytes_per_token_at(info.kv.usable_bits(kv_bits)), batches)
+    value_bytes = FLOAT32_BYTES if upcast else KV_BYTES_PER_VALUE
+    return KVRoom(max(room, 0), info.kv.bytes_per_token_at(info.kv.usable_bits(kv_bits), value_bytes), batches)

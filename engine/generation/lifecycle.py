@@ -53,7 +53,8 @@ class ModelLifecycle:
         self.resident_weight_bytes = self.backend.resident_weight_bytes
         self.tool_format = tool_format(self.backend.tokenizer)
         self.kv_bits = kv_bits
-        self.kv_room = measure(info, self.resident_weight_bytes, kv_bits, self.backend.batchable)
+        upcast = self.compute_plan is not None and self.compute_plan.upcast
+        self.kv_room = measure(info, self.resident_weight_bytes, kv_bits, self.backend.batchable, upcast)
         self.info = info
         return info
 
