@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
+import socket
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -103,7 +104,7 @@ def test_a_stopped_answer_leaves_at_the_next_step_and_the_rest_of_the_batch_fini
     staying = llama_engine.chat(kept, settings, None)
     leaving = llama_engine.chat([user("Question number 2: tell me about boats")], settings, None)
     release.set()
-    stopped, tokens, seen = stop_after_three_tokens(leaving)
+    stopped, _tokens, seen = stop_after_three_tokens(leaving)
     assert stopped.finish_reason == "cancelled"
     assert stopped.stats.generated_tokens <= seen + 1
     assert staying.result().token_ids == kept_alone.token_ids
@@ -190,7 +191,8 @@ def test_the_batch_status_clears_when_the_batch_ends(llama_engine: Engine) -> No
 # The local API
 
 
-def long_stream(server: LiveServer, n: int) -> Iterator[bytes]:
+def long_stream(server: LiveServer, n: int) -> socket.socket:
+    """A streamed request that would run for ever, its first chunk read."""
     body = {"model": MODEL, "messages": question(n), "max_tokens": 100_000, "temperature": 0, "stream": True}
     sock = open_stream(server, "/v1/chat/completions", body)
     read_until(sock, b"data: ")

@@ -115,6 +115,8 @@ class BatchRun:
         finished = running.stream.finish()
         if self._worker.lifecycle.caches.answered(running.request.conversation_id, running.cache):
             self._files_to_save = True
+        if self._running:
+            self._worker.still_answering()
         self._settle(running.future, finished)
 
     def _fail_all(self, error: str) -> None:

@@ -8,6 +8,7 @@ channel is closed and the model freed, and the thread waits for the next engine.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from engine.backends.base import MemoryCounters
@@ -98,6 +99,10 @@ class Worker:
             generation.emit(event)
 
         return emit
+
+    def still_answering(self) -> None:
+        """An answer of a batch ended, but others run on: the activity still says generating."""
+        self.activity = replace(self.activity, generating=True)
 
     def check_startable(self, request: AnswerRequest, emit: Callable[[Event], None]) -> Finished | None:
         """The Finished of an answer that cannot start (no model, already stopped); None when it can."""
