@@ -234,3 +234,23 @@ def test_a_request_past_the_kv_memory_budget_gets_a_503_to_retry(serve: Callable
     assert head.startswith(b"HTTP/1.1 503")
     assert b"Retry-After: 1" in head
     assert json.loads(body[body.index(b"{"):])["error"]["code"] == "memory_budget"
+
+
+def test_a_failing_batch_ends_each_answer_with_the_error_and_the_next_answers_run(
+    llama_engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from engine.backends.mlx_batch import MLXBatch
+
+    real_step, steps = MLXBatch.step, []
+
+    def failing_step(batch: MLXBatch) -> object:
+        steps.append(1)
+        if len(steps) == 6:
+            raise RuntimeError("out of memory")
+        return real_step(batch)
+
+    monkeypatch.setattr(MLXBatch, "step", failing_step)
+    failed = together(llama_engine, [[user("boats")], [user("ships")]], GREEDY)
+    assert [(f.finish_reason, f.error) for f in failed] == [("error", "generation failed: out of memory")] * 2
+    assert all(f.token_ids for f in failed)  # what was written before the failure is kept
+    assert llama_engine.chat([user("boats")], GREEDY, None).result().finish_reason in ("stop", "length")

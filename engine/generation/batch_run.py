@@ -64,6 +64,8 @@ class BatchRun:
                 if not self._running:
                     break
                 self._step()
+        except Exception as e:  # noqa: BLE001 — every answer keeps its partial text and reports the failure
+            self._fail_all(f"generation failed: {e}")
         finally:
             self._batch.close()
             self._worker.batch_ended(self._files_to_save)
@@ -80,10 +82,10 @@ class BatchRun:
         if finished is None:
             try:
                 stream, cache = self._worker.open_answer(request, emit)
+                uid = self._batch.join(stream.to_prefill, cache.kv, stream.settings)
             except Exception as e:  # noqa: BLE001 — e.g. a template that cannot render these messages
                 finished = self._worker.unpreparable(emit, e)
             else:
-                uid = self._batch.join(stream.to_prefill, cache.kv, stream.settings)
                 self._running[uid] = _Running(request, stream, cache, future)
                 self._publish()
                 return
@@ -94,11 +96,7 @@ class BatchRun:
             self._end(self._batch.leave(uid))
         if not self._running:
             return
-        try:
-            steps, left = self._batch.step()
-        except Exception as e:  # noqa: BLE001 — every answer keeps its partial text and reports the failure
-            self._fail_all(f"generation failed: {e}")
-            return
+        steps, left = self._batch.step()
         batched = len(self._running)
         for uid, step in steps:
             running = self._running[uid]
@@ -120,6 +118,7 @@ class BatchRun:
         self._settle(running.future, finished)
 
     def _fail_all(self, error: str) -> None:
+        """End every answer with `error`; the batch is not used again (answers still waiting start a new one)."""
         for uid in list(self._running):
             running = self._running.pop(uid)
             running.stream.fail(error)
