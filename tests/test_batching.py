@@ -254,3 +254,29 @@ def test_a_failing_batch_ends_each_answer_with_the_error_and_the_next_answers_ru
     assert [(f.finish_reason, f.error) for f in failed] == [("error", "generation failed: out of memory")] * 2
     assert all(f.token_ids for f in failed)  # what was written before the failure is kept
     assert llama_engine.chat([user("boats")], GREEDY, None).result().finish_reason in ("stop", "length")
+
+
+def test_a_cache_file_write_queued_before_a_batch_waits_for_it_without_holding_answers_back(
+    llama_model: Path, tmp_path: Path
+) -> None:
+    from engine.generation.disk_cache import MB, CacheFolder
+
+    engine = Engine(cache_folder=CacheFolder(tmp_path / "prompt-caches", 64 * MB))
+    try:
+        engine.load(llama_model).result()
+        release = held(engine)
+        # Seeded, so it runs alone; its file's writing is queued behind the long answer, which starts a batch.
+        window = engine.chat([user("ships")], SamplingSettings(temperature=0.0, max_tokens=4, seed=1), "chat")
+        long = engine.chat([user("boats")], SamplingSettings(temperature=0.0, max_tokens=100_000), None)
+        release.set()
+        window.result()
+        tokens_until(long, 2)
+        later = engine.chat([user("trains")], SamplingSettings(temperature=0.0, max_tokens=4), None).result(timeout=60)
+        written_during_the_batch = engine.cache_folder.files()
+        still_running = not long.finished.done()
+        long.stop()
+        wait_for(lambda: len(engine.cache_folder.files()) == 1)
+    finally:
+        engine.shutdown()
+    assert later.stats.batched == 2 and still_running
+    assert written_during_the_batch == []

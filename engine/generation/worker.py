@@ -25,6 +25,10 @@ if TYPE_CHECKING:
     from engine.generation.prompt_cache import ConversationCache
     from engine.generation.turn import AnswerStream, PreparedPrompt
 
+SAVE_FILES = "write the prompt-cache files"
+"""The tag of the queued writing of cache files: a running batch takes it out of the channel and queues it again
+once it ends (the files are written when the worker is idle)."""
+
 Preparer = Callable[[Any, SamplingSettings], "PreparedPrompt"]
 """(tokenizer, settings) -> the prompt to answer and its answer's settings; runs on the worker."""
 
@@ -47,6 +51,7 @@ class Worker:
         self.batch_status = BatchStatus()
         """The running batch as of its last step (engine/generation/batch_run.py)."""
         self._save_queued = False
+        self._save_after_batch = False
 
     def run(self) -> None:
         """The worker thread's job: serve requests until the channel closes, then free the model."""
@@ -148,29 +153,40 @@ class Worker:
         return backend.open_batch()
 
     def take_joining_answer(self) -> tuple[AnswerRequest, Any] | None:
-        """The next answer waiting at the front of the channel, if it can join the running batch."""
-        return self._channel.take_front(
-            lambda tag: isinstance(tag, AnswerRequest) and tag.settings.seed is None and self.batching.enabled
-        )
+        """The next answer waiting at the front of the channel, if it can join the running batch. A queued writing
+        of cache files met on the way is put off until the batch ends (`batch_ended`)."""
+        while (taken := self._channel.take_front(self._joins)) is not None:
+            tag, future = taken
+            if tag != SAVE_FILES:
+                return tag, future
+            future.set_result(None)
+            self._save_queued = False
+            self._save_after_batch = True
+        return None
+
+    def _joins(self, tag: Any) -> bool:
+        joining = isinstance(tag, AnswerRequest) and tag.settings.seed is None and self.batching.enabled
+        return joining or tag == SAVE_FILES
 
     def batch_ended(self, files_to_save: bool) -> None:
         """After a batch: clear its status, and queue the writing of cache files its answers changed (not before:
         a write queued in the channel would end the batch's admissions)."""
         self.batch_status = BatchStatus()
-        if files_to_save:
+        if files_to_save or self._save_after_batch:
+            self._save_after_batch = False
             self._queue_save()
 
     def _queue_save(self) -> None:
         if not self._save_queued:
             self._save_queued = True
-            self._channel.submit(self._save_when_idle)
+            self._channel.submit(self._save_when_idle, SAVE_FILES)
 
     def _save_when_idle(self) -> None:
         """Write the conversations' cache files once no request is waiting, so a write never delays an answer
         that was asked for (an answer asked for during a write waits for it to end). Releasing the model writes
         whatever is still unsaved."""
         if self._channel.waiting():
-            self._channel.submit(self._save_when_idle)
+            self._channel.submit(self._save_when_idle, SAVE_FILES)
             return
         self._save_queued = False
         self.save_cache_files()
