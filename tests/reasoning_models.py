@@ -53,6 +53,7 @@ class ScriptedBackend:
     resident_weight_bytes = 0
     context_limit = None
     model = None
+    batchable = False
 
     def __init__(self, tokenizer: Any, script: list[int], pause_at: int | None = None) -> None:
         self.tokenizer = tokenizer

@@ -15,6 +15,9 @@ from engine.generation.settings import SamplingSettings
 
 
 class ScriptedBackend:
+    batchable = False
+    """Its answers are scripted one by one: they never run in a batch."""
+
     def __init__(self, real: Backend) -> None:
         self._real = real
         self.replies: list[str] = []

@@ -100,6 +100,7 @@ def test_an_ollama_client_that_disconnects_stops_its_generation_too(api_server: 
 
 
 def test_a_request_waiting_its_turn_never_reaches_the_engine_when_its_client_leaves(api_server: LiveServer) -> None:
+    api_server.engine.batching.enabled = False  # one at a time, as on llama.cpp: the second request waits
     long = {"model": MODEL, "messages": question(1), "max_tokens": 100_000, "temperature": 0, "stream": True}
     first = open_stream(api_server, "/v1/chat/completions", long)
     read_until(first, b"data: ")
@@ -113,6 +114,7 @@ def test_a_request_waiting_its_turn_never_reaches_the_engine_when_its_client_lea
 
 
 def test_the_apps_own_request_waits_for_one_api_answer_not_the_whole_queue(api_server: LiveServer) -> None:
+    api_server.engine.batching.enabled = False  # one at a time (llama.cpp); a batch takes it in at once (test_batching)
     long = {"model": MODEL, "messages": question(1), "max_tokens": 100_000, "temperature": 0, "stream": True}
     running = open_stream(api_server, "/v1/chat/completions", long)
     read_until(running, b"data: ")

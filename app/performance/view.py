@@ -1,4 +1,5 @@
-"""The performance view: speed of the answer being written and of recent ones, MLX and system memory,
+"""The performance view: speed of the answer being written and of recent ones, the batch of answers running
+together (app/performance/batch_box.py), MLX and system memory,
 the loaded model's weights and how it computes — as numbers and as small plots — and a benchmark of the
 loaded model in llama-bench's table (app/performance/bench_box.py).
 
@@ -29,6 +30,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.context import AppContext
+from app.performance.batch_box import BatchBox
 from app.performance.bench_box import BenchBox
 from app.performance.cloud_box import CloudBox
 from app.performance.figures import (
@@ -81,6 +83,8 @@ class PerformanceView(QWidget):
         column.addWidget(self._answers_box())
         self.cloud_box = CloudBox(context.store)
         column.addWidget(self.cloud_box)
+        self.batch_box = BatchBox()
+        column.addWidget(self.batch_box)
         column.addWidget(self._memory_box())
         column.addWidget(self._model_box())
         self.bench_box = BenchBox(context)
@@ -190,6 +194,8 @@ class PerformanceView(QWidget):
         self.bench_box.set_answering(activity.generating)
         self._show_answers(activity)
         self.cloud_box.refresh()
+        engine = self.context.engine
+        self.batch_box.show_status(engine.batch_status(), engine.kv_room, self.context.models.info is not None)
         self._show_memory()
         if self._answers_shown != activity.answers:
             self._answers_shown = activity.answers

@@ -70,6 +70,8 @@ class Backend(Protocol):
     """The most tokens (prompt + answer) the backend's KV cache holds; None: no hard limit (MLX grows its cache)."""
     kv_bits: int | None
     """The bits its KV cache is quantized to (8, 4); None: full precision."""
+    batchable: bool
+    """Whether answers can run together in one batch: then `open_batch()` makes one (engine/backends/mlx_batch.py)."""
 
     @property
     def model(self) -> Any:

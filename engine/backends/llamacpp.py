@@ -80,6 +80,8 @@ class LlamaCppBackend(WorkerBound):
     compute_plan = None
     kv_bits = None
     """llama.cpp's cache stays at full precision: Cabin does not set its type_k/type_v (yet)."""
+    batchable = False
+    """Answers run one at a time: llama.cpp's one context holds one conversation (engine/backends/llamacpp.py)."""
 
     def __init__(self, llama: Any, weight_bytes: int) -> None:
         super().__init__()

@@ -75,6 +75,10 @@ class MLXBackend(WorkerBound):
         self.resident_weight_bytes = sum(v.nbytes for _, v in tree_flatten(model.parameters())) + (
             draft.resident_weight_bytes if draft else 0
         )
+        from engine.backends.mlx_batch import can_batch
+
+        self.batchable = can_batch(model, kv_bits)
+        """Whether answers can run together in one batch (`open_batch`)."""
 
     @classmethod
     def load(
@@ -191,6 +195,13 @@ class MLXBackend(WorkerBound):
                 )
         finally:
             responses.close()
+
+    @worker_only
+    def open_batch(self) -> Any:
+        """A new running batch on this model (engine/backends/mlx_batch.py's MLXBatch); only when `batchable`."""
+        from engine.backends.mlx_batch import MLXBatch
+
+        return MLXBatch(self._model, self._tokenizer)
 
     @worker_only
     def memory(self) -> MemoryCounters:

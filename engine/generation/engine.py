@@ -20,8 +20,11 @@ from concurrent.futures import Future
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from engine.generation.batch_policy import BatchPolicy, BatchStatus
+from engine.generation.batch_run import AnswerRequest
 from engine.generation.channel import RequestChannel
 from engine.generation.handle import Generation
+from engine.generation.kv_room import KVRoom
 from engine.generation.lifecycle import ModelLifecycle
 from engine.generation.mlx_threads import run_on_mlx_thread
 from engine.generation.settings import SamplingSettings
@@ -194,7 +197,8 @@ class Engine:
         with self._pending_lock:
             self._pending.add(generation)
         generation.finished.add_done_callback(lambda _: self._settled(generation))
-        request = self.submit(lambda: self._worker.answer(generation, prepare, settings, conversation_id))
+        answer = AnswerRequest(generation, prepare, settings, conversation_id)
+        request = self._channel.submit(lambda: self._worker.answer(answer), tag=answer)
         request.add_done_callback(lambda r: r.cancelled() and finish_early(generation.emit, "cancelled", None))
         return generation
 
@@ -227,6 +231,20 @@ class Engine:
     def activity(self) -> Activity:
         """The answer in progress (stats as of its latest token) and the recent answers. Never calls MLX."""
         return self._worker.activity
+
+    @property
+    def batching(self) -> BatchPolicy:
+        """When answers run together (set `enabled`, and `draft_model` while a draft model is in use)."""
+        return self._worker.batching
+
+    @property
+    def kv_room(self) -> KVRoom:
+        """The KV cache the loaded model's answers may take together, and whether they batch (plain values)."""
+        return self._lifecycle.kv_room
+
+    def batch_status(self) -> BatchStatus:
+        """The running batch as of its last step: answers in it, aggregate tok/s, KV bytes. Never calls MLX."""
+        return self._worker.batch_status
 
     def reset_peak_memory(self) -> Future[None]:
         return self.submit(self._worker.reset_peak_memory)

@@ -29,6 +29,8 @@ class Stats:
     """Seconds the model spent thinking, from its first token to the last of its thinking (0: it did not think)."""
     draft: DraftStats | None = None
     """Speculative decoding: what the draft model did (None: the model has no draft)."""
+    batched: int = 0
+    """The most answers the batch held while this one ran, itself included (0: answered alone, not in a batch)."""
 
     @property
     def cached_tokens(self) -> int:

@@ -11,6 +11,7 @@ from engine.backends import backend_name, kv_bits_for, load_backend
 from engine.generation.cache_file import model_key
 from engine.generation.caches import PromptCaches
 from engine.generation.disk_cache import CacheFolder, ModelCacheFiles
+from engine.generation.kv_room import NO_ROOM, KVRoom, measure
 from engine.models.folder import ModelInfo
 from engine.tools.format import ToolFormat, tool_format
 
@@ -39,6 +40,7 @@ class ModelLifecycle:
         """The draft model loaded beside the model (speculative decoding)."""
         self.draft_note = ""
         """Why the draft set for the model was not loaded (a GGUF model runs on llama.cpp without it)."""
+        self.kv_room: KVRoom = NO_ROOM
 
     def load(
         self, spec: str | Path, context: int, allow_oversize: bool, upcast_on_cpu: bool, kv_bits: int | None = None,
@@ -65,6 +67,8 @@ class ModelLifecycle:
         self.resident_weight_bytes = self.backend.resident_weight_bytes
         self.tool_format = tool_format(self.backend.tokenizer)
         self.kv_bits = kv_bits
+        upcast = self.compute_plan is not None and self.compute_plan.upcast
+        self.kv_room = measure(info, self.resident_weight_bytes, kv_bits, self.backend.batchable, upcast)
         self.info = info
         return info
 
@@ -84,4 +88,5 @@ class ModelLifecycle:
         self.caches = self.info = self.compute_plan = self.tool_format = self.kv_bits = self.draft_name = None
         self.draft_note = ""
         self.resident_weight_bytes = 0
+        self.kv_room = NO_ROOM
         return backend.release() if backend is not None else None

@@ -127,7 +127,7 @@ class _Turn:
         self.thinking_time = 0.0
         self.stats = Stats(prompt_len, prefill_len, 0.0, 0, 0.0, 0.0, peak_memory, dropped)
 
-    def add(self, step: Step, text: str, split: Split) -> None:
+    def add(self, step: Step, text: str, split: Split, batched: int = 0) -> None:
         if not self.fed:
             self.ttft = time.perf_counter() - self.started
         self.pieces.append(text)
@@ -147,6 +147,7 @@ class _Turn:
             dropped_messages=self.dropped,
             thinking_time=self.thinking_time,
             draft=step.draft,
+            batched=max(batched, self.stats.batched),
         )
 
     def keep(self, split: Split) -> None:
@@ -161,52 +162,75 @@ class _Turn:
         return "".join(self.pieces)
 
 
+class AnswerStream:
+    """One answer fed step by step: stop strings, the thinking split, stats, events, and at the end the prompt
+    cache's record. `run_turn` feeds it from a backend's own stream; a batch (engine/generation/batch_run.py) feeds
+    many of them, one step each, from one shared stream."""
+
+    def __init__(
+        self, backend: Backend, cache: ConversationCache, prepared: PreparedPrompt, emit: Callable[[Event], None]
+    ) -> None:
+        self.started = time.perf_counter()
+        self._cache, self._emit = cache, emit
+        self.rendered, self.settings = prepared.text, prepared.settings
+        self.prompt = cache.prompt_ids(backend.tokenizer, self.rendered)
+        self.to_prefill = cache.rewind_to(self.prompt)
+        self.turn = _Turn(len(self.prompt), len(self.to_prefill), self.started, prepared.dropped, backend.memory().peak)
+        self.reason: FinishReason = "cancelled"
+        self.error: str | None = None
+        self._stop_strings = StopStrings(self.settings.stop)
+        self._splitter = splitter_for(prepared.reasoning)
+
+    def feed(self, step: Step, stopping: bool, batched: int = 0) -> bool:
+        """Take one step (`stopping`: the stop flag is set; `batched`: answers in the batch that made it); True when
+        the answer is over."""
+        stop_strings = self._stop_strings
+        text = stop_strings.feed(step.text)
+        last = stop_strings.hit or bool(step.finish_reason) or stopping
+        if not stop_strings.hit and last:
+            text += stop_strings.flush()
+        split = self._splitter.feed(text) + self._splitter.flush() if last else self._splitter.feed(text)
+        self.turn.add(step, text, split, batched)
+        if text or step.finish_reason != "stop":
+            self._emit(Token(split.answer, step.token, self.turn.stats, split.reasoning))
+        if stop_strings.hit or step.finish_reason:
+            self.reason = "stop" if stop_strings.hit else step.finish_reason
+        return last
+
+    def fail(self, error: str) -> None:
+        self.reason, self.error = "error", error
+
+    def finish(self) -> Finished:
+        """Record what the cache now holds (or reset it), and emit the Finished event."""
+        turn, hit = self.turn, self._stop_strings.hit
+        ended_on_eos = self.reason == "stop" and not hit
+        answer_ids = turn.fed[:-1] if ended_on_eos else turn.fed
+        if self.reason == "error" or (self.reason == "cancelled" and not turn.fed):
+            self._cache.reset()
+        else:
+            # A stop string was cut from the text, so the ids no longer spell the answer exactly.
+            self._cache.record(self.rendered, self.prompt, None if hit else turn.text, answer_ids, turn.fed)
+        turn.keep(self._splitter.flush())
+        thought, answer = "".join(turn.thought).strip(), "".join(turn.answer)
+        finished = Finished(answer, self.reason, turn.stats, tuple(answer_ids), self.error, thought)
+        self._emit(finished)
+        return finished
+
+
 def run_turn(
     backend: Backend, cache: ConversationCache, prepared: PreparedPrompt, stop: StopFlag, emit: Callable[[Event], None]
 ) -> Finished:
     """Answer the prepared prompt with the backend and emit its events."""
-    started = time.perf_counter()
-    rendered, settings = prepared.text, prepared.settings
-    prompt = cache.prompt_ids(backend.tokenizer, rendered)
-    to_prefill = cache.rewind_to(prompt)
-    turn = _Turn(len(prompt), len(to_prefill), started, prepared.dropped, backend.memory().peak)
-
-    reason: FinishReason = "cancelled"
-    error = None
-    stop_strings = StopStrings(settings.stop)
-    splitter = splitter_for(prepared.reasoning)
-    steps = backend.generate(to_prefill, cache.kv, settings, stop)
+    answer = AnswerStream(backend, cache, prepared, emit)
+    steps = backend.generate(answer.to_prefill, cache.kv, answer.settings, stop)
     try:
         for step in steps:
-            text = stop_strings.feed(step.text)
-            last = stop_strings.hit or bool(step.finish_reason) or stop.is_set()
-            if not stop_strings.hit and last:
-                text += stop_strings.flush()
-            split = splitter.feed(text) + splitter.flush() if last else splitter.feed(text)
-            turn.add(step, text, split)
-            if text or step.finish_reason != "stop":
-                emit(Token(split.answer, step.token, turn.stats, split.reasoning))
-            if stop_strings.hit or step.finish_reason:
-                reason = "stop" if stop_strings.hit else step.finish_reason
-                break
-            if stop.is_set():
+            if answer.feed(step, stop.is_set()):
                 break
     except PrefillStopped:
-        reason = "cancelled"
+        pass
     except Exception as e:  # noqa: BLE001 — a crash mid-answer keeps the partial text and reports it
-        reason, error = "error", f"generation failed: {e}"
+        answer.fail(f"generation failed: {e}")
     finally:
         steps.close()
-
-    ended_on_eos = reason == "stop" and not stop_strings.hit
-    answer_ids = turn.fed[:-1] if ended_on_eos else turn.fed
-    if reason == "error" or (reason == "cancelled" and not turn.fed):
-        cache.reset()
-    else:
-        # A stop string was cut from the text, so the ids no longer spell the answer exactly.
-        cache.record(rendered, prompt, None if stop_strings.hit else turn.text, answer_ids, turn.fed)
-    turn.keep(splitter.flush())
-    thought, answer = "".join(turn.thought).strip(), "".join(turn.answer)
-    finished = Finished(answer, reason, turn.stats, tuple(answer_ids), error, thought)
-    emit(finished)
-    return finished
+    return answer.finish()

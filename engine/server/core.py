@@ -20,7 +20,8 @@ from aiohttp import web
 from engine.generation import Engine, Event, Finished, Generation, SamplingSettings, Token
 from engine.messages import ToolCall
 from engine.server.errors import ApiError
-from engine.server.request_queue import REQUEST_QUEUE, Begin
+from engine.server.batch_turns import EngineCall, chat_tokens, text_tokens
+from engine.server.request_queue import REQUEST_QUEUE
 from engine.server.wire import json_response, open_stream
 from engine.tools.reader import TextOrCall, ToolCallReader
 
@@ -64,14 +65,15 @@ class Codec(Protocol):
 
 def chat_call(
     engine: Engine, messages: list[Any], settings: SamplingSettings, tools: Sequence[dict[str, Any]] = ()
-) -> Begin:
+) -> EngineCall:
     """The engine call for a conversation, its messages as the request parser gives them (the chat template applies)."""
-    return lambda loop: engine.chat(messages, settings, None, loop, tools)
+    tokens = chat_tokens(messages, tools, settings.max_tokens)
+    return EngineCall(lambda loop: engine.chat(messages, settings, None, loop, tools), tokens)
 
 
-def completion_call(engine: Engine, prompt: str, settings: SamplingSettings) -> Begin:
+def completion_call(engine: Engine, prompt: str, settings: SamplingSettings) -> EngineCall:
     """The engine call for a raw prompt, continued as it is."""
-    return lambda loop: engine.complete(prompt, settings, None, loop)
+    return EngineCall(lambda loop: engine.complete(prompt, settings, None, loop), text_tokens(prompt, settings.max_tokens))
 
 
 def text_of(events: list[Event]) -> str:
@@ -92,11 +94,11 @@ async def until_finished(generation: Generation) -> Finished:
 
 
 async def answer(
-    request: web.Request, codec: Codec, model: str, begin: Begin, stream: bool, reader: ToolCallReader | None = None
+    request: web.Request, codec: Codec, model: str, begin: EngineCall, stream: bool, reader: ToolCallReader | None = None
 ) -> web.StreamResponse:
     """Run `begin` when this request's turn comes and reply with its answer, streamed or whole."""
     queue = request.app[REQUEST_QUEUE]
-    async with queue.generation(request.path, model, begin) as generation:
+    async with queue.generation(request.path, model, begin, begin.context_tokens) as generation:
         if stream:
             return await stream_answer(request, generation, codec, reader)
         finished = await until_finished(generation)

@@ -1,9 +1,12 @@
 """The API's request queue, shared by every endpoint: the engine, the model's names, turns and the activity log.
 
-Generations run on the engine's one worker thread. API requests wait here, in arrival order, and go to
-the engine one at a time: so a message typed in the app while API clients have a queue of requests
-waits for one API answer at most, not for the whole queue. Each generation is tied to its HTTP request
-(a client that goes away stops it, or never starts it) and recorded when it finishes.
+Generations run on the engine's one worker thread. API requests wait here, in arrival order. When the model
+batches (MLX, engine/generation/batch_run.py) up to DECODE_BATCH of them run together, each reserving the KV
+cache of its context first (engine/server/batch_turns.py: a 503 when the memory budget is full); a message typed
+in the app joins the running batch. Otherwise they go to the engine one at a time: so a message typed in the app
+while API clients have a queue of requests waits for one API answer at most, not for the whole queue. Each
+generation is tied to its HTTP request (a client that goes away stops it, or never starts it) and recorded when
+it finishes.
 
 A request may name any model the registry knows (engine/server/models_registry.py): when its turn comes, that
 model is loaded in place of the one before, so requests for different models queue and never interleave. With
@@ -25,6 +28,8 @@ from aiohttp import web
 
 from engine.errors import ModelError
 from engine.generation import Engine, Finished, Generation
+from engine.generation.batch_policy import DECODE_BATCH
+from engine.server.batch_turns import KVReservations, Turns
 from engine.server.errors import ApiError
 from engine.server.models_registry import ModelRegistry
 
@@ -52,6 +57,7 @@ class RequestQueue:
         default_max_tokens: int,
         swap_models: bool = True,
         keep_alive: float | None = None,
+        kv_budget: int | None = None,
     ) -> None:
         self.engine = engine
         self.models = ModelRegistry(engine, swap_models)
@@ -68,9 +74,22 @@ class RequestQueue:
         self.listeners: list[Callable[[Served], None]] = []
         self._running: dict[Generation, asyncio.Future[Finished]] = {}
         self._waiting = 0
-        self._turn = asyncio.Semaphore(1)
-        """Held from an API generation's start to its end."""
+        self._turns = Turns(self._capacity)
+        """A shared turn is held from an API generation's start to its end; a model load or unload holds the
+        exclusive one."""
+        self._kv = KVReservations(
+            lambda: engine.kv_room.room if kv_budget is None else kv_budget, lambda: engine.kv_room.bytes_per_token
+        )
         self._closing = False
+
+    def _capacity(self) -> int:
+        """API generations that may run at once: a batch's worth when the loaded model batches, else one."""
+        return DECODE_BATCH if self.engine.kv_room.batches and self.engine.batching.enabled else 1
+
+    @property
+    def running(self) -> int:
+        """API generations running now."""
+        return len(self._running)
 
     def model_id(self, requested: str) -> str:
         """The id of the model `requested` names (its id, store key, folder path or name; Ollama's ':latest' too).
@@ -91,8 +110,8 @@ class RequestQueue:
         self._keep_alive[model] = seconds
 
     async def _ensure_loaded(self, model: str) -> None:
-        """Load `model` in place of the loaded one, if it is not loaded (call while holding the turn); a model
-        another app keeps is brought into the store first."""
+        """Load `model` in place of the loaded one, if it is not loaded (call while holding the exclusive turn); a
+        model another app keeps is brought into the store first."""
         info = await self.models.resolve(model)
         if self.models.is_loaded(info):
             return
@@ -106,21 +125,24 @@ class RequestQueue:
 
     async def load(self, model: str) -> None:
         """Load `model` now (when its turn comes) without generating: Ollama's empty-prompt request."""
-        await self._wait_for_turn()
+        await self._wait_for_turn(exclusive=True)
         try:
             await self._ensure_loaded(model)
         finally:
-            self._turn.release()
+            self._turns.release_exclusive()
         self._schedule_expiry(model)
 
     async def unload(self, model: str) -> None:
         """Unload `model` when the requests before this one are done, if it is still the loaded one."""
         if self._expiry is not None:
             self._expiry.cancel()
-        async with self._turn:
+        await self._turns.take_exclusive()
+        try:
             if self.swap_models and self.models.is_loaded(self.models.find(model)):
                 await asyncio.wrap_future(self.engine.unload())
                 self.expires_at = None
+        finally:
+            self._turns.release_exclusive()
 
     def _schedule_expiry(self, model: str) -> None:
         """Once no request is left, unload `model` after its keep-alive."""
@@ -143,7 +165,7 @@ class RequestQueue:
         """API requests generating or waiting for their turn."""
         return len(self._running) + self._waiting
 
-    async def _wait_for_turn(self) -> None:
+    async def _wait_for_turn(self, exclusive: bool) -> None:
         if self._expiry is not None:
             self._expiry.cancel()
             self._expiry = None
@@ -152,34 +174,61 @@ class RequestQueue:
                            "server_error", None, "server_busy")
         self._waiting += 1
         try:
-            await self._turn.acquire()
+            await (self._turns.take_exclusive() if exclusive else self._turns.take_shared())
         finally:
             self._waiting -= 1
         if self._closing:
-            self._turn.release()
+            self._turns.release_exclusive() if exclusive else self._turns.release_shared()
             raise ApiError(503, "The server is stopping.", "server_error", None, "server_stopping")
 
-    @asynccontextmanager
-    async def generation(self, endpoint: str, model: str, begin: Begin) -> AsyncIterator[Generation]:
-        """Start a generation for one request when its turn comes; whatever happens to the request, it is stopped."""
-        await self._wait_for_turn()
+    async def _turn_on(self, model: str) -> None:
+        """Wait for a shared turn with `model` loaded: when it is not, bring it in (import, load) in the exclusive
+        turn first."""
+        await self._wait_for_turn(exclusive=False)
+        while not self._serving(model):
+            self._turns.release_shared()
+            await self._wait_for_turn(exclusive=True)
+            try:
+                await self._ensure_loaded(model)
+            finally:
+                self._turns.release_exclusive()
+            await self._wait_for_turn(exclusive=False)
+        self._turns.wake()  # a model that batches lets the requests waiting behind this one start too
+
+    def _serving(self, model: str) -> bool:
+        """Whether `model` is the loaded one (found without importing anything)."""
         try:
-            await self._ensure_loaded(model)
+            return self.models.is_loaded(self.models.find(model))
+        except ApiError:
+            return False
+
+    @asynccontextmanager
+    async def generation(
+        self, endpoint: str, model: str, begin: Begin, context_tokens: int = 0
+    ) -> AsyncIterator[Generation]:
+        """Start a generation for one request when its turn comes; whatever happens to the request, it is stopped.
+        `context_tokens`: the context it may take (its KV cache is reserved first; 0: nothing is reserved)."""
+        await self._turn_on(model)
+        reserved = 0
+        try:
+            reserved = self._kv.reserve(context_tokens)
             generation = begin(asyncio.get_running_loop())
         except BaseException:
-            self._turn.release()
+            self._kv.release(reserved)
+            self._turns.release_shared()
             raise
         finished = asyncio.wrap_future(generation.finished)
         self._running[generation] = finished
-        finished.add_done_callback(lambda done: self._record(endpoint, model, generation, done.result()))
+        finished.add_done_callback(lambda done: self._record(endpoint, model, generation, done.result(), reserved))
         try:
             yield generation
         finally:
             generation.stop()
 
-    def _record(self, endpoint: str, model: str, generation: Generation, finished: Finished) -> None:
+    def _record(self, endpoint: str, model: str, generation: Generation, finished: Finished, reserved: int) -> None:
         self._running.pop(generation, None)
-        self._turn.release()
+        self._kv.release(reserved)
+        self._turns.release_shared()
         served = Served(endpoint, model, finished)
         self.activity.append(served)
         self._schedule_expiry(model)

@@ -33,6 +33,9 @@ class ServerConfig:
     """Load whichever model a request names in place of the loaded one; off, other models are refused (the app)."""
     keep_alive: float | None = 300
     """Seconds a model stays loaded after its last request unless the request says (Ollama's default); None: forever."""
+    kv_budget: int | None = None
+    """Bytes of KV cache the requests running together may reserve; None: what the memory budget leaves beside the
+    weights. Past it, a request is refused with 503 (engine/server/batch_turns.py)."""
 
 def build_app(engine: Engine, config: ServerConfig) -> web.Application:
     middlewares = [guard.errors, guard.access(guard.is_loopback(config.host), config.allowed_origins)]
@@ -40,7 +43,7 @@ def build_app(engine: Engine, config: ServerConfig) -> web.Application:
         middlewares.append(guard.api_key_check(config.api_key))
     app = web.Application(middlewares=middlewares, client_max_size=config.max_body_bytes)
     app[REQUEST_QUEUE] = RequestQueue(
-        engine, config.max_queue, config.max_tokens, config.swap_models, config.keep_alive
+        engine, config.max_queue, config.max_tokens, config.swap_models, config.keep_alive, config.kv_budget
     )
     app.on_response_prepare.append(guard.allow_origin)
     openai_api.add_routes(app)
