@@ -161,18 +161,6 @@ def test_with_a_draft_model_a_lone_answer_runs_alone_and_answers_together_pause_
     assert BatchPolicy().paused_note(3) is None
 
 
-def test_with_a_draft_model_answers_asked_together_are_batched(llama_engine: Engine) -> None:
-    llama_engine.batching.draft_model = True
-    notes: list[str | None] = []
-    release = held(llama_engine)
-    generations = [llama_engine.chat([user(q)], GREEDY, None) for q in QUESTIONS[:3]]
-    release.set()
-    for event in generations[0]:
-        notes.append(llama_engine.batch_status().note)
-    assert [g.result().stats.batched for g in generations] == [3, 3, 3]
-    assert "speculative decoding paused: 3 requests batched" in notes
-
-
 def test_the_aggregate_rate_counts_the_tokens_of_the_last_seconds() -> None:
     rate = TokenRate(window=2.0)
     rate.add(4, now=0.0)
@@ -292,10 +280,15 @@ def test_a_real_draft_model_pauses_while_answers_batch_and_drafts_again_alone(
     engine.load(llama_model).result()
     try:
         alone = [engine.chat([user(q)], GREEDY, None).result() for q in QUESTIONS[:3]]
-        batched = together(engine, [[user(q)] for q in QUESTIONS[:3]], GREEDY)
+        release = held(engine)
+        generations = [engine.chat([user(q)], GREEDY, None) for q in QUESTIONS[:3]]
+        release.set()
+        notes = [engine.batch_status().note for _event in generations[0]]
+        batched = [generation.result() for generation in generations]
         again = engine.chat([user(QUESTIONS[0]), assistant(batched[0].text), user("And then?")], GREEDY, None).result()
     finally:
         engine.shutdown()
     assert [f.stats.batched for f in batched] == [3, 3, 3] and all(f.stats.draft is not None for f in alone)
+    assert "speculative decoding paused: 3 requests batched" in notes
     assert [f.token_ids for f in batched] == [f.token_ids for f in alone]
     assert again.stats.batched == 0 and again.stats.draft is not None and again.stats.draft.accepted > 0

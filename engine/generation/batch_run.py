@@ -75,6 +75,10 @@ class BatchRun:
         return self._first
 
     def _admit(self) -> None:
+        """Let the answers waiting at the front of the channel join. Once every answer has left, a model with a draft
+        ends the batch instead: the next answer starts on its own, alone with its draft if nothing else waits."""
+        if not self._running and self._worker.batching.draft_model:
+            return
         while (taken := self._worker.take_joining_answer()) is not None:
             request, future = taken
             self._join(request, future)
