@@ -52,7 +52,7 @@ def test_changing_temperature_changes_the_next_request(qtbot, window, preference
     engine = window.context.engine
     requests = []
     real_chat = engine.chat
-    monkeypatch.setattr(engine, "chat", lambda messages, settings, *args: requests.append(settings) or real_chat(messages, settings, *args))
+    monkeypatch.setattr(engine, "chat", lambda messages, settings, *args, **kwargs: requests.append(settings) or real_chat(messages, settings, *args, **kwargs))
     enter(preferences, "temperature", "0.3")
     enter(preferences, "seed", "11")
     send(qtbot, chat_pane(window), "Hello")
