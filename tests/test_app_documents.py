@@ -107,3 +107,15 @@ def test_a_library_whose_encoder_is_gone_says_so_in_one_line(qtbot, window, data
     text = pane.documents_bar.summary.text()
     assert text.startswith("handbook could not be indexed: could not load the embedding model at ")
     assert "\n" not in text
+
+
+def test_a_file_changed_while_the_window_runs_is_reindexed_when_the_chat_asks_again(qtbot, window, encoder_in_store,
+                                                                                    handbook) -> None:  # fmt: skip
+    pane = chat_pane(window)
+    add_folder_and_wait(qtbot, pane, handbook)
+    (handbook / "expenses.md").write_text("Expenses now need a signed form from finance.")
+    send(qtbot, pane, "How do I claim expenses?")
+    library = pane.documents.store.named("handbook")
+    qtbot.waitUntil(lambda: "signed form" in pane.documents.store.db.execute(
+        "SELECT group_concat(text) FROM chunks c JOIN files f ON f.id = c.file_id WHERE f.library_id=?", (library.id,)
+    ).fetchone()[0], timeout=WAIT)  # fmt: skip

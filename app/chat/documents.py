@@ -48,6 +48,8 @@ class ChatDocuments(QObject):
         self.indexer = Indexer(self.index, self.embedder.embed)
         self.drafts: list[str] = []
         self.progress: dict[str, Progress] = {}
+        self._queued: set[str] = set()
+        """Libraries with an indexing run asked for and not yet ended (a second ask would only stat every file again)."""
         self.sig_progress.connect(self._remember)
 
     # -- reading -----------------------------------------------------------------------------
@@ -104,11 +106,20 @@ class ChatDocuments(QObject):
 
     def update(self, name: str) -> None:
         """Index what is new or changed in the library, in the background."""
+        self._queued.add(name)
         future = self.indexer.start(name, self.sig_progress.emit)  # emitted on the indexing thread, delivered queued
         future.add_done_callback(lambda done: self._indexed(name, done))
 
+    def follow_changes(self, conversation_id: str) -> None:
+        """Re-index, in the background, what changed in the conversation's libraries since they were indexed: each
+        question asks, so edits made while Cabin runs reach the next answers (unchanged files cost one stat each)."""
+        for library in self.store.linked(conversation_id):
+            if library.name not in self._queued:
+                self.update(library.name)
+
     def _indexed(self, name: str, done: Future[Progress]) -> None:
         """On the indexing thread: a run that failed (e.g. its encoder was deleted) says so in one line."""
+        self._queued.discard(name)
         if not done.cancelled() and done.exception() is not None:
             self.sig_notice.emit(f"{name} could not be indexed: {done.exception()}")
 
@@ -122,7 +133,10 @@ class ChatDocuments(QObject):
     def retrieval_for(self, conversation_id: str) -> Retrieval | None:
         """The `augment` of the conversation's next answer (None: it uses no library)."""
         names = [library.name for library in self.store.linked(conversation_id)]
-        return Retrieval(self.index, names, self.embedder) if names else None
+        if not names:
+            return None
+        self.follow_changes(conversation_id)
+        return Retrieval(self.index, names, self.embedder)
 
     def save_citations(self, message_id: str, retrieval: Retrieval | None) -> list[Citation]:
         """Keep the citations of the answer `retrieval` was made for (none if it failed or never ran)."""
