@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import time
 
 import pytest
@@ -111,3 +113,17 @@ def test_enter_in_the_editor_sends_the_edited_question(qtbot, view_of) -> None:
     with qtbot.waitSignal(view.sig_edit) as sent:
         qtbot.keyClick(view.editor, Qt.Key.Key_Return)
     assert sent.args == ["m1", "hello"]
+
+
+def test_an_answer_that_ran_in_a_batch_says_so_in_its_footer(view_of) -> None:
+    view = view_of(message(content="", finish_reason=STREAMING))
+    view.append("a", replace(Stats(5, 5, 100.0, 3, 40.0, 0.05, 0), batched=3))
+    view.finish(message(content="a", generated_tokens=3, generation_tps=40.0, ttft=0.05, finish_reason="stop"))
+    assert view.footer.text().endswith("· in a batch of 3")
+
+
+def test_an_answer_that_ran_alone_names_no_batch(view_of) -> None:
+    view = view_of(message(content="", finish_reason=STREAMING))
+    view.append("a", Stats(5, 5, 100.0, 3, 40.0, 0.05, 0))
+    view.finish(message(content="a", generated_tokens=3, generation_tps=40.0, ttft=0.05, finish_reason="stop"))
+    assert "batch" not in view.footer.text()

@@ -39,8 +39,20 @@ def draft_text(stats: Stats | None) -> str:
     return stats.draft.describe(stats.generation_tps)
 
 
+def batch_text(stats: Stats | None) -> str:
+    """"in a batch of 4" while other answers (API clients) share the model's steps with this one; '' alone."""
+    if stats is None or stats.batched <= 1:
+        return ""
+    return f"in a batch of {stats.batched}"
+
+
+def run_notes(stats: Stats | None) -> str:
+    """How this session ran the answer (draft model, batch), shown after its figures; not kept in the history."""
+    return " · ".join(filter(None, [batch_text(stats), draft_text(stats)]))
+
+
 def live_footer_text(stats: Stats | None) -> str:
     if stats is None:
         return "Thinking…"
     line = "Writing… " + stats_text(stats.generated_tokens, stats.generation_tps, stats.ttft)
-    return " · ".join(filter(None, [line, draft_text(stats)]))
+    return " · ".join(filter(None, [line, run_notes(stats)]))

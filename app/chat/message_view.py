@@ -19,7 +19,7 @@ from PySide6.QtWidgets import (
 from app.chat.chips import chip_row
 from app.chat.images import thumbnail_row
 from app.chat.composer import PromptEdit
-from app.chat.footer import draft_text, footer_text, live_footer_text
+from app.chat.footer import footer_text, live_footer_text, run_notes
 from app.chat.message_body import MessageBody
 from app.chat.thinking_block import ThinkingBlock
 from engine.conversations.model import StoredMessage
@@ -101,8 +101,9 @@ class MessageView(QFrame):
             self._layout.insertWidget(1, self.thinking)  # above the answer
         self._style()
         self._next_footer = 0.0
-        self._draft = ""
-        """The draft model's line as of the latest streamed stats (kept for this session's footer, not stored)."""
+        self._notes = ""
+        """How this session ran the answer (batch, draft model) as of the latest streamed stats: shown in its footer,
+        not stored."""
         if message.is_streaming:
             self.body.start(message.text)
             self.footer.setText(live_footer_text(None))
@@ -160,7 +161,7 @@ class MessageView(QFrame):
     def append(self, text: str, stats: Stats | None) -> None:
         """Add streamed text (a frame's worth): the body shows it block by block (see MessageBody)."""
         self.body.append(text)
-        self._draft = draft_text(stats) or self._draft
+        self._notes = run_notes(stats) or self._notes
         now = time.perf_counter()
         if now >= self._next_footer:
             self.footer.setText(live_footer_text(stats))
@@ -170,7 +171,7 @@ class MessageView(QFrame):
         self.message = message
         self.author.setText(message.model or self.author.text())  # a cloud model may have written it (engine/cloud)
         self.body.finish(message.text)
-        self.footer.setText(" · ".join(filter(None, [footer_text(message), self._draft])))
+        self.footer.setText(" · ".join(filter(None, [footer_text(message), self._notes])))
         self._style()
         if self.thinking is not None and self.thinking.live:
             self.thinking.settle(message.thinking_time)
