@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Iterator
 from threading import Event as StopFlag
 from typing import Any
@@ -10,12 +9,13 @@ from typing import Any
 import mlx.core as mx
 from mlx.utils import tree_flatten
 from mlx_lm import stream_generate
-from mlx_lm.models.cache import can_trim_prompt_cache, make_prompt_cache, trim_prompt_cache
+from mlx_lm.models.cache import make_prompt_cache
 from mlx_lm.sample_utils import make_logits_processors, make_sampler
 
 from engine.allocator import return_freed_memory
-from engine.backends.base import MemoryCounters, PrefillStopped, Step, WorkerBound, worker_only
+from engine.backends.base import MemoryCounters, PrefillStopped, Step, worker_only
 from engine.backends.mlx_draft import Draft, load_draft, measure_baseline, quantized_cache
+from engine.backends.mlx_runtime import MLXRuntime, read_counters
 from engine.backends.mlx_grammar import GrammarProcessor
 from engine.backends.mlx_speculative import catch_up, kept_in_step, offset, speculative_responses
 from engine.compute_dtype import ComputePlan, apply_compute_policy, float32_fit
@@ -51,11 +51,7 @@ def logits_processors(settings: SamplingSettings, tokenizer: Any) -> list[Any]:
     return processors
 
 
-def read_counters() -> MemoryCounters:
-    return MemoryCounters(mx.get_active_memory(), mx.get_peak_memory(), mx.get_cache_memory())
-
-
-class MLXBackend(WorkerBound):
+class MLXBackend(MLXRuntime):
     """A model loaded with mlx_lm. Made by `load`, on the thread that will use it."""
 
     context_limit = None
@@ -135,17 +131,6 @@ class MLXBackend(WorkerBound):
             catch_up(self.draft.model, kv[len(self._model.layers) :], tokens, 0)
 
     @worker_only
-    def trim_cache(self, kv: list[Any], n: int) -> bool:
-        if not can_trim_prompt_cache(kv):
-            return False
-        trim_prompt_cache(kv, n)
-        return True
-
-    @worker_only
-    def copy_cache(self, kv: list[Any]) -> list[Any]:
-        return copy.deepcopy(kv)
-
-    @worker_only
     def generate(self, prompt: list[int], kv: list[Any], settings: SamplingSettings, stop: StopFlag) -> Iterator[Step]:
         if settings.seed is not None:
             mx.random.seed(settings.seed)
@@ -202,14 +187,6 @@ class MLXBackend(WorkerBound):
         from engine.backends.mlx_batch import MLXBatch
 
         return MLXBatch(self._model, self._tokenizer)
-
-    @worker_only
-    def memory(self) -> MemoryCounters:
-        return read_counters()
-
-    @worker_only
-    def reset_peak_memory(self) -> None:
-        mx.reset_peak_memory()
 
     @worker_only
     def release(self) -> MemoryCounters:

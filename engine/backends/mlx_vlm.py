@@ -15,7 +15,6 @@ and the prompt cache of exact token ids. Images get into those ids like this (`V
 
 from __future__ import annotations
 
-import copy
 import functools
 import os
 import re
@@ -28,11 +27,11 @@ from typing import Any
 
 import mlx.core as mx
 from mlx.utils import tree_flatten
-from mlx_lm.models.cache import can_trim_prompt_cache, trim_prompt_cache
 
 from engine.allocator import return_freed_memory
-from engine.backends.base import MemoryCounters, PrefillStopped, Step, WorkerBound, worker_only
-from engine.backends.mlx import PREFILL_STEP, logits_processors, read_counters, sampler
+from engine.backends.base import MemoryCounters, PrefillStopped, Step, worker_only
+from engine.backends.mlx import PREFILL_STEP, logits_processors, sampler
+from engine.backends.mlx_runtime import MLXRuntime, read_counters
 from engine.compute_dtype import ComputePlan, apply_compute_policy, float32_fit
 from engine.errors import ModelError
 from engine.generation.settings import SamplingSettings
@@ -182,11 +181,13 @@ class VisionTokenizer:
         return ids, mx.concatenate([image.pixels for image in images], axis=0), extras
 
 
-class VisionBackend(WorkerBound):
+class VisionBackend(MLXRuntime):
     """A vision-language model loaded with mlx-vlm. Made by `load`, on the thread that will use it."""
 
     context_limit = None
     kv_bits = None
+    batchable = False
+    """Answers run one at a time: mlx_lm's batch generator drives text models only, not mlx-vlm's image inputs."""
 
     def __init__(self, model: Any, processor: Any, compute_plan: ComputePlan) -> None:
         super().__init__()
@@ -228,17 +229,6 @@ class VisionBackend(WorkerBound):
         from mlx_vlm.models.cache import make_prompt_cache
 
         return make_prompt_cache(self._model.language_model)
-
-    @worker_only
-    def trim_cache(self, kv: list[Any], n: int) -> bool:
-        if not can_trim_prompt_cache(kv):
-            return False
-        trim_prompt_cache(kv, n)
-        return True
-
-    @worker_only
-    def copy_cache(self, kv: list[Any]) -> list[Any]:
-        return copy.deepcopy(kv)
 
     @worker_only
     def generate(self, prompt: list[int], kv: list[Any], settings: SamplingSettings, stop: StopFlag) -> Iterator[Step]:
@@ -292,14 +282,6 @@ class VisionBackend(WorkerBound):
                     return
         finally:
             tokens.close()
-
-    @worker_only
-    def memory(self) -> MemoryCounters:
-        return read_counters()
-
-    @worker_only
-    def reset_peak_memory(self) -> None:
-        mx.reset_peak_memory()
 
     @worker_only
     def release(self) -> MemoryCounters:
