@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import re
 import statistics
 import subprocess
@@ -27,6 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import aiohttp  # noqa: E402
 
+from bench.openai_stream import timed_stream  # noqa: E402
 from engine.generation import Engine, SamplingSettings, Token  # noqa: E402
 from engine.messages import Message, system, user  # noqa: E402
 from tests.model_factory import build_model, llama_of_size  # noqa: E402
@@ -75,19 +75,10 @@ async def api_stream(
     session: aiohttp.ClientSession, url: str, model: str, messages: list[Message], max_tokens: int
 ) -> tuple[float, float, int, int]:
     """(TTFT s, decode tok/s after the first token, chunks with text, cached prompt tokens)."""
-    body = {"model": model, "messages": wire(messages), "max_tokens": max_tokens, "temperature": 0, "stream": True,
-            "stream_options": {"include_usage": True}}
-    start, times, cached = time.perf_counter(), [], 0
-    async with session.post(f"{url}/v1/chat/completions", json=body) as response:
-        async for line in response.content:
-            if not line.startswith(b"data: {"):
-                continue
-            chunk = json.loads(line[6:])
-            if chunk["choices"] and chunk["choices"][0]["delta"].get("content"):
-                times.append(time.perf_counter())
-            if chunk.get("usage"):
-                cached = chunk["usage"]["prompt_tokens_details"]["cached_tokens"]
-    return times[0] - start, decode_rate(times), len(times), cached
+    start = time.perf_counter()
+    body = {"model": model, "messages": wire(messages), "max_tokens": max_tokens, "temperature": 0}
+    times, usage = await timed_stream(session, url, body)
+    return times[0] - start, decode_rate(times), len(times), usage["prompt_tokens_details"]["cached_tokens"]
 
 
 async def api_requests_per_second(session: aiohttp.ClientSession, url: str, model: str, count: int, max_tokens: int) -> float:

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import sys
 import os
 import statistics
@@ -24,6 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import aiohttp  # noqa: E402
 
+from bench.openai_stream import timed_stream  # noqa: E402
 from bench.smollm2 import imported_model, installed_gguf  # noqa: E402
 from engine.generation import Engine, SamplingSettings, Token  # noqa: E402
 from engine.messages import system, user  # noqa: E402
@@ -40,19 +40,9 @@ def ask(n: int) -> str:
 async def stream(session: aiohttp.ClientSession, url: str, model: str, n: int, tokens: int) -> tuple[float, float, int]:
     """One streamed request: (first token at, last token at, tokens generated)."""
     body = {"model": model, "messages": [{"role": "system", "content": SYSTEM}, {"role": "user", "content": ask(n)}],
-            "max_tokens": tokens, "temperature": 0, "stream": True, "stream_options": {"include_usage": True}}
-    times, generated = [], 0
-    async with session.post(f"{url}/v1/chat/completions", json=body) as response:
-        assert response.status == 200, await response.text()
-        async for line in response.content:
-            if not line.startswith(b"data: {"):
-                continue
-            chunk = json.loads(line[6:])
-            if chunk["choices"] and chunk["choices"][0]["delta"].get("content"):
-                times.append(time.perf_counter())
-            if chunk.get("usage"):
-                generated = chunk["usage"]["completion_tokens"]
-    return times[0], times[-1], generated
+            "max_tokens": tokens, "temperature": 0}
+    times, usage = await timed_stream(session, url, body)
+    return times[0], times[-1], usage["completion_tokens"]
 
 
 async def aggregate(session: aiohttp.ClientSession, url: str, model: str, clients: int, tokens: int) -> float:
