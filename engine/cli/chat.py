@@ -5,18 +5,29 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from engine.attachments import read_attachment
-from engine.images import image_file, refuse_for_text_model
 from engine.cli.common import add_model_arguments, loaded_engine, positive_int, stats_line
 from engine.conversations.history import History
 from engine.errors import CabinError
 from engine.generation import Engine, Finished, SamplingSettings, Token
-from engine.cli.library import print_sources
+from engine.images import image_file, refuse_for_text_model
 from engine.library.documents import Documents
 from engine.messages import File, Image, Message
 
+if TYPE_CHECKING:
+    from engine.library.store import Citation
+
 HELP = "Commands: /reset starts over, /quit leaves (or Ctrl-D). Ctrl-C stops an answer."
+
+
+def print_sources(citations: list[Citation]) -> None:
+    """An answer's sources, after it: [n] file, page — path."""
+    if citations:
+        print("Sources:")
+    for citation in citations:
+        print(f"[{citation.rank}] {citation.label} — {citation.path}")
 
 
 def register(parser: argparse.ArgumentParser) -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from engine.errors import CabinError
 from engine.library.indexer import Progress
-from engine.library.store import Citation, Library, LibraryStore
+from engine.library.store import Library, LibraryStore
 
 
 def register(parser: argparse.ArgumentParser) -> None:
@@ -142,10 +142,3 @@ def remove(store: LibraryStore, args: argparse.Namespace) -> int:
 
 ACTIONS = {"add": add, "list": show, "update": update, "search": search, "remove": remove}
 
-
-def print_sources(citations: list[Citation]) -> None:
-    """An answer's sources, after it: [n] file, page — path."""
-    if citations:
-        print("Sources:")
-    for citation in citations:
-        print(f"[{citation.rank}] {citation.label} — {citation.path}")
