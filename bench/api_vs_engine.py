@@ -74,11 +74,14 @@ def wire(messages: list[Message]) -> list[dict[str, str]]:
 async def api_stream(
     session: aiohttp.ClientSession, url: str, model: str, messages: list[Message], max_tokens: int
 ) -> tuple[float, float, int, int]:
-    """(TTFT s, decode tok/s after the first token, chunks with text, cached prompt tokens)."""
+    """(TTFT s, decode tok/s after the first token, tokens, cached prompt tokens)."""
     start = time.perf_counter()
     body = {"model": model, "messages": wire(messages), "max_tokens": max_tokens, "temperature": 0}
     times, usage = await timed_stream(session, url, body)
-    return times[0] - start, decode_rate(times), len(times), usage["prompt_tokens_details"]["cached_tokens"]
+    tokens = usage["completion_tokens"]
+    span = times[-1] - times[0]
+    rate = (tokens - 1) / span if span > 0 else float("nan")  # a chunk may carry several tokens
+    return times[0] - start, rate, tokens, usage["prompt_tokens_details"]["cached_tokens"]
 
 
 async def api_requests_per_second(session: aiohttp.ClientSession, url: str, model: str, count: int, max_tokens: int) -> float:

@@ -5,10 +5,16 @@ from __future__ import annotations
 import asyncio
 import queue
 import threading
+import time
 from collections.abc import AsyncIterator, Iterator
 from concurrent.futures import Future
 
 from engine.generation.events import Event, Finished
+
+LOOP_DELIVERY_INTERVAL = 0.04
+"""Seconds between two hand-overs of events to an asyncio loop (an API stream). Each hand-over wakes the loop, and
+through it the client: once per token, at llama.cpp's ~80 tok/s on a 2-core machine, those wake-ups cost the
+decode thread ~10% (bench/api_vs_engine.py). 25 deliveries a second still stream smoothly."""
 
 
 class Generation:
@@ -23,6 +29,9 @@ class Generation:
         self._loop = loop
         self._queue: queue.Queue[Event] = queue.Queue()
         self._async_queue: asyncio.Queue[Event] | None = asyncio.Queue() if loop else None
+        self._held: list[Event] = []
+        """Events waiting for the next delivery to the loop (worker thread only)."""
+        self._delivered_at = -LOOP_DELIVERY_INTERVAL
         self.finished: Future[Finished] = Future()
 
     def stop(self) -> None:
@@ -43,10 +52,20 @@ class Generation:
             self.finished.set_result(event)
 
     def _deliver_on_loop(self, event: Event) -> None:
+        """Hand events to the loop at most every LOOP_DELIVERY_INTERVAL (the first at once, Finished with all before it)."""
+        self._held.append(event)
+        now = time.monotonic()
+        if not isinstance(event, Finished) and now - self._delivered_at < LOOP_DELIVERY_INTERVAL:
+            return
+        events, self._held, self._delivered_at = self._held, [], now
         try:
-            self._loop.call_soon_threadsafe(self._async_queue.put_nowait, event)
+            self._loop.call_soon_threadsafe(self._put_all, events)
         except RuntimeError:
             pass  # the loop is closed (the app is quitting): nobody can read the event, but `finished` is still set
+
+    def _put_all(self, events: list[Event]) -> None:
+        for event in events:
+            self._async_queue.put_nowait(event)
 
     def drain(self) -> list[Event]:
         """Every event that has arrived so far, without waiting."""
