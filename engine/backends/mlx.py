@@ -93,16 +93,6 @@ class MLXBackend(MLXRuntime):
         return_freed_memory()  # what loading and the float32 upcast used on the way
         return backend
 
-    @property
-    @worker_only
-    def model(self) -> Any:
-        return self._model
-
-    @property
-    @worker_only
-    def tokenizer(self) -> Any:
-        return self._tokenizer
-
     @worker_only
     def new_cache(self) -> list[Any]:
         """The model's cache; with `kv_bits`, each plain KVCache layer becomes a QuantizedKVCache (mlx_lm's

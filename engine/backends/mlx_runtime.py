@@ -1,5 +1,5 @@
-"""What every backend on MLX does alike (mlx_lm's text models and mlx-vlm's vision models): trim and copy a list of
-mlx_lm cache layers, and read MLX's allocator."""
+"""What every backend on MLX does alike (mlx_lm's text models and mlx-vlm's vision models): hand out its model and
+tokenizer, trim and copy a list of mlx_lm cache layers, and read MLX's allocator."""
 
 from __future__ import annotations
 
@@ -17,7 +17,20 @@ def read_counters() -> MemoryCounters:
 
 
 class MLXRuntime(WorkerBound):
-    """The MLX half of a backend; subclasses load a model and generate."""
+    """The MLX half of a backend; subclasses load a model (into `_model`, `_tokenizer`) and generate."""
+
+    _model: Any
+    _tokenizer: Any
+
+    @property
+    @worker_only
+    def model(self) -> Any:
+        return self._model
+
+    @property
+    @worker_only
+    def tokenizer(self) -> Any:
+        return self._tokenizer
 
     @worker_only
     def trim_cache(self, kv: list[Any], n: int) -> bool:

@@ -214,16 +214,6 @@ class VisionBackend(MLXRuntime):
         return_freed_memory()
         return backend
 
-    @property
-    @worker_only
-    def model(self) -> Any:
-        return self._model
-
-    @property
-    @worker_only
-    def tokenizer(self) -> VisionTokenizer:
-        return self._tokenizer
-
     @worker_only
     def new_cache(self) -> list[Any]:
         from mlx_vlm.models.cache import make_prompt_cache
