@@ -2,8 +2,8 @@
 
 A model's format picks its backend: an MLX folder (config.json and safetensors, checked by
 engine/models/loading.py) runs on engine/backends/mlx.py (a vision-language one on engine/backends/mlx_vlm.py), a
-`.gguf` file on llama.cpp
-(engine/backends/llamacpp.py, needs the optional llama-cpp-python).
+`.gguf` file on llama.cpp (engine/backends/llamacpp.py; with its vision projector on
+engine/backends/llamacpp_vision.py).
 """
 
 from __future__ import annotations
@@ -39,6 +39,10 @@ def load_backend(
     speculative decoding, MLX only (engine/models/draft.py leaves it out for llama.cpp)."""
     from engine.models.gguf_model import is_gguf_file
 
+    if is_gguf_file(info.path) and info.projector is not None:
+        from engine.backends.llamacpp_vision import LlamaCppVisionBackend
+
+        return LlamaCppVisionBackend.load(info, context)
     if is_gguf_file(info.path):
         from engine.backends.llamacpp import LlamaCppBackend
 

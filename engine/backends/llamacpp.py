@@ -64,6 +64,32 @@ def require_llama_cpp() -> Any:
     return llama_cpp
 
 
+def open_llama(info: ModelInfo, context: int) -> Any:
+    """A `llama_cpp.Llama` for a validated GGUF file: every core for prefill, `decode_threads` for decode, the context
+    capped at the model's; one ModelError line when llama.cpp cannot run it."""
+    llama_cpp = require_llama_cpp()
+    cores = os.cpu_count() or 1
+    with error_lines() as errors:
+        try:
+            llama = llama_cpp.Llama(
+                model_path=str(info.path),
+                n_ctx=min(context, info.context_length or context),
+                n_batch=PREFILL_STEP,
+                n_threads=decode_threads(cores),
+                n_threads_batch=cores,
+                n_gpu_layers=-1 if llama_cpp.llama_supports_gpu_offload() else 0,  # Metal on a Mac: every layer
+                logits_all=False,
+                verbose=False,
+            )
+        except (ValueError, RuntimeError) as e:
+            reason = errors[0] if errors else str(e).strip() or type(e).__name__  # the first says why
+            raise ModelError(
+                f"could not load {info.name}: llama.cpp cannot run this '{info.model_type}' model ({reason})"
+            ) from None
+    remember_gguf(info.path)
+    return llama
+
+
 @dataclass
 class LlamaKV:
     """One conversation's keys and values: the ids they hold, and their saved copy while not resident."""
@@ -98,29 +124,8 @@ class LlamaCppBackend(WorkerBound):
 
     @classmethod
     def load(cls, info: ModelInfo, context: int) -> LlamaCppBackend:
-        """Load a validated GGUF file: every core for prefill, `decode_threads` for decode, the context capped at the
-        model's."""
-        llama_cpp = require_llama_cpp()
-        cores = os.cpu_count() or 1
-        with error_lines() as errors:
-            try:
-                llama = llama_cpp.Llama(
-                    model_path=str(info.path),
-                    n_ctx=min(context, info.context_length or context),
-                    n_batch=PREFILL_STEP,
-                    n_threads=decode_threads(cores),
-                    n_threads_batch=cores,
-                    n_gpu_layers=-1 if llama_cpp.llama_supports_gpu_offload() else 0,  # Metal on a Mac: every layer
-                    logits_all=False,
-                    verbose=False,
-                )
-            except (ValueError, RuntimeError) as e:
-                reason = errors[0] if errors else str(e).strip() or type(e).__name__  # the first says why
-                raise ModelError(
-                    f"could not load {info.name}: llama.cpp cannot run this '{info.model_type}' model ({reason})"
-                ) from None
-        remember_gguf(info.path)
-        return cls(llama, info.weight_bytes)
+        """Load a validated GGUF file (see `open_llama`)."""
+        return cls(open_llama(info, context), info.weight_bytes)
 
     @property
     @worker_only
@@ -168,12 +173,10 @@ class LlamaCppBackend(WorkerBound):
         pending: int | None = None
         try:
             started = time.perf_counter()
-            for i in range(0, len(prompt), PREFILL_STEP):
-                if stop.is_set():
-                    raise PrefillStopped
-                self._feed(kv, prompt[i : i + PREFILL_STEP])
+            self._prefill(kv, prompt, stop)
             for token in prompt:
-                chain.accept(token)  # mlx_lm's penalties see the prompt this call prefilled, too
+                if token >= 0:  # mlx_lm's penalties see the prompt this call prefilled, too (an image has no ids)
+                    chain.accept(token)
             text = Utf8Stream(self._tokenizer)
             prompt_tps = first = 0.0
             for n in range(1, max_tokens + 1):
@@ -202,6 +205,13 @@ class LlamaCppBackend(WorkerBound):
             chain.close()
             if pending is not None:
                 self._feed(kv, [pending])
+
+    def _prefill(self, kv: LlamaKV, prompt: list[int], stop: StopFlag) -> None:
+        """Feed `prompt` in PREFILL_STEP chunks, raising PrefillStopped between two when `stop` is set."""
+        for i in range(0, len(prompt), PREFILL_STEP):
+            if stop.is_set():
+                raise PrefillStopped
+            self._feed(kv, prompt[i : i + PREFILL_STEP])
 
     def _mask(self, grammar: GrammarMatcher) -> None:
         """-inf, in llama.cpp's own logits buffer, for every token the grammar forbids next: the sampler chain reads

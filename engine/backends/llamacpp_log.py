@@ -3,6 +3,8 @@
 llama-cpp-python sends llama.cpp's log to stderr (or, while loading with verbose=False, nowhere), and its exceptions
 say only "Failed to load model from file". While `error_lines` is active, the lines llama.cpp logs at ERROR level
 are collected instead (e.g. "unknown model architecture: 'x'"); afterwards llama-cpp-python's logger is back.
+The multimodal library (mtmd) logs through its own callback, which prints every line to stderr: `quiet_mtmd` sends
+it here for good, so its errors are collected the same way and the rest is dropped.
 """
 
 from __future__ import annotations
@@ -10,29 +12,47 @@ from __future__ import annotations
 import ctypes
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 GGML_LOG_LEVEL_ERROR = 4
 """ggml.h's enum in the llama.cpp this binds (NONE, DEBUG, INFO, WARN, ERROR, CONT); llama_cpp/_logger.py's comment
 still lists an older order."""
 
+_collecting: list[list[str]] = []
+"""The lists of the active `error_lines` blocks, innermost last."""
+_callbacks: list[Any] = []
+"""The ctypes callbacks handed to llama.cpp for good: kept alive here."""
+
+
+def _collect(level: int, text: bytes, _user_data: ctypes.c_void_p) -> None:
+    if _collecting and level == GGML_LOG_LEVEL_ERROR and text.strip():
+        line = text.decode("utf-8", "replace").strip()
+        _collecting[-1].append(line.split(": ", 1)[-1])
+
 
 @contextmanager
 def error_lines() -> Iterator[list[str]]:
-    """The ERROR lines llama.cpp logs inside the block, each without the function name it starts with. The log callback is process-wide: use it on the one
-    thread that calls llama.cpp (the engine's worker)."""
+    """The ERROR lines llama.cpp logs inside the block, each without the function name it starts with. The log
+    callback is process-wide: use it on the one thread that calls llama.cpp (the engine's worker)."""
     import llama_cpp
     from llama_cpp import _logger
 
     lines: list[str] = []
-
-    @llama_cpp.llama_log_callback
-    def collect(level: int, text: bytes, _user_data: ctypes.c_void_p) -> None:
-        if level == GGML_LOG_LEVEL_ERROR and text.strip():
-            line = text.decode("utf-8", "replace").strip()
-            lines.append(line.split(": ", 1)[-1])
-
-    llama_cpp.llama_log_set(collect, ctypes.c_void_p(0))
+    callback = llama_cpp.llama_log_callback(_collect)
+    _collecting.append(lines)
+    llama_cpp.llama_log_set(callback, ctypes.c_void_p(0))
     try:
         yield lines
     finally:
+        _collecting.pop()
         llama_cpp.llama_log_set(_logger.llama_log_callback, ctypes.c_void_p(0))
+
+
+def quiet_mtmd(mtmd: Any) -> None:
+    """Route the multimodal library's log (and its helpers') to `error_lines` instead of stderr."""
+    import llama_cpp
+
+    if not _callbacks:
+        _callbacks.append(llama_cpp.llama_log_callback(_collect))
+        mtmd.mtmd_log_set(_callbacks[0], ctypes.c_void_p(0))
+        mtmd.mtmd_helper_log_set(_callbacks[0], ctypes.c_void_p(0))

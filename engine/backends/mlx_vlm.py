@@ -1,7 +1,8 @@
 """The MLX vision backend: a vision-language model folder (Qwen2.5-VL, Gemma 3, SmolVLM, LLaVA...) run by mlx-vlm.
 
 Everything above the backend stays the same as for text models: the worker thread, events, stop, context fitting
-and the prompt cache of exact token ids. Images get into those ids like this (`VisionTokenizer`):
+and the prompt cache of exact token ids. Images get into those ids as engine/backends/image_ids.py says
+(`VisionTokenizer`):
 
 - rendering a conversation, each image is read, checked and preprocessed once (its pixels, by the model's own
   processor) and the chat template's image token is replaced by a marker naming the image's sha256, so two
@@ -17,9 +18,7 @@ from __future__ import annotations
 
 import functools
 import os
-import re
 import time
-from collections import OrderedDict
 from collections.abc import Iterator
 from dataclasses import dataclass
 from threading import Event as StopFlag
@@ -30,6 +29,7 @@ from mlx.utils import tree_flatten
 
 from engine.allocator import return_freed_memory
 from engine.backends.base import MemoryCounters, PrefillStopped, Step, worker_only
+from engine.backends.image_ids import MARKER, PreparedImages, image_id, marker
 from engine.backends.mlx import PREFILL_STEP, logits_processors, sampler
 from engine.backends.mlx_runtime import MLXRuntime, read_counters
 from engine.compute_dtype import ComputePlan, apply_compute_policy, float32_fit
@@ -40,21 +40,8 @@ from engine.messages import Image
 from engine.models.fit import memory_budget
 from engine.models.folder import ModelInfo
 
-MARKER = re.compile(r"\x1eimage:([0-9a-f]{64})\x1e")
-"""Where an image sits in a rendered prompt (record separators around its digest: no template writes those)."""
 PER_IMAGE_INPUTS = ("image_grid_thw", "image_sizes")
 """Processor outputs besides the pixels that some models read (Qwen-VL's patch grid, Pixtral's sizes)."""
-KEPT_IMAGES = 32
-"""Preprocessed images kept per model (a conversation's images are rendered again every turn)."""
-
-
-def marker(sha256: str) -> str:
-    return f"\x1eimage:{sha256}\x1e"
-
-
-def image_id(sha256: str) -> int:
-    """The negative id an image's tokens carry in the prompt cache (a real token id is never negative)."""
-    return -(int(sha256[:14], 16) + 1)
 
 
 @dataclass(frozen=True)
@@ -78,7 +65,7 @@ class VisionTokenizer:
         self._processor = processor
         self._tokenizer = processor.tokenizer
         self._image_token_id = image_token_id
-        self._images: OrderedDict[str, PreparedImage] = OrderedDict()
+        self._images: PreparedImages[PreparedImage] = PreparedImages()
         self.chat_template = getattr(processor, "chat_template", None) or self._tokenizer.chat_template
 
     @functools.cached_property
@@ -126,15 +113,13 @@ class VisionTokenizer:
         part = with_digest(part)
         sha = part.sha256 or ""
         if sha in self._images:
-            self._images.move_to_end(sha)
+            self._images.touch(sha)
             return sha
         picture = readable(image_bytes(part))
         inputs = self._processor(text=[self._placeholder], images=[picture], return_tensors="mlx")
         ids = [image_id(sha) if t == self._image_token_id else t for t in mx.array(inputs["input_ids"])[0].tolist()]
         extras = {k: mx.array(v) for k, v in inputs.items() if k in PER_IMAGE_INPUTS}
-        self._images[sha] = PreparedImage(ids, mx.array(inputs["pixel_values"]), extras)
-        while len(self._images) > KEPT_IMAGES:
-            self._images.popitem(last=False)
+        self._images.add(sha, PreparedImage(ids, mx.array(inputs["pixel_values"]), extras))
         return sha
 
     def encode(self, text: str, add_special_tokens: bool = True, **kwargs: Any) -> list[int]:
@@ -144,22 +129,17 @@ class VisionTokenizer:
         ids: list[int] = []
         for index, piece in enumerate(pieces):
             if index % 2:
-                ids += self._prepared(piece).ids
+                ids += self._images.get(piece).ids
             elif piece:
                 ids += self._tokenizer.encode(piece, add_special_tokens=False, **kwargs)
         return ids
-
-    def _prepared(self, sha: str) -> PreparedImage:
-        if sha not in self._images:
-            raise ModelError(f"image {sha[:12]} was not prepared for this model")
-        return self._images[sha]
 
     def model_inputs(self, prompt: list[int]) -> tuple[list[int], Any, dict[str, Any]]:
         """The real token ids of `prompt`, the pixels of the images in it (None: it holds none) and their extras.
 
         `prompt` is the part still to prefill: its images are whole (an image's ids are all equal, so a cached
         prefix never ends inside one)."""
-        by_id = {image_id(sha): image for sha, image in self._images.items()}
+        by_id = self._images.by_id()
         ids: list[int] = []
         images: list[PreparedImage] = []
         index = 0

@@ -26,7 +26,11 @@ class ModelInfo:
     quant: str | None = None
     """A GGUF file's quantization as llama.cpp names it ("Q4_K_M"); None for an MLX folder (see `bits`)."""
     vision: bool = False
-    """A vision-language model (mlx-vlm runs it, engine/backends/mlx_vlm.py): it reads images."""
+    """It reads images: a vision-language folder (mlx-vlm runs it, engine/backends/mlx_vlm.py) or a GGUF file with
+    its vision projector (engine/backends/llamacpp_vision.py)."""
+    projector: Path | None = None
+    """A GGUF model's vision projector file (`mmproj`, engine/models/gguf_projector.py); its weights are counted in
+    `weight_bytes`."""
 
     @property
     def precision(self) -> str:
