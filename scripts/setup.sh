@@ -38,17 +38,29 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$wanted" ]; then
     echo "$wanted" >"$stamp"
 fi
 
-# llama.cpp, which runs GGUF files as they are (engine/backends/llamacpp.py). llama-cpp-python ships only as
-# source: built once (~8 min on 2 cores), then pip reuses its cached wheel. On x86-64 Linux the default build
-# (GGML_NATIVE=ON) compiles and then segfaults on the first eval on CPUs that advertise AMX/AVX-512, so build
-# for AVX2/FMA/F16C instead; on macOS arm64 the default (Metal) build is right.
-# Cabin does not use llama.cpp's multimodal library (mtmd), so it is not built (a shorter build).
+# llama.cpp, which runs GGUF files as they are (engine/backends/llamacpp.py), with its multimodal library (mtmd) for
+# a GGUF model's vision projector (engine/backends/llamacpp_vision.py). llama-cpp-python ships only as source: built
+# once (~N min on 2 cores), then pip reuses its cached wheel. On x86-64 Linux the default build (GGML_NATIVE=ON)
+# compiles and then segfaults on the first eval on CPUs that advertise AMX/AVX-512, so build for AVX2/FMA/F16C
+# instead; on macOS arm64 the default (Metal) build is right.
 llama_cpp_version=0.3.36
-if ! .venv/bin/python -c "import llama_cpp, sys; sys.exit(llama_cpp.__version__ != '$llama_cpp_version')" 2>/dev/null; then
-    export CMAKE_ARGS="-DLLAVA_BUILD=OFF"
+llama_cpp_ready() {
+    .venv/bin/python - "$llama_cpp_version" <<'PY' 2>/dev/null
+import importlib.util, pathlib, sys
+import llama_cpp
+folder = pathlib.Path(importlib.util.find_spec("llama_cpp").origin).parent / "lib"
+sys.exit(llama_cpp.__version__ != sys.argv[1] or not any(folder.glob("*mtmd*")))
+PY
+}
+if ! llama_cpp_ready; then
+    export CMAKE_ARGS="-DLLAVA_BUILD=ON"
     if [ "$(uname -s)" = "Linux" ] && [ "$(uname -m)" = "x86_64" ]; then
         CMAKE_ARGS="$CMAKE_ARGS -DGGML_NATIVE=OFF -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON"
     fi
     echo "Building llama-cpp-python $llama_cpp_version for GGUF models (several minutes, once)..."
     .venv/bin/python -m pip install --quiet "llama-cpp-python==$llama_cpp_version"
+    if ! llama_cpp_ready; then
+        # pip reused a wheel it had cached from a build without the multimodal library: build afresh.
+        .venv/bin/python -m pip install --quiet --force-reinstall --no-deps --no-cache-dir "llama-cpp-python==$llama_cpp_version"
+    fi
 fi

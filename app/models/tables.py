@@ -130,7 +130,7 @@ def installed_row(model: StoredModel, fit: Fit | None) -> list[QTableWidgetItem]
         problem = cell(model.status, tooltip=model.status, color=FIT_COLORS[Verdict.WONT_FIT])
         return [name, cell("—"), cell("—"), cell("—"), size, used, problem]
     info = model.info
-    return [name, cell(info.model_type), cell(format_count(info.parameters)), cell(bits_text(info)), size, used,
+    return [name, cell(info.type_label), cell(format_count(info.parameters)), cell(bits_text(info)), size, used,
             fit_cell(fit)]  # fmt: skip
 
 

@@ -70,7 +70,7 @@ def model_row(model: StoredModel, fit: Fit | None) -> list[str]:
     if info is None:
         return [name, "-", "-", "-", format_bytes(model.size_bytes), format_ago(model.last_used), model.status]
     bits = info.quant or (f"{info.bits}-bit" if info.bits else "16/32-bit")
-    return [name, info.model_type, format_count(info.parameters), bits, format_bytes(model.size_bytes),
+    return [name, info.type_label, format_count(info.parameters), bits, format_bytes(model.size_bytes),
             format_ago(model.last_used), fit.verdict.value if fit else "ready"]  # fmt: skip
 
 

@@ -33,6 +33,11 @@ class ModelInfo:
     `weight_bytes`."""
 
     @property
+    def type_label(self) -> str:
+        """Its architecture as lists show it: "llama", or "llava + vision" for one that reads images."""
+        return f"{self.model_type} + vision" if self.vision else self.model_type
+
+    @property
     def precision(self) -> str:
         """How the weights are stored, in a word: "4-bit", "Q4_K_M" or "full precision"."""
         if self.bits:
