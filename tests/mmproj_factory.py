@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from gguf import MODEL_TENSOR, TENSOR_NAMES, GGUFType, GGUFWriter, LlamaFileType, VisionProjectorType
+from gguf import MODEL_TENSOR, TENSOR_NAMES, GGUFType, GGUFWriter, Keys, LlamaFileType, VisionProjectorType
 
 from tests.gguf_factory import GgufSpec, write_gguf
 
@@ -101,7 +101,7 @@ def add_encoder(tensors: Tensors, vision: VisionSpec, positions: int, embedding_
         tensors.dense(MODEL_TENSOR.V_ENC_FFN_DOWN, v.hidden, v.intermediate, block)  # fc2
 
 
-def start_mmproj(path: Path, title: str, vision: VisionSpec, projector: str, eps: float) -> GGUFWriter:
+def start_mmproj(path: Path, title: str, vision: VisionSpec, projector: str) -> GGUFWriter:
     """The keys every vision projector file has (MmprojModel.set_gguf_parameters), and its projector type."""
     writer = GGUFWriter(str(path), "clip")
     writer.add_type(GGUFType.MMPROJ)
@@ -116,7 +116,7 @@ def start_mmproj(path: Path, title: str, vision: VisionSpec, projector: str, eps
     writer.add_vision_block_count(vision.layers)
     writer.add_vision_head_count(vision.heads)
     writer.add_clip_projector_type(projector)
-    writer.add_vision_attention_layernorm_eps(eps)
+    writer.add_vision_attention_layernorm_eps(vision.eps)
     return writer
 
 
@@ -137,8 +137,8 @@ def add_preprocessing(writer: GGUFWriter, mean: Sequence[float], std: Sequence[f
 def write_llava_mmproj(path: Path, seed: int) -> Path:
     """CLIP + LLaVA-1.5's MLP (mm.0 → GELU → mm.2) as the llava converter writes it at f16."""
     vision = LLAVA_VISION
-    writer = start_mmproj(path, "tiny-llava", vision, LLAVA_PROJECTOR, vision.eps)
-    writer.add_bool("clip.has_llava_projector", True)
+    writer = start_mmproj(path, "tiny-llava", vision, LLAVA_PROJECTOR)
+    writer.add_bool(Keys.Clip.HAS_LLAVA_PROJECTOR, True)  # as the legacy llava converter marks it
     writer.add_vision_use_gelu(False)  # CLIP's quick_gelu
     add_preprocessing(writer, CLIP_MEAN, CLIP_STD)
     tensors = Tensors(seed)
@@ -154,7 +154,7 @@ def write_llava_mmproj(path: Path, seed: int) -> Path:
 def write_gemma3_mmproj(path: Path, seed: int) -> Path:
     """SigLIP + Gemma 3's projector as Gemma3VisionModel writes it (embeddings f32, input projection f16)."""
     vision = GEMMA3_VISION
-    writer = start_mmproj(path, "tiny-gemma3", vision, VisionProjectorType.GEMMA3, vision.eps)
+    writer = start_mmproj(path, "tiny-gemma3", vision, VisionProjectorType.GEMMA3)
     writer.add_vision_use_gelu(True)
     writer.add_vision_projector_scale_factor(GEMMA3_POOL)
     add_preprocessing(writer, SIGLIP_MEAN, SIGLIP_STD)
