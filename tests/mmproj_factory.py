@@ -3,9 +3,9 @@ it a vision projector file (`mmproj-*.gguf`) with random weights, in the keys, t
 converters write for the family, so that `mtmd_init_from_file` loads it against the text model and turns an image
 into a few embeddings of the text model's width.
 
-- LLaVA-1.5: a CLIP encoder (class token, pre-norm, quick-GELU) and the two-layer MLP projector (`mlp`). As the
-  llava converter writes it, the file holds the tower without its last layer and clip.cpp runs all but the last
-  of those (the second-to-last hidden state); the image is its patches, no text around them.
+- LLaVA-1.5: a CLIP encoder (class token, pre-norm, quick-GELU, no post-norm) and the two-layer MLP projector
+  (`mlp`). Like a real llava-1.5 file, it holds `block_count` blocks of which clip.cpp's llava graph runs all but
+  the last; the image is its patches' embeddings, no text around them.
 - Gemma 3: a SigLIP encoder (patch bias, post-norm, GELU), average pooling, `mm.soft_emb_norm` and
   `mm.input_projection`; mtmd puts the text tokens <start_of_image> and <end_of_image> around the image and
   decodes its tokens with non-causal attention.
