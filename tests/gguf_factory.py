@@ -36,6 +36,7 @@ class GgufSpec:
     extra_tensors: dict[str, np.ndarray] = field(default_factory=dict)  # float32, e.g. rope_freqs.weight
     chat_template: str | None = None  # None: CHATML
     context_length: int = 512
+    extra_special: tuple[str, ...] = ()  # control tokens after SPECIAL, e.g. a projector's image delimiters
 
     @property
     def head_dim(self) -> int:
@@ -122,6 +123,11 @@ def norm_tensors(spec: GgufSpec) -> dict[str, int]:
     return norms
 
 
+def spec_vocab(spec: GgufSpec) -> list[str]:
+    """Every byte, the merged tokens, then the control tokens (SPECIAL and `spec.extra_special`)."""
+    return byte_vocab() + [merge.replace(" ", "") for merge in MERGES] + SPECIAL + list(spec.extra_special)
+
+
 def add_metadata(writer: GGUFWriter, spec: GgufSpec, vocab: list[str]) -> None:
     a = spec.arch
     writer.add_name(f"tiny-{a}")
@@ -145,7 +151,8 @@ def add_metadata(writer: GGUFWriter, spec: GgufSpec, vocab: list[str]) -> None:
     writer.add_tokenizer_model("gpt2")
     writer.add_tokenizer_pre("default")
     writer.add_token_list(vocab)
-    writer.add_token_types([1] * (len(vocab) - len(SPECIAL)) + [3] * len(SPECIAL))
+    control = len(SPECIAL) + len(spec.extra_special)
+    writer.add_token_types([1] * (len(vocab) - control) + [3] * control)
     writer.add_token_merges(MERGES)
     writer.add_bos_token_id(vocab.index("<|im_start|>"))
     writer.add_eos_token_id(vocab.index("<|im_end|>"))
@@ -158,7 +165,7 @@ def add_metadata(writer: GGUFWriter, spec: GgufSpec, vocab: list[str]) -> None:
 def write_gguf(path: Path, spec: GgufSpec) -> Path:
     """A tiny `spec.arch` model with random weights, as llama.cpp's converter would lay it out."""
     rng = np.random.default_rng(spec.seed)
-    vocab = byte_vocab() + [merge.replace(" ", "") for merge in MERGES] + SPECIAL
+    vocab = spec_vocab(spec)
     writer = GGUFWriter(str(path), spec.arch)
     add_metadata(writer, spec, vocab)
     tensors: dict[str, tuple[np.ndarray, Q]] = {}
