@@ -313,6 +313,22 @@ def tiny_gguf(gguf_dir: Path) -> Path:
     return write_small(gguf_dir / "tiny-llama.Q8_0.gguf")
 
 
+@pytest.fixture(scope="session")
+def llava_gguf_pair(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """A tiny LLaVA-1.5 GGUF (llama, random weights) and its vision projector beside it (`mmproj-….gguf`)."""
+    from tests.mmproj_factory import write_llava_pair
+
+    return write_llava_pair(tmp_path_factory.mktemp("llava-gguf"))
+
+
+@pytest.fixture(scope="session")
+def gemma3_gguf_pair(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """A tiny Gemma 3 GGUF and its SigLIP projector beside it (images between <start_of_image>/<end_of_image>)."""
+    from tests.mmproj_factory import write_gemma3_pair
+
+    return write_gemma3_pair(tmp_path_factory.mktemp("gemma3-gguf"))
+
+
 @pytest.fixture
 def other_stores(tmp_path: Path, llama_model: Path) -> "Stores":
     """A home folder with Ollama, LM Studio, llama.cpp and HF-cache models (tests/store_factory.py: build_stores)."""
@@ -503,10 +519,21 @@ def tools_server(engine: Engine, qwen_tools_model: Path) -> Iterator[LiveServer]
     server.close()
 
 
-@pytest.fixture
-def vision_server(vision_engine: Engine) -> Iterator[LiveServer]:
-    """The API server for the tiny random LLaVA ("tiny-llava"), which reads images."""
-    server = LiveServer(vision_engine, ServerConfig(port=0))
+@pytest.fixture(scope="session")
+def llava_gguf_named_tiny_llava(llava_gguf_pair: tuple[Path, Path], tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The tiny LLaVA GGUF and its projector, the model file named so that it is called "tiny-llava"."""
+    folder = tmp_path_factory.mktemp("tiny-llava-gguf")
+    shutil.copy(llava_gguf_pair[1], folder)
+    return Path(shutil.copy(llava_gguf_pair[0], folder / "tiny-llava.gguf"))
+
+
+@pytest.fixture(params=["MLX", "llama.cpp"])
+def vision_server(request: pytest.FixtureRequest, engine: Engine) -> Iterator[LiveServer]:
+    """The API server for a tiny random LLaVA ("tiny-llava") that reads images: an MLX folder run by mlx-vlm, or a
+    GGUF with its projector run by llama.cpp."""
+    model = request.getfixturevalue("vision_model" if request.param == "MLX" else "llava_gguf_named_tiny_llava")
+    engine.load(model).result()
+    server = LiveServer(engine, ServerConfig(port=0))
     yield server
     server.close()
 

@@ -31,3 +31,13 @@ def test_an_image_that_is_no_picture_is_one_line_and_exit_1(vision_model: Path, 
     result = cabin("chat", "--model", str(vision_model), "--prompt", "Hi", "--image", str(tmp_path / "cat.png"))
     assert result.returncode == 1
     assert result.stderr.startswith("cabin: error: cat.png is not an image Cabin can read") and result.stderr.count("\n") == 1
+
+
+def test_chat_reads_the_image_with_a_ggufs_projector_and_says_only_the_stats(llava_gguf_pair: tuple[Path, Path],
+                                                                             tmp_path: Path) -> None:
+    """llama.cpp's multimodal library logs to stderr on its own: Cabin keeps it quiet (the stats line alone)."""
+    ask = ("chat", "--model", str(llava_gguf_pair[0]), "--prompt", "What is this?", "--max-tokens", "4", "--temp", "0")
+    bare, with_image = cabin(*ask), cabin(*ask, "--image", str(picture(tmp_path)))
+    assert with_image.returncode == 0, with_image.stderr
+    assert prompt_tokens(with_image) == prompt_tokens(bare) + 4  # the tiny projector's 2x2 image tokens
+    assert with_image.stderr.count("\n") == 1 and "tok/s" in with_image.stderr

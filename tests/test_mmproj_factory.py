@@ -49,18 +49,8 @@ def family(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture(scope="module")
-def pair(family: str, tmp_path_factory: pytest.TempPathFactory) -> Pair:
-    return WRITERS[family](tmp_path_factory.mktemp(family))
-
-
-@pytest.fixture(scope="module")
-def llava_pair(tmp_path_factory: pytest.TempPathFactory) -> Pair:
-    return write_llava_pair(tmp_path_factory.mktemp("llava"))
-
-
-@pytest.fixture(scope="module")
-def gemma3_pair(tmp_path_factory: pytest.TempPathFactory) -> Pair:
-    return write_gemma3_pair(tmp_path_factory.mktemp("gemma3"))
+def pair(family: str, request: pytest.FixtureRequest) -> Pair:
+    return request.getfixturevalue(f"{family}_gguf_pair")
 
 
 @pytest.fixture(scope="module")
@@ -148,15 +138,15 @@ def test_the_same_image_gives_the_same_predictions(chat: llama_cpp.Llama) -> Non
     assert np.array_equal(next_token_logits(chat, png("red")), next_token_logits(chat, png("red")))
 
 
-def test_a_llava_image_is_four_causal_tokens_with_no_text_around_it(llava_pair: Pair) -> None:
-    with loaded(llava_pair) as (llm, context):
+def test_a_llava_image_is_four_causal_tokens_with_no_text_around_it(llava_gguf_pair: Pair) -> None:
+    with loaded(llava_gguf_pair) as (llm, context):
         found = chunks(context, f"A{MARKER}B", png("red"))
         a, b = one_token(llm, "A"), one_token(llm, "B")
         assert found == [("text", [a]), ("image", (IMAGE_TOKENS, False)), ("text", [b])]
 
 
-def test_a_gemma3_image_is_four_non_causal_tokens_between_its_begin_and_end_tokens(gemma3_pair: Pair) -> None:
-    with loaded(gemma3_pair) as (llm, context):
+def test_a_gemma3_image_is_four_non_causal_tokens_between_its_begin_and_end_tokens(gemma3_gguf_pair: Pair) -> None:
+    with loaded(gemma3_gguf_pair) as (llm, context):
         found = chunks(context, f"A{MARKER}B", png("red"))
         begin, end = one_token(llm, IMAGE_BEGIN), one_token(llm, IMAGE_END)
         assert found == [("text", [one_token(llm, "A"), begin]), ("image", (IMAGE_TOKENS, True)),

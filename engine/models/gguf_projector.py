@@ -7,7 +7,7 @@ projector by itself:
 - a folder (a Hugging Face repo, LM Studio's `<publisher>/<repo>`, a llama.cpp models folder): a `*mmproj*.gguf`
   file beside the model. Repos often hold one per precision (f16, bf16, f32) and a folder may hold several
   models': a projector whose output width differs from the model's embeddings is not this model's; of the rest,
-  the one whose name shares most with the model's, then the smallest, is taken;
+  the one whose name shares most words with the model's, then the smallest, is taken;
 - Ollama's store: the projector layer of the manifest that names the model's blob.
 
 Only headers are read (engine/models/gguf_info.py).
@@ -16,7 +16,7 @@ Only headers are read (engine/models/gguf_info.py).
 from __future__ import annotations
 
 import json
-import os
+import re
 from pathlib import Path
 
 from engine.errors import ModelError
@@ -51,11 +51,17 @@ def _folder_projector(model: GgufInfo) -> GgufInfo | None:
     if not found:
         return None
 
+    model_words = _words(model.path.name)
+
     def preference(info: GgufInfo) -> tuple[int, int]:
-        shared = len(os.path.commonprefix([info.path.name.lower(), model.path.name.lower()]))
-        return -shared, info.file_size
+        return -len(_words(info.path.name) & model_words), info.file_size
 
     return min(found, key=preference)
+
+
+def _words(name: str) -> set[str]:
+    """The words of a file name ("gemma-3-4b-it-Q4_K_M.gguf" -> gemma, 3, 4b, it, q4, k, m, gguf)."""
+    return set(re.split(r"[^a-z0-9]+", name.lower())) - {"", PROJECTOR_NAME, "gguf"}
 
 
 def _ollama_projector(model: GgufInfo) -> GgufInfo | None:
