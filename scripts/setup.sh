@@ -40,7 +40,7 @@ fi
 
 # llama.cpp, which runs GGUF files as they are (engine/backends/llamacpp.py), with its multimodal library (mtmd) for
 # a GGUF model's vision projector (engine/backends/llamacpp_vision.py). llama-cpp-python ships only as source: built
-# once (~N min on 2 cores), then pip reuses its cached wheel. On x86-64 Linux the default build (GGML_NATIVE=ON)
+# once (~7 min on 2 cores, measured 6:39 with the multimodal library), then pip reuses its cached wheel. On x86-64 Linux the default build (GGML_NATIVE=ON)
 # compiles and then segfaults on the first eval on CPUs that advertise AMX/AVX-512, so build for AVX2/FMA/F16C
 # instead; on macOS arm64 the default (Metal) build is right.
 llama_cpp_version=0.3.36

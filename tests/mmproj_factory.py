@@ -134,9 +134,8 @@ def add_preprocessing(writer: GGUFWriter, mean: Sequence[float], std: Sequence[f
     writer.add_vision_image_std(list(std))
 
 
-def write_llava_mmproj(path: Path, seed: int) -> Path:
+def write_llava_mmproj(path: Path, seed: int, vision: VisionSpec = LLAVA_VISION) -> Path:
     """CLIP + LLaVA-1.5's MLP (mm.0 → GELU → mm.2) as the llava converter writes it at f16."""
-    vision = LLAVA_VISION
     writer = start_mmproj(path, "tiny-llava", vision, LLAVA_PROJECTOR)
     writer.add_bool(Keys.Clip.HAS_LLAVA_PROJECTOR, True)  # as the legacy llava converter marks it
     writer.add_vision_use_gelu(False)  # CLIP's quick_gelu
@@ -174,11 +173,12 @@ def text_spec(arch: str, seed: int, extra_special: tuple[str, ...] = ()) -> Gguf
                     chat_template=PARTS_CHATML, extra_special=extra_special)  # fmt: skip
 
 
-def write_llava_pair(folder: Path, seed: int = 0) -> tuple[Path, Path]:
-    """A tiny llama text model and its LLaVA-1.5 projector beside it: (model, mmproj)."""
+def write_llava_pair(folder: Path, seed: int = 0, vision: VisionSpec = LLAVA_VISION) -> tuple[Path, Path]:
+    """A tiny llama text model and its LLaVA-1.5 projector beside it: (model, mmproj). `vision`: the encoder's
+    size (the default's image is 4 tokens; benchmarks take a real-sized one)."""
     folder.mkdir(parents=True, exist_ok=True)
     model = write_gguf(folder / "tiny-llava.Q8_0.gguf", text_spec("llama", seed))
-    return model, write_llava_mmproj(folder / "mmproj-tiny-llava-f16.gguf", seed + 1)
+    return model, write_llava_mmproj(folder / "mmproj-tiny-llava-f16.gguf", seed + 1, vision)
 
 
 def write_gemma3_pair(folder: Path, seed: int = 0) -> tuple[Path, Path]:

@@ -75,3 +75,12 @@ def test_a_file_named_like_an_image_that_is_none_gets_one_line(qtbot, make_windo
     assert pane.composer.attachments == []
     assert pane.composer.hint.text().startswith("cat.jpg is not an image Cabin can read")
     assert "\n" not in pane.composer.hint.text()
+
+
+def test_a_gguf_with_its_projector_answers_an_attached_image(qtbot, make_window, llava_gguf_pair, tmp_path) -> None:
+    window = make_window(llava_gguf_pair[0])
+    pane = chat_pane(window)
+    attach(qtbot, pane, picture(tmp_path))
+    send(qtbot, pane, "What is this?")
+    answer = pane.session.thread[-1]
+    assert answer.message.text and answer.error is None
