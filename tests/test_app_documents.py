@@ -119,3 +119,28 @@ def test_a_file_changed_while_the_window_runs_is_reindexed_when_the_chat_asks_ag
     qtbot.waitUntil(lambda: "signed form" in pane.documents.store.db.execute(
         "SELECT group_concat(text) FROM chunks c JOIN files f ON f.id = c.file_id WHERE f.library_id=?", (library.id,)
     ).fetchone()[0], timeout=WAIT)  # fmt: skip
+
+
+def library_text(pane) -> str:
+    library = pane.documents.store.named("handbook")
+    return pane.documents.store.db.execute(
+        "SELECT group_concat(text) FROM chunks c JOIN files f ON f.id = c.file_id WHERE f.library_id=?", (library.id,)
+    ).fetchone()[0] or ""
+
+
+def test_a_file_changed_while_the_window_runs_is_reindexed_without_a_question(qtbot, window, encoder_in_store,
+                                                                             handbook) -> None:  # fmt: skip
+    pane = chat_pane(window)
+    add_folder_and_wait(qtbot, pane, handbook)
+    (handbook / "expenses.md").write_text("Expenses now need a signed form from finance.")
+    qtbot.waitUntil(lambda: "signed form" in library_text(pane), timeout=WAIT)
+
+
+def test_a_file_added_to_a_subfolder_is_indexed_while_the_window_runs(qtbot, window, encoder_in_store,
+                                                                     handbook) -> None:  # fmt: skip
+    (handbook / "travel").mkdir()
+    pane = chat_pane(window)
+    add_folder_and_wait(qtbot, pane, handbook)
+    (handbook / "travel" / "trains.md").write_text("Book trains second class; first class needs approval.")
+    qtbot.waitUntil(lambda: "second class" in library_text(pane), timeout=WAIT)
+    qtbot.waitUntil(lambda: pane.documents_bar.summary.text() == "Answers use: handbook (4 files)", timeout=WAIT)

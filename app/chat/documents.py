@@ -112,10 +112,17 @@ class ChatDocuments(QObject):
 
     def follow_changes(self, conversation_id: str) -> None:
         """Re-index, in the background, what changed in the conversation's libraries since they were indexed: each
-        question asks, so edits made while Cabin runs reach the next answers (unchanged files cost one stat each)."""
-        for library in self.store.linked(conversation_id):
-            if library.name not in self._queued:
-                self.update(library.name)
+        question asks too (beside the watcher), so no edit is missed (unchanged files cost one stat each)."""
+        self.refresh([library.name for library in self.store.linked(conversation_id)])
+
+    def refresh(self, names: Sequence[str]) -> list[str]:
+        """Re-index what changed in these libraries; the names left because a run for them is already asked for
+        (it may have passed a file that changed since)."""
+        busy = [name for name in names if name in self._queued]
+        for name in names:
+            if name not in busy and self.store.find(name):
+                self.update(name)
+        return busy
 
     def _indexed(self, name: str, done: Future[Progress]) -> None:
         """On the indexing thread: a run that failed (e.g. its encoder was deleted) says so in one line."""

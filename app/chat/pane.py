@@ -24,6 +24,7 @@ from app.chat.chat_view import ChatView
 from app.chat.composer import Composer
 from app.chat.conversation_list import ConversationList
 from app.chat.documents import ChatDocuments
+from app.chat.library_watch import LibraryWatcher
 from app.chat.documents_bar import DocumentsBar
 from app.chat.first_run import OFFERING, FirstRun
 from app.chat.route_bar import RouteBar, attach_route_bar
@@ -69,6 +70,7 @@ class ChatPane(QWidget):
         self.context = context
         self.store = context.store
         self.documents = ChatDocuments(context.engine, context.data_dir)
+        self.library_watcher = LibraryWatcher(self.documents)
         self.session = ChatSession(context, self.documents)
         self.documents_bar = DocumentsBar(self.documents, lambda: self.session.conversation_id)
         self.conversations = ConversationList()
@@ -182,10 +184,12 @@ class ChatPane(QWidget):
         if self.context.models.status in OFFERING:
             self.chat.empty.when_painted(self.first_run.refresh)
         self.documents.catch_up()
+        self.library_watcher.watch()
 
     def shutdown(self) -> None:
         """The window is closing: save the answer being written, erase what was deleted, keep the divider."""
         self.session.finish_now()
+        self.library_watcher.stop()
         self.documents.shutdown()
         self.conversations.undo_bar.expire()
         self.context.settings.set("splitter_state", self.splitter.saveState().toHex().data().decode())

@@ -49,6 +49,22 @@ class Progress:
     finished: bool = False
 
 
+def kept_folders(names: list[str]) -> list[str]:
+    """The subfolders a walk goes into, sorted: not hidden, not tooling (SKIP_DIRS)."""
+    return sorted(d for d in names if not d.startswith(".") and d not in SKIP_DIRS)
+
+
+def folders(source: Path, cap: int) -> list[Path]:
+    """`source` and the folders under it that indexing walks, at most `cap` (none for a file)."""
+    found: list[Path] = []
+    for root, dirs, _files in os.walk(source):
+        dirs[:] = kept_folders(dirs)
+        found.append(Path(root))
+        if len(found) >= cap:
+            break
+    return found
+
+
 def collect(source: Path, cap: int = MAX_FILES) -> tuple[list[Path], str | None]:
     """The documents under `source` (itself, for a file), by path, at most `cap`; and a note on what was left out."""
     if source.is_file():
@@ -57,7 +73,7 @@ def collect(source: Path, cap: int = MAX_FILES) -> tuple[list[Path], str | None]
         return [], f"{source} is not there any more."
     found, others = [], 0
     for root, dirs, files in os.walk(source):
-        dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d not in SKIP_DIRS)
+        dirs[:] = kept_folders(dirs)
         for name in sorted(files):
             path = Path(root) / name
             if name.startswith("."):
