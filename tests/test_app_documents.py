@@ -144,3 +144,19 @@ def test_a_file_added_to_a_subfolder_is_indexed_while_the_window_runs(qtbot, win
     (handbook / "travel" / "trains.md").write_text("Book trains second class; first class needs approval.")
     qtbot.waitUntil(lambda: "second class" in library_text(pane), timeout=WAIT)
     qtbot.waitUntil(lambda: pane.documents_bar.summary.text() == "Answers use: handbook (4 files)", timeout=WAIT)
+
+
+def test_markdown_and_json_exports_carry_each_answers_sources(qtbot, window, encoder_in_store, handbook,
+                                                             tmp_path) -> None:  # fmt: skip
+    import json
+
+    pane = chat_pane(window)
+    add_folder_and_wait(qtbot, pane, handbook)
+    send(qtbot, pane, "Holiday policy in March?")
+    pane.export(pane.session.conversation_id, "markdown", tmp_path / "chat.md")
+    pane.export(pane.session.conversation_id, "json", tmp_path / "chat.json")
+    assert f"Sources: [1] [leave.md]({(handbook / 'leave.md').as_uri()})" in (tmp_path / "chat.md").read_text()
+    messages = json.loads((tmp_path / "chat.json").read_text())["messages"]
+    question, answer = (next(m for m in messages if m["role"] == role) for role in ("user", "assistant"))
+    assert question["sources"] == []
+    assert [s["path"] for s in answer["sources"]][0] == str(handbook / "leave.md")

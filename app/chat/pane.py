@@ -313,5 +313,6 @@ class ChatPane(QWidget):
         conversation = self.store.conversation(conversation_id)
         tree = self.store.tree(conversation_id)
         thread = tree.path_to(conversation.current_leaf)
-        text = to_markdown(conversation, thread) if kind == "markdown" else to_json(conversation, tree, thread)
+        sources = {message_id: cited for message_id in tree.messages if (cited := self.documents.citations(message_id))}
+        text = to_markdown(conversation, thread, sources) if kind == "markdown" else to_json(conversation, tree, thread, sources)
         path.write_text(text, encoding="utf-8")
