@@ -239,3 +239,11 @@ def test_ctrl_c_during_a_cli_import_leaves_nothing(tiny_llama_gguf: Path, tmp_pa
     monkeypatch.setattr(gguf_import, "write_job", interrupt_after_two)
     assert main(["models", "import", str(tiny_llama_gguf), "--out", str(tmp_path / "model")]) == 130
     assert nothing_left_beside(tmp_path / "model")
+
+
+def test_importing_a_gguf_with_a_projector_says_the_copy_reads_text_only(llava_gguf_pair: tuple[Path, Path],
+                                                                        tmp_path: Path) -> None:
+    model, projector = llava_gguf_pair
+    summary = import_gguf(model, tmp_path / "out")
+    assert summary.lines()[-1] == (f"The vision projector ({projector.name}) is not imported: the MLX copy reads text "
+                                   f"only. To ask about images, run {model.name} as it is.")

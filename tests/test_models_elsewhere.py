@@ -8,6 +8,7 @@ from pathlib import Path
 
 from engine.models.elsewhere import HF_CACHE, LLAMA_CPP, LM_STUDIO, OLLAMA, FoundModel, Stores, scan
 from engine.models.fit import Verdict
+from engine.models.gguf_info import inspect_gguf
 from tests.gguf_factory import Q
 from tests.store_factory import add_to_ollama, write_small
 
@@ -179,3 +180,16 @@ def test_an_mlx_folder_already_added_is_marked_as_in_cabin(other_stores: Stores,
 
     add_model_folder(by_name(other_stores)["mlx-community/tiny-llama"].path)
     assert by_name(other_stores)["mlx-community/tiny-llama"].in_cabin
+
+
+def test_an_lm_studio_gguf_with_its_projector_is_listed_as_reading_images(llava_gguf_pair: tuple[Path, Path],
+                                                                         tmp_path: Path) -> None:
+    import shutil
+
+    folder = tmp_path / "home" / ".lmstudio" / "models" / "ggml-org" / "tiny-llava-GGUF"
+    folder.mkdir(parents=True)
+    for file in llava_gguf_pair:
+        shutil.copy(file, folder)
+    [model] = scan(Stores(tmp_path / "none", (tmp_path / "home" / ".lmstudio" / "models",), (), None))
+    assert (model.name, model.architecture) == ("ggml-org/tiny-llava.Q8_0", "llama + vision")
+    assert model.weight_bytes == sum(inspect_gguf(file).tensor_bytes for file in llava_gguf_pair)

@@ -131,7 +131,20 @@ def gguf_entry(name: str, source: str, path: Path) -> FoundModel | None:
         return None
     found = FoundModel(name, source, path, "gguf", info.file_size, info.architecture, info.quant, info.parameters,
                        info.tensor_bytes, info.kv)  # fmt: skip
-    return with_shards(found, info) if info.shard else found
+    return with_shards(found, info) if info.shard else with_projector(found, info)
+
+
+def with_projector(found: FoundModel, info: GgufInfo) -> FoundModel:
+    """A model with its vision projector beside it (engine/models/gguf_projector.py): "<arch> + vision", the
+    projector's weights counted in its fit."""
+    from engine.models.gguf_model import can_read_images
+    from engine.models.gguf_projector import find_projector
+
+    projector = find_projector(info) if can_read_images() else None
+    if projector is None:
+        return found
+    return replace(found, architecture=f"{info.architecture} + vision",
+                   weight_bytes=found.weight_bytes + projector.tensor_bytes)  # fmt: skip
 
 
 def with_shards(first: FoundModel, info: GgufInfo) -> FoundModel:

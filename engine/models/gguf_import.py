@@ -48,6 +48,8 @@ class ImportSummary:
     size_after: int
     not_exact: tuple[str, ...]  # GGUF names of tensors requantized because MLX cannot hold their blocks
     seconds: float
+    projector_left: Path | None = None
+    """The source's vision projector, which the MLX copy does not carry (it reads text only)."""
 
     def lines(self) -> list[str]:
         ratio = self.size_after / self.size_before if self.size_before else 0
@@ -60,6 +62,9 @@ class ImportSummary:
             lines.append(f"Not kept exact (16-wide blocks, requantized to 8-bit): {shown}")
         else:
             lines.append("Every tensor kept exact.")
+        if self.projector_left is not None:
+            lines.append(f"The vision projector ({self.projector_left.name}) is not imported: the MLX copy reads text "
+                         f"only. To ask about images, run {self.source.name} as it is.")
         return lines
 
 
@@ -219,7 +224,17 @@ def summarize(source: Path, dest: Path, arch: str, jobs: list[TensorJob], second
         size_after=size_after,
         not_exact=tuple(job.tensor.name for job in jobs if job.form and not job.form.exact),
         seconds=seconds,
+        projector_left=projector_of(source),
     )
+
+
+def projector_of(source: Path) -> Path | None:
+    from engine.models.gguf_info import inspect_gguf
+    from engine.models.gguf_model import can_read_images
+    from engine.models.gguf_projector import find_projector
+
+    found = find_projector(inspect_gguf(source)) if can_read_images() else None
+    return found.path if found else None
 
 
 def import_gguf(
