@@ -175,3 +175,13 @@ def test_an_answer_from_the_conversations_documents_stays_local_in_cloud_mode(
     send(qtbot, pane, HARD)
     assert pane.session.thread[-1].route == "Local: answers from your documents stay on this machine"
     assert fake_cloud.requests == [] and socket_connects == []
+
+
+def test_the_preview_says_a_conversation_with_documents_answers_locally(qtbot, cloud_window, encoder_in_store,
+                                                                       handbook) -> None:  # fmt: skip
+    pane = chat_pane(cloud_window)
+    choose(pane, "cloud")
+    add_folder_and_wait(qtbot, pane, handbook)
+    pane.composer.edit.setPlainText(HARD)
+    qtbot.waitUntil(lambda: pane.route_bar.answers.text() == "→ Local: answers from your documents stay on this machine",
+                    timeout=WAIT)  # fmt: skip

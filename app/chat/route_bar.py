@@ -96,10 +96,11 @@ def attach_route_bar(bar: RouteBar, session: ChatSession, composer: Composer) ->
 
     def preview() -> None:
         text, files = composer.edit.toPlainText(), composer.attachments
-        if session.routing.mode == "auto" and not (text.strip() or files):
+        documents = bool(session.documents and session.documents.linked(session.conversation_id))
+        if session.routing.mode == "auto" and not (text.strip() or files) and not documents:
             bar.show_waiting()
         else:
-            bar.show_route(session.routing.preview(text, files))
+            bar.show_route(session.routing.preview(text, files, documents))
 
     def thread_changed() -> None:
         bar.show_choice(session.routing.mode, session.routing.private)
@@ -109,4 +110,6 @@ def attach_route_bar(bar: RouteBar, session: ChatSession, composer: Composer) ->
     bar.sig_preview_due.connect(preview)
     composer.edit.textChanged.connect(bar.text_changed)
     session.sig_thread_changed.connect(thread_changed)
+    if session.documents:
+        session.documents.sig_changed.connect(preview)
     thread_changed()

@@ -63,8 +63,11 @@ class ConversationRouting:
         else:
             self._store.set_routing(self.conversation_id, mode, private)
 
-    def preview(self, text: str, files: list[File]) -> Route:
-        """Who would answer this message if it were sent now (cheap signals only; no network)."""
+    def preview(self, text: str, files: list[File], uses_documents: bool = False) -> Route:
+        """Who would answer this message if it were sent now (cheap signals only; no network). A conversation that
+        answers from documents keeps its answers local (see `start`)."""
+        if uses_documents and self.mode != "local":
+            return DOCUMENTS_STAY_LOCAL
         return self.router.preview(self.mode, self.private, [user(text, files)])  # type: ignore[arg-type]
 
     # -- answering ---------------------------------------------------------------------------
