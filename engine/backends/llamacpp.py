@@ -98,6 +98,19 @@ class LlamaKV:
     saved: bytes | None = None
     """llama.cpp's serialised sequence, covering `saved_len` ids (≥ len(tokens): trimmed later without a restore)."""
     saved_len: int = 0
+    gaps: tuple[tuple[int, int], ...] = ()
+    """Where positions fall behind ids: (the index just past an image, how many fewer positions than tokens it
+    takes). Only images of models with multi-dimensional positions (M-RoPE, engine/backends/llamacpp_vision.py)
+    have gaps; elsewhere a token's position is its index."""
+
+    def position(self, index: int) -> int:
+        """The position in llama.cpp's context of the id at `index` (or of the next one, at len(tokens))."""
+        return index - sum(gap for end, gap in self.gaps if end <= index)
+
+    def keep(self, count: int) -> None:
+        """Keep only the first `count` ids."""
+        self.tokens = self.tokens[:count]
+        self.gaps = tuple((end, gap) for end, gap in self.gaps if end <= count)
 
 
 class LlamaCppBackend(WorkerBound):
@@ -150,15 +163,15 @@ class LlamaCppBackend(WorkerBound):
             return False  # a recurrent state cannot forget its last tokens
         keep = len(kv.tokens) - n
         if self._is_resident(kv):
-            self._drop_from(keep)
-        kv.tokens = kv.tokens[:keep]
+            self._drop_from(kv, keep)
+        kv.keep(keep)
         return True
 
     @worker_only
     def copy_cache(self, kv: LlamaKV) -> LlamaKV:
         if self._is_resident(kv):
-            return LlamaKV(list(kv.tokens), self._save(), len(kv.tokens))
-        return LlamaKV(list(kv.tokens), kv.saved, kv.saved_len)
+            return LlamaKV(list(kv.tokens), self._save(), len(kv.tokens), kv.gaps)
+        return LlamaKV(list(kv.tokens), kv.saved, kv.saved_len, kv.gaps)
 
     @worker_only
     def generate(self, prompt: list[int], kv: LlamaKV, settings: SamplingSettings, stop: StopFlag) -> Iterator[Step]:
@@ -263,10 +276,11 @@ class LlamaCppBackend(WorkerBound):
         buffer = (ctypes.c_uint8 * len(kv.saved)).from_buffer_copy(kv.saved)
         if llama_cpp.llama_state_seq_set_data(self._llama._ctx.ctx, buffer, len(kv.saved), SEQUENCE) == 0:
             raise RuntimeError("llama.cpp could not restore a saved conversation")
-        self._llama.n_tokens = kv.saved_len
-        self._drop_from(len(kv.tokens))
+        self._drop_from(kv, len(kv.tokens))
 
-    def _drop_from(self, position: int) -> None:
+    def _drop_from(self, kv: LlamaKV, index: int) -> None:
+        """Forget the context's ids from `index` on; the next id goes there (`Llama.n_tokens` is the next position)."""
+        position = kv.position(index)
         self._llama._ctx.kv_cache_seq_rm(SEQUENCE, position, -1)
         self._llama.n_tokens = position
 

@@ -4,12 +4,13 @@ multimodal library (mtmd, bound by `llama_cpp.mtmd_cpp`).
 Images enter the prompt as engine/backends/image_ids.py says. `ProjectorTokenizer` renders an image part as its
 marker, written as a text part (any template that writes text parts places it), and encoding expands each marker
 into what mtmd makes of that one image: the text tokens some families put around an image (Gemma 3's
-`<start_of_image>`) and the image's positions. `LlamaCppVisionBackend` prefills text runs as the text backend does
+`<start_of_image>`) and the image's tokens. `LlamaCppVisionBackend` prefills text runs as the text backend does
 and each image's run through mtmd (the vision encoder, then the model, at the run's position), so the KV cache,
 its saving per conversation and the prompt cache work as for text.
 
-Projectors of models that number image positions in several dimensions (M-RoPE: Qwen2-VL, Qwen2.5-VL) are refused:
-there a position is not an index into the cache, which trimming and the prompt cache rely on.
+Models that number an image's positions in several dimensions (M-RoPE: Qwen2-VL, Qwen2.5-VL, Qwen3-VL) give an image
+fewer positions than tokens: the conversation's cache records each such gap (`LlamaKV.gaps`), so trimming and
+restoring find a token's position from its index.
 """
 
 from __future__ import annotations
@@ -39,9 +40,11 @@ class ImageInput:
     """One image as mtmd tokenized it for this model."""
 
     ids: list[int]
-    """Text ids mtmd puts around the image, and the image's positions as `image_id`s."""
+    """Text ids mtmd puts around the image, and the image's tokens as `image_id`s."""
+    tokens: int
+    """How many tokens (KV cells) the image takes."""
     positions: int
-    """How many positions the image takes in the context."""
+    """How many positions it advances (fewer than `tokens` with M-RoPE)."""
     chunks: Any
     """mtmd's chunk list (owned: freed by `Projector.free`)."""
     chunk: Any
@@ -79,12 +82,6 @@ class Projector:
         if not mtmd.mtmd_support_vision(context):
             projector.close()
             raise ModelError(f"{name} holds no vision encoder: it cannot read images")
-        if mtmd.mtmd_decode_use_mrope(context):
-            projector.close()
-            raise ModelError(
-                f"{name} is for a model with multi-dimensional image positions (M-RoPE, e.g. Qwen2-VL), which Cabin "
-                "does not run on llama.cpp yet: run an MLX version of this model"
-            )
         return projector
 
     def tokenize(self, picture: Any, sha256: str) -> ImageInput:
@@ -116,19 +113,20 @@ class Projector:
         mtmd = self._mtmd
         ids: list[int] = []
         image = None
-        positions = 0
+        tokens = positions = 0
         for index in range(mtmd.mtmd_input_chunks_size(chunks)):
             chunk = mtmd.mtmd_input_chunks_get(chunks, index)
             if mtmd.mtmd_input_chunk_get_type(chunk) == mtmd.MTMD_INPUT_CHUNK_TYPE_TEXT:
                 count = ctypes.c_size_t()
-                tokens = mtmd.mtmd_input_chunk_get_tokens_text(chunk, ctypes.byref(count))
-                ids += [tokens[i] for i in range(count.value)]
+                text = mtmd.mtmd_input_chunk_get_tokens_text(chunk, ctypes.byref(count))
+                ids += [text[i] for i in range(count.value)]
             else:
-                image, positions = chunk, mtmd.mtmd_input_chunk_get_n_pos(chunk)
-                ids += [image_id(sha256)] * positions
+                image, tokens = chunk, mtmd.mtmd_input_chunk_get_n_tokens(chunk)
+                positions = mtmd.mtmd_input_chunk_get_n_pos(chunk)
+                ids += [image_id(sha256)] * tokens
         if image is None:
             raise ModelError("llama.cpp made no image input of this image")
-        return ImageInput(ids, positions, chunks, image)
+        return ImageInput(ids, tokens, positions, chunks, image)
 
     def feed(self, image: ImageInput, llama: Any, position: int) -> None:
         """Encode `image` and decode it into `llama`'s context at `position`."""
@@ -230,9 +228,11 @@ class LlamaCppVisionBackend(LlamaCppBackend):
                 continue
             if stop.is_set():
                 raise PrefillStopped
-            self._projector.feed(image, self._llama, len(kv.tokens))
+            self._projector.feed(image, self._llama, kv.position(len(kv.tokens)))
             kv.tokens.extend(run)
-            self._llama.n_tokens = len(kv.tokens)
+            if image.positions != image.tokens:
+                kv.gaps += ((len(kv.tokens), image.tokens - image.positions),)
+            self._llama.n_tokens = kv.position(len(kv.tokens))
 
     def _runs(self, prompt: list[int]) -> Iterator[tuple[list[int], ImageInput | None]]:
         """`prompt` cut into runs of text ids (None) and whole images (an image's run is its own)."""
@@ -248,8 +248,8 @@ class LlamaCppVisionBackend(LlamaCppBackend):
             if start < index:
                 yield prompt[start:index], None
             image = by_id[token]
-            yield prompt[index : index + image.positions], image
-            start = index = index + image.positions
+            yield prompt[index : index + image.tokens], image
+            start = index = index + image.tokens
         if start < len(prompt):
             yield prompt[start:], None
 
