@@ -329,6 +329,14 @@ def gemma3_gguf_pair(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Pa
     return write_gemma3_pair(tmp_path_factory.mktemp("gemma3-gguf"))
 
 
+@pytest.fixture(scope="session")
+def qwen2vl_gguf_pair(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """A tiny Qwen2-VL GGUF (qwen2vl, M-RoPE) and its projector beside it (images between the vision tokens)."""
+    from tests.mmproj_factory import write_qwen2vl_pair
+
+    return write_qwen2vl_pair(tmp_path_factory.mktemp("qwen2vl-gguf"))
+
+
 @pytest.fixture
 def other_stores(tmp_path: Path, llama_model: Path) -> "Stores":
     """A home folder with Ollama, LM Studio, llama.cpp and HF-cache models (tests/store_factory.py: build_stores)."""

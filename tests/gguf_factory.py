@@ -32,7 +32,7 @@ class GgufSpec:
     layers: int = 2
     tied: bool = False
     seed: int = 0
-    extra_metadata: dict[str, object] = field(default_factory=dict)
+    extra_metadata: dict[str, object] = field(default_factory=dict)  # str, int (uint32), float or list values
     extra_tensors: dict[str, np.ndarray] = field(default_factory=dict)  # float32, e.g. rope_freqs.weight
     chat_template: str | None = None  # None: CHATML
     context_length: int = 512
@@ -145,9 +145,9 @@ def add_metadata(writer: GGUFWriter, spec: GgufSpec, vocab: list[str]) -> None:
         writer.add_uint32(f"{a}.attention.value_length", spec.head_dim)
     if a == "gemma3":
         writer.add_uint32(f"{a}.attention.sliding_window", 64)
+    adders = {str: writer.add_string, int: writer.add_uint32, float: writer.add_float32, list: writer.add_array}
     for key, value in spec.extra_metadata.items():
-        add = {str: writer.add_string, int: writer.add_uint32, float: writer.add_float32}[type(value)]
-        add(key, value)
+        adders[type(value)](key, value)
     writer.add_tokenizer_model("gpt2")
     writer.add_tokenizer_pre("default")
     writer.add_token_list(vocab)
@@ -173,7 +173,7 @@ def write_gguf(path: Path, spec: GgufSpec) -> Path:
     for layer in range(spec.layers):
         for name, (rows, columns) in block_tensors(spec).items():
             tensors[f"blk.{layer}.{name}.weight"] = (weight(rng, rows, columns, spec.linear_type), spec.linear_type)
-        if spec.arch == "qwen2":
+        if spec.arch in ("qwen2", "qwen2vl"):  # Qwen2's Q/K/V biases
             for name, (rows, _) in block_tensors(spec).items():
                 if name in ("attn_q", "attn_k", "attn_v"):
                     tensors[f"blk.{layer}.{name}.bias"] = (weight(rng, 1, rows, Q.F32)[0], Q.F32)

@@ -9,6 +9,12 @@ into a few embeddings of the text model's width.
 - Gemma 3: a SigLIP encoder (patch bias, post-norm, GELU), average pooling, `mm.soft_emb_norm` and
   `mm.input_projection`; mtmd puts the text tokens <start_of_image> and <end_of_image> around the image and
   decodes its tokens with non-causal attention.
+- Qwen2-VL: a ViT whose patch embedding is two convolution kernels (the Conv3D's two frames) and which positions
+  its patches with 2-D rotary embeddings (no learned positions, no class token), then the merger (`ln_q`, 2×2
+  patches concatenated, mm.0 → GELU → mm.2). The text model (`qwen2vl`) numbers positions in several dimensions
+  (M-RoPE): mtmd gives an image of nx×ny tokens max(nx, ny) positions, between <|vision_start|> and
+  <|vision_end|>. mtmd resizes every image to at least 8 tokens (clip.cpp's limit for the family), so the test
+  image of 40×30 px becomes 112×84 px: 4×3 tokens at 4 positions.
 """
 
 from __future__ import annotations
@@ -35,6 +41,7 @@ LLAVA_PROJECTOR = "mlp"  # clip.cpp's PROJECTOR_TYPE_MLP (gguf's VisionProjector
 CLIP_MEAN, CLIP_STD = (0.48145466, 0.4578275, 0.40821073), (0.26862954, 0.26130258, 0.27577711)
 SIGLIP_MEAN = SIGLIP_STD = (0.5, 0.5, 0.5)
 IMAGE_BEGIN, IMAGE_END = "<start_of_image>", "<end_of_image>"  # mtmd.cpp's delimiters for gemma3 projectors
+VISION_START, VISION_END = "<|vision_start|>", "<|vision_end|>"  # and for qwen2vl_merger projectors
 
 
 @dataclass(frozen=True)
@@ -55,6 +62,9 @@ class VisionSpec:
 LLAVA_VISION = VisionSpec(image_size=28, patch_size=14, eps=1e-5)
 GEMMA3_VISION = VisionSpec(image_size=32, patch_size=8, eps=1e-6)
 GEMMA3_POOL = 2  # 4×4 patches averaged 2×2: four image tokens (real Gemma 3: 64×64 by 4, 256)
+QWEN2VL_VISION = VisionSpec(image_size=56, patch_size=14, eps=1e-6)  # heads of 16: 2-D rope over 4 sections of 4
+QWEN2VL_MERGE = 2  # clip.cpp's default spatial merge (2×2 patches a token), which the converter leaves unwritten
+QWEN2VL_ROPE_SECTIONS = [2, 3, 3, 0]  # the text heads' 8 rotary pairs: time, height, width (real 2B: 16, 24, 24)
 
 
 def name(tensor: MODEL_TENSOR, suffix: str = "weight", block: int | None = None) -> str:
@@ -85,20 +95,29 @@ class Tensors:
         self.vector(name(tensor, "bias", block), size)
 
 
+def add_patch_kernel(tensors: Tensors, key: str, vision: VisionSpec, embedding_type: type) -> None:
+    """PyTorch's conv layout (out, in, kh, kw); GGUF stores it reversed, as ggml_conv_2d's kernel [kw, kh, in, out]."""
+    p = vision.patch_size
+    tensors.linear(key, (vision.hidden, 3, p, p), 3 * p * p, embedding_type)
+
+
 def add_encoder(tensors: Tensors, vision: VisionSpec, positions: int, embedding_type: type) -> None:
     """Patch convolution, learned positions and the transformer blocks of a CLIP/SigLIP tower."""
-    v, p = vision, vision.patch_size
-    # PyTorch's conv layout (out, in, kh, kw); GGUF stores it reversed, as ggml_conv_2d's kernel [kw, kh, in, out]
-    tensors.linear(name(MODEL_TENSOR.V_ENC_EMBD_PATCH), (v.hidden, 3, p, p), 3 * p * p, embedding_type)
-    tensors.linear(name(MODEL_TENSOR.V_ENC_EMBD_POS), (positions, v.hidden), 2500, embedding_type)  # ±0.02
-    for block in range(v.layers):
-        tensors.layer_norm(MODEL_TENSOR.V_ENC_INPUT_NORM, v.hidden, block)
+    add_patch_kernel(tensors, name(MODEL_TENSOR.V_ENC_EMBD_PATCH), vision, embedding_type)
+    tensors.linear(name(MODEL_TENSOR.V_ENC_EMBD_POS), (positions, vision.hidden), 2500, embedding_type)  # ±0.02
+    add_blocks(tensors, vision)
+
+
+def add_blocks(tensors: Tensors, vision: VisionSpec) -> None:
+    """Pre-norm transformer blocks: LayerNorms, attention and a two-layer MLP, every projection with a bias."""
+    for block in range(vision.layers):
+        tensors.layer_norm(MODEL_TENSOR.V_ENC_INPUT_NORM, vision.hidden, block)
         for projection in (MODEL_TENSOR.V_ENC_ATTN_Q, MODEL_TENSOR.V_ENC_ATTN_K, MODEL_TENSOR.V_ENC_ATTN_V):
-            tensors.dense(projection, v.hidden, v.hidden, block)
-        tensors.dense(MODEL_TENSOR.V_ENC_ATTN_O, v.hidden, v.hidden, block)
-        tensors.layer_norm(MODEL_TENSOR.V_ENC_POST_ATTN_NORM, v.hidden, block)
-        tensors.dense(MODEL_TENSOR.V_ENC_FFN_UP, v.intermediate, v.hidden, block)  # fc1
-        tensors.dense(MODEL_TENSOR.V_ENC_FFN_DOWN, v.hidden, v.intermediate, block)  # fc2
+            tensors.dense(projection, vision.hidden, vision.hidden, block)
+        tensors.dense(MODEL_TENSOR.V_ENC_ATTN_O, vision.hidden, vision.hidden, block)
+        tensors.layer_norm(MODEL_TENSOR.V_ENC_POST_ATTN_NORM, vision.hidden, block)
+        tensors.dense(MODEL_TENSOR.V_ENC_FFN_UP, vision.intermediate, vision.hidden, block)  # fc1
+        tensors.dense(MODEL_TENSOR.V_ENC_FFN_DOWN, vision.hidden, vision.intermediate, block)  # fc2
 
 
 def start_mmproj(path: Path, title: str, vision: VisionSpec, projector: str) -> GGUFWriter:
@@ -168,9 +187,30 @@ def write_gemma3_mmproj(path: Path, seed: int) -> Path:
     return path
 
 
-def text_spec(arch: str, seed: int, extra_special: tuple[str, ...] = ()) -> GgufSpec:
+def write_qwen2vl_mmproj(path: Path, seed: int) -> Path:
+    """Qwen2-VL's vision tower and merger as Qwen2VLVisionModel writes them at f16 (the Conv3D split into its two
+    frames' kernels; quick-GELU blocks, so no use_gelu key; CLIP's normalization)."""
+    vision = QWEN2VL_VISION
+    writer = start_mmproj(path, "tiny-qwen2vl", vision, VisionProjectorType.QWEN2VL)
+    add_preprocessing(writer, CLIP_MEAN, CLIP_STD)
+    tensors = Tensors(seed)
+    patch = name(MODEL_TENSOR.V_ENC_EMBD_PATCH)
+    for frame_key in (patch, f"{patch}.1"):  # clip.cpp adds both kernels' convolutions for a still image
+        add_patch_kernel(tensors, frame_key, vision, np.float16)
+    add_blocks(tensors, vision)
+    tensors.layer_norm(MODEL_TENSOR.V_POST_NORM, vision.hidden)  # the merger's ln_q
+    merged = vision.hidden * QWEN2VL_MERGE**2
+    tensors.dense(MODEL_TENSOR.V_MMPROJ, merged, merged, block=0)
+    tensors.dense(MODEL_TENSOR.V_MMPROJ, TEXT_HIDDEN, merged, block=2)
+    finish(writer, tensors)
+    return path
+
+
+def text_spec(arch: str, seed: int, extra_special: tuple[str, ...] = (),
+              extra_metadata: dict[str, object] | None = None) -> GgufSpec:  # fmt: skip
     return GgufSpec(arch=arch, hidden=TEXT_HIDDEN, intermediate=2 * TEXT_HIDDEN, seed=seed,
-                    chat_template=PARTS_CHATML, extra_special=extra_special)  # fmt: skip
+                    chat_template=PARTS_CHATML, extra_special=extra_special,
+                    extra_metadata=extra_metadata or {})  # fmt: skip
 
 
 def write_llava_pair(folder: Path, seed: int = 0, vision: VisionSpec = LLAVA_VISION) -> tuple[Path, Path]:
@@ -186,3 +226,13 @@ def write_gemma3_pair(folder: Path, seed: int = 0) -> tuple[Path, Path]:
     folder.mkdir(parents=True, exist_ok=True)
     model = write_gguf(folder / "tiny-gemma3.Q8_0.gguf", text_spec("gemma3", seed, (IMAGE_BEGIN, IMAGE_END)))
     return model, write_gemma3_mmproj(folder / "mmproj-tiny-gemma3-f16.gguf", seed + 1)
+
+
+def write_qwen2vl_pair(folder: Path, seed: int = 0) -> tuple[Path, Path]:
+    """A tiny qwen2vl text model (M-RoPE sections; its vocabulary holding the vision delimiters) and its
+    Qwen2-VL projector: (model, mmproj)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    sections = {Keys.Rope.DIMENSION_SECTIONS.format(arch="qwen2vl"): QWEN2VL_ROPE_SECTIONS}
+    spec = text_spec("qwen2vl", seed, (VISION_START, VISION_END), sections)
+    model = write_gguf(folder / "tiny-qwen2vl.Q8_0.gguf", spec)
+    return model, write_qwen2vl_mmproj(folder / "mmproj-tiny-qwen2vl-f16.gguf", seed + 1)
