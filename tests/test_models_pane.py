@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -245,3 +246,13 @@ def test_the_convert_dialog_defaults_to_4_bit_groups_of_64_and_needs_a_source(qt
     dialog.source.setText("Qwen/Qwen2.5-0.5B-Instruct")
     assert convert_button.isEnabled()
     assert dialog.choice() == ("Qwen/Qwen2.5-0.5B-Instruct", 4, 64)
+
+
+def test_a_gguf_with_its_projector_is_listed_as_reading_images(store: Path, llava_gguf_pair, make_pane,
+                                                              tmp_path: Path) -> None:  # fmt: skip
+    from engine.models.store import remember_gguf
+
+    remember_gguf(llava_gguf_pair[0])
+    pane = make_pane()
+    assert [pane.installed.item(0, c).text() for c in (1, 3)] == ["llama + vision", "Q8_0"]
+    assert pane.grab().save(str(Path(os.environ.get("CABIN_PNG_DIR", tmp_path)) / "models-vision-gguf.png"))
