@@ -39,10 +39,10 @@ def is_vision_projector(info: GgufInfo) -> bool:
 
 
 def _fits(projector: GgufInfo, model: GgufInfo) -> bool:
-    """Its output width is the model's embedding width (when both files say so)."""
+    """Its output width is the model's embedding width (llama.cpp's converters write both)."""
     width = projector.metadata.get("clip.vision.projection_dim")
     embedding = model.metadata.get(f"{model.architecture}.embedding_length")
-    return width is None or embedding is None or int(width) == int(embedding)
+    return width is not None and width == embedding
 
 
 def _folder_projector(model: GgufInfo) -> GgufInfo | None:
