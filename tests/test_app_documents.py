@@ -160,3 +160,23 @@ def test_markdown_and_json_exports_carry_each_answers_sources(qtbot, window, enc
     question, answer = (next(m for m in messages if m["role"] == role) for role in ("user", "assistant"))
     assert question["sources"] == []
     assert [s["path"] for s in answer["sources"]][0] == str(handbook / "leave.md")
+
+
+def test_a_library_removed_from_the_documents_menu_leaves_the_chat_and_the_index(qtbot, window, encoder_in_store,
+                                                                                handbook, monkeypatch) -> None:  # fmt: skip
+    pane = chat_pane(window)
+    add_folder_and_wait(qtbot, pane, handbook)
+    asked = []
+    monkeypatch.setattr(pane.documents_bar, "confirm", lambda question, detail: asked.append(question) or True)
+    pane.documents_bar.remove_library("handbook")
+    assert asked == ["Remove the library handbook?"]
+    assert pane.documents.store.find("handbook") is None and pane.documents_bar.summary.text() == ""
+    assert (handbook / "leave.md").exists()
+
+
+def test_removing_a_library_can_be_cancelled(qtbot, window, encoder_in_store, handbook, monkeypatch) -> None:
+    pane = chat_pane(window)
+    add_folder_and_wait(qtbot, pane, handbook)
+    monkeypatch.setattr(pane.documents_bar, "confirm", lambda question, detail: False)
+    pane.documents_bar.remove_library("handbook")
+    assert pane.documents.store.find("handbook") is not None

@@ -97,6 +97,20 @@ class ChatDocuments(QObject):
             self.store.unlink(conversation_id, self.store.named(name))
         self.sig_changed.emit()
 
+    def remove(self, name: str) -> None:
+        """Delete the library's index and its links to conversations (the files stay where they are; earlier answers
+        keep their sources). Refused with a notice while it is being indexed."""
+        library = self.store.find(name)
+        if library is None:
+            return
+        if name in self._queued:
+            self.sig_notice.emit(f"{name} is being indexed: remove it once the indexing ends.")
+            return
+        self.store.remove(library)
+        self.drafts = [n for n in self.drafts if n != name]
+        self.progress.pop(name, None)
+        self.sig_changed.emit()
+
     def adopt_drafts(self, conversation_id: str) -> None:
         """The new chat became `conversation_id`: it keeps the libraries chosen for it."""
         for name in self.drafts:

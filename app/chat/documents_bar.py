@@ -1,5 +1,5 @@
 """A line above the conversation naming the libraries its answers use, with indexing progress, and a
-Documents menu: add a folder or files, use or stop using any library, index changes now."""
+Documents menu: add a folder or files, use or stop using any library, index changes now, remove a library."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from pathlib import Path
 from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QLabel, QMenu, QToolButton, QWidget
 
 from app.chat.documents import ChatDocuments
+from app.dialogs import ask_to_confirm
 from engine.library.indexer import Progress
 from engine.library.store import Library
 
@@ -86,6 +87,10 @@ class DocumentsBar(QWidget):
         if linked:
             self.menu.addSeparator()
             self.menu.addAction("Index Changes Now", self.update_linked)
+        if libraries:
+            remove = self.menu.addMenu("Remove Library")
+            for library in libraries:
+                remove.addAction(f"{library.name}…", lambda name=library.name: self.remove_library(name))
 
     def toggle(self, name: str, on: bool) -> None:
         (self.documents.use if on else self.documents.stop_using)(self._conversation(), name)
@@ -99,6 +104,16 @@ class DocumentsBar(QWidget):
         files, _filter = QFileDialog.getOpenFileNames(self, "Add Documents")
         if files:
             self.documents.add_paths(self._conversation(), [Path(f) for f in files])
+
+    def remove_library(self, name: str) -> None:
+        question = f"Remove the library {name}?"
+        detail = ("Its index is deleted and no conversation answers from it any more. Your files stay where they "
+                  "are, and earlier answers keep their sources.")
+        if self.confirm(question, detail):
+            self.documents.remove(name)
+
+    def confirm(self, question: str, detail: str) -> bool:
+        return ask_to_confirm(self, question, detail, "Remove")
 
     def update_linked(self) -> None:
         for library in self.documents.linked(self._conversation()):

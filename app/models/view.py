@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.dialogs import ask_to_confirm
 from app.models.draft_choice import draft_button
 from app.models.elsewhere_section import RUN_MISSING, FoundElsewhere
 from app.models.tables import CATALOGUE_HEADERS, FIT_COLORS, INSTALLED_HEADERS, fill, make_table
@@ -200,9 +201,4 @@ class ModelsView(QWidget):
         return "run" if clicked is run else "import" if clicked is imported else None
 
     def confirm(self, question: str, detail: str, verb: str) -> bool:
-        box = QMessageBox(QMessageBox.Icon.Question, question, question, parent=self)
-        box.setInformativeText(detail)
-        yes = box.addButton(verb, QMessageBox.ButtonRole.DestructiveRole if verb == "Delete" else QMessageBox.ButtonRole.AcceptRole)
-        box.addButton(QMessageBox.StandardButton.Cancel)
-        box.exec()
-        return box.clickedButton() is yes
+        return ask_to_confirm(self, question, detail, verb)
