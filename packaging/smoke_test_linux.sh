@@ -72,7 +72,7 @@ echo "frozen chat with a GGUF file on llama.cpp: ok ($answer)"
 "$cabin" chat --model "$scratch/tiny-llava/tiny-llava.Q8_0.gguf" --image "$scratch/tiny-llava/red.png" --prompt "What is this?" \
     --max-tokens 4 --temp 0 >/dev/null 2>"$scratch/vision.log" ||
     fail "$scratch/vision.log" "the frozen app could not read an image with a GGUF's projector (libmtmd)"
-echo "frozen image question to a GGUF with its projector: ok ($(tail -1 "$scratch/vision.log" | cut -d'·' -f2))"
+echo "frozen image question to a GGUF with its projector: ok ($(tail -1 "$scratch/vision.log" | sed 's/ · /\n/g' | sed -n 2p))"
 
 # The Core ML export (torch tracing, coremltools conversion and palettization in a spawned child process) is the
 # heaviest thing the bundle carries: when the app has it, export the tiny model with the frozen app too.
