@@ -137,10 +137,9 @@ def gguf_entry(name: str, source: str, path: Path) -> FoundModel | None:
 def with_projector(found: FoundModel, info: GgufInfo) -> FoundModel:
     """A model with its vision projector beside it (engine/models/gguf_projector.py): "<arch> + vision", the
     projector's weights counted in its fit."""
-    from engine.models.gguf_model import can_read_images
-    from engine.models.gguf_projector import find_projector
+    from engine.models.gguf_projector import usable_projector
 
-    projector = find_projector(info) if can_read_images() else None
+    projector = usable_projector(info)
     if projector is None:
         return found
     return replace(found, architecture=f"{info.architecture} + vision",
@@ -194,32 +193,46 @@ def ollama_name(manifest: Path, manifests: Path) -> str:
 
 def model_blob(manifest: Path, blobs: Path) -> Path | str:
     """The GGUF blob a manifest names, or why it names none."""
+    return layer_blob(manifest, blobs, OLLAMA_MODEL_LAYER)
+
+
+def layer_blob(manifest: Path, blobs: Path, media_type: str) -> Path | str:
+    """The blob of a manifest's layer of `media_type` (the model, a vision projector), or why there is none."""
     try:
         layers = json.loads(manifest.read_text()).get("layers", [])
-        digest = next(layer["digest"] for layer in layers if layer.get("mediaType") == OLLAMA_MODEL_LAYER)
+        digest = next(layer["digest"] for layer in layers if layer.get("mediaType") == media_type)
     except (OSError, UnicodeDecodeError, json.JSONDecodeError, AttributeError, TypeError, KeyError):
         return "its manifest is not valid JSON"
     except StopIteration:
-        return "its manifest has no model layer"
+        return f"its manifest has no {media_type.rsplit('.', 1)[-1]} layer"
     return blobs / str(digest).replace(":", "-", 1)
 
 
-def ollama_name_of(blob: Path) -> str | None:
-    """The Ollama name ("llama3.2:3b") of a blob in an Ollama store (its first manifest's, as the scan lists it), or
+def ollama_manifests(manifests: Path) -> list[Path]:
+    """Every manifest in an Ollama store's `manifests` folder (`registry/namespace/model/tag`), in order."""
+    return sorted(p for p in manifests.glob("*/*/*/*") if p.is_file())
+
+
+def manifest_of(blob: Path) -> tuple[Path, Path] | None:
+    """(the first manifest naming `blob` as its model, the store's manifests folder) for a blob in an Ollama store;
     None for any other file. Reads the manifests only."""
     manifests = blob.parent.parent / "manifests"
     if blob.parent.name != "blobs" or not manifests.is_dir():
         return None
-    for manifest in sorted(p for p in manifests.glob("*/*/*/*") if p.is_file()):
-        if model_blob(manifest, blob.parent) == blob:
-            return ollama_name(manifest, manifests)
-    return None
+    return next(((m, manifests) for m in ollama_manifests(manifests) if model_blob(m, blob.parent) == blob), None)
+
+
+def ollama_name_of(blob: Path) -> str | None:
+    """The Ollama name ("llama3.2:3b") of a blob in an Ollama store (its first manifest's, as the scan lists it), or
+    None for any other file."""
+    found = manifest_of(blob)
+    return ollama_name(*found) if found else None
 
 
 def scan_ollama(root: Path) -> Iterator[FoundModel]:
     manifests = root / "manifests"
     seen: set[Path] = set()
-    for manifest in sorted(p for p in manifests.glob("*/*/*/*") if p.is_file()):
+    for manifest in ollama_manifests(manifests):
         name = ollama_name(manifest, manifests)
         blob = model_blob(manifest, root / "blobs")
         if isinstance(blob, str):

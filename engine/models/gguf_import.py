@@ -230,10 +230,9 @@ def summarize(source: Path, dest: Path, arch: str, jobs: list[TensorJob], second
 
 def projector_of(source: Path) -> Path | None:
     from engine.models.gguf_info import inspect_gguf
-    from engine.models.gguf_model import can_read_images
-    from engine.models.gguf_projector import find_projector
+    from engine.models.gguf_projector import usable_projector
 
-    found = find_projector(inspect_gguf(source)) if can_read_images() else None
+    found = usable_projector(inspect_gguf(source))
     return found.path if found else None
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 from engine.errors import ModelError
 from engine.models.folder import ModelInfo
 from engine.models.gguf_info import inspect_gguf
-from engine.models.gguf_projector import find_projector
+from engine.models.gguf_projector import usable_projector
 
 GGUF_SUFFIX = ".gguf"
 GGUF_MAGIC = b"GGUF"
@@ -19,13 +19,6 @@ LLAMA_CPP_MISSING = "running a GGUF file needs llama-cpp-python: install it with
 def can_run_gguf() -> bool:
     """Whether llama-cpp-python is installed, asked without importing it (the app never imports llama_cpp)."""
     return importlib.util.find_spec("llama_cpp") is not None
-
-
-def can_read_images() -> bool:
-    """Whether llama-cpp-python was built with llama.cpp's multimodal library (mtmd), asked without importing it."""
-    spec = importlib.util.find_spec("llama_cpp")
-    folders = spec.submodule_search_locations if spec else None
-    return bool(folders) and any(any((Path(folder) / "lib").glob("*mtmd*")) for folder in folders)
 
 
 def is_gguf_file(path: Path) -> bool:
@@ -58,7 +51,7 @@ def inspect_gguf_model(path: Path) -> ModelInfo:
         raise ModelError(f"{path.name} is a vision projector, not a chat model: run the model it goes with")
     if info.shard is not None and info.shard[0] != 1:
         raise ModelError(f"{path.name} is part {info.shard[0]} of {info.shard[1]} of a split model: run part 1")
-    projector = find_projector(info) if can_read_images() else None
+    projector = usable_projector(info)
     return ModelInfo(
         name=gguf_model_name(path),
         path=path,

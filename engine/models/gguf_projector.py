@@ -15,21 +15,32 @@ Only headers are read (engine/models/gguf_info.py).
 
 from __future__ import annotations
 
-import json
+import importlib.util
 import re
 from pathlib import Path
 
-from engine.errors import ModelError
-from engine.models.elsewhere import OLLAMA_MODEL_LAYER
-from engine.models.gguf_info import GgufInfo, inspect_gguf
+from engine.models.elsewhere import layer_blob, manifest_of, read_header
+from engine.models.gguf_info import GgufInfo
 
 PROJECTOR_NAME = "mmproj"
 """What every projector file's name contains (llama.cpp's converter, Hugging Face repos, LM Studio)."""
 OLLAMA_PROJECTOR_LAYER = "application/vnd.ollama.image.projector"
 
 
+def usable_projector(model: GgufInfo) -> GgufInfo | None:
+    """The vision projector that goes with `model` when this llama-cpp-python can run one; None: it reads text only."""
+    return find_projector(model) if can_read_images() else None
+
+
+def can_read_images() -> bool:
+    """Whether llama-cpp-python was built with llama.cpp's multimodal library (mtmd), asked without importing it."""
+    spec = importlib.util.find_spec("llama_cpp")
+    folders = spec.submodule_search_locations if spec else None
+    return bool(folders) and any(any((Path(folder) / "lib").glob("*mtmd*")) for folder in folders)
+
+
 def find_projector(model: GgufInfo) -> GgufInfo | None:
-    """The vision projector that goes with `model`, or None: it reads text only."""
+    """The vision projector file that goes with `model`, or None."""
     return _ollama_projector(model) or _folder_projector(model)
 
 
@@ -65,31 +76,13 @@ def _words(name: str) -> set[str]:
 
 
 def _ollama_projector(model: GgufInfo) -> GgufInfo | None:
-    """The projector blob named beside `model`'s blob in an Ollama manifest."""
-    blobs = model.path.parent
-    manifests = blobs.parent / "manifests"
-    if blobs.name != "blobs" or not manifests.is_dir():
-        return None
-    for manifest in sorted(p for p in manifests.glob("*/*/*/*") if p.is_file()):
-        layers = _layers(manifest)
-        digests = {layer.get("mediaType"): str(layer.get("digest", "")).replace(":", "-", 1) for layer in layers}
-        if digests.get(OLLAMA_MODEL_LAYER) == model.path.name and OLLAMA_PROJECTOR_LAYER in digests:
-            return _projector_header(blobs / digests[OLLAMA_PROJECTOR_LAYER])
-    return None
-
-
-def _layers(manifest: Path) -> list[dict]:
-    try:
-        layers = json.loads(manifest.read_text()).get("layers", [])
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError, AttributeError):
-        return []
-    return [layer for layer in layers if isinstance(layer, dict)] if isinstance(layers, list) else []
+    """The projector layer of the Ollama manifest naming `model`'s blob."""
+    found = manifest_of(model.path)
+    blob = layer_blob(found[0], model.path.parent, OLLAMA_PROJECTOR_LAYER) if found else None
+    return _projector_header(blob) if isinstance(blob, Path) else None
 
 
 def _projector_header(path: Path) -> GgufInfo | None:
-    """`path`'s header if it is a readable vision projector; None for anything else."""
-    try:
-        info = inspect_gguf(path)
-    except ModelError:
-        return None
-    return info if is_vision_projector(info) else None
+    """`path`'s header (cached while the file is unchanged) if it is a readable vision projector; None otherwise."""
+    info = read_header(path)
+    return info if isinstance(info, GgufInfo) and is_vision_projector(info) else None
