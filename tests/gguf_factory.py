@@ -36,6 +36,7 @@ class GgufSpec:
     extra_tensors: dict[str, np.ndarray] = field(default_factory=dict)  # float32, e.g. rope_freqs.weight
     chat_template: str | None = None  # None: CHATML
     context_length: int = 512
+    add_bos: bool = False  # tokenizer.ggml.add_bos_token: llama.cpp's tokenizer starts every text with BOS
     extra_special: tuple[str, ...] = ()  # control tokens after SPECIAL, e.g. a projector's image delimiters
 
     @property
@@ -158,7 +159,7 @@ def add_metadata(writer: GGUFWriter, spec: GgufSpec, vocab: list[str]) -> None:
     writer.add_eos_token_id(vocab.index("<|im_end|>"))
     writer.add_unk_token_id(vocab.index("<|endoftext|>"))
     writer.add_pad_token_id(vocab.index("<|endoftext|>"))
-    writer.add_add_bos_token(False)
+    writer.add_add_bos_token(spec.add_bos)
     writer.add_chat_template(spec.chat_template or CHATML)
 
 

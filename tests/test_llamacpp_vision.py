@@ -221,3 +221,21 @@ def test_a_projector_llama_cpp_refuses_is_one_line(llava_gguf_pair: Pair, tmp_pa
     with pytest.raises(ModelError) as error:
         engine.load(model).result()
     assert "mmproj-broken.gguf" in str(error.value) and "\n" not in str(error.value)
+
+
+def test_a_model_that_starts_with_bos_gets_it_before_a_prompt_with_images(tmp_path: Path) -> None:
+    """The engine asks `encode("")` whether the tokenizer adds BOS (engine/generation/turn.py: with_bos)."""
+    from dataclasses import replace
+
+    from engine.backends.llamacpp_vision import LlamaCppVisionBackend
+    from tests.gguf_factory import write_gguf
+    from tests.mmproj_factory import text_spec, write_llava_mmproj
+
+    model = write_gguf(tmp_path / "tiny-llava.Q8_0.gguf", replace(text_spec("llama", 0), add_bos=True))
+    write_llava_mmproj(tmp_path / "mmproj-tiny-llava-f16.gguf", 1)
+    backend = LlamaCppVisionBackend.load(inspect_gguf_model(model), 512)
+    try:
+        tokenizer = backend.tokenizer
+        assert tokenizer.encode("") == [tokenizer.bos_token_id]
+    finally:
+        backend.release()

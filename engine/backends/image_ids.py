@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 from collections import OrderedDict
 from collections.abc import Callable
-from typing import Generic, TypeVar
+from typing import Generic, Protocol, TypeVar
 
 from engine.errors import ModelError
 
@@ -26,7 +26,12 @@ MARKER = re.compile(r"\x1eimage:([0-9a-f]{64})\x1e")
 KEPT_IMAGES = 32
 """Prepared images kept per model (a conversation's images are rendered again every turn)."""
 
-T = TypeVar("T")
+class HasIds(Protocol):
+    ids: list[int]
+    """The image's ids in a prompt: its tokens as `image_id`s, and any text ids its family puts around it."""
+
+
+T = TypeVar("T", bound=HasIds)
 
 
 def marker(sha256: str) -> str:
@@ -65,6 +70,21 @@ class PreparedImages(Generic[T]):
     def by_id(self) -> dict[int, T]:
         """Each kept image by the negative id its positions carry."""
         return {image_id(sha): image for sha, image in self._images.items()}
+
+    def encode(self, text: str, encode_text: Callable[..., list[int]], add_special_tokens: bool, **kwargs: object
+               ) -> list[int]:  # fmt: skip
+        """`text` as ids: without markers, the tokenizer's own `encode_text` (so `encode("")` still says whether it
+        adds BOS); with markers, each image's ids between its text pieces, encoded without special tokens."""
+        pieces = MARKER.split(text)
+        if len(pieces) == 1:
+            return encode_text(text, add_special_tokens=add_special_tokens, **kwargs)
+        ids: list[int] = []
+        for index, piece in enumerate(pieces):
+            if index % 2:
+                ids += self.get(piece).ids
+            elif piece:
+                ids += encode_text(piece, add_special_tokens=False, **kwargs)
+        return ids
 
     def clear(self) -> None:
         while self._images:

@@ -191,14 +191,7 @@ class ProjectorTokenizer:
         return sha
 
     def encode(self, text: str, add_special_tokens: bool = True) -> list[int]:
-        pieces = MARKER.split(text)
-        ids: list[int] = []
-        for index, piece in enumerate(pieces):
-            if index % 2:
-                ids += self.images.get(piece).ids
-            elif piece:
-                ids += self._tokenizer.encode(piece, add_special_tokens=add_special_tokens and index == 0)
-        return ids
+        return self.images.encode(text, self._tokenizer.encode, add_special_tokens)
 
 
 class LlamaCppVisionBackend(LlamaCppBackend):

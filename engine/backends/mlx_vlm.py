@@ -29,7 +29,7 @@ from mlx.utils import tree_flatten
 
 from engine.allocator import return_freed_memory
 from engine.backends.base import MemoryCounters, PrefillStopped, Step, worker_only
-from engine.backends.image_ids import MARKER, PreparedImages, image_id, marker
+from engine.backends.image_ids import PreparedImages, image_id, marker
 from engine.backends.mlx import PREFILL_STEP, logits_processors, sampler
 from engine.backends.mlx_runtime import MLXRuntime, read_counters
 from engine.compute_dtype import ComputePlan, apply_compute_policy, float32_fit
@@ -123,16 +123,7 @@ class VisionTokenizer:
         return sha
 
     def encode(self, text: str, add_special_tokens: bool = True, **kwargs: Any) -> list[int]:
-        pieces = MARKER.split(text)
-        if len(pieces) == 1:
-            return self._tokenizer.encode(text, add_special_tokens=add_special_tokens, **kwargs)
-        ids: list[int] = []
-        for index, piece in enumerate(pieces):
-            if index % 2:
-                ids += self._images.get(piece).ids
-            elif piece:
-                ids += self._tokenizer.encode(piece, add_special_tokens=False, **kwargs)
-        return ids
+        return self._images.encode(text, self._tokenizer.encode, add_special_tokens, **kwargs)
 
     def model_inputs(self, prompt: list[int]) -> tuple[list[int], Any, dict[str, Any]]:
         """The real token ids of `prompt`, the pixels of the images in it (None: it holds none) and their extras.
