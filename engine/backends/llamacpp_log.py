@@ -20,14 +20,22 @@ still lists an older order."""
 
 _collecting: list[list[str]] = []
 """The lists of the active `error_lines` blocks, innermost last."""
-_callbacks: list[Any] = []
-"""The ctypes callbacks handed to llama.cpp for good: kept alive here."""
+_callback: list[Any] = []
+"""The one ctypes callback around `_collect`, made on first use and kept alive here (llama.cpp holds its pointer)."""
 
 
 def _collect(level: int, text: bytes, _user_data: ctypes.c_void_p) -> None:
     if _collecting and level == GGML_LOG_LEVEL_ERROR and text.strip():
         line = text.decode("utf-8", "replace").strip()
         _collecting[-1].append(line.split(": ", 1)[-1])
+
+
+def _collector() -> Any:
+    import llama_cpp
+
+    if not _callback:
+        _callback.append(llama_cpp.llama_log_callback(_collect))
+    return _callback[0]
 
 
 @contextmanager
@@ -38,9 +46,8 @@ def error_lines() -> Iterator[list[str]]:
     from llama_cpp import _logger
 
     lines: list[str] = []
-    callback = llama_cpp.llama_log_callback(_collect)
     _collecting.append(lines)
-    llama_cpp.llama_log_set(callback, ctypes.c_void_p(0))
+    llama_cpp.llama_log_set(_collector(), ctypes.c_void_p(0))
     try:
         yield lines
     finally:
@@ -50,9 +57,5 @@ def error_lines() -> Iterator[list[str]]:
 
 def quiet_mtmd(mtmd: Any) -> None:
     """Route the multimodal library's log (and its helpers') to `error_lines` instead of stderr."""
-    import llama_cpp
-
-    if not _callbacks:
-        _callbacks.append(llama_cpp.llama_log_callback(_collect))
-        mtmd.mtmd_log_set(_callbacks[0], ctypes.c_void_p(0))
-        mtmd.mtmd_helper_log_set(_callbacks[0], ctypes.c_void_p(0))
+    mtmd.mtmd_log_set(_collector(), ctypes.c_void_p(0))
+    mtmd.mtmd_helper_log_set(_collector(), ctypes.c_void_p(0))
